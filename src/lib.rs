@@ -1,0 +1,3 @@
+//! pprof-report: turns a Go service's profile set into an investigation report.
+
+pub mod profile;
