@@ -1,4 +1,11 @@
 //! pprof-report: turns a Go service's profile set into an investigation report.
 
+pub mod analyze;
+pub mod cli;
+pub mod error;
+pub mod load;
 pub mod profile;
+pub mod render;
 pub mod units;
+
+pub use error::Error;

@@ -344,10 +344,10 @@ fn resolve_labels(
         }
     }
     for (key, units) in out.number_units.iter_mut() {
-        if let Some(values) = out.numbers.get(key) {
-            if units.len() < values.len() {
-                units.resize(values.len(), String::new());
-            }
+        if let Some(values) = out.numbers.get(key)
+            && units.len() < values.len()
+        {
+            units.resize(values.len(), String::new());
         }
     }
     Ok(out)

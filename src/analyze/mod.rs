@@ -1,0 +1,3 @@
+//! Pure analyses over decoded profiles: no I/O, no formatting of documents.
+
+pub mod top;

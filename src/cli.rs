@@ -1,0 +1,198 @@
+//! The command line: clap definitions turned into option structs. Nothing below this module
+//! sees clap.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::analyze::top::{self, BaseMode, Granularity, TopOptions};
+use crate::error::Error;
+use crate::load;
+use crate::profile::DecodeOptions;
+use crate::render;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pprof-report",
+    version,
+    about = "Investigation reports from Go pprof profile sets"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the top functions of a profile, exactly as `go tool pprof -top` does.
+    Top(TopArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// Largest decompressed profile accepted, in bytes (suffixes: KiB, MiB, GiB, KB, MB, GB).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_decompressed_size: u64,
+}
+
+impl DecodeArgs {
+    fn options(&self) -> DecodeOptions {
+        DecodeOptions {
+            max_decompressed_bytes: self.max_decompressed_size,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// The profile (pprof protobuf, gzipped or not).
+    pub file: PathBuf,
+    /// Show at most N nodes (0: all that pass the node fraction).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub nodecount: usize,
+    /// Sample type to report, by name (alloc_space, inuse_objects, delay, …) or index.
+    #[arg(long, value_name = "NAME|N")]
+    pub sample_index: Option<String>,
+    /// Sort by cumulative value.
+    #[arg(long)]
+    pub cum: bool,
+    /// Report at the level of source lines.
+    #[arg(long, group = "granularity")]
+    pub lines: bool,
+    /// Report at the level of source files.
+    #[arg(long, group = "granularity")]
+    pub files: bool,
+    /// Report at the level of functions, with their file.
+    #[arg(long, group = "granularity")]
+    pub filefunctions: bool,
+    /// Report at the level of functions (the default).
+    #[arg(long, group = "granularity")]
+    pub functions: bool,
+    /// Subtract this profile (pprof's -base).
+    #[arg(long, value_name = "FILE", conflicts_with = "diff_base")]
+    pub base: Option<PathBuf>,
+    /// Subtract this profile and show percentages of its total (pprof's -diff_base).
+    #[arg(long, value_name = "FILE")]
+    pub diff_base: Option<PathBuf>,
+    /// Hide nodes below this fraction of the total.
+    #[arg(long, value_name = "F", default_value_t = 0.005)]
+    pub nodefraction: f64,
+    /// Ignore edges below this fraction of the total (they decide "(inline)").
+    #[arg(long, value_name = "F", default_value_t = 0.001)]
+    pub edgefraction: f64,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+impl TopArgs {
+    pub fn options(&self) -> TopOptions {
+        let granularity = if self.lines {
+            Granularity::Lines
+        } else if self.files {
+            Granularity::Files
+        } else if self.filefunctions {
+            Granularity::FileFunctions
+        } else {
+            Granularity::Functions
+        };
+        TopOptions {
+            sample_index: self.sample_index.clone(),
+            cum_sort: self.cum,
+            granularity,
+            node_count: self.nodecount,
+            node_fraction: self.nodefraction,
+            edge_fraction: self.edgefraction,
+        }
+    }
+}
+
+/// Parses `1073741824`, `512MiB`, `1GiB`, `2GB`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 512MiB or 1GiB"))?;
+    let multiplier: u64 = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown size suffix {other:?} (use KiB, MiB or GiB)"
+            ));
+        }
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// Runs a parsed command line, writing results to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
+    match cli.command {
+        Command::Top(args) => run_top(&args, out),
+    }
+}
+
+fn run_top(args: &TopArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let decode = args.decode.options();
+    let profile = load::read_profile(&args.file, &decode)?;
+    let base = match (&args.base, &args.diff_base) {
+        (Some(path), _) => Some((path, BaseMode::Subtract)),
+        (None, Some(path)) => Some((path, BaseMode::Diff)),
+        (None, None) => None,
+    };
+    let base_profile = match base {
+        Some((path, mode)) => Some((load::read_profile(path, &decode)?, mode)),
+        None => None,
+    };
+    let report = top::top(
+        &profile,
+        base_profile.as_ref().map(|(p, mode)| (p, *mode)),
+        &args.options(),
+    )
+    .map_err(|source| Error::Top {
+        path: args.file.clone(),
+        source,
+    })?;
+    write_output(out, render::top_text::render(&report).as_bytes())
+}
+
+fn write_output(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("<stdout>", &e)),
+        Ok(()) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5XB").is_err());
+    }
+}

@@ -1,0 +1,45 @@
+//! The crate's top-level error: one variant per layer, each naming the file it concerns.
+//! `main` prints it as `error: <file>: <what>` and picks the exit code.
+
+use std::path::PathBuf;
+
+use crate::analyze::top::TopError;
+use crate::profile::DecodeError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Decode { path: PathBuf, source: DecodeError },
+    #[error("{}: {what}", path.display())]
+    Read { path: PathBuf, what: String },
+    #[error("{}: {source}", path.display())]
+    Top { path: PathBuf, source: TopError },
+    /// A problem with the command line itself (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// 2 for usage errors, 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// An I/O error on `path`, described in words rather than errno text.
+    pub fn io(path: impl Into<PathBuf>, error: &std::io::Error) -> Error {
+        use std::io::ErrorKind;
+        let what = match error.kind() {
+            ErrorKind::NotFound => "no such file or directory".to_string(),
+            ErrorKind::PermissionDenied => "permission denied".to_string(),
+            ErrorKind::IsADirectory => "is a directory, not a file".to_string(),
+            _ => error.to_string(),
+        };
+        Error::Read {
+            path: path.into(),
+            what,
+        }
+    }
+}

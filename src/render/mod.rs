@@ -1,0 +1,3 @@
+//! Presentation of analysis results.
+
+pub mod top_text;
