@@ -1,0 +1,118 @@
+//! `top` against golden outputs of the real `go tool pprof` (fixtures/goldens/, made by
+//! fixtures/make-goldens.sh from the manifest fixtures/goldens/cases.txt). Byte for byte.
+
+use std::path::{Path, PathBuf};
+
+use pprof_report::analyze::top::{self, BaseMode, Granularity, TopOptions};
+use pprof_report::load::read_profile;
+use pprof_report::profile::DecodeOptions;
+use pprof_report::render::top_text;
+
+struct Case {
+    name: String,
+    profile: PathBuf,
+    options: TopOptions,
+    base: Option<(PathBuf, BaseMode)>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn parse_manifest(text: &str) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        assert!(
+            words.len() >= 2,
+            "cases.txt:{}: need NAME PROFILE",
+            number + 1
+        );
+        let mut case = Case {
+            name: words[0].to_string(),
+            profile: root().join(words[1]),
+            options: TopOptions::default(),
+            base: None,
+        };
+        for token in &words[2..] {
+            let (key, value) = token.split_once('=').unwrap_or((token, ""));
+            match key {
+                "nodecount" => case.options.node_count = value.parse().unwrap(),
+                "cum" => case.options.cum_sort = true,
+                "lines" => case.options.granularity = Granularity::Lines,
+                "files" => case.options.granularity = Granularity::Files,
+                "filefunctions" => case.options.granularity = Granularity::FileFunctions,
+                "sample_index" => case.options.sample_index = Some(value.to_string()),
+                "base" => case.base = Some((root().join(value), BaseMode::Subtract)),
+                "diff_base" => case.base = Some((root().join(value), BaseMode::Diff)),
+                other => panic!("cases.txt:{}: unknown option {other}", number + 1),
+            }
+        }
+        cases.push(case);
+    }
+    cases
+}
+
+fn first_difference(expected: &str, actual: &str) -> String {
+    for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
+        if e != a {
+            return format!("line {}:\n  pprof: {e:?}\n  ours:  {a:?}", i + 1);
+        }
+    }
+    format!(
+        "pprof has {} lines, ours {}",
+        expected.lines().count(),
+        actual.lines().count()
+    )
+}
+
+fn render(case: &Case) -> String {
+    let options = DecodeOptions::default();
+    let profile = read_profile(&case.profile, &options).unwrap();
+    let base = case
+        .base
+        .as_ref()
+        .map(|(path, mode)| (read_profile(path, &options).unwrap(), *mode));
+    let report = top::top(&profile, base.as_ref().map(|(p, m)| (p, *m)), &case.options).unwrap();
+    top_text::render(&report)
+}
+
+#[test]
+fn top_matches_go_tool_pprof_goldens() {
+    let dir = root().join("fixtures/goldens");
+    let manifest = std::fs::read_to_string(dir.join("cases.txt")).unwrap();
+    let cases = parse_manifest(&manifest);
+    assert!(cases.len() >= 40, "only {} golden cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let golden_path = dir.join(format!("{}.txt", case.name));
+        let expected = std::fs::read_to_string(&golden_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", golden_path.display()));
+        let actual = render(case);
+        if actual != expected {
+            failures.push(format!(
+                "{}: {}",
+                relative(&golden_path),
+                first_difference(&expected, &actual)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} goldens differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
