@@ -82,9 +82,29 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeErr
             "the gzip stream holds no data".to_string(),
         ));
     }
-    let message = proto::Profile::decode(raw.as_ref())
-        .map_err(|e| DecodeError::NotAProfile(format!("protobuf decoding failed ({e})")))?;
+    let message = proto::Profile::decode(raw.as_ref()).map_err(|e| match text_first_line(&raw) {
+        Some(line) => DecodeError::NotAProfile(format!("it is a text file starting {line:?}")),
+        None => DecodeError::NotAProfile(format!("protobuf decoding failed ({e})")),
+    })?;
     resolve(message)
+}
+
+/// The first line of data that reads as text, shortened for an error message.
+fn text_first_line(data: &[u8]) -> Option<String> {
+    let head = &data[..data.len().min(512)];
+    // A cut may split a character: keep the valid part.
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+    };
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return None;
+    }
+    let line = text.lines().next().unwrap_or("").trim();
+    Some(line.chars().take(60).collect())
 }
 
 struct Strings {

@@ -1,0 +1,481 @@
+//! Profile sets: the files one collection round wrote (`<prefix>-cpu.prof`, `-heap.prof`, …),
+//! found from a directory or a path prefix and classified by their content. The file name
+//! only breaks ties (mutex and block profiles carry the same sample types).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::goroutine::{self, DumpFormat, GoroutineDump};
+use crate::profile::{self, DecodeOptions, Profile};
+
+/// What a member of a set is, decided from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemberKind {
+    Cpu,
+    Heap,
+    Allocs,
+    Goroutine,
+    GoroutineDebug1,
+    GoroutineDebug2,
+    Mutex,
+    Block,
+    /// A contention profile (mutex or block: same sample types) whose name says neither.
+    Contention,
+    ThreadCreate,
+    /// A pprof profile of some other kind (another language's profiler, a custom profile).
+    Other,
+}
+
+impl MemberKind {
+    /// The members a complete Go profile set has, in report order.
+    pub const EXPECTED: [MemberKind; 8] = [
+        MemberKind::Cpu,
+        MemberKind::Heap,
+        MemberKind::Allocs,
+        MemberKind::Goroutine,
+        MemberKind::GoroutineDebug1,
+        MemberKind::GoroutineDebug2,
+        MemberKind::Mutex,
+        MemberKind::Block,
+    ];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            MemberKind::Cpu => "cpu profile",
+            MemberKind::Heap => "heap profile",
+            MemberKind::Allocs => "allocs profile",
+            MemberKind::Goroutine => "goroutine profile (protobuf)",
+            MemberKind::GoroutineDebug1 => "goroutine dump (debug=1)",
+            MemberKind::GoroutineDebug2 => "goroutine dump (debug=2)",
+            MemberKind::Mutex => "mutex profile",
+            MemberKind::Block => "block profile",
+            MemberKind::Contention => "contention profile (mutex or block)",
+            MemberKind::ThreadCreate => "threadcreate profile",
+            MemberKind::Other => "other pprof profile",
+        }
+    }
+
+    /// The /debug/pprof path that serves this member.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            MemberKind::Cpu => "/debug/pprof/profile?seconds=60",
+            MemberKind::Heap => "/debug/pprof/heap",
+            MemberKind::Allocs => "/debug/pprof/allocs",
+            MemberKind::Goroutine => "/debug/pprof/goroutine",
+            MemberKind::GoroutineDebug1 => "/debug/pprof/goroutine?debug=1",
+            MemberKind::GoroutineDebug2 => "/debug/pprof/goroutine?debug=2",
+            MemberKind::Mutex | MemberKind::Contention => "/debug/pprof/mutex",
+            MemberKind::Block => "/debug/pprof/block",
+            MemberKind::ThreadCreate => "/debug/pprof/threadcreate",
+            MemberKind::Other => "",
+        }
+    }
+}
+
+/// A decoded member.
+#[derive(Debug)]
+pub enum Content {
+    Profile(Profile),
+    Dump(GoroutineDump),
+}
+
+#[derive(Debug)]
+pub struct Member {
+    pub kind: MemberKind,
+    pub path: PathBuf,
+    pub size: u64,
+    pub content: Content,
+}
+
+impl Member {
+    /// The stack→count profile of the member (a dump's is built from its stacks).
+    pub fn profile(&self) -> &Profile {
+        match &self.content {
+            Content::Profile(p) => p,
+            Content::Dump(d) => &d.profile,
+        }
+    }
+}
+
+/// What a `<host>-<N>svc-<YYYYMMDD-HHMMSS>` name says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetName {
+    pub host: String,
+    pub services: u32,
+    /// `2025-10-15 21:05:32`, the collector's local time as written in the name.
+    pub collected_at: String,
+}
+
+/// A file next to the members that is not a profile (a context file, notes, a ps line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtherFile {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug)]
+pub struct ProfileSet {
+    /// The common prefix of the members' names, e.g. `storage-57svc-20251015-210532`.
+    pub name: String,
+    pub dir: PathBuf,
+    pub naming: Option<SetName>,
+    /// Members in `MemberKind` order, then by path.
+    pub members: Vec<Member>,
+    /// Expected members that were not found.
+    pub missing: Vec<MemberKind>,
+    pub others: Vec<OtherFile>,
+}
+
+impl ProfileSet {
+    /// The first member of this kind.
+    pub fn member(&self, kind: MemberKind) -> Option<&Member> {
+        self.members.iter().find(|m| m.kind == kind)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetError {
+    #[error("{}: {what}", path.display())]
+    Io { path: PathBuf, what: String },
+    #[error("{}: no profiles found (expected files such as <prefix>-cpu.prof)", path.display())]
+    Empty { path: PathBuf },
+    #[error(
+        "{}: holds {count} profile sets ({names}); name one by its prefix, e.g. {example}",
+        path.display()
+    )]
+    Ambiguous {
+        path: PathBuf,
+        count: usize,
+        names: String,
+        example: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Decode {
+        path: PathBuf,
+        source: profile::DecodeError,
+    },
+    #[error("{}: {source}", path.display())]
+    Dump {
+        path: PathBuf,
+        source: goroutine::DumpError,
+    },
+}
+
+/// Suffixes that name a member; what is before them is the set's prefix.
+const MEMBER_SUFFIXES: &[&str] = &[
+    "-cpu", "-profile", "-heap", "-allocs", "-goroutine", "-goroutines", "-mutex", "-block",
+    "-threadcreate", "-trace",
+];
+
+/// The set prefix of a file name: what comes before the rightmost member suffix that ends
+/// the name or is followed by `-` or `.`
+/// (`storage-57svc-20251015-210532-goroutines-debug2.txt` → `storage-57svc-20251015-210532`).
+fn prefix_of(file_name: &str) -> Option<&str> {
+    MEMBER_SUFFIXES
+        .iter()
+        .filter_map(|suffix| {
+            file_name
+                .match_indices(suffix)
+                .filter(|(at, _)| {
+                    let next = file_name.as_bytes().get(at + suffix.len());
+                    matches!(next, None | Some(b'-') | Some(b'.'))
+                })
+                .map(|(at, _)| at)
+                .next_back()
+        })
+        .filter(|&at| at > 0)
+        .max()
+        .map(|at| &file_name[..at])
+}
+
+/// Opens the set at `path`: a directory holding one set, or a path prefix such as
+/// `profiles/storage-57svc-20251015-210532`.
+pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError> {
+    let (dir, prefix) = if path.is_dir() {
+        (path.to_path_buf(), None)
+    } else {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let prefix = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (dir, Some(prefix))
+    };
+    let entries = std::fs::read_dir(&dir).map_err(|e| SetError::Io {
+        path: dir.clone(),
+        what: describe_io(&e),
+    })?;
+    let mut names: Vec<(String, PathBuf)> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| SetError::Io {
+            path: dir.clone(),
+            what: describe_io(&e),
+        })?;
+        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            names.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+        }
+    }
+    let prefixes: Vec<String> = match &prefix {
+        Some(p) => vec![p.clone()],
+        None => names
+            .iter()
+            .filter_map(|(name, _)| prefix_of(name).map(str::to_string))
+            .collect(),
+    };
+    // Every file that starts with a set's prefix belongs to it, members or not (the
+    // context file, a ps line).
+    let mut by_prefix: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for p in prefixes {
+        by_prefix.entry(p).or_default();
+    }
+    for (name, file) in &names {
+        for (p, files) in by_prefix.iter_mut() {
+            let belongs = name
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.starts_with('-') || rest.starts_with('.'));
+            if belongs {
+                files.push(file.clone());
+            }
+        }
+    }
+    by_prefix.retain(|_, files| !files.is_empty());
+    if by_prefix.is_empty() {
+        return Err(SetError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if by_prefix.len() > 1 {
+        let names: Vec<&String> = by_prefix.keys().collect();
+        return Err(SetError::Ambiguous {
+            path: path.to_path_buf(),
+            count: names.len(),
+            names: names
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            example: dir.join(names[0]).display().to_string(),
+        });
+    }
+    let Some((name, mut files)) = by_prefix.into_iter().next() else {
+        return Err(SetError::Empty {
+            path: path.to_path_buf(),
+        });
+    };
+    files.sort();
+
+    let mut members = Vec::new();
+    let mut others = Vec::new();
+    for file in files {
+        match read_member(&file, options)? {
+            Read::Member(member) => members.push(member),
+            Read::Other(reason) => others.push(OtherFile { path: file, reason }),
+        }
+    }
+    if members.is_empty() {
+        return Err(SetError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    members.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.path.cmp(&b.path)));
+    let missing = MemberKind::EXPECTED
+        .iter()
+        .copied()
+        .filter(|kind| !members.iter().any(|m| m.kind == *kind))
+        .filter(|kind| {
+            // An unnamed contention profile may be either one; do not call both missing.
+            !matches!(kind, MemberKind::Mutex | MemberKind::Block)
+                || !members.iter().any(|m| m.kind == MemberKind::Contention)
+        })
+        .collect();
+    Ok(ProfileSet {
+        naming: parse_set_name(&name),
+        name,
+        dir,
+        members,
+        missing,
+        others,
+    })
+}
+
+enum Read {
+    Member(Member),
+    Other(String),
+}
+
+fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
+    let data = std::fs::read(path).map_err(|e| SetError::Io {
+        path: path.to_path_buf(),
+        what: describe_io(&e),
+    })?;
+    let size = data.len() as u64;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if let Some(format) = goroutine::sniff(&data) {
+        let dump = goroutine::parse(&data).map_err(|source| SetError::Dump {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let kind = match format {
+            DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
+            DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
+        };
+        return Ok(Read::Member(Member {
+            kind,
+            path: path.to_path_buf(),
+            size,
+            content: Content::Dump(dump),
+        }));
+    }
+    if !profile::is_gzip(&data) && looks_like_text(&data) {
+        return Ok(Read::Other(text_reason(&data)));
+    }
+    let decoded = profile::decode(&data, options).map_err(|source| SetError::Decode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let kind = classify(&decoded, &file_name);
+    Ok(Read::Member(Member {
+        kind,
+        path: path.to_path_buf(),
+        size,
+        content: Content::Profile(decoded),
+    }))
+}
+
+/// Decides what a pprof profile is from its sample types, default sample type and period
+/// type; the file name only separates mutex from block.
+pub fn classify(profile: &Profile, file_name: &str) -> MemberKind {
+    let types: Vec<(&str, &str)> = profile
+        .sample_types
+        .iter()
+        .map(|t| (t.kind.as_str(), t.unit.as_str()))
+        .collect();
+    let has = |kind: &str| types.iter().any(|(k, _)| *k == kind);
+    let period_kind = profile.period_type.as_ref().map(|t| t.kind.as_str());
+    if has("cpu") || period_kind == Some("cpu") {
+        return MemberKind::Cpu;
+    }
+    if has("inuse_space") || has("alloc_space") {
+        // Go writes the same four sample types for both; /allocs names alloc_space as the
+        // default, /heap names none (or inuse_space).
+        return match profile.default_sample_type.as_deref() {
+            Some("alloc_space") | Some("alloc_objects") => MemberKind::Allocs,
+            _ => MemberKind::Heap,
+        };
+    }
+    if types == [("goroutine", "count")] {
+        return MemberKind::Goroutine;
+    }
+    if types == [("threadcreate", "count")] {
+        return MemberKind::ThreadCreate;
+    }
+    if has("contentions") && has("delay") {
+        let name_says_block = file_name.contains("block");
+        let name_says_mutex = file_name.contains("mutex");
+        return match (name_says_mutex, name_says_block) {
+            (true, false) => MemberKind::Mutex,
+            (false, true) => MemberKind::Block,
+            _ => MemberKind::Contention,
+        };
+    }
+    MemberKind::Other
+}
+
+fn looks_like_text(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(4096)];
+    !head.is_empty()
+        && head
+            .iter()
+            .all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+        && std::str::from_utf8(head).is_ok()
+}
+
+fn text_reason(data: &[u8]) -> String {
+    let first_line = data
+        .split(|&b| b == b'\n')
+        .next()
+        .map(|l| String::from_utf8_lossy(l).trim().to_string())
+        .unwrap_or_default();
+    if first_line.ends_with("profile: total 0") || first_line.contains(" profile: ") {
+        format!("text profile format not read (first line {first_line:?}); collect it as protobuf")
+    } else {
+        "text file, not a profile".to_string()
+    }
+}
+
+/// Reads `<host>-<N>svc-<YYYYMMDD>-<HHMMSS>`; the host may itself contain dashes.
+pub fn parse_set_name(name: &str) -> Option<SetName> {
+    let parts: Vec<&str> = name.rsplitn(4, '-').collect();
+    let [time, date, services, host] = parts.as_slice() else {
+        return None;
+    };
+    let services: u32 = services.strip_suffix("svc")?.parse().ok()?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(date, 8) || !digits(time, 6) || host.is_empty() {
+        return None;
+    }
+    Some(SetName {
+        host: host.to_string(),
+        services,
+        collected_at: format!(
+            "{}-{}-{} {}:{}:{}",
+            &date[..4],
+            &date[4..6],
+            &date[6..],
+            &time[..2],
+            &time[2..4],
+            &time[4..]
+        ),
+    })
+}
+
+fn describe_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_names_parse() {
+        assert_eq!(
+            parse_set_name("storage-57svc-20251015-210532"),
+            Some(SetName {
+                host: "storage".to_string(),
+                services: 57,
+                collected_at: "2025-10-15 21:05:32".to_string()
+            })
+        );
+        assert_eq!(
+            parse_set_name("sim-portlist-off-57svc-20261125-120000").map(|n| n.host),
+            Some("sim-portlist-off".to_string())
+        );
+        assert_eq!(parse_set_name("profile"), None);
+        assert_eq!(parse_set_name("host-xsvc-20251015-210532"), None);
+        assert_eq!(parse_set_name("host-5svc-2025101-210532"), None);
+    }
+
+    #[test]
+    fn prefixes_drop_the_member_suffix() {
+        assert_eq!(
+            prefix_of("storage-57svc-20251015-210532-goroutines-debug2.txt"),
+            Some("storage-57svc-20251015-210532")
+        );
+        assert_eq!(prefix_of("a-cpu.prof"), Some("a"));
+        assert_eq!(prefix_of("context.yaml"), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Every kind of bad input exits non-zero with one line naming the file and the problem.
+
+mod common;
+
+use common::{gzip, run, tiny_profile};
+
+/// Writes `data` as `name` in a fresh directory and runs `top` on it.
+fn top_on(name: &str, data: &[u8], extra: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), data).unwrap();
+    let mut args = vec!["top", name];
+    args.extend_from_slice(extra);
+    let result = run(&args, dir.path());
+    drop(dir);
+    result
+}
+
+fn assert_one_line_error(result: &(i32, String, String), expected: &str) {
+    let (code, stdout, stderr) = result;
+    assert_eq!(*code, 1, "stderr: {stderr}");
+    assert!(stdout.is_empty(), "stdout: {stdout}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert_eq!(stderr.trim_end(), expected);
+}
+
+#[test]
+fn a_valid_hand_made_profile_decodes() {
+    let (code, stdout, stderr) = top_on("tiny.prof", &tiny_profile(1), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("main.work"), "{stdout}");
+    assert!(stdout.contains("Type: samples"), "{stdout}");
+}
+
+#[test]
+fn not_a_profile() {
+    let result = top_on("notes.prof", b"\xff\xfe\x00 this is not protobuf \x07\x07", &[]);
+    let (_, _, stderr) = &result;
+    assert!(
+        stderr.starts_with("error: notes.prof: not a pprof profile: "),
+        "{stderr}"
+    );
+    assert_eq!(result.0, 1);
+    assert_eq!(stderr.lines().count(), 1);
+}
+
+#[test]
+fn empty_file() {
+    assert_one_line_error(
+        &top_on("empty.prof", b"", &[]),
+        "error: empty.prof: the file is empty",
+    );
+}
+
+#[test]
+fn truncated_gzip_stream() {
+    let compressed = gzip(&tiny_profile(1));
+    let cut = &compressed[..compressed.len() / 2];
+    let result = top_on("cut.prof", cut, &[]);
+    assert_eq!(result.0, 1);
+    assert!(
+        result
+            .2
+            .starts_with("error: cut.prof: truncated or corrupt gzip stream"),
+        "{}",
+        result.2
+    );
+    assert_eq!(result.2.lines().count(), 1);
+}
+
+#[test]
+fn dangling_location_id() {
+    assert_one_line_error(
+        &top_on("heap.prof", &tiny_profile(9999), &[]),
+        "error: heap.prof: sample 1 refers to location 9999, which the profile does not define",
+    );
+}
+
+#[test]
+fn string_index_outside_the_table() {
+    let mut data = tiny_profile(1);
+    // A function whose name is string 77 (the table has 5).
+    data.extend(common::Pb::default().msg(5, common::Pb::default().uint(1, 2).int(2, 77)).0);
+    assert_one_line_error(
+        &top_on("bad.prof", &data, &[]),
+        "error: bad.prof: function 2 refers to string 77, but the string table has 5 entries",
+    );
+}
+
+#[test]
+fn gzip_bomb_is_refused_at_the_limit() {
+    let bomb = gzip(&vec![0u8; 4 << 20]);
+    assert_one_line_error(
+        &top_on("bomb.prof", &bomb, &["--max-decompressed-size", "1MiB"]),
+        "error: bomb.prof: decompressed size exceeds the limit of 1048576 bytes \
+         (raise it with --max-decompressed-size)",
+    );
+}
+
+#[test]
+fn unknown_sample_index() {
+    assert_one_line_error(
+        &top_on("cpu.prof", &tiny_profile(1), &["--sample-index", "alloc_space"]),
+        "error: cpu.prof: unknown sample index \"alloc_space\": the profile has samples",
+    );
+}
+
+#[test]
+fn sample_index_out_of_range() {
+    assert_one_line_error(
+        &top_on("cpu.prof", &tiny_profile(1), &["--sample-index", "3"]),
+        "error: cpu.prof: sample index 3 is outside the range [0..0]",
+    );
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_one_line_error(
+        &run(&["top", "nowhere.prof"], dir.path()),
+        "error: nowhere.prof: no such file or directory",
+    );
+}

@@ -1,0 +1,84 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(relative: &str) -> PathBuf {
+    root().join("fixtures").join(relative)
+}
+
+/// Runs the binary; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pprof-report"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run pprof-report");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A minimal protobuf writer, to build profiles (valid or deliberately broken) by hand.
+#[derive(Default)]
+pub struct Pb(pub Vec<u8>);
+
+impl Pb {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+    pub fn uint(mut self, field: u32, v: u64) -> Self {
+        self.varint(u64::from(field) << 3);
+        self.varint(v);
+        self
+    }
+    pub fn int(self, field: u32, v: i64) -> Self {
+        self.uint(field, v as u64)
+    }
+    pub fn bytes(mut self, field: u32, data: &[u8]) -> Self {
+        self.varint((u64::from(field) << 3) | 2);
+        self.varint(data.len() as u64);
+        self.0.extend_from_slice(data);
+        self
+    }
+    pub fn msg(self, field: u32, inner: Pb) -> Self {
+        self.bytes(field, &inner.0)
+    }
+    pub fn string(self, s: &str) -> Self {
+        self.bytes(6, s.as_bytes())
+    }
+}
+
+/// A small valid cpu-like profile: strings, one function, one location, one sample whose
+/// location id is `location_ref` (1 is valid).
+pub fn tiny_profile(location_ref: u64) -> Vec<u8> {
+    Pb::default()
+        .msg(1, Pb::default().int(1, 1).int(2, 2)) // sample type samples/count
+        .msg(2, Pb::default().uint(1, location_ref).int(2, 5))
+        .msg(4, Pb::default().uint(1, 1).msg(4, Pb::default().uint(1, 1).int(2, 10)))
+        .msg(5, Pb::default().uint(1, 1).int(2, 3).int(4, 4))
+        .string("")
+        .string("samples")
+        .string("count")
+        .string("main.work")
+        .string("main.go")
+        .0
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
