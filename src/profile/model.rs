@@ -164,7 +164,10 @@ impl ProfileBuilder {
     pub fn location(&mut self, address: u64, lines: &[Line]) -> usize {
         let key = (
             address,
-            lines.iter().map(|l| (l.function, l.line)).collect::<Vec<_>>(),
+            lines
+                .iter()
+                .map(|l| (l.function, l.line))
+                .collect::<Vec<_>>(),
         );
         if let Some(&index) = self.location_index.get(&key) {
             return index;
