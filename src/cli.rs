@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::load;
 use crate::profile::DecodeOptions;
 use crate::render;
+use crate::set;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +28,16 @@ pub struct Cli {
 pub enum Command {
     /// Print the top functions of a profile, exactly as `go tool pprof -top` does.
     Top(TopArgs),
+    /// List the members of a profile set, classified by content, and what is missing.
+    Members(MembersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MembersArgs {
+    /// A directory holding one set, or a path prefix such as profiles/storage-57svc-20251015-210532.
+    pub set: PathBuf,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +151,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
     match cli.command {
         Command::Top(args) => run_top(&args, out),
+        Command::Members(args) => {
+            let set = set::open(&args.set, &args.decode.options())?;
+            write_output(out, render::members_text::render(&set).as_bytes())
+        }
     }
 }
 

@@ -4,12 +4,18 @@
 use std::path::PathBuf;
 
 use crate::analyze::top::TopError;
+use crate::goroutine::DumpError;
 use crate::profile::DecodeError;
+use crate::set::SetError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
     Decode { path: PathBuf, source: DecodeError },
+    #[error("{}: {source}", path.display())]
+    Dump { path: PathBuf, source: DumpError },
+    #[error("{0}")]
+    Set(#[from] SetError),
     #[error("{}: {what}", path.display())]
     Read { path: PathBuf, what: String },
     #[error("{}: {source}", path.display())]

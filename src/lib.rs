@@ -3,9 +3,11 @@
 pub mod analyze;
 pub mod cli;
 pub mod error;
+pub mod goroutine;
 pub mod load;
 pub mod profile;
 pub mod render;
+pub mod set;
 pub mod units;
 
 pub use error::Error;

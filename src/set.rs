@@ -166,8 +166,16 @@ pub enum SetError {
 
 /// Suffixes that name a member; what is before them is the set's prefix.
 const MEMBER_SUFFIXES: &[&str] = &[
-    "-cpu", "-profile", "-heap", "-allocs", "-goroutine", "-goroutines", "-mutex", "-block",
-    "-threadcreate", "-trace",
+    "-cpu",
+    "-profile",
+    "-heap",
+    "-allocs",
+    "-goroutine",
+    "-goroutines",
+    "-mutex",
+    "-block",
+    "-threadcreate",
+    "-trace",
 ];
 
 /// The set prefix of a file name: what comes before the rightmost member suffix that ends
@@ -184,7 +192,7 @@ fn prefix_of(file_name: &str) -> Option<&str> {
                     matches!(next, None | Some(b'-') | Some(b'.'))
                 })
                 .map(|(at, _)| at)
-                .next_back()
+                .last()
         })
         .filter(|&at| at > 0)
         .max()
@@ -218,7 +226,10 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
             what: describe_io(&e),
         })?;
         if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
-            names.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+            names.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ));
         }
     }
     let prefixes: Vec<String> = match &prefix {
@@ -274,7 +285,7 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
     let mut others = Vec::new();
     for file in files {
         match read_member(&file, options)? {
-            Read::Member(member) => members.push(member),
+            Read::Member(member) => members.push(*member),
             Read::Other(reason) => others.push(OtherFile { path: file, reason }),
         }
     }
@@ -305,7 +316,7 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
 }
 
 enum Read {
-    Member(Member),
+    Member(Box<Member>),
     Other(String),
 }
 
@@ -328,12 +339,12 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
             DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
             DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
         };
-        return Ok(Read::Member(Member {
+        return Ok(Read::Member(Box::new(Member {
             kind,
             path: path.to_path_buf(),
             size,
             content: Content::Dump(dump),
-        }));
+        })));
     }
     if !profile::is_gzip(&data) && looks_like_text(&data) {
         return Ok(Read::Other(text_reason(&data)));
@@ -343,12 +354,12 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         source,
     })?;
     let kind = classify(&decoded, &file_name);
-    Ok(Read::Member(Member {
+    Ok(Read::Member(Box::new(Member {
         kind,
         path: path.to_path_buf(),
         size,
         content: Content::Profile(decoded),
-    }))
+    })))
 }
 
 /// Decides what a pprof profile is from its sample types, default sample type and period
@@ -393,9 +404,9 @@ pub fn classify(profile: &Profile, file_name: &str) -> MemberKind {
 fn looks_like_text(data: &[u8]) -> bool {
     let head = &data[..data.len().min(4096)];
     !head.is_empty()
-        && head
-            .iter()
-            .all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+        && head.iter().all(|&b| {
+            b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
+        })
         && std::str::from_utf8(head).is_ok()
 }
 

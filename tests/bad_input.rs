@@ -33,7 +33,11 @@ fn a_valid_hand_made_profile_decodes() {
 
 #[test]
 fn not_a_profile() {
-    let result = top_on("notes.prof", b"\xff\xfe\x00 this is not protobuf \x07\x07", &[]);
+    let result = top_on(
+        "notes.prof",
+        b"\xff\xfe\x00 this is not protobuf \x07\x07",
+        &[],
+    );
     let (_, _, stderr) = &result;
     assert!(
         stderr.starts_with("error: notes.prof: not a pprof profile: "),
@@ -79,7 +83,11 @@ fn dangling_location_id() {
 fn string_index_outside_the_table() {
     let mut data = tiny_profile(1);
     // A function whose name is string 77 (the table has 5).
-    data.extend(common::Pb::default().msg(5, common::Pb::default().uint(1, 2).int(2, 77)).0);
+    data.extend(
+        common::Pb::default()
+            .msg(5, common::Pb::default().uint(1, 2).int(2, 77))
+            .0,
+    );
     assert_one_line_error(
         &top_on("bad.prof", &data, &[]),
         "error: bad.prof: function 2 refers to string 77, but the string table has 5 entries",
@@ -99,7 +107,11 @@ fn gzip_bomb_is_refused_at_the_limit() {
 #[test]
 fn unknown_sample_index() {
     assert_one_line_error(
-        &top_on("cpu.prof", &tiny_profile(1), &["--sample-index", "alloc_space"]),
+        &top_on(
+            "cpu.prof",
+            &tiny_profile(1),
+            &["--sample-index", "alloc_space"],
+        ),
         "error: cpu.prof: unknown sample index \"alloc_space\": the profile has samples",
     );
 }
@@ -118,5 +130,61 @@ fn missing_file() {
     assert_one_line_error(
         &run(&["top", "nowhere.prof"], dir.path()),
         "error: nowhere.prof: no such file or directory",
+    );
+}
+
+#[test]
+fn directory_with_no_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "nothing here").unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    assert_one_line_error(
+        &run(&["members", "empty"], dir.path()),
+        "error: empty: no profiles found (expected files such as <prefix>-cpu.prof)",
+    );
+}
+
+#[test]
+fn goroutine_dump_cut_mid_block() {
+    let dump = std::fs::read_to_string(common::fixture(
+        "profiles/fixture-3svc-20261125-120000-goroutines.txt",
+    ))
+    .unwrap();
+    // Keep the header line of the second block and drop its frames.
+    let blocks: Vec<&str> = dump.split("\n\n").collect();
+    let second_header = blocks[1].lines().next().unwrap();
+    let cut = format!("{}\n\n{second_header}\n", blocks[0]);
+    let header_line = blocks[0].lines().count() + 2;
+    let result = top_on("goroutines.txt", cut.as_bytes(), &[]);
+    let (code, _, stderr) = &result;
+    assert_eq!(*code, 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: goroutines.txt: line {header_line}: block cut off after"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn corrupt_member_of_a_set_names_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("h-1svc-20250101-000000-cpu.prof"),
+        tiny_profile(1),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("h-1svc-20250101-000000-heap.prof"),
+        tiny_profile(42),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["members", "h-1svc-20250101-000000"], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim_end(),
+        "error: ./h-1svc-20250101-000000-heap.prof: sample 1 refers to location 42, \
+         which the profile does not define"
     );
 }

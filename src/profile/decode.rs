@@ -82,10 +82,11 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeErr
             "the gzip stream holds no data".to_string(),
         ));
     }
-    let message = proto::Profile::decode(raw.as_ref()).map_err(|e| match text_first_line(&raw) {
-        Some(line) => DecodeError::NotAProfile(format!("it is a text file starting {line:?}")),
-        None => DecodeError::NotAProfile(format!("protobuf decoding failed ({e})")),
-    })?;
+    let message =
+        proto::Profile::decode(raw.as_ref()).map_err(|e| match text_first_line(&raw) {
+            Some(line) => DecodeError::NotAProfile(format!("it is a text file starting {line:?}")),
+            None => DecodeError::NotAProfile(format!("protobuf decoding failed ({e})")),
+        })?;
     resolve(message)
 }
 

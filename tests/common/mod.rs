@@ -66,7 +66,12 @@ pub fn tiny_profile(location_ref: u64) -> Vec<u8> {
     Pb::default()
         .msg(1, Pb::default().int(1, 1).int(2, 2)) // sample type samples/count
         .msg(2, Pb::default().uint(1, location_ref).int(2, 5))
-        .msg(4, Pb::default().uint(1, 1).msg(4, Pb::default().uint(1, 1).int(2, 10)))
+        .msg(
+            4,
+            Pb::default()
+                .uint(1, 1)
+                .msg(4, Pb::default().uint(1, 1).int(2, 10)),
+        )
         .msg(5, Pb::default().uint(1, 1).int(2, 3).int(4, 4))
         .string("")
         .string("samples")

@@ -1,0 +1,392 @@
+//! Parsers for the two text formats of Go's `/debug/pprof/goroutine` endpoint.
+//!
+//! * `debug=1` (runtime/pprof's legacy count format): a `goroutine profile: total N` header,
+//!   then one block per distinct stack (and label set): `COUNT @ 0xPC 0xPC …`, optional
+//!   `# labels: {"k":"v", …}`, and one `#\t0xADDR\tfunc+0xOFF\tfile:line` line per frame.
+//! * `debug=2` (the output of `runtime.Stack(buf, true)`, like a panic traceback): one block
+//!   per goroutine, `goroutine ID [state, N minutes, locked to thread]:`, frames as a
+//!   `func(args)` line followed by a `\tfile:line +0xOFF` line, and `created by …`.
+//!
+//! Both end in the model of the goroutine protobuf: a [`Profile`] with one sample type
+//! `goroutine/count` (period type `goroutine/count`, period 1) whose samples are stacks,
+//! leaf first, valued with their goroutine count. [`GoroutineDump`] adds what only the text
+//! formats carry: the `debug=1` header total and, for `debug=2`, one [`GoroutineInfo`] per
+//! goroutine (state, wait time, creator).
+//!
+//! How the text models differ from the protobuf of the same process:
+//! * Neither format prints the leading runtime frames (`runtime.gopark`, `runtime.chanrecv`, …)
+//!   nor `runtime.goexit`, so stacks are shorter and the leaf is usually the first
+//!   non-runtime frame. Totals are the same. In `debug=1` the hidden frames are still listed as
+//!   bare PCs on the `@` line; they are not turned into locations, because the dump carries no
+//!   symbol for them and a location of a bare address would only show as hex in every report.
+//! * `debug=2` has no addresses: every distinct frame (function, file, line) is a location of
+//!   its own with address 0, and goroutines with identical stacks are merged into one sample
+//!   whose value is their number, as the protobuf does. Identity is the sequence of frames;
+//!   arguments, `created by` and the state are per goroutine ([`GoroutineInfo`]), not part
+//!   of it.
+//! * `debug=1` blocks stay one sample each: the runtime already aggregated them by PCs and
+//!   labels, so two blocks with the same visible frames differ in hidden PCs or in labels,
+//!   and are two samples in the protobuf too. Consecutive `#` lines with one address are one
+//!   location with several lines (inlined frames, innermost first), unless the `@` line shows
+//!   that PC repeated (recursion), in which case each repetition is a location.
+//!
+//! What counts as truncated: a `debug=1` header without blocks, a block whose header is not
+//! followed by any frame line, a `debug=2` goroutine header or frame or `created by` line at
+//! the end of the file without what must follow it, and a last line without its `\n`. A
+//! dump cut exactly between two frames cannot be told from a complete one (for `debug=1`, a
+//! header total larger than [`GoroutineDump::total`] hints at it). In the middle of a file, a
+//! `debug=1` block without frames is an error (the runtime always prints one), while a
+//! `debug=2` goroutine without frames is kept with an empty stack: the runtime prints such
+//! goroutines (`stack unavailable`, tracebacks it could not unwind).
+//!
+//! Parsing is lenient inside a valid structure (unrecognised lines are skipped and counted in
+//! [`GoroutineDump::skipped_lines`]) and strict about truncation: a dump that ends inside a
+//! block, or in the middle of a line, is an error, because its last stack would be wrong.
+
+mod debug1;
+mod debug2;
+mod labels;
+
+use thiserror::Error;
+
+use crate::profile::model::{Profile, ProfileBuilder, ValueType};
+
+/// Which text format a dump is in (the `debug=` query parameter that produced it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DumpFormat {
+    /// `?debug=1`: stacks with counts, aggregated by the runtime.
+    Debug1,
+    /// `?debug=2`: one traceback per goroutine.
+    Debug2,
+}
+
+impl DumpFormat {
+    /// The query parameter that produces this format: `debug=1` or `debug=2`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DumpFormat::Debug1 => "debug=1",
+            DumpFormat::Debug2 => "debug=2",
+        }
+    }
+}
+
+impl std::fmt::Display for DumpFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed goroutine text dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoroutineDump {
+    pub format: DumpFormat,
+    /// The `N` of the `debug=1` header `goroutine profile: total N`. It is kept apart from the
+    /// sum of the sample values (see [`GoroutineDump::total`]) because the two may differ.
+    pub header_total: Option<u64>,
+    /// Stack → goroutine count, in the model of the goroutine protobuf. Samples are in the
+    /// order of their first appearance in the dump.
+    pub profile: Profile,
+    /// `debug=2` only (empty for `debug=1`): one entry per goroutine, in dump order.
+    pub goroutines: Vec<GoroutineInfo>,
+    /// Lines that were not recognised inside an otherwise valid structure and were skipped.
+    pub skipped_lines: usize,
+}
+
+impl GoroutineDump {
+    /// The number of goroutines the stacks account for: the sum of the sample values.
+    pub fn total(&self) -> u64 {
+        self.profile
+            .samples
+            .iter()
+            .filter_map(|s| s.values.first())
+            .map(|&v| v.max(0) as u64)
+            .sum()
+    }
+}
+
+/// One goroutine of a `debug=2` dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoroutineInfo {
+    pub id: u64,
+    /// The wait reason or status, as printed: `chan receive`, `IO wait`, `select (no cases)`,
+    /// `sync.Mutex.Lock`, `running`.
+    pub state: String,
+    /// `N minutes` in the header. The runtime prints it only from one minute of waiting on.
+    pub wait_minutes: Option<u64>,
+    /// `locked to thread` in the header (`runtime.LockOSThread`).
+    pub locked_to_thread: bool,
+    /// Any other item of the bracket, as printed (e.g. `synctest bubble 1` of Go 1.25).
+    pub annotations: Vec<String>,
+    /// Index into `GoroutineDump::profile.samples`: this goroutine's stack.
+    pub sample: usize,
+    /// `created by …`; `None` for the main goroutine and for runtime-started ones.
+    pub created_by: Option<CreatedBy>,
+    /// The traceback said `...additional frames elided...` (or `...N frames elided...`):
+    /// the stack is incomplete.
+    pub frames_elided: bool,
+    /// The runtime printed `goroutine running on other thread; stack unavailable` instead of
+    /// frames; the sample's stack is empty.
+    pub stack_unavailable: bool,
+    /// 1-based line of the `goroutine N [...]:` header in the dump.
+    pub line: usize,
+}
+
+/// The `created by` line of a `debug=2` goroutine and the file line after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedBy {
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+    /// `in goroutine N` (Go ≥ 1.21); older runtimes do not print it.
+    pub parent_goroutine: Option<u64>,
+}
+
+/// Why a dump could not be parsed. Messages name the line but not the file: the caller
+/// prefixes the path.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DumpError {
+    #[error("the goroutine dump is empty")]
+    Empty,
+    #[error("line {line}: expected {expected} but found \"{found}\"")]
+    Unexpected {
+        line: usize,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("line {line}: \"{header}\" header with no blocks after it (truncated dump?)")]
+    NoBlocks { line: usize, header: String },
+    #[error("line {line}: block cut off after \"{header}\" header with no frames")]
+    BlockCutOff { line: usize, header: String },
+    #[error("line {line}: block \"{header}\" has no frames")]
+    EmptyBlock { line: usize, header: String },
+    #[error("line {line}: goroutine cut off after \"{header}\" header with no frames")]
+    GoroutineCutOff { line: usize, header: String },
+    #[error("line {line}: \"{frame}\" cut off before its file:line line")]
+    FrameCutOff { line: usize, frame: String },
+    #[error("line {line}: the dump ends in the middle of this line (truncated dump?)")]
+    MidLine { line: usize },
+}
+
+/// The format of a goroutine dump, judged by its first non-blank line; `None` when the data
+/// is neither (a protobuf, another profile's text, …).
+pub fn sniff(data: &[u8]) -> Option<DumpFormat> {
+    let (_, first) = first_line(data)?;
+    let first = String::from_utf8_lossy(first);
+    sniff_line(&first)
+}
+
+fn sniff_line(line: &str) -> Option<DumpFormat> {
+    if debug1::parse_header(line).is_some() {
+        Some(DumpFormat::Debug1)
+    } else if debug2::parse_header(line).is_some() {
+        Some(DumpFormat::Debug2)
+    } else {
+        None
+    }
+}
+
+/// The first non-blank line with its 1-based number, without its line ending. Only the start
+/// of the data is read.
+fn first_line(data: &[u8]) -> Option<(usize, &[u8])> {
+    data.split(|&b| b == b'\n')
+        .map(trim_cr)
+        .enumerate()
+        .find(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|(index, line)| (index + 1, line))
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Parses a `debug=1` or `debug=2` goroutine dump, recognised by content.
+pub fn parse(data: &[u8]) -> Result<GoroutineDump, DumpError> {
+    let Some((line, first)) = first_line(data) else {
+        return Err(DumpError::Empty);
+    };
+    let first = String::from_utf8_lossy(first);
+    let format = sniff_line(&first).ok_or_else(|| DumpError::Unexpected {
+        line,
+        expected: "\"goroutine profile: total N\" (debug=1) or \"goroutine N [state]:\" (debug=2)",
+        found: excerpt(&first),
+    })?;
+    check_final_newline(data)?;
+    // Go writes UTF-8, but file names and label values are arbitrary bytes: replace what is
+    // not UTF-8 once, up front, so that the parsers work on `&str` slices without copies.
+    let text = String::from_utf8_lossy(data);
+    match format {
+        DumpFormat::Debug1 => debug1::parse(&text),
+        DumpFormat::Debug2 => debug2::parse(&text),
+    }
+}
+
+/// Go ends every line of both formats with `\n`; a non-blank last line without it was cut
+/// (runtime/pprof stops the `debug=2` dump at 64 MB, copies get interrupted), and its frame
+/// or count may be wrong without looking wrong.
+fn check_final_newline(data: &[u8]) -> Result<(), DumpError> {
+    if data.ends_with(b"\n") {
+        return Ok(());
+    }
+    let last_start = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if data[last_start..].iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let line = 1 + data[..last_start].iter().filter(|&&b| b == b'\n').count();
+    Err(DumpError::MidLine { line })
+}
+
+/// The builder both parsers start from: one sample type `goroutine/count`, like the protobuf.
+fn new_builder() -> ProfileBuilder {
+    let goroutine_count = ValueType {
+        kind: "goroutine".to_string(),
+        unit: "count".to_string(),
+    };
+    let mut builder = ProfileBuilder::new(vec![goroutine_count.clone()]);
+    let profile = builder.profile_mut();
+    profile.period_type = Some(goroutine_count);
+    profile.period = 1;
+    builder
+}
+
+/// Lines of the dump with their 1-based numbers, without `\n` or `\r\n`.
+struct Lines<'a> {
+    rest: &'a str,
+    number: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines {
+            rest: text,
+            number: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        self.number += 1;
+        let line = match self.rest.find('\n') {
+            Some(end) => {
+                let line = &self.rest[..end];
+                self.rest = &self.rest[end + 1..];
+                line
+            }
+            None => std::mem::take(&mut self.rest),
+        };
+        Some((self.number, line.strip_suffix('\r').unwrap_or(line)))
+    }
+}
+
+/// `true` for an empty or whitespace-only line: the block separator of both formats.
+fn is_blank(line: &str) -> bool {
+    line.bytes().all(|b| b.is_ascii_whitespace())
+}
+
+/// A line as quoted in an error message: at most 60 characters, control characters escaped.
+fn excerpt(line: &str) -> String {
+    const MAX: usize = 60;
+    let mut out = String::new();
+    for (count, c) in line.chars().enumerate() {
+        if count == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Splits `file:line` (the line number after the last colon, so Windows drive letters and
+/// colons in directory names stay in the file). `None` unless the number is all digits.
+fn split_file_line(text: &str) -> Option<(&str, i64)> {
+    let (file, line) = text.rsplit_once(':')?;
+    if file.is_empty() {
+        return None;
+    }
+    Some((file, parse_decimal(line)?.try_into().ok()?))
+}
+
+/// A decimal number of ASCII digits only (no sign, no spaces, not empty).
+fn parse_decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A `0x`-prefixed hexadecimal number.
+fn parse_hex(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix("0x")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(digits, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(
+            sniff(b"goroutine profile: total 3\n"),
+            Some(DumpFormat::Debug1)
+        );
+        assert_eq!(
+            sniff(b"\n\ngoroutine 1 [running]:\nmain.main()\n"),
+            Some(DumpFormat::Debug2)
+        );
+        assert_eq!(
+            sniff(b"goroutine 5 gp=0xc000007340 m=nil [select]:\r\n"),
+            Some(DumpFormat::Debug2)
+        );
+        assert_eq!(sniff(b"\x1f\x8b\x08\x00\x00\x00"), None);
+        assert_eq!(sniff(b"heap profile: 1: 2 [3: 4] @ heap/1048576\n"), None);
+        assert_eq!(sniff(b"goroutine profile: total x\n"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn lines_are_numbered_without_line_endings() {
+        let lines: Vec<_> = Lines::new("a\r\n\nb\nc").collect();
+        assert_eq!(lines, vec![(1, "a"), (2, ""), (3, "b"), (4, "c")]);
+    }
+
+    #[test]
+    fn excerpts_are_short_and_escaped() {
+        assert_eq!(excerpt("a\tb"), "a\\tb");
+        let long = "x".repeat(100);
+        assert_eq!(excerpt(&long), format!("{}…", "x".repeat(60)));
+    }
+
+    #[test]
+    fn file_lines_split_at_the_last_colon() {
+        assert_eq!(
+            split_file_line("C:/go/src/x.go:12"),
+            Some(("C:/go/src/x.go", 12))
+        );
+        assert_eq!(split_file_line("x.go:"), None);
+        assert_eq!(split_file_line(":12"), None);
+        assert_eq!(split_file_line("x.go:1a"), None);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_hex("0x4773ce"), Some(0x4773ce));
+        assert_eq!(parse_hex("4773ce"), None);
+        assert_eq!(parse_hex("0x"), None);
+        assert_eq!(parse_decimal("+5"), None);
+        assert_eq!(parse_decimal("99999999999999999999999"), None);
+    }
+}
