@@ -383,7 +383,7 @@ impl Merged {
                 if id == next {
                     merged.locations.push(MergedLocation {
                         lines,
-                        objfile: mapping.map(|m| m.filename.clone()).unwrap_or_default(),
+                        objfile: mapping.map(shown_file_name).unwrap_or_default(),
                     });
                 }
                 location_map.push(id);
@@ -608,14 +608,10 @@ fn combine_headers(sources: &[(&Profile, i64, bool)]) -> Header {
     }
     let first = sources.first().map(|(p, _, _)| *p);
     let mapping = first.and_then(|p| p.mappings.first());
-    let main_file = mapping.and_then(|m| {
-        let file = if m.build_id.is_empty() && is_absolute_url(&m.filename) {
-            ""
-        } else {
-            m.filename.as_str()
-        };
-        (!file.is_empty()).then(|| go_base(file))
-    });
+    let main_file = mapping
+        .map(shown_file_name)
+        .filter(|file| !file.is_empty())
+        .map(|file| go_base(&file));
     Header {
         main_file,
         build_id: mapping.map(|m| m.build_id.clone()).unwrap_or_default(),
@@ -624,6 +620,16 @@ fn combine_headers(sources: &[(&Profile, i64, bool)]) -> Header {
         duration_nanos,
         drop_frames: first.map(|p| p.drop_frames.clone()).unwrap_or_default(),
         keep_frames: first.map(|p| p.keep_frames.clone()).unwrap_or_default(),
+    }
+}
+
+/// A mapping's file name as pprof shows it: unsourceMappings empties names that are URLs
+/// when there is no build id.
+fn shown_file_name(m: &crate::profile::Mapping) -> String {
+    if m.build_id.is_empty() && is_absolute_url(&m.filename) {
+        String::new()
+    } else {
+        m.filename.clone()
     }
 }
 
