@@ -34,18 +34,22 @@ impl Error {
         }
     }
 
-    /// An I/O error on `path`, described in words rather than errno text.
+    /// An I/O error on `path`, described in words.
     pub fn io(path: impl Into<PathBuf>, error: &std::io::Error) -> Error {
-        use std::io::ErrorKind;
-        let what = match error.kind() {
-            ErrorKind::NotFound => "no such file or directory".to_string(),
-            ErrorKind::PermissionDenied => "permission denied".to_string(),
-            ErrorKind::IsADirectory => "is a directory, not a file".to_string(),
-            _ => error.to_string(),
-        };
         Error::Read {
             path: path.into(),
-            what,
+            what: describe_io(error),
         }
+    }
+}
+
+/// An I/O error in words rather than errno text.
+pub fn describe_io(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => "no such file or directory".to_string(),
+        ErrorKind::PermissionDenied => "permission denied".to_string(),
+        ErrorKind::IsADirectory => "is a directory, not a file".to_string(),
+        _ => error.to_string(),
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::error::describe_io;
 use crate::goroutine::{self, DumpFormat, GoroutineDump};
 use crate::profile::{self, DecodeOptions, Profile};
 
@@ -447,14 +448,6 @@ pub fn parse_set_name(name: &str) -> Option<SetName> {
             &time[4..]
         ),
     })
-}
-
-fn describe_io(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => error.to_string(),
-    }
 }
 
 #[cfg(test)]
