@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analyze::top::{self, BaseMode, Granularity, TopOptions};
+use crate::collect;
 use crate::error::Error;
 use crate::load;
 use crate::profile::DecodeOptions;
@@ -30,6 +31,39 @@ pub enum Command {
     Top(TopArgs),
     /// List the members of a profile set, classified by content, and what is missing.
     Members(MembersArgs),
+    /// Collect a complete profile set from a live /debug/pprof endpoint.
+    Collect(CollectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Base URL of the service's net/http/pprof, e.g. http://127.0.0.1:9099.
+    #[arg(long)]
+    pub url: String,
+    /// Host name for the set's name and context (one plain name).
+    #[arg(long)]
+    pub host: String,
+    /// How many services (instances, nodes) the process runs.
+    #[arg(long)]
+    pub services: u32,
+    /// Length of the CPU profile in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Folder to write the set into (created when missing).
+    #[arg(long, default_value = "profiles")]
+    pub out: PathBuf,
+    /// A local process to read CPU%, RSS, VSZ, threads and uptime from (/proc).
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Longest wait for one member, beyond the CPU profile's length (e.g. 30s, 2m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Largest body accepted for one member (suffixes: KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_size: u64,
+    /// No countdown while the CPU profile runs.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +185,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
     match cli.command {
         Command::Top(args) => run_top(&args, out),
+        Command::Collect(args) => run_collect(&args, out),
         Command::Members(args) => {
             let set = set::open(&args.set, &args.decode.options())?;
             write_output(out, render::members_text::render(&set).as_bytes())
@@ -180,6 +215,57 @@ fn run_top(args: &TopArgs, out: &mut dyn Write) -> Result<(), Error> {
         source,
     })?;
     write_output(out, render::top_text::render(&report).as_bytes())
+}
+
+fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let options = collect::CollectOptions {
+        url: args.url.clone(),
+        host: args.host.clone(),
+        services: args.services,
+        cpu_seconds: args.seconds,
+        out_dir: args.out.clone(),
+        pid: args.pid,
+        timeout: args.timeout,
+        max_body_bytes: args.max_size,
+        progress: !args.quiet,
+        at: None,
+    };
+    let outcome = collect::collect(&options).map_err(|e| Error::Collect(e.to_string()))?;
+    let mut text = String::new();
+    for saved in &outcome.saved {
+        text.push_str(&format!(
+            "saved {:<30} {}\n",
+            saved.kind.describe(),
+            saved.path.display()
+        ));
+    }
+    if let Some(path) = &outcome.context_path {
+        text.push_str(&format!("saved {:<30} {}\n", "context", path.display()));
+    }
+    write_output(out, text.as_bytes())?;
+    if outcome.complete() {
+        return Ok(());
+    }
+    for failure in &outcome.failures {
+        eprintln!(
+            "error: {} ({}): {}",
+            failure.kind.describe(),
+            failure.url,
+            failure.what
+        );
+    }
+    Err(Error::Incomplete(format!(
+        "set {} is incomplete: {} of {} members saved",
+        outcome.prefix,
+        outcome.saved.len(),
+        outcome.saved.len() + outcome.failures.len()
+    )))
+}
+
+/// Parses `30s`, `2m`, `1h`, `1.5s`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::context::HumanDuration::parse(text)?;
+    std::time::Duration::try_from_secs_f64(d.seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 fn write_output(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {

@@ -20,6 +20,11 @@ pub enum Error {
     Read { path: PathBuf, what: String },
     #[error("{}: {source}", path.display())]
     Top { path: PathBuf, source: TopError },
+    #[error("{0}")]
+    Collect(String),
+    /// A collection that saved some members but not all.
+    #[error("{0}")]
+    Incomplete(String),
     /// A problem with the command line itself (exit code 2).
     #[error("{0}")]
     Usage(String),

@@ -2,12 +2,16 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod collect;
+pub mod context;
 pub mod error;
 pub mod goroutine;
 pub mod load;
+pub mod output;
 pub mod profile;
 pub mod render;
 pub mod set;
+pub mod timefmt;
 pub mod units;
 
 pub use error::Error;

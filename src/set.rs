@@ -127,6 +127,8 @@ pub struct ProfileSet {
     pub members: Vec<Member>,
     /// Expected members that were not found.
     pub missing: Vec<MemberKind>,
+    /// The set's context file (`<prefix>-context.yaml`), when there is one.
+    pub context: Option<PathBuf>,
     pub others: Vec<OtherFile>,
 }
 
@@ -284,7 +286,16 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
 
     let mut members = Vec::new();
     let mut others = Vec::new();
+    let mut context = None;
     for file in files {
+        let is_context = file
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .is_some_and(|n| n.ends_with("-context.yaml") || n.ends_with("-context.yml"));
+        if is_context && context.is_none() {
+            context = Some(file);
+            continue;
+        }
         match read_member(&file, options)? {
             Read::Member(member) => members.push(*member),
             Read::Other(reason) => others.push(OtherFile { path: file, reason }),
@@ -312,6 +323,7 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
         dir,
         members,
         missing,
+        context,
         others,
     })
 }

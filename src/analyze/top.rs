@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::profile::{Labels, Profile, ValueType};
+use crate::timefmt;
 use crate::units;
 
 /// How locations are grouped into report lines, as pprof's `-functions`, `-lines`, …
@@ -1014,7 +1015,7 @@ fn profile_labels(
     }
     labels.push(format!("Type: {}", sample_type.kind));
     if header.time_nanos != 0 {
-        labels.push(format!("Time: {}", format_time_utc(header.time_nanos)));
+        labels.push(format!("Time: {}", timefmt::pprof_time(header.time_nanos)));
     }
     if header.duration_nanos != 0 {
         let duration = units::label(header.duration_nanos, "nanoseconds");
@@ -1033,38 +1034,4 @@ fn profile_labels(
         ));
     }
     labels
-}
-
-/// Go's `Format("Jan 2, 2006 at 3:04pm (MST)")` in UTC.
-pub fn format_time_utc(nanos: i64) -> String {
-    let seconds = nanos.div_euclid(1_000_000_000);
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let (hour, minute) = (of_day / 3600, (of_day % 3600) / 60);
-    let (hour12, meridian) = match hour {
-        0 => (12, "am"),
-        1..=11 => (hour, "am"),
-        12 => (12, "pm"),
-        _ => (hour - 12, "pm"),
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month_name = MONTHS[(month as usize).saturating_sub(1).min(11)];
-    format!("{month_name} {day}, {year} at {hour12}:{minute:02}{meridian} (UTC)")
-}
-
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }

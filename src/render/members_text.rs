@@ -56,6 +56,9 @@ pub fn render(set: &ProfileSet) -> String {
             ));
         }
     }
+    if let Some(context) = &set.context {
+        out.push_str(&format!("context: {}\n", context.display()));
+    }
     if !set.others.is_empty() {
         out.push_str("other files:\n");
         for other in &set.others {

@@ -1,0 +1,154 @@
+//! Process statistics from /proc, as `ps` reports them (and CPU use over a window, which
+//! `ps` cannot give: its %CPU is CPU time over the whole uptime).
+
+use std::path::Path;
+
+/// Clock ticks per second of /proc's CPU times: USER_HZ, 100 on every mainstream Linux
+/// architecture (the kernel converts to it whatever its internal HZ).
+const USER_HZ: f64 = 100.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub pid: u32,
+    /// utime + stime, in seconds.
+    pub cpu_seconds: f64,
+    /// Seconds since the process started.
+    pub uptime_seconds: f64,
+    pub rss_bytes: u64,
+    pub vsz_bytes: u64,
+    pub threads: u32,
+    pub command: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("process {pid}: {what}")]
+pub struct ProcessError {
+    pub pid: u32,
+    pub what: String,
+}
+
+/// Reads /proc/PID/{stat,status,cmdline} and /proc/uptime.
+pub fn snapshot(pid: u32) -> Result<Snapshot, ProcessError> {
+    snapshot_in(Path::new("/proc"), pid)
+}
+
+fn snapshot_in(proc_root: &Path, pid: u32) -> Result<Snapshot, ProcessError> {
+    let fail = |what: String| ProcessError { pid, what };
+    let read = |name: &str| {
+        std::fs::read_to_string(proc_root.join(pid.to_string()).join(name)).map_err(|e| {
+            fail(match e.kind() {
+                std::io::ErrorKind::NotFound => "no such process".to_string(),
+                _ => format!(
+                    "cannot read /proc/{pid}/{name}: {}",
+                    crate::error::describe_io(&e)
+                ),
+            })
+        })
+    };
+    let stat = read("stat")?;
+    let status = read("status")?;
+    let cmdline = read("cmdline").unwrap_or_default();
+    let system_uptime = std::fs::read_to_string(proc_root.join("uptime"))
+        .map_err(|e| fail(format!("cannot read /proc/uptime: {e}")))?;
+    let system_uptime: f64 = system_uptime
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| fail("unreadable /proc/uptime".to_string()))?;
+
+    // The command name in parentheses may contain spaces and parentheses: fields start after
+    // the last ')'.
+    let after = stat
+        .rfind(')')
+        .map(|i| &stat[i + 1..])
+        .ok_or_else(|| fail("unreadable stat".to_string()))?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // After the name: state(3) ppid(4) … utime(14) stime(15) … starttime(22); index = n - 3.
+    let field = |n: usize| -> Result<f64, ProcessError> {
+        fields
+            .get(n - 3)
+            .and_then(|s| s.parse::<f64>().ok())
+            .ok_or_else(|| fail(format!("stat field {n} missing")))
+    };
+    let cpu_seconds = (field(14)? + field(15)?) / USER_HZ;
+    let start_seconds = field(22)? / USER_HZ;
+
+    let status_kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let command = cmdline
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Snapshot {
+        pid,
+        cpu_seconds,
+        uptime_seconds: (system_uptime - start_seconds).max(0.0),
+        rss_bytes: status_kib("VmRSS:") * 1024,
+        vsz_bytes: status_kib("VmSize:") * 1024,
+        threads: status_kib("Threads:") as u32,
+        command,
+    })
+}
+
+/// CPU use between two snapshots, in percent of one core.
+pub fn cpu_percent_between(start: &Snapshot, end: &Snapshot, wall_seconds: f64) -> Option<f64> {
+    (wall_seconds > 0.0).then(|| (end.cpu_seconds - start.cpu_seconds) / wall_seconds * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_proc_tree() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("42");
+        std::fs::create_dir(&dir).unwrap();
+        // utime 30000 ticks, stime 17000 ticks (470 s), started at 1000 s of system uptime.
+        let mut stat = String::from("42 (my (weird) proc) S 1 42 42 0 -1 4194560 0 0 0 0 ");
+        stat.push_str("30000 17000 0 0 20 0 12 0 100000 15049596928 702060");
+        std::fs::write(dir.join("stat"), stat).unwrap();
+        std::fs::write(
+            dir.join("status"),
+            "Name:\tx\nVmSize:\t14696872 kB\nVmRSS:\t 2808240 kB\nThreads:\t12\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("cmdline"), "/bin/tsnsrv\0-config=x\0").unwrap();
+        std::fs::write(root.path().join("uptime"), "1470.00 2000.00\n").unwrap();
+        let s = snapshot_in(root.path(), 42).unwrap();
+        assert_eq!(s.cpu_seconds, 470.0);
+        assert_eq!(s.uptime_seconds, 470.0);
+        assert_eq!(s.rss_bytes, 2_808_240 * 1024);
+        assert_eq!(s.vsz_bytes, 14_696_872 * 1024);
+        assert_eq!(s.threads, 12);
+        assert_eq!(s.command, "/bin/tsnsrv -config=x");
+        let later = Snapshot {
+            cpu_seconds: 470.0 + 73.2,
+            ..s.clone()
+        };
+        assert_eq!(
+            cpu_percent_between(&s, &later, 60.0).map(|p| (p * 100.0).round() / 100.0),
+            Some(122.0)
+        );
+    }
+
+    #[test]
+    fn a_missing_process_is_named() {
+        let root = tempfile::tempdir().unwrap();
+        let error = snapshot_in(root.path(), 7).unwrap_err();
+        assert_eq!(error.to_string(), "process 7: no such process");
+    }
+
+    #[test]
+    fn this_process_can_be_read() {
+        let s = snapshot(std::process::id()).unwrap();
+        assert!(s.rss_bytes > 0 && s.threads >= 1);
+    }
+}

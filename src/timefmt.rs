@@ -1,0 +1,107 @@
+//! Calendar arithmetic and the few time formats the tool prints, all in UTC (no time-zone
+//! database: output must not depend on the machine it runs on).
+
+/// A UTC calendar time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcTime {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+}
+
+impl UtcTime {
+    pub fn from_unix_seconds(seconds: i64) -> UtcTime {
+        let days = seconds.div_euclid(86_400);
+        let of_day = seconds.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        UtcTime {
+            year,
+            month,
+            day,
+            hour: of_day / 3600,
+            minute: (of_day % 3600) / 60,
+            second: of_day % 60,
+        }
+    }
+
+    /// Now, from the system clock.
+    pub fn now() -> UtcTime {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        UtcTime::from_unix_seconds(seconds)
+    }
+
+    /// `20251015-210532`, as in profile set names.
+    pub fn compact(&self) -> String {
+        format!(
+            "{:04}{:02}{:02}-{:02}{:02}{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+
+    /// `2025-10-15T21:05:32Z`.
+    pub fn iso(&self) -> String {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
+/// Go's `Format("Jan 2, 2006 at 3:04pm (MST)")` in UTC, as pprof prints `Time:`.
+pub fn pprof_time(nanos: i64) -> String {
+    let t = UtcTime::from_unix_seconds(nanos.div_euclid(1_000_000_000));
+    let (hour12, meridian) = match t.hour {
+        0 => (12, "am"),
+        1..=11 => (t.hour, "am"),
+        12 => (12, "pm"),
+        _ => (t.hour - 12, "pm"),
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[(t.month as usize).saturating_sub(1).min(11)];
+    format!(
+        "{month} {}, {} at {hour12}:{:02}{meridian} (UTC)",
+        t.day, t.year, t.minute
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        // The real set's cpu profile: Oct 16, 2025 at 1:05am (UTC).
+        let t = UtcTime::from_unix_seconds(1_760_576_732);
+        assert_eq!(t.compact(), "20251016-010532");
+        assert_eq!(t.iso(), "2025-10-16T01:05:32Z");
+        assert_eq!(
+            pprof_time(1_760_576_732_000_000_000),
+            "Oct 16, 2025 at 1:05am (UTC)"
+        );
+        assert_eq!(pprof_time(0), "Jan 1, 1970 at 12:00am (UTC)");
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+}
