@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::profile::{Labels, Profile, ValueType};
 use crate::timefmt;
@@ -77,7 +77,7 @@ pub enum TopError {
 }
 
 /// One line of the report: pprof's `TextItem`, with raw numbers and their text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopItem {
     pub name: String,
     /// `(inline)`, `(partial-inline)` or empty.
@@ -94,7 +94,7 @@ pub struct TopItem {
 }
 
 /// The whole top report: header lines as pprof prints them, the totals and the items.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopReport {
     /// `File:`, `Type:`, `Time:`, `Duration:`, `Showing nodes …`, `Dropped …`, `Showing top …`.
     pub labels: Vec<String>,

@@ -106,6 +106,22 @@ impl Profile {
             .unwrap_or(self.sample_types.len().saturating_sub(1))
     }
 
+    /// The function names of a sample's stack, leaf first, inlined frames included
+    /// (innermost first within a location).
+    pub fn stack_names<'a>(&'a self, sample: &'a Sample) -> impl Iterator<Item = &'a str> + 'a {
+        sample.locations.iter().flat_map(move |&l| {
+            self.locations[l]
+                .lines
+                .iter()
+                .map(move |line| self.functions[line.function].name.as_str())
+        })
+    }
+
+    /// Index of the sample type with this name.
+    pub fn sample_index_of(&self, kind: &str) -> Option<usize> {
+        self.sample_types.iter().position(|t| t.kind == kind)
+    }
+
     /// Main binary name, as pprof's `File:` header shows it (the base name of the first mapping).
     pub fn main_binary(&self) -> Option<&str> {
         let name = self.mappings.first()?.filename.as_str();

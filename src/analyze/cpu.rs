@@ -1,0 +1,383 @@
+//! The CPU profile: utilisation, top functions (the `top` engine's numbers), packages,
+//! categories (syscalls, GC, scheduler, allocation, application) and syscall attribution:
+//! CPU spent in syscall leaves charged to the nearest caller outside the standard library,
+//! so the report names the subsystem that makes the syscalls instead of `Syscall6`.
+
+use serde::{Deserialize, Serialize};
+
+use super::names::{is_standard_package, package_of};
+use super::shares::{ShareCounter, ShareTable};
+use super::top::{self, TopOptions, TopReport};
+use crate::profile::Profile;
+use crate::units;
+
+/// Options with their defaults in `Default`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuOptions {
+    /// Rows of the top tables (10).
+    pub top_rows: usize,
+    /// Rows of the package and caller tables (15).
+    pub table_rows: usize,
+    /// The process's CPU use from the context (percent of one core), for cores.
+    pub process_cpu_percent: Option<f64>,
+}
+
+impl Default for CpuOptions {
+    fn default() -> Self {
+        CpuOptions {
+            top_rows: 10,
+            table_rows: 15,
+            process_cpu_percent: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuAnalysis {
+    pub duration_nanos: i64,
+    pub duration_text: String,
+    /// Sum of the cpu sample values (nanoseconds).
+    pub total: i64,
+    pub total_text: String,
+    /// Number of samples taken (the `samples` values).
+    pub sample_count: i64,
+    /// total / duration, in percent of one core (`121.31`).
+    pub utilisation: f64,
+    pub utilisation_text: String,
+    /// Where cores come from: the context's process CPU% or else the profile's utilisation.
+    pub cores_basis: CoresBasis,
+    pub cores_basis_percent: f64,
+    pub top_flat: TopReport,
+    pub top_cum: TopReport,
+    pub packages: ShareTable,
+    pub categories: ShareTable,
+    pub syscalls: SyscallAttribution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoresBasis {
+    ProcessCpu,
+    ProfileUtilisation,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyscallAttribution {
+    /// CPU in syscall leaves.
+    pub total: i64,
+    pub total_text: String,
+    pub share: f64,
+    pub share_text: String,
+    /// By the nearest function outside the standard library.
+    pub by_caller: ShareTable,
+    /// By that function's package.
+    pub by_package: ShareTable,
+}
+
+/// The categories, in the order they are decided: a sample belongs to the first that
+/// matches.
+pub const CATEGORIES: [&str; 5] = [
+    "garbage collection",
+    "syscalls",
+    "scheduler",
+    "memory allocation",
+    "application",
+];
+
+/// Runtime functions that mean garbage-collection work anywhere in a stack.
+fn is_gc_frame(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "runtime.gcBgMarkWorker",
+        "runtime.gcAssistAlloc",
+        "runtime.gcDrain",
+        "runtime.gcMark",
+        "runtime.gcStart",
+        "runtime.gcSweep",
+        "runtime.bgsweep",
+        "runtime.bgscavenge",
+        "runtime.markroot",
+        "runtime.scanobject",
+        "runtime.sweepone",
+        "runtime.(*sweepLocked)",
+        "runtime.(*gcWork)",
+        "runtime.(*gcControllerState)",
+        "runtime.wbBufFlush",
+        "runtime.gcWriteBarrier",
+        "runtime.bulkBarrierPreWrite",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Leaf functions that are the syscall itself.
+pub fn is_syscall_leaf(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "syscall.Syscall",
+        "syscall.Syscall6",
+        "syscall.RawSyscall",
+        "syscall.RawSyscall6",
+        "syscall.rawSyscallNoError",
+        "syscall.RawSyscallNoError",
+        "syscall.rawVforkSyscall",
+        "syscall.syscall",
+        "syscall.syscall6",
+        "syscall.rawSyscall",
+        "syscall.rawSyscall6",
+        "internal/runtime/syscall.Syscall6",
+        "runtime/internal/syscall.Syscall6",
+        "internal/syscall/unix.Syscall",
+        "runtime.read",
+        "runtime.write1",
+        "runtime.open",
+        "runtime.closefd",
+    ];
+    EXACT.contains(&name)
+        || name.starts_with("golang.org/x/sys/unix.Syscall")
+        || name.starts_with("golang.org/x/sys/unix.RawSyscall")
+}
+
+/// Runtime functions of the scheduler and of parking/waking goroutines and threads.
+fn is_scheduler_frame(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "runtime.schedule",
+        "runtime.findRunnable",
+        "runtime.findrunnable",
+        "runtime.park_m",
+        "runtime.goschedImpl",
+        "runtime.gosched_m",
+        "runtime.goexit0",
+        "runtime.notesleep",
+        "runtime.notetsleep",
+        "runtime.notetsleepg",
+        "runtime.notewakeup",
+        "runtime.stopm",
+        "runtime.startm",
+        "runtime.wakep",
+        "runtime.ready",
+        "runtime.goready",
+        "runtime.netpoll",
+        "runtime.usleep",
+        "runtime.osyield",
+        "runtime.runqsteal",
+        "runtime.stealWork",
+        "runtime.checkTimers",
+        "runtime.sysmon",
+        "runtime.exitsyscall",
+        "runtime.entersyscall",
+        "runtime.reentersyscall",
+        "runtime.entersyscallblock",
+        "runtime.mPark",
+        "runtime.handoffp",
+        "runtime.resetspinning",
+        "runtime.execute",
+        "runtime.gopark",
+        "runtime.selectgo",
+    ];
+    EXACT.contains(&name) || name.starts_with("runtime.futex")
+}
+
+fn is_allocation_frame(name: &str) -> bool {
+    name.starts_with("runtime.mallocgc")
+        || name == "runtime.newobject"
+        || name.starts_with("runtime.(*mcache).")
+        || name.starts_with("runtime.(*mcentral).")
+        || name.starts_with("runtime.(*mheap).")
+}
+
+/// The category of one stack (names leaf first).
+pub fn categorize(names: &[&str]) -> &'static str {
+    if names.iter().any(|n| is_gc_frame(n)) {
+        return CATEGORIES[0];
+    }
+    if names.first().is_some_and(|n| is_syscall_leaf(n)) {
+        return CATEGORIES[1];
+    }
+    if names.iter().any(|n| is_scheduler_frame(n)) {
+        return CATEGORIES[2];
+    }
+    if names.iter().any(|n| is_allocation_frame(n)) {
+        return CATEGORIES[3];
+    }
+    CATEGORIES[4]
+}
+
+/// The function a syscall is charged to: the first frame, from the leaf, outside the
+/// standard library (and outside golang.org/x/sys, which only wraps syscalls).
+pub fn syscall_caller<'a>(names: &[&'a str]) -> Option<&'a str> {
+    names.iter().copied().find(|name| {
+        let package = package_of(name);
+        !is_standard_package(package) && !package.starts_with("golang.org/x/sys/")
+    })
+}
+
+/// Runs the CPU analysis. `None` when the profile has no cpu sample type.
+pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
+    let index = profile
+        .sample_index_of("cpu")
+        .or_else(|| (!profile.sample_types.is_empty()).then(|| profile.default_sample_index()))?;
+    let unit = profile.sample_types[index].unit.clone();
+    let count_index = profile.sample_index_of("samples");
+    let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
+    let sample_count: i64 = match count_index {
+        Some(i) => profile.samples.iter().map(|s| s.values[i]).sum(),
+        None => profile.samples.len() as i64,
+    };
+    let (total_nanos, time_unit) = units::scale(total, &unit, "nanoseconds");
+    let utilisation = if time_unit == "ns" && profile.duration_nanos > 0 {
+        total_nanos / profile.duration_nanos as f64 * 100.0
+    } else {
+        0.0
+    };
+    let (cores_basis, cores_basis_percent) = match options.process_cpu_percent {
+        Some(percent) => (CoresBasis::ProcessCpu, percent),
+        None => (CoresBasis::ProfileUtilisation, utilisation),
+    };
+    let cores_per_share = Some(cores_basis_percent / 100.0);
+
+    let sample_index = Some(profile.sample_types[index].kind.clone());
+    let top_options = TopOptions {
+        sample_index: sample_index.clone(),
+        node_count: options.top_rows,
+        ..TopOptions::default()
+    };
+    let top_flat = top::top(profile, None, &top_options).ok()?;
+    let top_cum = top::top(
+        profile,
+        None,
+        &TopOptions {
+            cum_sort: true,
+            ..top_options
+        },
+    )
+    .ok()?;
+    let out_unit = top_flat.output_unit.clone();
+
+    let mut packages = ShareCounter::default();
+    let mut categories = ShareCounter::default();
+    let mut callers = ShareCounter::default();
+    let mut caller_packages = ShareCounter::default();
+    let mut syscall_total = 0i64;
+    let mut names: Vec<&str> = Vec::new();
+    for sample in &profile.samples {
+        let value = sample.values[index];
+        if value == 0 {
+            continue;
+        }
+        names.clear();
+        names.extend(profile.stack_names(sample));
+        packages.add(names.iter().map(|n| package_of(n)), value);
+        let category = categorize(&names);
+        categories.add_one(category, value);
+        if category == CATEGORIES[1] {
+            syscall_total += value;
+            let caller = syscall_caller(&names).unwrap_or("(standard library only)");
+            callers.add_one(caller, value);
+            let package = if caller.starts_with('(') {
+                caller
+            } else {
+                package_of(caller)
+            };
+            caller_packages.add_one(package, value);
+        }
+    }
+    let table = |counter: ShareCounter, rows: usize, of: i64| {
+        counter.table(of, rows, &unit, &out_unit, cores_per_share)
+    };
+    Some(CpuAnalysis {
+        duration_nanos: profile.duration_nanos,
+        duration_text: units::label(profile.duration_nanos, "nanoseconds"),
+        total,
+        total_text: top_flat.total_text.clone(),
+        sample_count,
+        utilisation,
+        utilisation_text: units::percentage(total_nanos as i64, profile.duration_nanos)
+            .trim()
+            .to_string(),
+        cores_basis,
+        cores_basis_percent,
+        packages: table(packages, options.table_rows, total),
+        categories: table(categories, CATEGORIES.len(), total),
+        syscalls: SyscallAttribution {
+            total: syscall_total,
+            total_text: units::scaled_label(syscall_total, &unit, &out_unit),
+            share: if total == 0 {
+                0.0
+            } else {
+                syscall_total as f64 / total as f64 * 100.0
+            },
+            share_text: units::percentage(syscall_total, total).trim().to_string(),
+            by_caller: table(callers, options.table_rows, total),
+            by_package: table(caller_packages, options.table_rows, total),
+        },
+        top_flat,
+        top_cum,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_in_priority_order() {
+        assert_eq!(
+            categorize(&[
+                "runtime.scanobject",
+                "runtime.gcDrain",
+                "runtime.gcBgMarkWorker"
+            ]),
+            "garbage collection"
+        );
+        assert_eq!(
+            categorize(&[
+                "internal/runtime/syscall.Syscall6",
+                "syscall.RawSyscall6",
+                "main.f"
+            ]),
+            "syscalls"
+        );
+        assert_eq!(
+            categorize(&["runtime.futex", "runtime.futexsleep", "runtime.notesleep"]),
+            "scheduler"
+        );
+        assert_eq!(
+            categorize(&["runtime.memclrNoHeapPointers", "runtime.mallocgc", "main.f"]),
+            "memory allocation"
+        );
+        assert_eq!(
+            categorize(&[
+                "runtime.memmove",
+                "runtime.mallocgc",
+                "runtime.gcAssistAlloc"
+            ]),
+            "garbage collection"
+        );
+        assert_eq!(categorize(&["main.f", "main.main"]), "application");
+        assert_eq!(categorize(&[]), "application");
+    }
+
+    #[test]
+    fn syscalls_are_charged_to_the_first_non_standard_caller() {
+        let stack = [
+            "internal/runtime/syscall.Syscall6",
+            "syscall.RawSyscall6",
+            "syscall.NetlinkRIB",
+            "net.interfaceAddrTable",
+            "net.(*Interface).Addrs",
+            "tailscale.com/net/netmon.(*Monitor).interfaces",
+            "main.main",
+        ];
+        assert_eq!(
+            syscall_caller(&stack),
+            Some("tailscale.com/net/netmon.(*Monitor).interfaces")
+        );
+        assert_eq!(
+            syscall_caller(&[
+                "golang.org/x/sys/unix.Syscall",
+                "golang.org/x/sys/unix.Read",
+                "x.io/y.F"
+            ]),
+            Some("x.io/y.F")
+        );
+        assert_eq!(syscall_caller(&["syscall.Syscall6", "runtime.main"]), None);
+    }
+}

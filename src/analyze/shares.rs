@@ -1,0 +1,202 @@
+//! Tables of shares: a name with flat and cum values and their share of a total, computed
+//! from samples (by package, by category, by syscall caller). Rows carry raw numbers and the
+//! text the report prints, pprof-style.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::units;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareRow {
+    pub name: String,
+    pub flat: i64,
+    pub cum: i64,
+    pub flat_text: String,
+    pub cum_text: String,
+    /// Percent of the table's total (0–100).
+    pub flat_share: f64,
+    pub cum_share: f64,
+    pub flat_share_text: String,
+    pub cum_share_text: String,
+    /// cum share × the process's CPU use, in cores (CPU tables only).
+    pub cores: Option<f64>,
+    pub cores_text: Option<String>,
+}
+
+/// A whole table: the rows shown, and what they are out of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareTable {
+    pub rows: Vec<ShareRow>,
+    /// Rows that exist in all (the table shows the first `rows.len()`).
+    pub total_rows: usize,
+    pub total: i64,
+    pub total_text: String,
+}
+
+/// Accumulates flat (leaf) and cum (once per sample) values per name.
+#[derive(Debug, Default)]
+pub struct ShareCounter {
+    values: BTreeMap<String, (i64, i64)>,
+}
+
+impl ShareCounter {
+    /// Adds one sample: `names` is its stack's keys leaf first; the first is flat, every
+    /// distinct one gets cum once.
+    pub fn add<'a>(&mut self, names: impl IntoIterator<Item = &'a str>, value: i64) {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut first = true;
+        for name in names {
+            if seen.insert(name) {
+                let entry = self.values.entry(name.to_string()).or_insert((0, 0));
+                entry.1 += value;
+                if first {
+                    entry.0 += value;
+                }
+            }
+            first = false;
+        }
+    }
+
+    /// Adds a value to one name, as flat and cum.
+    pub fn add_one(&mut self, name: &str, value: i64) {
+        let entry = self.values.entry(name.to_string()).or_insert((0, 0));
+        entry.0 += value;
+        entry.1 += value;
+    }
+
+    /// The rows sorted by cum, then flat, then name; at most `limit`.
+    /// `format` prints a value; `cores_per_share` turns a share into cores (CPU only).
+    pub fn table(
+        self,
+        total: i64,
+        limit: usize,
+        unit: &str,
+        output_unit: &str,
+        cores_per_share: Option<f64>,
+    ) -> ShareTable {
+        let mut rows: Vec<(String, i64, i64)> = self
+            .values
+            .into_iter()
+            .filter(|(_, (flat, cum))| *flat != 0 || *cum != 0)
+            .map(|(name, (flat, cum))| (name, flat, cum))
+            .collect();
+        rows.sort_by(|a, b| {
+            b.2.abs()
+                .cmp(&a.2.abs())
+                .then(b.1.abs().cmp(&a.1.abs()))
+                .then_with(|| a.0.cmp(&b.0))
+        });
+        let total_rows = rows.len();
+        let rows = rows
+            .into_iter()
+            .take(limit)
+            .map(|(name, flat, cum)| {
+                share_row(name, flat, cum, total, unit, output_unit, cores_per_share)
+            })
+            .collect();
+        ShareTable {
+            rows,
+            total_rows,
+            total,
+            total_text: units::scaled_label(total, unit, output_unit),
+        }
+    }
+}
+
+/// One row with its shares of `total`.
+pub fn share_row(
+    name: String,
+    flat: i64,
+    cum: i64,
+    total: i64,
+    unit: &str,
+    output_unit: &str,
+    cores_per_share: Option<f64>,
+) -> ShareRow {
+    let share = |v: i64| {
+        if total == 0 {
+            0.0
+        } else {
+            v as f64 / total as f64 * 100.0
+        }
+    };
+    let cores = cores_per_share.map(|per| share(cum) / 100.0 * per);
+    ShareRow {
+        name,
+        flat,
+        cum,
+        flat_text: units::scaled_label(flat, unit, output_unit),
+        cum_text: units::scaled_label(cum, unit, output_unit),
+        flat_share: share(flat),
+        cum_share: share(cum),
+        flat_share_text: units::percentage(flat, total).trim().to_string(),
+        cum_share_text: units::percentage(cum, total).trim().to_string(),
+        cores,
+        cores_text: cores.map(format_cores),
+    }
+}
+
+/// `1.10` cores, `0.047` cores: two decimals, or two significant digits below 0.1.
+pub fn format_cores(cores: f64) -> String {
+    if cores.abs() >= 0.1 || cores == 0.0 {
+        format!("{cores:.2}")
+    } else {
+        let digits = (-cores.abs().log10().floor()) as usize + 1;
+        format!("{cores:.digits$}")
+    }
+}
+
+/// The unit pprof would print a table's values in: the smallest non-zero value's unit,
+/// moved up when the total is more than 100 times bigger (pprof's selectOutputUnit).
+pub fn output_unit(values: impl IntoIterator<Item = i64>, total: i64, unit: &str) -> String {
+    let min = values
+        .into_iter()
+        .map(i64::abs)
+        .filter(|v| *v > 0)
+        .min()
+        .unwrap_or(total.abs());
+    let (_, min_unit) = units::scale(min, unit, "minimum");
+    let (_, max_unit) = units::scale(total, unit, "minimum");
+    let chosen = if min_unit != max_unit && min.saturating_mul(100) < total {
+        units::scale(min.saturating_mul(100), unit, "minimum").1
+    } else {
+        min_unit
+    };
+    if chosen.is_empty() {
+        unit.to_string()
+    } else {
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cum_counts_once_per_sample_and_flat_the_leaf() {
+        let mut counter = ShareCounter::default();
+        counter.add(["a", "b", "a", "c"], 10);
+        counter.add(["b"], 5);
+        let table = counter.table(15, 10, "count", "count", None);
+        let rows: Vec<(&str, i64, i64)> = table
+            .rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.flat, r.cum))
+            .collect();
+        assert_eq!(rows, [("b", 5, 15), ("a", 10, 10), ("c", 0, 10)]);
+        assert_eq!(table.rows[0].cum_share_text, "100%");
+        assert_eq!(table.rows[1].cum_share_text, "66.67%");
+    }
+
+    #[test]
+    fn cores() {
+        assert_eq!(format_cores(1.1), "1.10");
+        assert_eq!(format_cores(0.047), "0.047");
+        assert_eq!(format_cores(0.0), "0.00");
+        let row = share_row("x".into(), 0, 50, 100, "count", "count", Some(1.22));
+        assert_eq!(row.cores_text.as_deref(), Some("0.61"));
+    }
+}
