@@ -1,6 +1,9 @@
 //! Pure analyses over decoded profiles: no I/O, no formatting of documents.
 
+pub mod contention;
 pub mod cpu;
+pub mod flame;
+pub mod memory;
 pub mod names;
 pub mod shares;
 pub mod top;

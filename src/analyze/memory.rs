@@ -1,0 +1,181 @@
+//! Heap and allocations: the four top tables (in-use and allocated, bytes and objects), the
+//! packages that hold and allocate memory, the allocation rate over the uptime, and how much
+//! of the allocation comes from the packages that dominate CPU.
+
+use serde::{Deserialize, Serialize};
+
+use super::names::package_of;
+use super::shares::{ShareCounter, ShareTable, output_unit};
+use super::top::{self, TopOptions, TopReport};
+use crate::profile::Profile;
+use crate::units;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryOptions {
+    /// Rows of the top tables (10).
+    pub top_rows: usize,
+    /// Rows of the package tables (10).
+    pub table_rows: usize,
+    /// Process uptime in seconds, for the allocation rate.
+    pub uptime_seconds: Option<f64>,
+    /// Packages that dominate CPU (from the CPU analysis), to measure their allocation share.
+    pub cpu_packages: Vec<String>,
+}
+
+impl Default for MemoryOptions {
+    fn default() -> Self {
+        MemoryOptions {
+            top_rows: 10,
+            table_rows: 10,
+            uptime_seconds: None,
+            cpu_packages: Vec::new(),
+        }
+    }
+}
+
+/// One sample index of a memory profile: its top table and its package table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryView {
+    pub sample_index: String,
+    pub top: TopReport,
+    pub packages: ShareTable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocationRate {
+    pub uptime_seconds: f64,
+    pub bytes_per_second: f64,
+    pub bytes_per_second_text: String,
+    pub objects_per_second: f64,
+    pub objects_per_second_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageAllocation {
+    pub package: String,
+    pub alloc_space: i64,
+    pub alloc_space_text: String,
+    pub share: f64,
+    pub share_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryAnalysis {
+    pub inuse_space: Option<MemoryView>,
+    pub inuse_objects: Option<MemoryView>,
+    pub alloc_space: Option<MemoryView>,
+    pub alloc_objects: Option<MemoryView>,
+    /// Allocation since the process started, per second of uptime.
+    pub rate: Option<AllocationRate>,
+    /// alloc_space share (package cum) of each of the CPU-dominating packages.
+    pub cpu_packages: Vec<PackageAllocation>,
+}
+
+fn view(profile: &Profile, kind: &str, options: &MemoryOptions) -> Option<MemoryView> {
+    let index = profile.sample_index_of(kind)?;
+    let unit = profile.sample_types[index].unit.clone();
+    let top = top::top(
+        profile,
+        None,
+        &TopOptions {
+            sample_index: Some(kind.to_string()),
+            node_count: options.top_rows,
+            ..TopOptions::default()
+        },
+    )
+    .ok()?;
+    let mut packages = ShareCounter::default();
+    for sample in &profile.samples {
+        let value = sample.values[index];
+        if value != 0 {
+            packages.add(profile.stack_names(sample).map(package_of), value);
+        }
+    }
+    let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
+    let out_unit = output_unit(std::iter::empty(), total, &unit);
+    Some(MemoryView {
+        sample_index: kind.to_string(),
+        packages: packages.table(total, options.table_rows, &unit, &out_unit, None),
+        top,
+    })
+}
+
+/// Analyzes the heap profile (in-use) and the allocs profile (allocated); either may be
+/// missing, and each carries all four sample types, so one stands in for the other.
+pub fn analyze(
+    heap: Option<&Profile>,
+    allocs: Option<&Profile>,
+    options: &MemoryOptions,
+) -> Option<MemoryAnalysis> {
+    let in_use = heap.or(allocs)?;
+    let allocated = allocs.or(heap)?;
+    let alloc_space = view(allocated, "alloc_space", options);
+    let alloc_objects = view(allocated, "alloc_objects", options);
+    let total_of = |p: &Profile, kind: &str| -> Option<i64> {
+        let index = p.sample_index_of(kind)?;
+        Some(p.samples.iter().map(|s| s.values[index]).sum())
+    };
+    let rate = match (
+        options.uptime_seconds.filter(|u| *u > 0.0),
+        total_of(allocated, "alloc_space"),
+        total_of(allocated, "alloc_objects"),
+    ) {
+        (Some(uptime), Some(bytes), Some(objects)) => {
+            let bytes_per_second = bytes as f64 / uptime;
+            let objects_per_second = objects as f64 / uptime;
+            Some(AllocationRate {
+                uptime_seconds: uptime,
+                bytes_per_second,
+                bytes_per_second_text: format!(
+                    "{}/s",
+                    units::label(bytes_per_second.round() as i64, "bytes")
+                ),
+                objects_per_second,
+                objects_per_second_text: format!("{:.0}/s", objects_per_second),
+            })
+        }
+        _ => None,
+    };
+    let cpu_packages = match (&alloc_space, total_of(allocated, "alloc_space")) {
+        (Some(_), Some(total)) => {
+            let index = allocated.sample_index_of("alloc_space");
+            options
+                .cpu_packages
+                .iter()
+                .filter_map(|package| {
+                    let index = index?;
+                    let value: i64 = allocated
+                        .samples
+                        .iter()
+                        .filter(|s| {
+                            allocated
+                                .stack_names(s)
+                                .any(|name| package_of(name) == package)
+                        })
+                        .map(|s| s.values[index])
+                        .sum();
+                    Some(PackageAllocation {
+                        package: package.clone(),
+                        alloc_space: value,
+                        alloc_space_text: units::label(value, "bytes"),
+                        share: if total == 0 {
+                            0.0
+                        } else {
+                            value as f64 / total as f64 * 100.0
+                        },
+                        share_text: units::percentage(value, total).trim().to_string(),
+                    })
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    Some(MemoryAnalysis {
+        inuse_space: view(in_use, "inuse_space", options),
+        inuse_objects: view(in_use, "inuse_objects", options),
+        alloc_space,
+        alloc_objects,
+        rate,
+        cpu_packages,
+    })
+}
