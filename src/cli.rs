@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::load;
 use crate::profile::DecodeOptions;
 use crate::render;
+use crate::report;
 use crate::set;
 
 #[derive(Debug, Parser)]
@@ -33,6 +34,60 @@ pub enum Command {
     Members(MembersArgs),
     /// Collect a complete profile set from a live /debug/pprof endpoint.
     Collect(CollectArgs),
+    /// Write the investigation report of a profile set (Markdown, SVG flame graphs, JSON, HTML).
+    Report(ReportArgs),
+    /// Render the Markdown report again from a saved analysis (--format json).
+    Render(RenderArgs),
+    /// Write the default templates into a folder, to override them with --templates.
+    Templates(TemplatesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A directory holding one set, or a path prefix such as profiles/storage-57svc-20251015-210532.
+    pub set: PathBuf,
+    /// The context YAML (default: the set's <prefix>-context.yaml when there is one).
+    #[arg(long)]
+    pub context: Option<PathBuf>,
+    /// The report to write (default: reports/<set name>.md); flame graphs go to a folder
+    /// named after it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A folder whose templates replace the defaults, file by file.
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+    /// md: the Markdown report; json: the whole analysis, which `render` turns into Markdown.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: FormatArg,
+    /// Also write a standalone HTML page with the flame graphs inline.
+    #[arg(long)]
+    pub html: bool,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// An analysis written by `report --format json`.
+    pub json: PathBuf,
+    /// The Markdown file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A folder whose templates replace the defaults, file by file.
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    /// Folder to write the default templates into (existing files are kept).
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +241,31 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
     match cli.command {
         Command::Top(args) => run_top(&args, out),
         Command::Collect(args) => run_collect(&args, out),
+        Command::Report(args) => {
+            let written = report::run(&report::ReportOptions {
+                set: args.set.clone(),
+                context: args.context.clone(),
+                out: args.out.clone(),
+                templates: args.templates.clone(),
+                format: match args.format {
+                    FormatArg::Md => report::Format::Markdown,
+                    FormatArg::Json => report::Format::Json,
+                },
+                html: args.html,
+                decode: args.decode.options(),
+            })?;
+            list_written(out, &written.files)
+        }
+        Command::Render(args) => {
+            let written =
+                report::render_from_json(&args.json, &args.out, args.templates.as_deref())?;
+            list_written(out, &written.files)
+        }
+        Command::Templates(args) => {
+            let written = crate::render::report::write_defaults(&args.dir)
+                .map_err(|e| Error::io(&args.dir, &e))?;
+            list_written(out, &written)
+        }
         Command::Members(args) => {
             let set = set::open(&args.set, &args.decode.options())?;
             write_output(out, render::members_text::render(&set).as_bytes())
@@ -266,6 +346,14 @@ fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let d = crate::context::HumanDuration::parse(text)?;
     std::time::Duration::try_from_secs_f64(d.seconds).map_err(|e| format!("{text:?}: {e}"))
+}
+
+fn list_written(out: &mut dyn Write, files: &[PathBuf]) -> Result<(), Error> {
+    let text: String = files
+        .iter()
+        .map(|f| format!("wrote {}\n", f.display()))
+        .collect();
+    write_output(out, text.as_bytes())
 }
 
 fn write_output(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {

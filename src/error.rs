@@ -22,6 +22,8 @@ pub enum Error {
     Top { path: PathBuf, source: TopError },
     #[error("{0}")]
     Collect(String),
+    #[error("{0}")]
+    Render(String),
     /// A collection that saved some members but not all.
     #[error("{0}")]
     Incomplete(String),

@@ -10,6 +10,7 @@ pub mod load;
 pub mod output;
 pub mod profile;
 pub mod render;
+pub mod report;
 pub mod set;
 pub mod timefmt;
 pub mod units;

@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::describe_io;
 use crate::goroutine::{self, DumpFormat, GoroutineDump};
 use crate::profile::{self, DecodeOptions, Profile};
 
 /// What a member of a set is, decided from its content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MemberKind {
     Cpu,
@@ -45,7 +45,7 @@ impl MemberKind {
 
     pub fn describe(self) -> &'static str {
         match self {
-            MemberKind::Cpu => "cpu profile",
+            MemberKind::Cpu => "CPU profile",
             MemberKind::Heap => "heap profile",
             MemberKind::Allocs => "allocs profile",
             MemberKind::Goroutine => "goroutine profile (protobuf)",
@@ -88,6 +88,8 @@ pub struct Member {
     pub kind: MemberKind,
     pub path: PathBuf,
     pub size: u64,
+    /// Hex SHA-256 of the file's bytes, for the report's appendix.
+    pub sha256: String,
     pub content: Content,
 }
 
@@ -102,7 +104,7 @@ impl Member {
 }
 
 /// What a `<host>-<N>svc-<YYYYMMDD-HHMMSS>` name says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetName {
     pub host: String,
     pub services: u32,
@@ -111,7 +113,7 @@ pub struct SetName {
 }
 
 /// A file next to the members that is not a profile (a context file, notes, a ps line).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtherFile {
     pub path: PathBuf,
     pub reason: String,
@@ -339,6 +341,7 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         what: describe_io(&e),
     })?;
     let size = data.len() as u64;
+    let sha256 = sha256_hex(&data);
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
@@ -356,6 +359,7 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
             kind,
             path: path.to_path_buf(),
             size,
+            sha256,
             content: Content::Dump(dump),
         })));
     }
@@ -371,6 +375,7 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         kind,
         path: path.to_path_buf(),
         size,
+        sha256,
         content: Content::Profile(decoded),
     })))
 }
@@ -412,6 +417,14 @@ pub fn classify(profile: &Profile, file_name: &str) -> MemberKind {
         };
     }
     MemberKind::Other
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn looks_like_text(data: &[u8]) -> bool {

@@ -136,7 +136,11 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
                         delay_share_text: item.flat_percent.trim().to_string(),
                         cum_delay: item.cum,
                         cum_delay_text: item.cum_text.clone(),
-                        contentions: if flat_count > 0 { flat_count } else { cum_count },
+                        contentions: if flat_count > 0 {
+                            flat_count
+                        } else {
+                            cum_count
+                        },
                         mean_delay_text,
                     }
                 })

@@ -50,6 +50,9 @@ pub struct CpuAnalysis {
     pub top_flat: TopReport,
     pub top_cum: TopReport,
     pub packages: ShareTable,
+    /// Each sample charged to the nearest package outside the standard library, from the
+    /// leaf: the subsystems whose own code, or the standard library it calls, burns the CPU.
+    pub subsystems: ShareTable,
     pub categories: ShareTable,
     pub syscalls: SyscallAttribution,
 }
@@ -252,6 +255,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     let out_unit = top_flat.output_unit.clone();
 
     let mut packages = ShareCounter::default();
+    let mut subsystems = ShareCounter::default();
     let mut categories = ShareCounter::default();
     let mut callers = ShareCounter::default();
     let mut caller_packages = ShareCounter::default();
@@ -265,6 +269,12 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         names.clear();
         names.extend(profile.stack_names(sample));
         packages.add(names.iter().map(|n| package_of(n)), value);
+        let subsystem = names
+            .iter()
+            .map(|n| package_of(n))
+            .find(|p| !is_standard_package(p) && !p.starts_with("golang.org/x/sys/"))
+            .unwrap_or("(standard library and runtime)");
+        subsystems.add_one(subsystem, value);
         let category = categorize(&names);
         categories.add_one(category, value);
         if category == CATEGORIES[1] {
@@ -280,7 +290,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         }
     }
     let table = |counter: ShareCounter, rows: usize, of: i64| {
-        counter.table(of, rows, &unit, &out_unit, cores_per_share)
+        counter.table(of, rows, &unit, Some(&out_unit), cores_per_share)
     };
     Some(CpuAnalysis {
         duration_nanos: profile.duration_nanos,
@@ -295,6 +305,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         cores_basis,
         cores_basis_percent,
         packages: table(packages, options.table_rows, total),
+        subsystems: table(subsystems, options.table_rows, total),
         categories: table(categories, CATEGORIES.len(), total),
         syscalls: SyscallAttribution {
             total: syscall_total,

@@ -57,8 +57,20 @@ mod tests {
         }]);
         let main = b.function("main.main", "");
         let odd = b.function("weird;name\n", "");
-        let l1 = b.location(1, &[Line { function: main, line: 0 }]);
-        let l2 = b.location(2, &[Line { function: odd, line: 0 }]);
+        let l1 = b.location(
+            1,
+            &[Line {
+                function: main,
+                line: 0,
+            }],
+        );
+        let l2 = b.location(
+            2,
+            &[Line {
+                function: odd,
+                line: 0,
+            }],
+        );
         b.sample(vec![l2, l1], vec![3], Labels::default());
         b.sample(vec![l2, l1], vec![4], Labels::default());
         b.sample(vec![l1], vec![0], Labels::default());

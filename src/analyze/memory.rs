@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::names::package_of;
-use super::shares::{ShareCounter, ShareTable, output_unit};
+use super::shares::{ShareCounter, ShareTable};
 use super::top::{self, TopOptions, TopReport};
 use crate::profile::Profile;
 use crate::units;
@@ -92,10 +92,9 @@ fn view(profile: &Profile, kind: &str, options: &MemoryOptions) -> Option<Memory
         }
     }
     let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
-    let out_unit = output_unit(std::iter::empty(), total, &unit);
     Some(MemoryView {
         sample_index: kind.to_string(),
-        packages: packages.table(total, options.table_rows, &unit, &out_unit, None),
+        packages: packages.table(total, options.table_rows, &unit, None, None),
         top,
     })
 }

@@ -66,14 +66,15 @@ impl ShareCounter {
         entry.1 += value;
     }
 
-    /// The rows sorted by cum, then flat, then name; at most `limit`.
-    /// `format` prints a value; `cores_per_share` turns a share into cores (CPU only).
+    /// The rows sorted by cum, then flat, then name; at most `limit`. Values print in
+    /// `output_unit`, or when `None` in the unit pprof would pick for the rows shown;
+    /// `cores_per_share` turns a share into cores (CPU only).
     pub fn table(
         self,
         total: i64,
         limit: usize,
         unit: &str,
-        output_unit: &str,
+        output_unit: Option<&str>,
         cores_per_share: Option<f64>,
     ) -> ShareTable {
         let mut rows: Vec<(String, i64, i64)> = self
@@ -89,18 +90,22 @@ impl ShareCounter {
                 .then_with(|| a.0.cmp(&b.0))
         });
         let total_rows = rows.len();
+        rows.truncate(limit);
+        let output_unit = match output_unit {
+            Some(u) => u.to_string(),
+            None => self::output_unit(rows.iter().flat_map(|r| [r.1, r.2]), total, unit),
+        };
         let rows = rows
             .into_iter()
-            .take(limit)
             .map(|(name, flat, cum)| {
-                share_row(name, flat, cum, total, unit, output_unit, cores_per_share)
+                share_row(name, flat, cum, total, unit, &output_unit, cores_per_share)
             })
             .collect();
         ShareTable {
             rows,
             total_rows,
             total,
-            total_text: units::scaled_label(total, unit, output_unit),
+            total_text: units::scaled_label(total, unit, &output_unit),
         }
     }
 }
@@ -180,7 +185,7 @@ mod tests {
         let mut counter = ShareCounter::default();
         counter.add(["a", "b", "a", "c"], 10);
         counter.add(["b"], 5);
-        let table = counter.table(15, 10, "count", "count", None);
+        let table = counter.table(15, 10, "count", Some("count"), None);
         let rows: Vec<(&str, i64, i64)> = table
             .rows
             .iter()

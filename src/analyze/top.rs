@@ -105,8 +105,10 @@ pub struct TopReport {
     /// Sum of |value| over samples (the base's only, with a diff base): pprof's total.
     pub total: i64,
     pub total_text: String,
-    /// Sum of flat over the shown items.
+    /// Sum of flat over the shown items, as text and as a share of the total.
     pub shown_flat: i64,
+    pub shown_flat_text: String,
+    pub shown_percent_text: String,
     /// Nodes dropped for being under the node fraction.
     pub dropped_nodes: usize,
     /// Nodes left after dropping, before the node count limit.
@@ -206,14 +208,18 @@ pub fn top(
         }
     }
 
+    let total_text = format(total);
+    let shown_flat_text = format(flat_sum);
     Ok(TopReport {
         labels,
         sample_type: sample_type.kind.clone(),
         sample_unit: sample_type.unit.clone(),
-        total_text: format(total),
+        total_text,
         output_unit,
         total,
         shown_flat: flat_sum,
+        shown_flat_text,
+        shown_percent_text: units::percentage(flat_sum, total).trim().to_string(),
         dropped_nodes,
         node_total,
         items,

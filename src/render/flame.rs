@@ -74,6 +74,10 @@ mod tests {
     #[test]
     fn empty_input_is_an_error_not_a_panic() {
         let error = svg(&[], &spec()).unwrap_err();
-        assert!(error.to_string().starts_with("flame graph \"CPU <test> & more\": "));
+        assert!(
+            error
+                .to_string()
+                .starts_with("flame graph \"CPU <test> & more\": ")
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! Presentation of analysis results.
 
+pub mod filters;
 pub mod flame;
+pub mod html;
 pub mod members_text;
+pub mod report;
 pub mod top_text;

@@ -1,0 +1,346 @@
+//! The whole investigation of one profile set as one serialisable value (`ReportContext`):
+//! what the templates present, what `--format json` writes, and what a report can be
+//! rendered again from. Pure: the set is already read, nothing here touches the disk.
+
+use serde::{Deserialize, Serialize};
+
+use super::contention::{self, ContentionAnalysis, ContentionKind};
+use super::cpu::{self, CpuAnalysis, CpuOptions};
+use super::flame;
+use super::memory::{self, MemoryAnalysis, MemoryOptions};
+use crate::context::Context;
+use crate::set::{Content, MemberKind, ProfileSet, SetName};
+use crate::timefmt;
+use crate::units;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportContext {
+    pub tool: Tool,
+    pub title: String,
+    pub set: SetInfo,
+    pub context: Context,
+    /// Where the context came from (a file name), when there was one.
+    pub context_file: Option<String>,
+    pub cpu: Option<CpuAnalysis>,
+    pub memory: Option<MemoryAnalysis>,
+    pub mutex: ContentionAnalysis,
+    pub block: ContentionAnalysis,
+    pub flame_graphs: Vec<FlameGraph>,
+    /// The command that writes this report again.
+    pub command: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetInfo {
+    pub name: String,
+    pub dir: String,
+    pub naming: Option<SetName>,
+    /// Host: the context's, else the set name's.
+    pub host: Option<String>,
+    /// Services declared (context, else set name).
+    pub services: Option<u32>,
+    pub collected_at: Option<String>,
+    pub members: Vec<MemberInfo>,
+    pub missing: Vec<MissingMember>,
+    /// Lines the text parsers skipped, per file (lenient parsing counts what it skips).
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub kind: MemberKind,
+    pub kind_text: String,
+    pub file: String,
+    pub size: u64,
+    pub size_text: String,
+    pub sha256: String,
+    /// pprof's `Time:` of the profile (protobuf members).
+    pub time_text: Option<String>,
+    pub duration_text: Option<String>,
+    pub samples: usize,
+    pub sample_types: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissingMember {
+    pub kind: MemberKind,
+    pub kind_text: String,
+    pub endpoint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub file: String,
+    pub lines: usize,
+}
+
+/// One flame graph: the SVG file (relative to the report) and what it shows, or why there
+/// is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlameGraph {
+    pub id: String,
+    pub title: String,
+    pub subtitle: String,
+    pub file: Option<String>,
+    pub missing_reason: Option<String>,
+}
+
+/// A flame graph to draw: its folded stacks and how to title and colour it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlameInput {
+    pub id: String,
+    pub folded: Vec<String>,
+    pub title: String,
+    pub subtitle: String,
+    pub count_name: String,
+    pub palette: &'static str,
+}
+
+/// Options of an investigation; defaults in `Default`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InvestigationOptions {
+    /// Where the SVGs go, relative to the report (e.g. `storage-57svc-…`): `DIR/cpu.svg`.
+    pub assets_dir: String,
+    pub command: String,
+    pub context_file: Option<String>,
+}
+
+/// Analyzes the set; returns the report context and the flame graphs to draw.
+pub fn investigate(
+    set: &ProfileSet,
+    context: &Context,
+    options: &InvestigationOptions,
+) -> (ReportContext, Vec<FlameInput>) {
+    let profile_of = |kind| set.member(kind).map(|m| m.profile());
+    let process = context.process.clone().unwrap_or_default();
+    let cpu = profile_of(MemberKind::Cpu).and_then(|p| {
+        cpu::analyze(
+            p,
+            &CpuOptions {
+                process_cpu_percent: process.cpu_percent,
+                ..CpuOptions::default()
+            },
+        )
+    });
+    // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
+    let cpu_packages: Vec<String> = cpu
+        .as_ref()
+        .map(|c| {
+            c.subsystems
+                .rows
+                .iter()
+                .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
+                .take(3)
+                .map(|r| r.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let memory = memory::analyze(
+        profile_of(MemberKind::Heap),
+        profile_of(MemberKind::Allocs),
+        &MemoryOptions {
+            uptime_seconds: process.uptime.map(|u| u.seconds),
+            cpu_packages,
+            ..MemoryOptions::default()
+        },
+    );
+    let mutex_profile =
+        profile_of(MemberKind::Mutex).or_else(|| profile_of(MemberKind::Contention));
+    let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
+    let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
+
+    let host = context
+        .host
+        .clone()
+        .or_else(|| set.naming.as_ref().map(|n| n.host.clone()));
+    let services = context
+        .services
+        .or_else(|| set.naming.as_ref().map(|n| n.services));
+    let collected_at = context
+        .collected_at
+        .clone()
+        .or_else(|| set.naming.as_ref().map(|n| n.collected_at.clone()));
+
+    let flames = flame_inputs(set);
+    let flame_graphs = flames_for_report(set, &flames, &options.assets_dir);
+    let report = ReportContext {
+        tool: Tool {
+            name: "pprof-report".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        },
+        title: match (&host, services) {
+            (Some(h), Some(n)) => format!("Profile investigation: {h}, {n} services"),
+            (Some(h), None) => format!("Profile investigation: {h}"),
+            _ => format!("Profile investigation: {}", set.name),
+        },
+        set: SetInfo {
+            name: set.name.clone(),
+            dir: set.dir.display().to_string(),
+            naming: set.naming.clone(),
+            host,
+            services,
+            collected_at,
+            members: set.members.iter().map(member_info).collect(),
+            missing: set
+                .missing
+                .iter()
+                .map(|kind| MissingMember {
+                    kind: *kind,
+                    kind_text: kind.describe().to_string(),
+                    endpoint: kind.endpoint().to_string(),
+                })
+                .collect(),
+            skipped: set
+                .members
+                .iter()
+                .filter_map(|m| match &m.content {
+                    Content::Dump(d) if d.skipped_lines > 0 => Some(Skipped {
+                        file: file_name(&m.path),
+                        lines: d.skipped_lines,
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        },
+        context: context.clone(),
+        context_file: options.context_file.clone(),
+        cpu,
+        memory,
+        mutex,
+        block,
+        flame_graphs,
+        command: options.command.clone(),
+    };
+    (report, flames)
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn member_info(member: &crate::set::Member) -> MemberInfo {
+    let profile = member.profile();
+    let is_profile = matches!(member.content, Content::Profile(_));
+    MemberInfo {
+        kind: member.kind,
+        kind_text: member.kind.describe().to_string(),
+        file: file_name(&member.path),
+        size: member.size,
+        size_text: units::label(member.size as i64, "bytes"),
+        sha256: member.sha256.clone(),
+        time_text: (is_profile && profile.time_nanos != 0)
+            .then(|| timefmt::pprof_time(profile.time_nanos)),
+        duration_text: (is_profile && profile.duration_nanos != 0)
+            .then(|| units::label(profile.duration_nanos, "nanoseconds")),
+        samples: profile.samples.len(),
+        sample_types: profile
+            .sample_types
+            .iter()
+            .map(|t| format!("{}/{}", t.kind, t.unit))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// One of the four flame graphs of a report: which member it draws (with stand-ins), which
+/// sample type, and how it is labelled and coloured.
+struct FlameKind {
+    id: &'static str,
+    what: &'static str,
+    members: &'static [MemberKind],
+    sample_index: &'static str,
+    count_name: &'static str,
+    palette: &'static str,
+}
+
+const FLAME_KINDS: [FlameKind; 4] = [
+    FlameKind {
+        id: "cpu",
+        what: "CPU",
+        members: &[MemberKind::Cpu],
+        sample_index: "cpu",
+        count_name: "nanoseconds",
+        palette: "hot",
+    },
+    FlameKind {
+        id: "heap-inuse",
+        what: "In-use heap",
+        members: &[MemberKind::Heap, MemberKind::Allocs],
+        sample_index: "inuse_space",
+        count_name: "bytes",
+        palette: "mem",
+    },
+    FlameKind {
+        id: "allocs",
+        what: "Allocated bytes",
+        members: &[MemberKind::Allocs, MemberKind::Heap],
+        sample_index: "alloc_space",
+        count_name: "bytes",
+        palette: "mem",
+    },
+    FlameKind {
+        id: "goroutines",
+        what: "Goroutines",
+        members: &[
+            MemberKind::Goroutine,
+            MemberKind::GoroutineDebug2,
+            MemberKind::GoroutineDebug1,
+        ],
+        sample_index: "goroutine",
+        count_name: "goroutines",
+        palette: "aqua",
+    },
+];
+
+/// The flame graphs the set can give, with their folded stacks.
+fn flame_inputs(set: &ProfileSet) -> Vec<FlameInput> {
+    FLAME_KINDS
+        .iter()
+        .filter_map(|kind| {
+            let member = kind.members.iter().find_map(|k| set.member(*k))?;
+            let profile = member.profile();
+            let index = profile.sample_index_of(kind.sample_index)?;
+            Some(FlameInput {
+                id: kind.id.to_string(),
+                folded: flame::folded(profile, index),
+                title: format!("{} — {}", kind.what, set.name),
+                subtitle: format!("{} ({})", file_name(&member.path), kind.sample_index),
+                count_name: kind.count_name.to_string(),
+                palette: kind.palette,
+            })
+        })
+        .collect()
+}
+
+/// Every flame graph the report lists: its file, or why there is none.
+fn flames_for_report(set: &ProfileSet, inputs: &[FlameInput], assets: &str) -> Vec<FlameGraph> {
+    FLAME_KINDS
+        .iter()
+        .map(|kind| {
+            let input = inputs.iter().find(|f| f.id == kind.id);
+            let drawn = input.is_some_and(|i| !i.folded.is_empty());
+            FlameGraph {
+                id: kind.id.to_string(),
+                title: input.map_or_else(
+                    || format!("{} — {}", kind.what, set.name),
+                    |i| i.title.clone(),
+                ),
+                subtitle: input.map(|i| i.subtitle.clone()).unwrap_or_default(),
+                file: drawn.then(|| format!("{assets}/{}.svg", kind.id)),
+                missing_reason: match input {
+                    _ if drawn => None,
+                    Some(_) => Some("the profile has no samples to draw".to_string()),
+                    None => Some("the set has no profile for it".to_string()),
+                },
+            }
+        })
+        .collect()
+}

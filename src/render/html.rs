@@ -1,0 +1,69 @@
+//! A standalone HTML page from the Markdown report (pulldown-cmark), with the flame graphs
+//! inline as images: an SVG shown through `<img>` never runs scripts, whatever it contains.
+
+use base64::Engine;
+use pulldown_cmark::{Options, Parser, html};
+
+/// The page: the report's HTML, then each flame graph as an embedded image.
+pub fn page(title: &str, markdown: &str, svgs: &[(String, String)]) -> String {
+    let mut body = String::new();
+    html::push_html(&mut body, Parser::new_ext(markdown, markdown_options()));
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n");
+    out.push_str(&format!("<title>{}</title>\n", escape(title)));
+    out.push_str("<style>body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}code{font-size:90%}img{max-width:100%}</style>\n");
+    out.push_str("</head>\n<body>\n");
+    out.push_str(&body);
+    if !svgs.is_empty() {
+        out.push_str("<h2>Flame graphs, inline</h2>\n");
+        for (caption, svg) in svgs {
+            let data = base64::engine::general_purpose::STANDARD.encode(svg.as_bytes());
+            out.push_str(&format!(
+                "<figure><img alt=\"{0}\" src=\"data:image/svg+xml;base64,{data}\"><figcaption>{0}</figcaption></figure>\n",
+                escape(caption)
+            ));
+        }
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// GitHub-flavoured Markdown: tables, strikethrough, task lists.
+pub fn markdown_options() -> Options {
+    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_with_escaped_title_and_embedded_images() {
+        let page = page(
+            "a <b> & c",
+            "# Title\n\n| a | b |\n|---|---|\n| `<x>` | 2 |\n",
+            &[("cpu <svg>".to_string(), "<svg/>".to_string())],
+        );
+        assert!(page.contains("<title>a &lt;b&gt; &amp; c</title>"));
+        assert!(page.contains("<table>"));
+        assert!(page.contains("<code>&lt;x&gt;</code>"));
+        assert!(page.contains("data:image/svg+xml;base64,PHN2Zy8+"));
+        assert!(page.contains("<figcaption>cpu &lt;svg&gt;</figcaption>"));
+    }
+}

@@ -1,0 +1,150 @@
+//! The Markdown report from a `ReportContext`, through Tera templates: the defaults are
+//! embedded in the binary, and a folder given with `--templates` overrides them file by file.
+
+use std::path::Path;
+
+use crate::analyze::investigation::ReportContext;
+
+/// The default templates, by name. `report.md.tera` is the entry point.
+pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "report.md.tera",
+        include_str!("../../templates/report.md.tera"),
+    ),
+    (
+        "macros.md.tera",
+        include_str!("../../templates/macros.md.tera"),
+    ),
+    (
+        "metadata.md.tera",
+        include_str!("../../templates/metadata.md.tera"),
+    ),
+    ("cpu.md.tera", include_str!("../../templates/cpu.md.tera")),
+    (
+        "memory.md.tera",
+        include_str!("../../templates/memory.md.tera"),
+    ),
+    (
+        "contention.md.tera",
+        include_str!("../../templates/contention.md.tera"),
+    ),
+    (
+        "flamegraphs.md.tera",
+        include_str!("../../templates/flamegraphs.md.tera"),
+    ),
+    (
+        "appendix.md.tera",
+        include_str!("../../templates/appendix.md.tera"),
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template {name}: {reason}")]
+    Template { name: String, reason: String },
+    #[error("{}: {reason}", path.display())]
+    Override {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+}
+
+/// The template set: defaults, with the files of `overrides` (when given) in their place.
+pub struct Templates {
+    tera: tera::Tera,
+}
+
+impl Templates {
+    pub fn new(overrides: Option<&Path>) -> Result<Templates, RenderError> {
+        let mut sources: Vec<(String, String)> = DEFAULT_TEMPLATES
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
+        if let Some(dir) = overrides {
+            if !dir.is_dir() {
+                return Err(RenderError::Override {
+                    path: dir.to_path_buf(),
+                    reason: "not a directory of templates".to_string(),
+                });
+            }
+            for (name, text) in sources.iter_mut() {
+                let path = dir.join(name.as_str());
+                if path.exists() {
+                    *text = std::fs::read_to_string(&path).map_err(|e| RenderError::Override {
+                        path: path.clone(),
+                        reason: crate::error::describe_io(&e),
+                    })?;
+                }
+            }
+        }
+        let mut tera = tera::Tera::default();
+        tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .map_err(|e| template_error("report.md.tera", &e))?;
+        super::filters::register(&mut tera);
+        Ok(Templates { tera })
+    }
+
+    /// The Markdown report.
+    pub fn render(&self, report: &ReportContext) -> Result<String, RenderError> {
+        let context = tera::Context::from_serialize(report)
+            .map_err(|e| template_error("report.md.tera", &e))?;
+        let text = self
+            .tera
+            .render("report.md.tera", &context)
+            .map_err(|e| template_error("report.md.tera", &e))?;
+        Ok(tidy(&text))
+    }
+}
+
+/// Tera's error with its whole chain of causes (the inner one names the template and line).
+fn template_error(name: &str, error: &tera::Error) -> RenderError {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    RenderError::Template {
+        name: name.to_string(),
+        reason: reason.replace('\n', " "),
+    }
+}
+
+/// Collapses runs of blank lines that template conditionals leave, and ends with one newline.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// Writes the default templates into `dir` for a user to start from; existing files are kept.
+pub fn write_defaults(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, text) in DEFAULT_TEMPLATES {
+        let path = dir.join(name);
+        match crate::output::write_atomic(&path, text.as_bytes(), crate::output::Existing::Refuse) {
+            Ok(()) => written.push(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}
