@@ -352,7 +352,7 @@ fn the_command_line_reports_an_incomplete_set_and_exits_1() {
     assert_eq!(
         lines[0],
         format!(
-            "error: cpu profile ({url}/debug/pprof/profile?seconds=1): HTTP 500 Internal \
+            "error: CPU profile ({url}/debug/pprof/profile?seconds=1): HTTP 500 Internal \
              Server Error: cpu profiling already in use"
         )
     );
