@@ -46,6 +46,12 @@ pub enum Command {
 pub struct ReportArgs {
     /// A directory holding one set, or a path prefix such as profiles/storage-57svc-20251015-210532.
     pub set: PathBuf,
+    /// Report every set in the directory SET, each to <out-dir>/<set name>.md.
+    #[arg(long, conflicts_with_all = ["out", "context"])]
+    pub all: bool,
+    /// With --all: the folder the reports go to.
+    #[arg(long, default_value = "reports", requires = "all")]
+    pub out_dir: PathBuf,
     /// The context YAML (default: the set's <prefix>-context.yaml when there is one).
     #[arg(long)]
     pub context: Option<PathBuf>,
@@ -242,19 +248,43 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
         Command::Top(args) => run_top(&args, out),
         Command::Collect(args) => run_collect(&args, out),
         Command::Report(args) => {
-            let written = report::run(&report::ReportOptions {
-                set: args.set.clone(),
+            let format = match args.format {
+                FormatArg::Md => report::Format::Markdown,
+                FormatArg::Json => report::Format::Json,
+            };
+            let options = |set: PathBuf, out: Option<PathBuf>| report::ReportOptions {
+                set,
                 context: args.context.clone(),
-                out: args.out.clone(),
+                out,
                 templates: args.templates.clone(),
-                format: match args.format {
-                    FormatArg::Md => report::Format::Markdown,
-                    FormatArg::Json => report::Format::Json,
-                },
+                format,
                 html: args.html,
                 decode: args.decode.options(),
-            })?;
-            list_written(out, &written.files)
+            };
+            let runs = if args.all {
+                set::list(&args.set)?
+                    .into_iter()
+                    .map(|set| {
+                        let name = set
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        let extension = match format {
+                            report::Format::Markdown => "md",
+                            report::Format::Json => "json",
+                        };
+                        let out_file = args.out_dir.join(format!("{name}.{extension}"));
+                        options(set, Some(out_file))
+                    })
+                    .collect()
+            } else {
+                vec![options(args.set.clone(), args.out.clone())]
+            };
+            for run in &runs {
+                let written = report::run(run)?;
+                list_written(out, &written.files)?;
+            }
+            Ok(())
         }
         Command::Render(args) => {
             let written =

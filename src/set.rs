@@ -204,30 +204,16 @@ fn prefix_of(file_name: &str) -> Option<&str> {
         .map(|at| &file_name[..at])
 }
 
-/// Opens the set at `path`: a directory holding one set, or a path prefix such as
-/// `profiles/storage-57svc-20251015-210532`.
-pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError> {
-    let (dir, prefix) = if path.is_dir() {
-        (path.to_path_buf(), None)
-    } else {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let prefix = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        (dir, Some(prefix))
-    };
-    let entries = std::fs::read_dir(&dir).map_err(|e| SetError::Io {
-        path: dir.clone(),
+/// The sets in a directory: their prefixes and files. With `prefix`, only that set.
+fn discover(dir: &Path, prefix: Option<&str>) -> Result<BTreeMap<String, Vec<PathBuf>>, SetError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| SetError::Io {
+        path: dir.to_path_buf(),
         what: describe_io(&e),
     })?;
     let mut names: Vec<(String, PathBuf)> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| SetError::Io {
-            path: dir.clone(),
+            path: dir.to_path_buf(),
             what: describe_io(&e),
         })?;
         if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
@@ -237,8 +223,8 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
             ));
         }
     }
-    let prefixes: Vec<String> = match &prefix {
-        Some(p) => vec![p.clone()],
+    let prefixes: Vec<String> = match prefix {
+        Some(p) => vec![p.to_string()],
         None => names
             .iter()
             .filter_map(|(name, _)| prefix_of(name).map(str::to_string))
@@ -261,6 +247,37 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
         }
     }
     by_prefix.retain(|_, files| !files.is_empty());
+    Ok(by_prefix)
+}
+
+/// Every set in a directory, as prefix paths (`dir/<prefix>`) that `open` takes, sorted.
+pub fn list(dir: &Path) -> Result<Vec<PathBuf>, SetError> {
+    let sets = discover(dir, None)?;
+    if sets.is_empty() {
+        return Err(SetError::Empty {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(sets.keys().map(|prefix| dir.join(prefix)).collect())
+}
+
+/// Opens the set at `path`: a directory holding one set, or a path prefix such as
+/// `profiles/storage-57svc-20251015-210532`.
+pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError> {
+    let (dir, prefix) = if path.is_dir() {
+        (path.to_path_buf(), None)
+    } else {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let prefix = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (dir, Some(prefix))
+    };
+    let by_prefix = discover(&dir, prefix.as_deref())?;
     if by_prefix.is_empty() {
         return Err(SetError::Empty {
             path: path.to_path_buf(),

@@ -87,3 +87,72 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.write_all(data).unwrap();
     encoder.finish().unwrap()
 }
+
+/// Checks a generated Markdown report: it parses as GitHub-flavoured Markdown, every table
+/// row has as many cells as its header, every relative link points at a file that exists,
+/// and every SVG beside it is well-formed XML. Returns the number of tables seen.
+pub fn check_markdown(path: &Path) -> usize {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let text = std::fs::read_to_string(path).unwrap();
+    let dir = path.parent().unwrap();
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    let mut tables = 0;
+    let mut columns = 0;
+    let mut cells = 0;
+    for event in Parser::new_ext(&text, options) {
+        match event {
+            Event::Start(Tag::Table(alignments)) => {
+                tables += 1;
+                columns = alignments.len();
+            }
+            Event::Start(Tag::TableHead) | Event::Start(Tag::TableRow) => cells = 0,
+            Event::Start(Tag::TableCell) => cells += 1,
+            Event::End(TagEnd::TableHead) | Event::End(TagEnd::TableRow) => {
+                assert_eq!(
+                    cells,
+                    columns,
+                    "{}: a table row has {cells} cells, not {columns}",
+                    path.display()
+                );
+            }
+            Event::Start(Tag::Link { dest_url, .. })
+            | Event::Start(Tag::Image { dest_url, .. }) => {
+                let url = dest_url.to_string();
+                if !url.contains("://") && !url.starts_with('#') && !url.starts_with("mailto:") {
+                    let target = dir.join(&url);
+                    assert!(target.exists(), "{}: link to missing {url}", path.display());
+                    if url.ends_with(".svg") {
+                        let svg = std::fs::read_to_string(&target).unwrap();
+                        let options = roxmltree::ParsingOptions {
+                            allow_dtd: true,
+                            ..Default::default()
+                        };
+                        roxmltree::Document::parse_with_options(&svg, options).unwrap_or_else(
+                            |e| panic!("{}: not well-formed: {e}", target.display()),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    tables
+}
+
+/// Every file below `dir`, relative to it, sorted.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
