@@ -29,6 +29,21 @@ pub fn register(tera: &mut Tera) {
             None => Ok(to_value("–")?),
         }
     });
+    tera.register_filter("upper_first", |v: &Value, _: &HashMap<String, Value>| {
+        let text = text_of(v);
+        let mut chars = text.chars();
+        Ok(to_value(match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+            None => String::new(),
+        })?)
+    });
+    tera.register_filter("size", |v: &Value, _: &HashMap<String, Value>| {
+        let text = text_of(v);
+        Ok(to_value(match crate::context::ByteSize::parse(&text) {
+            Ok(size) => crate::units::label(size.0 as i64, "bytes"),
+            Err(_) => text,
+        })?)
+    });
     tera.register_filter("or_dash", |v: &Value, _: &HashMap<String, Value>| {
         Ok(match v {
             Value::Null => to_value("–")?,
@@ -135,7 +150,8 @@ mod tests {
         register(&mut tera);
         tera.add_raw_template(
             "t",
-            "{{ a | code_cell }} {{ b | pct }} {{ c | bytes }} {{ d | or_dash }} {{ e | md }}",
+            "{{ a | code_cell }} {{ b | pct }} {{ c | bytes }} {{ d | or_dash }} {{ e | md }} \
+             {{ f | upper_first }} {{ g | size }}",
         )
         .unwrap();
         let mut context = tera::Context::new();
@@ -144,9 +160,11 @@ mod tests {
         context.insert("c", &(3u64 << 20));
         context.insert("d", &Option::<String>::None);
         context.insert("e", "*bold*");
+        context.insert("f", "heap profile");
+        context.insert("g", "2808240KiB");
         assert_eq!(
             tera.render("t", &context).unwrap(),
-            "`x\\|y` 12.35% 3MB – \\*bold\\*"
+            "`x\\|y` 12.35% 3MB – \\*bold\\* Heap profile 2.68GB"
         );
     }
 }

@@ -1,0 +1,147 @@
+//! Checks on the real production profile set in ../shared/real (not part of the repository,
+//! so these tests are ignored by `cargo test`; `.ci/run` runs them with `--ignored`).
+
+mod common;
+
+use std::path::PathBuf;
+
+use pprof_report::analyze::contention::Verdict;
+use pprof_report::analyze::investigation::ReportContext;
+
+fn real_set() -> PathBuf {
+    let shared = common::root().join("../shared/real");
+    let dir = std::fs::read_dir(&shared)
+        .unwrap_or_else(|e| panic!("{}: {e}", shared.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a set in ../shared/real");
+    dir
+}
+
+fn analysis() -> (tempfile::TempDir, ReportContext) {
+    let out = tempfile::tempdir().unwrap();
+    let set = real_set();
+    let context = common::root().join(".ci/real-context.yaml");
+    let json = out.path().join("real.json");
+    let (code, _, stderr) = common::run(
+        &[
+            "report",
+            set.to_str().unwrap(),
+            "--context",
+            context.to_str().unwrap(),
+            "--format",
+            "json",
+            "--out",
+            json.to_str().unwrap(),
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: ReportContext =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (out, report)
+}
+
+#[test]
+#[ignore]
+fn the_real_set_reads_as_its_operators_saw_it() {
+    let (_dir, report) = analysis();
+    let cpu = report.cpu.as_ref().expect("cpu analysis");
+    assert_eq!(cpu.utilisation_text, "121.31%");
+    // About 90% of CPU in syscall leaves…
+    assert!(
+        (89.0..91.5).contains(&cpu.syscalls.share),
+        "{}",
+        cpu.syscalls.share
+    );
+    // …made almost entirely by port listing and interface enumeration.
+    let package_cum = |name: &str| {
+        cpu.packages
+            .rows
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.cum_share)
+            .unwrap_or_else(|| panic!("{name} not among the top packages"))
+    };
+    let portlist = package_cum("tailscale.com/portlist");
+    let netmon = package_cum("tailscale.com/net/netmon");
+    assert!((48.0..50.0).contains(&portlist), "portlist {portlist}");
+    assert!((46.0..48.0).contains(&netmon), "netmon {netmon}");
+    // netmon costs more than net.(*Interface).Addrs alone (35%) suggests.
+    let addrs = cpu
+        .top_cum
+        .items
+        .iter()
+        .chain(cpu.top_flat.items.iter())
+        .find(|i| i.name == "net.(*Interface).Addrs");
+    if let Some(addrs) = addrs {
+        assert!(netmon > addrs.cum as f64 / cpu.total as f64 * 100.0 + 10.0);
+    }
+    let syscall_by_package: f64 = cpu
+        .syscalls
+        .by_package
+        .rows
+        .iter()
+        .filter(|r| {
+            r.name.starts_with("tailscale.com/portlist")
+                || r.name.starts_with("tailscale.com/net/netmon")
+                || r.name.starts_with("tailscale.com/util/dirwalk")
+        })
+        .map(|r| r.cum_share)
+        .sum();
+    assert!(
+        syscall_by_package > 0.95 * cpu.syscalls.share,
+        "{syscall_by_package}"
+    );
+    // The WireGuard pools hold about 87% of the in-use heap.
+    let heap = report
+        .memory
+        .as_ref()
+        .unwrap()
+        .inuse_space
+        .as_ref()
+        .unwrap();
+    let leader = &heap.top.items[0];
+    assert!(
+        leader.name.ends_with("PopulatePools.func3"),
+        "{}",
+        leader.name
+    );
+    let share = leader.flat as f64 / heap.top.total as f64 * 100.0;
+    assert!((86.0..88.0).contains(&share), "{share}");
+    // Empty mutex and block profiles: profiling was not enabled.
+    assert_eq!(report.mutex.verdict, Verdict::ProfilingOff);
+    assert_eq!(report.block.verdict, Verdict::ProfilingOff);
+}
+
+#[test]
+#[ignore]
+fn the_real_set_gets_a_complete_markdown_report() {
+    let out = tempfile::tempdir().unwrap();
+    let set = real_set();
+    let context = common::root().join(".ci/real-context.yaml");
+    let md = out.path().join("real.md");
+    let (code, _, stderr) = common::run(
+        &[
+            "report",
+            set.to_str().unwrap(),
+            "--context",
+            context.to_str().unwrap(),
+            "--html",
+            "--out",
+            md.to_str().unwrap(),
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    common::check_markdown(&md);
+    for svg in ["cpu", "heap-inuse", "allocs", "goroutines"] {
+        assert!(
+            out.path().join(format!("real/{svg}.svg")).exists(),
+            "{svg}.svg"
+        );
+    }
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.contains("That is not evidence of no contention"));
+}
