@@ -10,13 +10,12 @@ use pprof_report::analyze::investigation::ReportContext;
 
 fn real_set() -> PathBuf {
     let shared = common::root().join("../shared/real");
-    let dir = std::fs::read_dir(&shared)
+    std::fs::read_dir(&shared)
         .unwrap_or_else(|e| panic!("{}: {e}", shared.display()))
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.is_dir())
-        .expect("a set in ../shared/real");
-    dir
+        .expect("a set in ../shared/real")
 }
 
 fn analysis() -> (tempfile::TempDir, ReportContext) {
