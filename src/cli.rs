@@ -125,6 +125,16 @@ pub struct CollectArgs {
     /// No countdown while the CPU profile runs.
     #[arg(long)]
     pub quiet: bool,
+    /// Name the set with this UTC time (YYYYMMDD-HHMMSS) instead of now, for reproducible
+    /// fixture names.
+    #[arg(long, value_parser = parse_stamp)]
+    pub stamp: Option<crate::timefmt::UtcTime>,
+}
+
+/// Parses `20251015-210532`.
+fn parse_stamp(text: &str) -> Result<crate::timefmt::UtcTime, String> {
+    crate::timefmt::UtcTime::parse_compact(text)
+        .ok_or_else(|| format!("{text:?} is not a time such as 20251015-210532"))
 }
 
 #[derive(Debug, Args)]
@@ -338,7 +348,7 @@ fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
         timeout: args.timeout,
         max_body_bytes: args.max_size,
         progress: !args.quiet,
-        at: None,
+        at: args.stamp,
     };
     let outcome = collect::collect(&options).map_err(|e| Error::Collect(e.to_string()))?;
     let mut text = String::new();

@@ -36,6 +36,30 @@ impl UtcTime {
         UtcTime::from_unix_seconds(seconds)
     }
 
+    /// Reads `20251015-210532` back.
+    pub fn parse_compact(text: &str) -> Option<UtcTime> {
+        let (date, time) = text.split_once('-')?;
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(date, 8) || !digits(time, 6) {
+            return None;
+        }
+        let number = |s: &str| s.parse::<i64>().ok();
+        let t = UtcTime {
+            year: number(&date[..4])?,
+            month: number(&date[4..6])?,
+            day: number(&date[6..])?,
+            hour: number(&time[..2])?,
+            minute: number(&time[2..4])?,
+            second: number(&time[4..])?,
+        };
+        let valid = (1..=12).contains(&t.month)
+            && (1..=31).contains(&t.day)
+            && t.hour < 24
+            && t.minute < 60
+            && t.second < 60;
+        valid.then_some(t)
+    }
+
     /// `20251015-210532`, as in profile set names.
     pub fn compact(&self) -> String {
         format!(
@@ -103,5 +127,8 @@ mod tests {
         assert_eq!(pprof_time(0), "Jan 1, 1970 at 12:00am (UTC)");
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(UtcTime::parse_compact("20251016-010532"), Some(t));
+        assert_eq!(UtcTime::parse_compact("20251316-010532"), None);
+        assert_eq!(UtcTime::parse_compact("2025101-010532"), None);
     }
 }

@@ -549,7 +549,6 @@ fn errors_name_the_line_and_the_problem() {
         (
             "goroutine profile: total 2\n\
              1 @ 0x4773ce 0x40fc65\n\
-             \n\
              1 @ 0x43b9ae 0x4a1c25 0x46c2a1\n\
              #\t0x4a1c24\tmain.worker+0x184\t/src/main.go:20\n",
             "line 2: block \"1 @ 0x4773ce 0x40fc65\" has no frames",
@@ -642,4 +641,22 @@ fn real_tsnsrv_debug1_dump() {
     assert_eq!(dump.total(), 6364);
     assert_eq!(dump.skipped_lines, 0);
     assert_consistent(&dump.profile);
+}
+
+/// Go prints no `#` line for a goroutine whose stack is only runtime.goexit (created, not
+/// started yet): a block closed by its blank line with no frames is complete.
+#[test]
+fn a_block_without_frames_closed_by_a_blank_line_is_a_goroutine_with_no_stack() {
+    let dump = parse(
+        b"goroutine profile: total 3\n\
+          2 @ 0x46c081\n\
+          \n\
+          1 @ 0x43b9ae 0x4a1c25 0x46c2a1\n\
+          #\t0x4a1c24\tmain.worker+0x184\t/src/main.go:20\n\
+          \n",
+    )
+    .unwrap();
+    assert_eq!(dump.total(), 3);
+    assert_eq!(dump.profile.samples[0].values, [2]);
+    assert!(dump.profile.samples[0].locations.is_empty());
 }

@@ -3,6 +3,7 @@
 pub mod contention;
 pub mod cpu;
 pub mod flame;
+pub mod goroutines;
 pub mod investigation;
 pub mod memory;
 pub mod names;

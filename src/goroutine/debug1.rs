@@ -70,7 +70,7 @@ pub(super) fn parse(text: &str) -> Result<GoroutineDump, DumpError> {
     for (number, line) in lines {
         if is_blank(line) {
             if let Some(done) = block.take() {
-                spare = finish(done, false, &mut builder, &mut scratch)?;
+                spare = finish(done, End::Blank, &mut builder, &mut scratch)?;
                 blocks += 1;
             }
             continue;
@@ -109,7 +109,7 @@ pub(super) fn parse(text: &str) -> Result<GoroutineDump, DumpError> {
             }
         };
         if let Some(done) = block.take() {
-            spare = finish(done, false, &mut builder, &mut scratch)?;
+            spare = finish(done, End::Header, &mut builder, &mut scratch)?;
             blocks += 1;
         }
         let mut next = std::mem::take(&mut spare);
@@ -120,7 +120,7 @@ pub(super) fn parse(text: &str) -> Result<GoroutineDump, DumpError> {
         block = Some(next);
     }
     if let Some(done) = block.take() {
-        finish(done, true, &mut builder, &mut scratch)?;
+        finish(done, End::File, &mut builder, &mut scratch)?;
         blocks += 1;
     }
     // Go always has at least the goroutine that wrote the dump, so a header without blocks
@@ -198,16 +198,30 @@ struct Scratch {
     lines: Vec<Line>,
 }
 
+/// What ended a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The blank line Go writes after every block.
+    Blank,
+    /// The next block's header, with no blank line between (not what Go writes).
+    Header,
+    /// The end of the file, with no blank line: the dump may have been cut.
+    File,
+}
+
 /// Turns a block into a sample and gives back its emptied vectors for the next block.
+/// A block with no `#` lines is complete when a blank line closes it: Go prints none for a
+/// goroutine whose stack is only `runtime.goexit` (created, not yet started); its sample
+/// has an empty stack.
 fn finish<'a>(
     mut block: Block<'a>,
-    at_end: bool,
+    end: End,
     builder: &mut ProfileBuilder,
     scratch: &mut Scratch,
 ) -> Result<Block<'a>, DumpError> {
-    if block.body_lines == 0 {
+    if block.body_lines == 0 && end != End::Blank {
         let header = excerpt(block.header);
-        return Err(if at_end {
+        return Err(if end == End::File {
             DumpError::BlockCutOff {
                 line: block.line,
                 header,

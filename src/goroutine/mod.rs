@@ -30,14 +30,16 @@
 //!   location with several lines (inlined frames, innermost first), unless the `@` line shows
 //!   that PC repeated (recursion), in which case each repetition is a location.
 //!
-//! What counts as truncated: a `debug=1` header without blocks, a block whose header is not
-//! followed by any frame line, a `debug=2` goroutine header or frame or `created by` line at
+//! What counts as truncated: a `debug=1` header without blocks, a block header at the end of
+//! the file with no frame line and no closing blank line, a `debug=2` goroutine header or frame or `created by` line at
 //! the end of the file without what must follow it, and a last line without its `\n`. A
 //! dump cut exactly between two frames cannot be told from a complete one (for `debug=1`, a
-//! header total larger than [`GoroutineDump::total`] hints at it). In the middle of a file, a
-//! `debug=1` block without frames is an error (the runtime always prints one), while a
-//! `debug=2` goroutine without frames is kept with an empty stack: the runtime prints such
-//! goroutines (`stack unavailable`, tracebacks it could not unwind).
+//! header total larger than [`GoroutineDump::total`] hints at it). A `debug=1` block without
+//! frames that its blank line closes is kept with an empty stack (the runtime prints no frame
+//! for a goroutine whose stack is only `runtime.goexit`: created, not yet started); one
+//! followed directly by another header is an error. A `debug=2` goroutine without frames is
+//! kept with an empty stack too: the runtime prints such goroutines (`stack unavailable`,
+//! tracebacks it could not unwind).
 //!
 //! Parsing is lenient inside a valid structure (unrecognised lines are skipped and counted in
 //! [`GoroutineDump::skipped_lines`]) and strict about truncation: a dump that ends inside a
