@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use pprof_report::analyze::goroutines::{
-    self, GoroutineAnalysis, GoroutineInput, GoroutineOptions, GoroutineSource, MutexProfileState,
+    self, Expectation, GoroutineAnalysis, GoroutineInput, GoroutineOptions, GoroutineSource,
+    MutexProfileState,
 };
 use pprof_report::goroutine::{self, GoroutineDump};
 use pprof_report::profile::{self, DecodeOptions, Profile};
@@ -44,11 +45,15 @@ fn load(dir: &Path, prefix: &str) -> Set {
     }
 }
 
-fn analyze(set: &Set, services: u32, debug2: bool) -> GoroutineAnalysis {
+/// The set's analysis with groups from `source` (the members it prefers are left out).
+fn analyze(set: &Set, services: u32, source: GoroutineSource) -> GoroutineAnalysis {
     let input = GoroutineInput {
-        profile: Some(&set.profile),
+        profile: Some(&set.profile).filter(|_| source != GoroutineSource::Debug1),
         debug1: Some(&set.debug1),
-        debug2: set.debug2.as_ref().filter(|_| debug2),
+        debug2: set
+            .debug2
+            .as_ref()
+            .filter(|_| source == GoroutineSource::Debug2),
         services: Some(services),
         expected_per_service: Some((2.0, 5.0)),
         uptime_seconds: None,
@@ -63,18 +68,30 @@ fn fixtures() -> PathBuf {
 
 #[test]
 fn fixture_sets_show_their_service_count_as_instances() {
-    for (prefix, services, total) in [
-        ("fixture-3svc-20261125-120000", 3, 37),
-        ("fixture-6svc-20261125-121500", 6, 73),
+    // The 6-service set was collected without mutex profiling.
+    for (prefix, services, total, per_service, mutex) in [
+        (
+            "fixture-3svc-20261125-120000",
+            3,
+            37,
+            "12.33",
+            MutexProfileState::Recorded,
+        ),
+        (
+            "fixture-6svc-20261125-121500",
+            6,
+            73,
+            "12.17",
+            MutexProfileState::Empty,
+        ),
     ] {
         let set = load(&fixtures(), prefix);
-        for debug2 in [true, false] {
-            let analysis = analyze(&set, services, debug2);
-            let source = if debug2 {
-                GoroutineSource::Debug2
-            } else {
-                GoroutineSource::Protobuf
-            };
+        for source in [
+            GoroutineSource::Debug2,
+            GoroutineSource::Protobuf,
+            GoroutineSource::Debug1,
+        ] {
+            let analysis = analyze(&set, services, source);
             assert_eq!(analysis.groups.source, source, "{prefix}");
             assert_eq!(analysis.totals.total, total, "{prefix}");
             assert!(analysis.totals.consistent, "{prefix}");
@@ -95,26 +112,22 @@ fn fixture_sets_show_their_service_count_as_instances() {
                 dispatch.instance_factor_text.as_deref(),
                 Some(format!("{} = 4 × {services}", 4 * services).as_str())
             );
-            // One goroutine per service waits on the config mutex, and the generator
-            // profiled mutexes.
+            // One goroutine per service waits on the config mutex: with an empty mutex
+            // profile, that says mutex profiling was off while contention existed.
             assert_eq!(analysis.mutex_waiters.waiters, u64::from(services));
+            assert_eq!(analysis.mutex_waiters.mutex_profile, mutex, "{prefix}");
             assert_eq!(
-                analysis.mutex_waiters.mutex_profile,
-                MutexProfileState::Recorded
+                analysis.mutex_waiters.profiling_off_with_contention,
+                mutex == MutexProfileState::Empty
             );
-            assert!(!analysis.mutex_waiters.profiling_off_with_contention);
             assert_eq!(
                 analysis.mutex_waiters.groups[0].label,
                 "example.com/fixturegen/service.(*Service).awaitConfig"
             );
-            let per_service = analysis.per_service.as_ref().expect("per service");
-            assert_eq!(
-                per_service.per_service_text,
-                format!("{:.2}", total as f64 / f64::from(services))
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-            );
-            assert_eq!(analysis.states.is_some(), debug2);
+            let per = analysis.per_service.as_ref().expect("per service");
+            assert_eq!(per.per_service_text, per_service);
+            assert_eq!(per.verdict, Expectation::Above);
+            assert_eq!(analysis.states.is_some(), source == GoroutineSource::Debug2);
         }
     }
 }
@@ -122,7 +135,7 @@ fn fixture_sets_show_their_service_count_as_instances() {
 #[test]
 fn fixture_debug2_states_and_creators() {
     let set = load(&fixtures(), "fixture-3svc-20261125-120000");
-    let analysis = analyze(&set, 3, true);
+    let analysis = analyze(&set, 3, GoroutineSource::Debug2);
     let states = analysis.states.as_ref().expect("states");
     let state = |name: &str| {
         states
@@ -153,7 +166,7 @@ fn real_dir() -> PathBuf {
 #[ignore]
 fn real_set_shows_59_instances_of_57_services() {
     let set = load(&real_dir(), "storage-57svc-20251015-210532");
-    let analysis = analyze(&set, 57, false);
+    let analysis = analyze(&set, 57, GoroutineSource::Protobuf);
     let debug1 = analysis
         .totals
         .rows

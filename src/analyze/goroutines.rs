@@ -532,11 +532,13 @@ fn is_wait_plumbing(package: &str) -> bool {
 
 /// Index of the label frame (see the module documentation).
 fn label_index(frames: &[Frame]) -> Option<usize> {
-    let package = |f: &Frame| package_of(&f.function).to_string();
+    fn package<'f>(frame: &'f Frame) -> &'f str {
+        package_of(&frame.function)
+    }
     frames
         .iter()
-        .position(|f| !is_standard_package(&package(f)))
-        .or_else(|| frames.iter().position(|f| !is_wait_plumbing(&package(f))))
+        .position(|f| !is_standard_package(package(f)))
+        .or_else(|| frames.iter().position(|f| !is_wait_plumbing(package(f))))
         .or_else(|| frames.iter().position(|f| package(f) != "runtime"))
         .or(if frames.is_empty() { None } else { Some(0) })
 }
