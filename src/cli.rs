@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::analyze::goroutines::GroupLevel;
 use crate::analyze::top::{self, BaseMode, Granularity, TopOptions};
 use crate::collect;
 use crate::error::Error;
@@ -68,8 +69,18 @@ pub struct ReportArgs {
     /// Also write a standalone HTML page with the flame graphs inline.
     #[arg(long)]
     pub html: bool,
+    /// How goroutine stacks are grouped: exact (functions and lines), functions, or package.
+    #[arg(long, value_enum, default_value = "functions")]
+    pub group_level: GroupLevelArg,
     #[command(flatten)]
     pub decode: DecodeArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GroupLevelArg {
+    Exact,
+    Functions,
+    Package,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -270,6 +281,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                 format,
                 html: args.html,
                 decode: args.decode.options(),
+                group_level: match args.group_level {
+                    GroupLevelArg::Exact => GroupLevel::Exact,
+                    GroupLevelArg::Functions => GroupLevel::Functions,
+                    GroupLevelArg::Package => GroupLevel::Package,
+                },
             };
             let runs = if args.all {
                 set::list(&args.set)?

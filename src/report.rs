@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::analyze::goroutines::{GoroutineOptions, GroupLevel};
 use crate::analyze::investigation::{self, InvestigationOptions, ReportContext};
 use crate::context::Context;
 use crate::error::Error;
@@ -32,6 +33,8 @@ pub struct ReportOptions {
     pub format: Format,
     pub html: bool,
     pub decode: DecodeOptions,
+    /// How goroutine stacks are grouped.
+    pub group_level: GroupLevel,
 }
 
 /// What a run wrote.
@@ -68,6 +71,10 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         &set,
         &context,
         &InvestigationOptions {
+            goroutines: GoroutineOptions {
+                level: options.group_level,
+                ..GoroutineOptions::default()
+            },
             assets_dir: assets_dir.clone(),
             command,
             context_file: context_path
@@ -170,6 +177,9 @@ fn regenerate_command(options: &ReportOptions, out: &Path) -> String {
     }
     if options.html {
         parts.push("--html".to_string());
+    }
+    if options.group_level != GroupLevel::default() {
+        parts.push(format!("--group-level {}", options.group_level.as_arg()));
     }
     parts.push("--out".to_string());
     parts.push(out.display().to_string());

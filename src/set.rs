@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::describe_io;
 use crate::goroutine::{self, DumpFormat, GoroutineDump};
+use crate::load;
 use crate::profile::{self, DecodeOptions, Profile};
 
 /// What a member of a set is, decided from its content.
@@ -363,30 +364,35 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    if let Some(format) = goroutine::sniff(&data) {
-        let dump = goroutine::parse(&data).map_err(|source| SetError::Dump {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let kind = match format {
-            DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
-            DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
-        };
-        return Ok(Read::Member(Box::new(Member {
-            kind,
-            path: path.to_path_buf(),
-            size,
-            sha256,
-            content: Content::Dump(dump),
-        })));
-    }
-    if !profile::is_gzip(&data) && looks_like_text(&data) {
+    if !profile::is_gzip(&data) && goroutine::sniff(&data).is_none() && looks_like_text(&data) {
         return Ok(Read::Other(text_reason(&data)));
     }
-    let decoded = profile::decode(&data, options).map_err(|source| SetError::Decode {
-        path: path.to_path_buf(),
-        source,
+    let decoded = load::decode_any(&data, options).map_err(|e| match e {
+        load::DecodeAnyError::Profile(source) => SetError::Decode {
+            path: path.to_path_buf(),
+            source,
+        },
+        load::DecodeAnyError::Dump(source) => SetError::Dump {
+            path: path.to_path_buf(),
+            source,
+        },
     })?;
+    let decoded = match decoded {
+        load::Decoded::Dump(dump) => {
+            let kind = match dump.format {
+                DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
+                DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
+            };
+            return Ok(Read::Member(Box::new(Member {
+                kind,
+                path: path.to_path_buf(),
+                size,
+                sha256,
+                content: Content::Dump(dump),
+            })));
+        }
+        load::Decoded::Profile(profile) => profile,
+    };
     let kind = classify(&decoded, &file_name);
     Ok(Read::Member(Box::new(Member {
         kind,

@@ -103,13 +103,21 @@ fn missing_members_are_listed_not_fatal() {
 
 #[test]
 fn a_directory_with_two_sets_asks_for_a_prefix() {
-    let (code, _, stderr) = common::run(&["members", "fixtures/profiles"], &common::root());
+    let dir = tempfile::tempdir().unwrap();
+    for set in ["b-2svc-20250101-000000", "a-1svc-20250101-000000"] {
+        std::fs::copy(
+            common::fixture(&format!("{SET_3SVC}-cpu.prof")),
+            dir.path().join(format!("{set}-cpu.prof")),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir(dir.path().join("sets")).unwrap();
+    let (code, _, stderr) = common::run(&["members", "."], dir.path());
     assert_eq!(code, 1);
     assert_eq!(
         stderr.trim_end(),
-        "error: fixtures/profiles: holds 2 profile sets (fixture-3svc-20261125-120000, \
-         fixture-6svc-20261125-121500); name one by its prefix, e.g. \
-         fixtures/profiles/fixture-3svc-20261125-120000"
+        "error: .: holds 2 profile sets (a-1svc-20250101-000000, b-2svc-20250101-000000); \
+         name one by its prefix, e.g. ./a-1svc-20250101-000000"
     );
 }
 

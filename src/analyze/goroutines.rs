@@ -114,6 +114,15 @@ pub enum GroupLevel {
 }
 
 impl GroupLevel {
+    /// The command-line value (`--group-level`).
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            GroupLevel::Exact => "exact",
+            GroupLevel::Functions => "functions",
+            GroupLevel::Package => "package",
+        }
+    }
+
     pub fn text(self) -> &'static str {
         match self {
             GroupLevel::Exact => "identical functions and lines",

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::contention::{self, ContentionAnalysis, ContentionKind};
 use super::cpu::{self, CpuAnalysis, CpuOptions};
 use super::flame;
+use super::goroutines::{self, GoroutineAnalysis, GoroutineInput, GoroutineOptions};
 use super::memory::{self, MemoryAnalysis, MemoryOptions};
 use crate::context::Context;
 use crate::set::{Content, MemberKind, ProfileSet, SetName};
@@ -22,6 +23,7 @@ pub struct ReportContext {
     /// Where the context came from (a file name), when there was one.
     pub context_file: Option<String>,
     pub cpu: Option<CpuAnalysis>,
+    pub goroutines: Option<GoroutineAnalysis>,
     pub memory: Option<MemoryAnalysis>,
     pub mutex: ContentionAnalysis,
     pub block: ContentionAnalysis,
@@ -105,6 +107,8 @@ pub struct FlameInput {
 /// Options of an investigation; defaults in `Default`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InvestigationOptions {
+    /// How goroutine stacks are grouped.
+    pub goroutines: GoroutineOptions,
     /// Where the SVGs go, relative to the report (e.g. `storage-57svc-…`): `DIR/cpu.svg`.
     pub assets_dir: String,
     pub command: String,
@@ -152,6 +156,29 @@ pub fn investigate(
     );
     let mutex_profile =
         profile_of(MemberKind::Mutex).or_else(|| profile_of(MemberKind::Contention));
+    let dump_of = |kind| match set.member(kind).map(|m| &m.content) {
+        Some(Content::Dump(d)) => Some(d),
+        _ => None,
+    };
+    let services_declared = context
+        .services
+        .or_else(|| set.naming.as_ref().map(|n| n.services));
+    let goroutines = goroutines::analyze(
+        &GoroutineInput {
+            profile: profile_of(MemberKind::Goroutine),
+            debug1: dump_of(MemberKind::GoroutineDebug1),
+            debug2: dump_of(MemberKind::GoroutineDebug2),
+            services: services_declared,
+            expected_per_service: context
+                .expectations
+                .as_ref()
+                .and_then(|e| e.goroutines_per_service)
+                .map(|r| (r.min, r.max)),
+            uptime_seconds: process.uptime.map(|u| u.seconds),
+            mutex: mutex_profile,
+        },
+        &options.goroutines,
+    );
     let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
     let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
 
@@ -159,9 +186,7 @@ pub fn investigate(
         .host
         .clone()
         .or_else(|| set.naming.as_ref().map(|n| n.host.clone()));
-    let services = context
-        .services
-        .or_else(|| set.naming.as_ref().map(|n| n.services));
+    let services = services_declared;
     let collected_at = context
         .collected_at
         .clone()
@@ -211,6 +236,7 @@ pub fn investigate(
         context: context.clone(),
         context_file: options.context_file.clone(),
         cpu,
+        goroutines,
         memory,
         mutex,
         block,

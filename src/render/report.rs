@@ -21,6 +21,10 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("cpu.md.tera", include_str!("../../templates/cpu.md.tera")),
     (
+        "goroutines.md.tera",
+        include_str!("../../templates/goroutines.md.tera"),
+    ),
+    (
         "memory.md.tera",
         include_str!("../../templates/memory.md.tera"),
     ),
