@@ -69,6 +69,10 @@ pub struct ReportArgs {
     /// Also write a standalone HTML page with the flame graphs inline.
     #[arg(long)]
     pub html: bool,
+    /// A rule file that adds to or replaces (same id) the built-in recommendation rules;
+    /// may be given several times.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
     /// How goroutine stacks are grouped: exact (functions and lines), functions, or package.
     #[arg(long, value_enum, default_value = "functions")]
     pub group_level: GroupLevelArg,
@@ -281,6 +285,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                 format,
                 html: args.html,
                 decode: args.decode.options(),
+                rules: args.rules.clone(),
                 group_level: match args.group_level {
                     GroupLevelArg::Exact => GroupLevel::Exact,
                     GroupLevelArg::Functions => GroupLevel::Functions,

@@ -11,6 +11,7 @@ pub mod output;
 pub mod profile;
 pub mod render;
 pub mod report;
+pub mod rules;
 pub mod set;
 pub mod timefmt;
 pub mod units;

@@ -35,6 +35,8 @@ pub struct ReportOptions {
     pub decode: DecodeOptions,
     /// How goroutine stacks are grouped.
     pub group_level: GroupLevel,
+    /// Rule files that add to or replace the built-in rules.
+    pub rules: Vec<PathBuf>,
 }
 
 /// What a run wrote.
@@ -67,6 +69,12 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| set.name.clone());
     let command = regenerate_command(options, &out);
+    let mut user_rules = Vec::new();
+    for path in &options.rules {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+        user_rules.push((path.display().to_string(), text));
+    }
+    let rules = crate::rules::load(&user_rules).map_err(|e| Error::Render(e.to_string()))?;
     let (report, flames) = investigation::investigate(
         &set,
         &context,
@@ -75,6 +83,7 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
                 level: options.group_level,
                 ..GoroutineOptions::default()
             },
+            rules,
             assets_dir: assets_dir.clone(),
             command,
             context_file: context_path
@@ -177,6 +186,10 @@ fn regenerate_command(options: &ReportOptions, out: &Path) -> String {
     }
     if options.html {
         parts.push("--html".to_string());
+    }
+    for rules in &options.rules {
+        parts.push("--rules".to_string());
+        parts.push(rules.display().to_string());
     }
     if options.group_level != GroupLevel::default() {
         parts.push(format!("--group-level {}", options.group_level.as_arg()));

@@ -144,3 +144,89 @@ fn the_real_set_gets_a_complete_markdown_report() {
     let markdown = std::fs::read_to_string(&md).unwrap();
     assert!(markdown.contains("That is not evidence of no contention"));
 }
+
+#[test]
+#[ignore]
+fn the_real_set_goroutines_and_recommendations() {
+    let (_dir, report) = analysis();
+    let g = report.goroutines.as_ref().expect("goroutine analysis");
+    let totals: Vec<(String, u64)> = g
+        .totals
+        .rows
+        .iter()
+        .map(|r| (r.source_text.clone(), r.goroutines))
+        .collect();
+    assert!(
+        totals.contains(&("debug=1 dump".to_string(), 6364)),
+        "{totals:?}"
+    );
+    assert!(
+        totals.contains(&("goroutine profile".to_string(), 6254)),
+        "{totals:?}"
+    );
+    let instances = g.instances.as_ref().expect("instances inferred");
+    assert_eq!(instances.instances, 59);
+    assert_eq!(instances.declared, Some(57));
+    for pool in ["RoutineEncryption", "RoutineDecryption", "RoutineHandshake"] {
+        let group = g
+            .groups
+            .rows
+            .iter()
+            .find(|r| r.label.ends_with(pool))
+            .unwrap_or_else(|| panic!("no {pool} group"));
+        assert_eq!(group.instance_factor, Some(16), "{pool}");
+        assert_eq!(group.instance_factor_text.as_deref(), Some("944 = 16 × 59"));
+    }
+    // The top two recommendations: port listing and interface enumeration, in cores of the
+    // process's 122% CPU.
+    let recommendations = &report.findings.recommendations;
+    let ids: Vec<&str> = recommendations
+        .iter()
+        .map(|r| r.finding.id.as_str())
+        .collect();
+    assert_eq!(
+        &ids[..2],
+        ["portlist-polling", "netmon-interface-enumeration"],
+        "{ids:?}"
+    );
+    for r in &recommendations[..2] {
+        let estimate = r.finding.estimate.as_ref().unwrap();
+        assert!(
+            estimate.amount_text.ends_with(" cores"),
+            "{}",
+            estimate.amount_text
+        );
+        assert!(
+            estimate.arithmetic.contains("× 122% process CPU"),
+            "{}",
+            estimate.arithmetic
+        );
+        assert!(
+            estimate.amount > 0.3 && estimate.amount < 0.7,
+            "{}",
+            estimate.amount
+        );
+    }
+    // From the empty mutex and block profiles, nothing but "enable them".
+    for r in recommendations {
+        let mentions_contention = r
+            .finding
+            .evidence
+            .iter()
+            .any(|e| e.what.contains("mutex") || e.what.contains("block profile"));
+        if mentions_contention {
+            assert!(
+                r.finding
+                    .actions
+                    .iter()
+                    .all(|a| a.kind == pprof_report::rules::ActionKind::Profiling),
+                "{} recommends more than enabling profiling",
+                r.finding.id
+            );
+        }
+    }
+    assert!(ids.contains(&"mutex-profiling-off") && ids.contains(&"block-profiling-off"));
+    assert!(!ids.contains(&"lock-contention"));
+    let summary = report.summary.top_recommendation.as_ref().unwrap();
+    assert_eq!(summary.title, recommendations[0].finding.title);
+}

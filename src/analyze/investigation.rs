@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::contention::{self, ContentionAnalysis, ContentionKind};
+use super::contention::{self, ContentionAnalysis, ContentionKind, Verdict};
 use super::cpu::{self, CpuAnalysis, CpuOptions};
+use super::findings::{self, Evidence, Findings};
 use super::flame;
 use super::goroutines::{self, GoroutineAnalysis, GoroutineInput, GoroutineOptions};
 use super::memory::{self, MemoryAnalysis, MemoryOptions};
@@ -27,6 +28,8 @@ pub struct ReportContext {
     pub memory: Option<MemoryAnalysis>,
     pub mutex: ContentionAnalysis,
     pub block: ContentionAnalysis,
+    pub summary: ExecutiveSummary,
+    pub findings: Findings,
     pub flame_graphs: Vec<FlameGraph>,
     /// The command that writes this report again.
     pub command: String,
@@ -109,6 +112,8 @@ pub struct FlameInput {
 pub struct InvestigationOptions {
     /// How goroutine stacks are grouped.
     pub goroutines: GoroutineOptions,
+    /// The recommendation rules (built-in and the user's).
+    pub rules: Vec<crate::rules::Rule>,
     /// Where the SVGs go, relative to the report (e.g. `storage-57svc-…`): `DIR/cpu.svg`.
     pub assets_dir: String,
     pub command: String,
@@ -181,6 +186,31 @@ pub fn investigate(
     );
     let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
     let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
+    let findings = findings::evaluate(
+        &options.rules,
+        &Evidence {
+            cpu_profile: profile_of(MemberKind::Cpu),
+            cpu: cpu.as_ref(),
+            heap: profile_of(MemberKind::Heap),
+            allocs: profile_of(MemberKind::Allocs),
+            goroutine_profile: profile_of(MemberKind::Goroutine)
+                .or_else(|| dump_of(MemberKind::GoroutineDebug2).map(|d| &d.profile))
+                .or_else(|| dump_of(MemberKind::GoroutineDebug1).map(|d| &d.profile)),
+            goroutines: goroutines.as_ref(),
+            mutex: Some(&mutex),
+            block: Some(&block),
+            process_cpu_percent: process.cpu_percent,
+            uptime_seconds: process.uptime.map(|u| u.seconds),
+        },
+    );
+    let summary = summarize(
+        cpu.as_ref(),
+        goroutines.as_ref(),
+        memory.as_ref(),
+        &mutex,
+        &block,
+        &findings,
+    );
 
     let host = context
         .host
@@ -240,6 +270,8 @@ pub fn investigate(
         memory,
         mutex,
         block,
+        summary,
+        findings,
         flame_graphs,
         command: options.command.clone(),
     };
@@ -369,4 +401,129 @@ fn flames_for_report(set: &ProfileSet, inputs: &[FlameInput], assets: &str) -> V
             }
         })
         .collect()
+}
+
+/// What the executive summary says, as data; `summary.md.tera` writes the sentences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutiveSummary {
+    pub cpu: Option<CpuSummary>,
+    pub goroutines: Option<GoroutineSummary>,
+    pub memory: Option<MemorySummary>,
+    pub mutex: Verdict,
+    pub block: Verdict,
+    /// The first recommendation with an estimated saving, else the first one.
+    pub top_recommendation: Option<TopRecommendation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuSummary {
+    pub utilisation_text: String,
+    pub cores_basis_percent: f64,
+    pub from_context: bool,
+    pub cores_text: String,
+    pub syscall_share_text: String,
+    /// The subsystems with at least 5% of CPU (at most three): name, share, cores.
+    pub subsystems: Vec<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoroutineSummary {
+    pub total: u64,
+    pub per_service_text: Option<String>,
+    pub verdict_text: Option<String>,
+    pub instances: Option<u64>,
+    pub declared: Option<u32>,
+    pub instances_note: Option<String>,
+    pub per_instance_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemorySummary {
+    pub leader: String,
+    pub share_text: String,
+    pub leader_text: String,
+    pub total_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopRecommendation {
+    pub title: String,
+    pub saving_text: Option<String>,
+    pub arithmetic: Option<String>,
+}
+
+fn summarize(
+    cpu: Option<&CpuAnalysis>,
+    goroutines: Option<&GoroutineAnalysis>,
+    memory: Option<&MemoryAnalysis>,
+    mutex: &ContentionAnalysis,
+    block: &ContentionAnalysis,
+    findings: &Findings,
+) -> ExecutiveSummary {
+    let cpu = cpu.map(|c| CpuSummary {
+        utilisation_text: c.utilisation_text.clone(),
+        cores_basis_percent: c.cores_basis_percent,
+        from_context: c.cores_basis == super::cpu::CoresBasis::ProcessCpu,
+        cores_text: super::shares::format_cores(c.cores_basis_percent / 100.0),
+        syscall_share_text: c.syscalls.share_text.clone(),
+        subsystems: c
+            .subsystems
+            .rows
+            .iter()
+            .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
+            .take(3)
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.cum_share_text.clone(),
+                    r.cores_text.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+    });
+    let goroutines = goroutines.map(|g| GoroutineSummary {
+        total: g.totals.total,
+        per_service_text: g.per_service.as_ref().map(|p| p.per_service_text.clone()),
+        verdict_text: g
+            .per_service
+            .as_ref()
+            .filter(|p| p.expected_text.is_some())
+            .map(|p| p.verdict_text.clone()),
+        instances: g.instances.as_ref().map(|i| i.instances),
+        declared: g.instances.as_ref().and_then(|i| i.declared),
+        instances_note: g.instances.as_ref().and_then(|i| i.declared_note.clone()),
+        per_instance_text: g
+            .instances
+            .as_ref()
+            .map(|i| i.total_per_instance_text.clone()),
+    });
+    let memory = memory
+        .and_then(|m| m.inuse_space.as_ref())
+        .and_then(|view| {
+            let leader = view.top.items.first()?;
+            Some(MemorySummary {
+                leader: leader.name.clone(),
+                share_text: leader.flat_percent.trim().to_string(),
+                leader_text: leader.flat_text.clone(),
+                total_text: view.top.total_text.clone(),
+            })
+        });
+    let top = findings
+        .recommendations
+        .iter()
+        .find(|r| r.finding.estimate.is_some())
+        .or(findings.recommendations.first())
+        .map(|r| TopRecommendation {
+            title: r.finding.title.clone(),
+            saving_text: r.finding.estimate.as_ref().map(|e| e.amount_text.clone()),
+            arithmetic: r.finding.estimate.as_ref().map(|e| e.arithmetic.clone()),
+        });
+    ExecutiveSummary {
+        cpu,
+        goroutines,
+        memory,
+        mutex: mutex.verdict,
+        block: block.verdict,
+        top_recommendation: top,
+    }
 }

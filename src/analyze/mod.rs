@@ -2,6 +2,7 @@
 
 pub mod contention;
 pub mod cpu;
+pub mod findings;
 pub mod flame;
 pub mod goroutines;
 pub mod investigation;

@@ -5,41 +5,26 @@ use std::path::Path;
 
 use crate::analyze::investigation::ReportContext;
 
+/// A default template embedded under its file name.
+macro_rules! template {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../templates/", $name)))
+    };
+}
+
 /// The default templates, by name. `report.md.tera` is the entry point.
 pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "report.md.tera",
-        include_str!("../../templates/report.md.tera"),
-    ),
-    (
-        "macros.md.tera",
-        include_str!("../../templates/macros.md.tera"),
-    ),
-    (
-        "metadata.md.tera",
-        include_str!("../../templates/metadata.md.tera"),
-    ),
-    ("cpu.md.tera", include_str!("../../templates/cpu.md.tera")),
-    (
-        "goroutines.md.tera",
-        include_str!("../../templates/goroutines.md.tera"),
-    ),
-    (
-        "memory.md.tera",
-        include_str!("../../templates/memory.md.tera"),
-    ),
-    (
-        "contention.md.tera",
-        include_str!("../../templates/contention.md.tera"),
-    ),
-    (
-        "flamegraphs.md.tera",
-        include_str!("../../templates/flamegraphs.md.tera"),
-    ),
-    (
-        "appendix.md.tera",
-        include_str!("../../templates/appendix.md.tera"),
-    ),
+    template!("report.md.tera"),
+    template!("macros.md.tera"),
+    template!("metadata.md.tera"),
+    template!("summary.md.tera"),
+    template!("cpu.md.tera"),
+    template!("goroutines.md.tera"),
+    template!("memory.md.tera"),
+    template!("contention.md.tera"),
+    template!("recommendations.md.tera"),
+    template!("flamegraphs.md.tera"),
+    template!("appendix.md.tera"),
 ];
 
 #[derive(Debug, thiserror::Error)]

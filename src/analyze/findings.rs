@@ -1,0 +1,716 @@
+//! Findings and ranked recommendations: the rules (src/rules/) evaluated against what was
+//! measured. Each finding carries its evidence; each estimate shows its arithmetic; CPU and
+//! heap savings are computed on the samples a rule matched, so two recommendations never
+//! count the same samples twice.
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::contention::{ContentionAnalysis, Verdict};
+use super::cpu::{self, CpuAnalysis};
+use super::goroutines::GoroutineAnalysis;
+use super::names::package_of;
+use super::shares::format_cores;
+use crate::profile::Profile;
+use crate::rules::{Action, Condition, ImpactKind, Metric, Rule, Severity};
+use crate::units;
+
+/// A goroutine's minimum stack: what each one costs at least.
+const GOROUTINE_STACK_BYTES: f64 = 8192.0;
+
+/// What the rules can look at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence<'a> {
+    pub cpu_profile: Option<&'a Profile>,
+    pub cpu: Option<&'a CpuAnalysis>,
+    /// The heap profile (in-use).
+    pub heap: Option<&'a Profile>,
+    /// The allocs profile (allocated since start).
+    pub allocs: Option<&'a Profile>,
+    pub goroutine_profile: Option<&'a Profile>,
+    pub goroutines: Option<&'a GoroutineAnalysis>,
+    pub mutex: Option<&'a ContentionAnalysis>,
+    pub block: Option<&'a ContentionAnalysis>,
+    /// The process's CPU% from the context; else the profile's utilisation is used.
+    pub process_cpu_percent: Option<f64>,
+    pub uptime_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub text: String,
+    /// The measured quantities that fired the rule.
+    pub evidence: Vec<Measured>,
+    pub actions: Vec<Action>,
+    pub verify: String,
+    pub estimate: Option<Estimate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    /// What was measured, in words (`CPU with a package matching`), and the pattern the
+    /// words refer to.
+    pub what: String,
+    pub pattern: Option<String>,
+    pub value: f64,
+    pub value_text: String,
+    /// The threshold it passed (`≥ 5%`); empty for yes/no measurements.
+    pub threshold_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub kind: ImpactKind,
+    /// Cores (cpu, gc) or bytes (memory, goroutines).
+    pub amount: f64,
+    pub amount_text: String,
+    /// The arithmetic, shown in the report.
+    pub arithmetic: String,
+}
+
+/// A ranked recommendation: a finding with actions, in order of its estimated saving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub rank: usize,
+    pub finding: Finding,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Findings {
+    pub recommendations: Vec<Recommendation>,
+    /// The rules that were evaluated.
+    pub rules_evaluated: usize,
+}
+
+/// Which samples a measurement matched, for savings without double counting.
+#[derive(Debug, Clone)]
+enum Mask {
+    Cpu(Vec<bool>),
+    Heap(Vec<bool>),
+}
+
+struct Measurement {
+    value: f64,
+    text: String,
+    what: String,
+    subject: String,
+    /// Goroutines concerned (goroutine metrics).
+    goroutines: Option<f64>,
+    mask: Option<Mask>,
+}
+
+/// Evaluates the rules; returns the fired ones as ranked recommendations.
+pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
+    let basis_percent = evidence
+        .process_cpu_percent
+        .or_else(|| evidence.cpu.map(|c| c.utilisation))
+        .unwrap_or(0.0);
+    let mut fired: Vec<(Finding, Option<Mask>, Option<f64>)> = Vec::new();
+    for rule in rules {
+        let mut measured = Vec::new();
+        let mut holds = true;
+        for condition in &rule.when {
+            match measure(condition, evidence) {
+                Some(m) if passes(condition, m.value) => measured.push(m),
+                _ => {
+                    holds = false;
+                    break;
+                }
+            }
+        }
+        if !holds {
+            continue;
+        }
+        let impact_index = rule.impact.condition.min(measured.len().saturating_sub(1));
+        let subject = measured
+            .first()
+            .map(|m| m.subject.clone())
+            .unwrap_or_default();
+        let mut text = rule.finding.replace("{subject}", &subject);
+        for (i, m) in measured.iter().enumerate() {
+            let key = if i == 0 {
+                "{value}".to_string()
+            } else {
+                format!("{{value{}}}", i + 1)
+            };
+            text = text.replace(&key, &m.text);
+        }
+        let verify = rule
+            .verify
+            .replace("{value}", measured.first().map_or("", |m| &m.text))
+            .replace("{subject}", &subject);
+        let impact_measure = measured.get(impact_index);
+        let mask = impact_measure.and_then(|m| m.mask.clone());
+        let goroutines = impact_measure.and_then(|m| m.goroutines);
+        let finding = Finding {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            text,
+            evidence: rule
+                .when
+                .iter()
+                .zip(&measured)
+                .map(|(c, m)| Measured {
+                    what: m.what.clone(),
+                    pattern: c.pattern.clone(),
+                    value: m.value,
+                    value_text: m.text.clone(),
+                    threshold_text: threshold_text(c),
+                })
+                .collect(),
+            actions: rule.actions.clone(),
+            verify,
+            estimate: None,
+        };
+        fired.push((finding, mask, goroutines));
+    }
+
+    // Greedy ranking: at each step the most severe, then the largest saving once the
+    // samples already claimed by higher-ranked recommendations are taken out.
+    let mut taken_cpu: Vec<bool> = Vec::new();
+    let mut taken_heap: Vec<bool> = Vec::new();
+    let mut recommendations: Vec<Recommendation> = Vec::new();
+    let rule_of = |id: &str| rules.iter().find(|r| r.id == id);
+    while !fired.is_empty() {
+        let mut best: Option<(usize, Option<Estimate>)> = None;
+        for (i, (finding, mask, goroutines)) in fired.iter().enumerate() {
+            let Some(rule) = rule_of(&finding.id) else {
+                continue;
+            };
+            let estimate = estimate(
+                rule,
+                finding,
+                mask.as_ref(),
+                *goroutines,
+                evidence,
+                basis_percent,
+                &taken_cpu,
+                &taken_heap,
+            );
+            let better = match &best {
+                None => true,
+                Some((j, best_estimate)) => {
+                    let other = &fired[*j].0;
+                    rank_key(finding, estimate.as_ref()) < rank_key(other, best_estimate.as_ref())
+                }
+            };
+            if better {
+                best = Some((i, estimate));
+            }
+        }
+        let Some((index, estimate)) = best else {
+            break;
+        };
+        let (mut finding, mask, _) = fired.remove(index);
+        match mask {
+            Some(Mask::Cpu(m)) => merge(&mut taken_cpu, &m),
+            Some(Mask::Heap(m)) => merge(&mut taken_heap, &m),
+            None => {}
+        }
+        finding.estimate = estimate;
+        recommendations.push(Recommendation {
+            rank: recommendations.len() + 1,
+            finding,
+        });
+    }
+    Findings {
+        recommendations,
+        rules_evaluated: rules.len(),
+    }
+}
+
+/// Orders recommendations: severity first, then savings in cores (cpu, gc), then bytes,
+/// then by id so the order is stable.
+fn rank_key(finding: &Finding, estimate: Option<&Estimate>) -> (Severity, u8, i64, String) {
+    let (kind_order, amount) = match estimate {
+        Some(e) => match e.kind {
+            ImpactKind::Cpu | ImpactKind::Gc => (0, e.amount * 1e6),
+            ImpactKind::Memory => (1, e.amount / 1024.0),
+            ImpactKind::Goroutines => (2, e.amount / 1024.0),
+            ImpactKind::None => (3, 0.0),
+        },
+        None => (3, 0.0),
+    };
+    (
+        finding.severity,
+        kind_order,
+        -(amount as i64),
+        finding.id.clone(),
+    )
+}
+
+fn merge(taken: &mut Vec<bool>, mask: &[bool]) {
+    if taken.len() < mask.len() {
+        taken.resize(mask.len(), false);
+    }
+    for (t, m) in taken.iter_mut().zip(mask) {
+        *t |= *m;
+    }
+}
+
+fn passes(condition: &Condition, value: f64) -> bool {
+    condition.above.is_none_or(|a| value >= a) && condition.below.is_none_or(|b| value < b)
+}
+
+fn threshold_text(condition: &Condition) -> String {
+    if matches!(
+        condition.metric,
+        Metric::InstancesDiffer | Metric::ProfileEmpty | Metric::ModuleVersionBelow
+    ) {
+        return String::new();
+    }
+    let percent = matches!(
+        condition.metric,
+        Metric::CpuFunction
+            | Metric::CpuPackage
+            | Metric::CpuCategory
+            | Metric::InuseFunction
+            | Metric::AllocPackage
+    );
+    let unit = if percent { "%" } else { "" };
+    match (condition.above, condition.below) {
+        (Some(a), Some(b)) => format!("≥ {a}{unit} and < {b}{unit}"),
+        (Some(a), None) => format!("≥ {a}{unit}"),
+        (None, Some(b)) => format!("< {b}{unit}"),
+        (None, None) => "any".to_string(),
+    }
+}
+
+fn percent_text(share: f64) -> String {
+    if share == 0.0 || share >= 0.01 {
+        format!("{share:.2}%")
+    } else {
+        "<0.01%".to_string()
+    }
+}
+
+/// The share of a profile's sample type in samples whose stack matches.
+fn stack_share(
+    profile: &Profile,
+    kind: &str,
+    matches: impl Fn(&str) -> bool,
+) -> Option<(f64, i64, i64, Vec<bool>)> {
+    let index = profile.sample_index_of(kind)?;
+    let mut mask = Vec::with_capacity(profile.samples.len());
+    let (mut matched, mut total) = (0i64, 0i64);
+    for sample in &profile.samples {
+        let value = sample.values[index];
+        total += value;
+        let hit = profile.stack_names(sample).any(&matches);
+        if hit {
+            matched += value;
+        }
+        mask.push(hit);
+    }
+    let share = if total == 0 {
+        0.0
+    } else {
+        matched as f64 / total as f64 * 100.0
+    };
+    Some((share, matched, total, mask))
+}
+
+fn share_measurement(what: String, subject: String, share: f64, mask: Option<Mask>) -> Measurement {
+    Measurement {
+        value: share,
+        text: format!("{share:.2}%"),
+        what,
+        subject,
+        goroutines: None,
+        mask,
+    }
+}
+
+fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
+    let pattern = condition
+        .pattern
+        .as_deref()
+        .and_then(|p| Regex::new(p).ok());
+    let pattern_text = condition.pattern.clone().unwrap_or_default();
+    match condition.metric {
+        Metric::CpuFunction | Metric::CpuPackage => {
+            let profile = evidence.cpu_profile?;
+            let regex = pattern?;
+            let by_package = condition.metric == Metric::CpuPackage;
+            let (share, _, _, mask) = stack_share(profile, "cpu", |name| {
+                if by_package {
+                    regex.is_match(package_of(name))
+                } else {
+                    regex.is_match(name)
+                }
+            })?;
+            let noun = if by_package { "package" } else { "function" };
+            Some(share_measurement(
+                format!("CPU with a {noun} on the stack matching"),
+                pattern_text,
+                share,
+                Some(Mask::Cpu(mask)),
+            ))
+        }
+        Metric::CpuCategory => {
+            let profile = evidence.cpu_profile?;
+            let name = condition.name.clone()?;
+            let index = profile.sample_index_of("cpu")?;
+            let mut names: Vec<&str> = Vec::new();
+            let mut mask = Vec::with_capacity(profile.samples.len());
+            let (mut matched, mut total) = (0i64, 0i64);
+            for sample in &profile.samples {
+                names.clear();
+                names.extend(profile.stack_names(sample));
+                let hit = cpu::categorize(&names) == name;
+                total += sample.values[index];
+                if hit {
+                    matched += sample.values[index];
+                }
+                mask.push(hit);
+            }
+            let share = if total == 0 {
+                0.0
+            } else {
+                matched as f64 / total as f64 * 100.0
+            };
+            Some(share_measurement(
+                format!("CPU in the {name} category"),
+                name,
+                share,
+                Some(Mask::Cpu(mask)),
+            ))
+        }
+        Metric::InuseFunction => {
+            let profile = evidence.heap.or(evidence.allocs)?;
+            let regex = pattern?;
+            let (share, _, _, mask) =
+                stack_share(profile, "inuse_space", |name| regex.is_match(name))?;
+            Some(share_measurement(
+                "in-use heap allocated under a function matching".to_string(),
+                pattern_text,
+                share,
+                Some(Mask::Heap(mask)),
+            ))
+        }
+        Metric::AllocPackage => {
+            let profile = evidence.allocs.or(evidence.heap)?;
+            let regex = pattern?;
+            let (share, _, _, _) = stack_share(profile, "alloc_space", |name| {
+                regex.is_match(package_of(name))
+            })?;
+            Some(share_measurement(
+                "allocated bytes under a package matching".to_string(),
+                pattern_text,
+                share,
+                None,
+            ))
+        }
+        Metric::GoroutinesPerInstance => {
+            let g = evidence.goroutines?;
+            let instances = g.instances.as_ref()?;
+            Some(Measurement {
+                value: instances.total_per_instance,
+                text: instances.total_per_instance_text.clone(),
+                what: format!(
+                    "goroutines per inferred instance ({} instances)",
+                    instances.instances
+                ),
+                subject: instances.summary_text.clone(),
+                goroutines: Some(g.totals.total as f64),
+                mask: None,
+            })
+        }
+        Metric::GoroutinesFunction => {
+            let profile = evidence.goroutine_profile?;
+            let regex = pattern?;
+            let index = profile.sample_index_of("goroutine").unwrap_or(0);
+            let count: i64 = profile
+                .samples
+                .iter()
+                .filter(|s| profile.stack_names(s).any(|n| regex.is_match(n)))
+                .map(|s| s.values.get(index).copied().unwrap_or(0))
+                .sum();
+            Some(Measurement {
+                value: count as f64,
+                text: count.to_string(),
+                what: "goroutines with a function on the stack matching".to_string(),
+                subject: pattern_text,
+                goroutines: Some(count as f64),
+                mask: None,
+            })
+        }
+        Metric::GoroutineGroupFactor => {
+            let g = evidence.goroutines?;
+            let regex = pattern?;
+            let matched: Vec<_> = g
+                .groups
+                .rows
+                .iter()
+                .filter(|row| regex.is_match(&row.label))
+                .collect();
+            let factor = matched.iter().filter_map(|r| r.instance_factor).max()?;
+            let goroutines: u64 = matched.iter().map(|r| r.goroutines).sum();
+            let subject = matched
+                .iter()
+                .filter_map(|r| r.instance_factor_text.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some(Measurement {
+                value: factor as f64,
+                text: factor.to_string(),
+                what: "goroutines per instance in the groups whose name matches".to_string(),
+                subject,
+                goroutines: Some(goroutines as f64),
+                mask: None,
+            })
+        }
+        Metric::InstancesDiffer => {
+            let g = evidence.goroutines?;
+            let instances = g.instances.as_ref()?;
+            let differs = instances.matches_declared == Some(false);
+            Some(Measurement {
+                value: if differs { 1.0 } else { 0.0 },
+                text: instances
+                    .declared_note
+                    .clone()
+                    .unwrap_or_else(|| format!("{} instances", instances.instances)),
+                what: "inferred instances against declared services".to_string(),
+                subject: instances
+                    .declared_note
+                    .clone()
+                    .unwrap_or_else(|| format!("{} instances", instances.instances)),
+                goroutines: None,
+                mask: None,
+            })
+        }
+        Metric::ProfileEmpty => {
+            let name = condition.name.as_deref()?;
+            let analysis = match name {
+                "mutex" => evidence.mutex?,
+                "block" => evidence.block?,
+                _ => return None,
+            };
+            let empty = analysis.verdict == Verdict::ProfilingOff;
+            Some(Measurement {
+                value: if empty { 1.0 } else { 0.0 },
+                text: if empty { "empty" } else { "has samples" }.to_string(),
+                what: format!("{name} profile collected without samples"),
+                subject: name.to_string(),
+                goroutines: None,
+                mask: None,
+            })
+        }
+        Metric::MutexDelay => {
+            let mutex = evidence.mutex?;
+            if mutex.verdict != Verdict::Recorded {
+                return None;
+            }
+            let seconds = mutex.total_delay as f64 / 1e9;
+            let (value, text, what) = match evidence.uptime_seconds.filter(|u| *u > 0.0) {
+                Some(uptime) => (
+                    seconds / uptime,
+                    format!("{:.3}s", seconds / uptime),
+                    "mutex delay per second of uptime".to_string(),
+                ),
+                None => (
+                    seconds,
+                    format!("{seconds:.3}s (in total; no uptime to divide by)"),
+                    "mutex delay in total".to_string(),
+                ),
+            };
+            Some(Measurement {
+                value,
+                text,
+                what,
+                subject: "mutex".to_string(),
+                goroutines: None,
+                mask: None,
+            })
+        }
+        Metric::ModuleVersionBelow => {
+            let g = evidence.goroutines?;
+            let regex = pattern?;
+            let minimum = condition.version.as_deref()?;
+            let old: Vec<String> = g
+                .modules
+                .iter()
+                .filter(|m| regex.is_match(&m.module) && version_below(&m.version, minimum))
+                .map(|m| format!("{}@{}", m.module, m.version))
+                .collect();
+            Some(Measurement {
+                value: if old.is_empty() { 0.0 } else { 1.0 },
+                text: old.join(", "),
+                what: format!("modules below {minimum} whose path matches"),
+                subject: old.join(", "),
+                goroutines: None,
+                mask: None,
+            })
+        }
+    }
+}
+
+/// Semantic-version comparison of `v1.86.5`-style versions; pre-release and pseudo-versions
+/// compare by their numeric core.
+pub fn version_below(version: &str, minimum: &str) -> bool {
+    let core = |v: &str| -> Vec<u64> {
+        v.trim_start_matches('v')
+            .split(['-', '+'])
+            .next()
+            .unwrap_or("")
+            .split('.')
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    core(version) < core(minimum)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn estimate(
+    rule: &Rule,
+    finding: &Finding,
+    mask: Option<&Mask>,
+    goroutines: Option<f64>,
+    evidence: &Evidence,
+    basis_percent: f64,
+    taken_cpu: &[bool],
+    taken_heap: &[bool],
+) -> Option<Estimate> {
+    let fraction = rule.impact.fraction;
+    let fraction_text = if fraction == 1.0 {
+        String::new()
+    } else {
+        format!(" × {fraction} expected saved")
+    };
+    let basis_text = match evidence.process_cpu_percent {
+        Some(p) => format!("{p}% process CPU"),
+        None => format!("{basis_percent:.2}% CPU (profile)"),
+    };
+    match rule.impact.kind {
+        ImpactKind::None => None,
+        ImpactKind::Cpu => {
+            let profile = evidence.cpu_profile?;
+            let Some(Mask::Cpu(mask)) = mask else {
+                return None;
+            };
+            let (share, overlap) = remaining_share(profile, "cpu", mask, taken_cpu)?;
+            let cores = share / 100.0 * basis_percent / 100.0 * fraction;
+            let overlap_text = if overlap > 0.0 {
+                format!(" (after {} already counted above)", percent_text(overlap))
+            } else {
+                String::new()
+            };
+            Some(Estimate {
+                kind: ImpactKind::Cpu,
+                amount: cores,
+                amount_text: format!("{} cores", format_cores(cores)),
+                arithmetic: format!(
+                    "{} of CPU{overlap_text} × {basis_text}{fraction_text} = {} cores",
+                    percent_text(share),
+                    format_cores(cores)
+                ),
+            })
+        }
+        ImpactKind::Memory => {
+            let profile = evidence.heap.or(evidence.allocs)?;
+            let Some(Mask::Heap(mask)) = mask else {
+                return None;
+            };
+            let (share, _) = remaining_share(profile, "inuse_space", mask, taken_heap)?;
+            let index = profile.sample_index_of("inuse_space")?;
+            let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
+            let bytes = share / 100.0 * total as f64 * fraction;
+            Some(Estimate {
+                kind: ImpactKind::Memory,
+                amount: bytes,
+                amount_text: format!("{} of heap", units::label(bytes as i64, "bytes")),
+                arithmetic: format!(
+                    "{} of {} in use{fraction_text} = {}",
+                    percent_text(share),
+                    units::label(total, "bytes"),
+                    units::label(bytes as i64, "bytes")
+                ),
+            })
+        }
+        ImpactKind::Goroutines => {
+            let count = goroutines?;
+            let bytes = count * GOROUTINE_STACK_BYTES * fraction;
+            Some(Estimate {
+                kind: ImpactKind::Goroutines,
+                amount: bytes,
+                amount_text: format!("{} of stacks", units::label(bytes as i64, "bytes")),
+                arithmetic: format!(
+                    "{count} goroutines × 8 KiB minimum stack{fraction_text} = {} at least",
+                    units::label(bytes as i64, "bytes")
+                ),
+            })
+        }
+        ImpactKind::Gc => {
+            let cpu = evidence.cpu?;
+            let gc_share = cpu
+                .categories
+                .rows
+                .iter()
+                .find(|r| r.name == cpu::CATEGORIES[0])
+                .map_or(0.0, |r| r.cum_share);
+            let alloc_share = finding.evidence.first().map_or(0.0, |m| m.value);
+            let cores = alloc_share / 100.0 * gc_share / 100.0 * basis_percent / 100.0 * fraction;
+            Some(Estimate {
+                kind: ImpactKind::Gc,
+                amount: cores,
+                amount_text: format!("{} cores of GC", format_cores(cores)),
+                arithmetic: format!(
+                    "{} of allocated bytes × {} of CPU in garbage collection × {basis_text}{fraction_text} = {} cores",
+                    percent_text(alloc_share),
+                    percent_text(gc_share),
+                    format_cores(cores)
+                ),
+            })
+        }
+    }
+}
+
+/// The share of the sample type in `mask` and not in `taken`, and the share that was
+/// already taken.
+fn remaining_share(
+    profile: &Profile,
+    kind: &str,
+    mask: &[bool],
+    taken: &[bool],
+) -> Option<(f64, f64)> {
+    let index = profile.sample_index_of(kind)?;
+    let (mut free, mut overlap, mut total) = (0i64, 0i64, 0i64);
+    for (i, sample) in profile.samples.iter().enumerate() {
+        let value = sample.values[index];
+        total += value;
+        if mask.get(i).copied().unwrap_or(false) {
+            if taken.get(i).copied().unwrap_or(false) {
+                overlap += value;
+            } else {
+                free += value;
+            }
+        }
+    }
+    if total == 0 {
+        return Some((0.0, 0.0));
+    }
+    Some((
+        free as f64 / total as f64 * 100.0,
+        overlap as f64 / total as f64 * 100.0,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_by_their_numbers() {
+        assert!(version_below("v1.80.2", "v1.86.0"));
+        assert!(!version_below("v1.86.5", "v1.86.0"));
+        assert!(version_below(
+            "v0.0.0-20250716170648-1d0488a3d7da",
+            "v0.1.0"
+        ));
+        assert!(!version_below("v1.10.0", "v1.9.0"));
+    }
+}

@@ -1,0 +1,291 @@
+//! The recommendation rule format, and the built-in rule files embedded in the binary.
+//! A rule matches measured quantities and yields a finding with its evidence, a severity,
+//! actions and an impact computed from the data. Advice lives in these YAML files, not in
+//! Rust: a user adds or replaces rules with `--rules FILE` (same `id` replaces).
+//! docs/rules.md documents every field.
+
+use serde::{Deserialize, Serialize};
+
+/// The built-in rule files, by name.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("go-runtime.yaml", include_str!("go-runtime.yaml")),
+    ("libraries.yaml", include_str!("libraries.yaml")),
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Unique; a user rule with the same id replaces the built-in one.
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// All must hold for the rule to fire.
+    pub when: Vec<Condition>,
+    #[serde(default)]
+    pub impact: Impact,
+    /// The finding, one or two sentences. `{value}` is the first condition's measured value,
+    /// `{value2}` the second's; `{subject}` what it matched.
+    pub finding: String,
+    pub actions: Vec<Action>,
+    /// How to check in the next profile set that the change worked.
+    pub verify: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+/// One measured quantity and its threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub metric: Metric,
+    /// A regular expression, for metrics that select functions, packages, modules or groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// A category name (`garbage collection`, `syscalls`, `scheduler`,
+    /// `memory allocation`, `application`) or a profile (`mutex`, `block`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Holds when the value is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    /// Holds when the value is below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+    /// For `module_version_below`: the first version that is fine (`v1.80.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// What a condition measures. Shares are percentages (0–100).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Share of CPU in samples with a function matching `pattern` on the stack.
+    CpuFunction,
+    /// Share of CPU in samples with a package matching `pattern` on the stack.
+    CpuPackage,
+    /// Share of CPU in the category `name`.
+    CpuCategory,
+    /// Share of in-use heap bytes allocated under a function matching `pattern`.
+    InuseFunction,
+    /// Share of allocated bytes (since start) under a package matching `pattern`.
+    AllocPackage,
+    /// Goroutines per inferred instance.
+    GoroutinesPerInstance,
+    /// Goroutines with a function matching `pattern` on the stack.
+    GoroutinesFunction,
+    /// Largest per-instance factor of goroutine groups whose label matches `pattern`.
+    GoroutineGroupFactor,
+    /// 1 when the inferred instance count differs from the declared service count.
+    InstancesDiffer,
+    /// 1 when the profile `name` (mutex, block) was collected but has no samples.
+    ProfileEmpty,
+    /// Seconds of mutex delay per second of profile-set time (or in total without one).
+    MutexDelay,
+    /// 1 when a module matching `pattern` appears with a version below `version`.
+    ModuleVersionBelow,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Impact {
+    pub kind: ImpactKind,
+    /// Which condition's measurement is the saving (0: the first).
+    #[serde(default)]
+    pub condition: usize,
+    /// The part of it the actions are expected to save (1: all of it).
+    #[serde(default = "one")]
+    pub fraction: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for Impact {
+    fn default() -> Self {
+        Impact {
+            kind: ImpactKind::None,
+            condition: 0,
+            fraction: 1.0,
+        }
+    }
+}
+
+/// How a saving is computed from the measured value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImpactKind {
+    /// CPU share × the process's CPU → cores saved.
+    Cpu,
+    /// In-use heap share × the heap in use → bytes saved.
+    Memory,
+    /// Goroutines × their minimum stack (8 KiB) → bytes saved.
+    Goroutines,
+    /// Allocation share × the CPU spent in garbage collection → cores of GC work avoided.
+    Gc,
+    /// No number: the finding asks for more evidence or states a fact.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Config,
+    Code,
+    Architecture,
+    Profiling,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{file}: {reason}")]
+    Parse { file: String, reason: String },
+    #[error("{file}: rule {id}: {reason}")]
+    Invalid {
+        file: String,
+        id: String,
+        reason: String,
+    },
+}
+
+/// Parses one rule file and checks what serde cannot (regexes, indices, required fields).
+pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
+    let parsed: RuleFile = serde_yaml_ng::from_str(text).map_err(|e| RuleError::Parse {
+        file: file.to_string(),
+        reason: match e.location() {
+            Some(at) => format!(
+                "line {} column {}: {}",
+                at.line(),
+                at.column(),
+                e.to_string().replace(
+                    &format!(" at line {} column {}", at.line(), at.column()),
+                    ""
+                )
+            ),
+            None => e.to_string(),
+        },
+    })?;
+    for rule in &parsed.rules {
+        let invalid = |reason: String| RuleError::Invalid {
+            file: file.to_string(),
+            id: rule.id.clone(),
+            reason,
+        };
+        if rule.when.is_empty() {
+            return Err(invalid("`when` needs at least one condition".to_string()));
+        }
+        if rule.impact.condition >= rule.when.len() {
+            return Err(invalid(format!(
+                "impact.condition {} but there are {} conditions",
+                rule.impact.condition,
+                rule.when.len()
+            )));
+        }
+        for condition in &rule.when {
+            if let Some(pattern) = &condition.pattern {
+                regex::Regex::new(pattern)
+                    .map_err(|e| invalid(format!("pattern {pattern:?}: {e}")))?;
+            }
+            let needs_pattern = matches!(
+                condition.metric,
+                Metric::CpuFunction
+                    | Metric::CpuPackage
+                    | Metric::InuseFunction
+                    | Metric::AllocPackage
+                    | Metric::GoroutinesFunction
+                    | Metric::GoroutineGroupFactor
+                    | Metric::ModuleVersionBelow
+            );
+            if needs_pattern && condition.pattern.is_none() {
+                return Err(invalid(format!("{:?} needs a pattern", condition.metric)));
+            }
+            let needs_name = matches!(condition.metric, Metric::CpuCategory | Metric::ProfileEmpty);
+            if needs_name && condition.name.is_none() {
+                return Err(invalid(format!("{:?} needs a name", condition.metric)));
+            }
+            if condition.metric == Metric::ModuleVersionBelow && condition.version.is_none() {
+                return Err(invalid("module_version_below needs a version".to_string()));
+            }
+        }
+    }
+    Ok(parsed.rules)
+}
+
+/// The built-in rules, then the user's (`--rules`), a user rule replacing the built-in rule
+/// with the same id.
+pub fn load(user: &[(String, String)]) -> Result<Vec<Rule>, RuleError> {
+    let mut rules: Vec<Rule> = Vec::new();
+    for (file, text) in BUILTIN
+        .iter()
+        .map(|(f, t)| (f.to_string(), t.to_string()))
+        .chain(user.iter().cloned())
+    {
+        for rule in parse(&file, &text)? {
+            match rules.iter_mut().find(|r| r.id == rule.id) {
+                Some(existing) => *existing = rule,
+                None => rules.push(rule),
+            }
+        }
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_parse_and_ids_are_unique() {
+        let rules = load(&[]).unwrap();
+        assert!(rules.len() >= 12);
+        let mut ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), rules.len());
+    }
+
+    #[test]
+    fn a_user_rule_replaces_one_with_the_same_id() {
+        let user = "rules:\n  - id: gc-pressure\n    title: Mine\n    severity: low\n    when:\n      - metric: cpu_category\n        name: garbage collection\n        above: 1\n    finding: x\n    actions: []\n    verify: y\n";
+        let rules = load(&[("mine.yaml".to_string(), user.to_string())]).unwrap();
+        let gc = rules.iter().find(|r| r.id == "gc-pressure").unwrap();
+        assert_eq!(gc.title, "Mine");
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_the_file_and_line() {
+        let typo = "rules:\n  - id: a\n    titel: x\n";
+        let error = parse("mine.yaml", typo).unwrap_err().to_string();
+        assert!(error.starts_with("mine.yaml: line 3 column 5: "), "{error}");
+        let bad_regex = "rules:\n  - id: a\n    title: t\n    severity: low\n    when:\n      - metric: cpu_function\n        pattern: '('\n        above: 1\n    finding: f\n    actions: []\n    verify: v\n";
+        let error = parse("mine.yaml", bad_regex).unwrap_err().to_string();
+        assert!(
+            error.starts_with("mine.yaml: rule a: pattern \"(\": "),
+            "{error}"
+        );
+        let no_pattern = bad_regex.replace("        pattern: '('\n", "");
+        let error = parse("mine.yaml", &no_pattern).unwrap_err().to_string();
+        assert_eq!(error, "mine.yaml: rule a: CpuFunction needs a pattern");
+    }
+}

@@ -1,0 +1,449 @@
+//! Every built-in rule fires on a profile made to trigger it and stays quiet on one that
+//! does not; savings are computed from the data and never count a sample twice.
+
+use pprof_report::analyze::contention::{self, ContentionAnalysis, ContentionKind};
+use pprof_report::analyze::cpu::{self, CpuOptions};
+use pprof_report::analyze::findings::{self, Evidence, Findings};
+use pprof_report::analyze::goroutines::{self, GoroutineAnalysis, GoroutineInput};
+use pprof_report::profile::{Labels, Line, Profile, ProfileBuilder, ValueType};
+use pprof_report::rules::{self, Rule};
+
+fn types(kinds: &[(&str, &str)]) -> Vec<ValueType> {
+    kinds
+        .iter()
+        .map(|(k, u)| ValueType {
+            kind: k.to_string(),
+            unit: u.to_string(),
+        })
+        .collect()
+}
+
+/// A profile from stacks of function names (leaf first) and their values.
+fn profile(kinds: &[(&str, &str)], stacks: &[(&[&str], Vec<i64>)]) -> Profile {
+    let mut b = ProfileBuilder::new(types(kinds));
+    for (stack, values) in stacks {
+        let locations = stack
+            .iter()
+            .map(|name| {
+                let f = b.function(name, "x.go");
+                b.location(
+                    0,
+                    &[Line {
+                        function: f,
+                        line: 1,
+                    }],
+                )
+            })
+            .collect();
+        b.sample(locations, values.clone(), Labels::default());
+    }
+    let mut p = b.finish();
+    p.duration_nanos = 10_000_000_000;
+    p
+}
+
+fn cpu_profile(stacks: &[(&[&str], i64)]) -> Profile {
+    let stacks: Vec<(&[&str], Vec<i64>)> = stacks.iter().map(|(s, v)| (*s, vec![1, *v])).collect();
+    profile(&[("samples", "count"), ("cpu", "nanoseconds")], &stacks)
+}
+
+fn heap_profile(stacks: &[(&[&str], i64)]) -> Profile {
+    let stacks: Vec<(&[&str], Vec<i64>)> = stacks
+        .iter()
+        .map(|(s, v)| (*s, vec![1, *v, 1, *v]))
+        .collect();
+    profile(
+        &[
+            ("alloc_objects", "count"),
+            ("alloc_space", "bytes"),
+            ("inuse_objects", "count"),
+            ("inuse_space", "bytes"),
+        ],
+        &stacks,
+    )
+}
+
+fn goroutine_profile(stacks: &[(&[&str], i64)]) -> Profile {
+    let stacks: Vec<(&[&str], Vec<i64>)> = stacks.iter().map(|(s, v)| (*s, vec![*v])).collect();
+    profile(&[("goroutine", "count")], &stacks)
+}
+
+fn contention_profile(stacks: &[(&[&str], i64, i64)]) -> Profile {
+    let stacks: Vec<(&[&str], Vec<i64>)> =
+        stacks.iter().map(|(s, c, d)| (*s, vec![*c, *d])).collect();
+    profile(
+        &[("contentions", "count"), ("delay", "nanoseconds")],
+        &stacks,
+    )
+}
+
+/// Everything a rule can look at, owned.
+#[derive(Default)]
+struct World {
+    cpu: Option<Profile>,
+    heap: Option<Profile>,
+    goroutine: Option<Profile>,
+    mutex: Option<Profile>,
+    block: Option<Profile>,
+    services: Option<u32>,
+    uptime: Option<f64>,
+}
+
+impl World {
+    fn evaluate(&self, rule: &Rule) -> Findings {
+        let cpu = self
+            .cpu
+            .as_ref()
+            .and_then(|p| cpu::analyze(p, &CpuOptions::default()));
+        let goroutines: Option<GoroutineAnalysis> = self.goroutine.as_ref().and_then(|p| {
+            goroutines::analyze(
+                &GoroutineInput {
+                    profile: Some(p),
+                    services: self.services,
+                    ..GoroutineInput::default()
+                },
+                &Default::default(),
+            )
+        });
+        let mutex: ContentionAnalysis =
+            contention::analyze(self.mutex.as_ref(), ContentionKind::Mutex, 10);
+        let block = contention::analyze(self.block.as_ref(), ContentionKind::Block, 10);
+        findings::evaluate(
+            std::slice::from_ref(rule),
+            &Evidence {
+                cpu_profile: self.cpu.as_ref(),
+                cpu: cpu.as_ref(),
+                heap: self.heap.as_ref(),
+                allocs: self.heap.as_ref(),
+                goroutine_profile: self.goroutine.as_ref(),
+                goroutines: goroutines.as_ref(),
+                mutex: Some(&mutex),
+                block: Some(&block),
+                process_cpu_percent: Some(100.0),
+                uptime_seconds: self.uptime,
+            },
+        )
+    }
+}
+
+const MAIN: &str = "main.main";
+
+fn cpu_world(hot: &[&str], hot_share: i64) -> World {
+    let mut stack: Vec<&str> = hot.to_vec();
+    stack.push(MAIN);
+    World {
+        cpu: Some(cpu_profile(&[
+            (&stack, hot_share),
+            (&["main.work", MAIN], 100 - hot_share),
+        ])),
+        ..World::default()
+    }
+}
+
+fn heap_world(hot: &[&str], hot_share: i64) -> World {
+    let mut stack: Vec<&str> = hot.to_vec();
+    stack.push(MAIN);
+    World {
+        heap: Some(heap_profile(&[
+            (&stack, hot_share * 1000),
+            (&["main.buf", MAIN], (100 - hot_share) * 1000),
+        ])),
+        ..World::default()
+    }
+}
+
+/// N instances each running the same goroutines, `per_pool` workers in the pools given.
+fn goroutine_world(instances: i64, declared: u32, extra: &[(&[&str], i64)]) -> World {
+    let mut stacks: Vec<(&[&str], i64)> = vec![
+        (&["runtime.gopark", "app/node.(*Node).loop"], instances),
+        (&["runtime.gopark", "app/node.(*Node).watch"], instances),
+        (&["runtime.gopark", "app/node.(*Node).serve"], instances),
+    ];
+    stacks.extend_from_slice(extra);
+    World {
+        goroutine: Some(goroutine_profile(&stacks)),
+        services: Some(declared),
+        ..World::default()
+    }
+}
+
+fn fires(world: &World, rule: &Rule) -> bool {
+    !world.evaluate(rule).recommendations.is_empty()
+}
+
+fn rule(id: &str) -> Rule {
+    rules::load(&[])
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no rule {id}"))
+}
+
+/// (rule, a world that triggers it, one that does not)
+fn cases() -> Vec<(&'static str, World, World)> {
+    let workers = |n: i64| -> Vec<(&'static [&'static str], i64)> {
+        vec![
+            (
+                &[
+                    "runtime.gopark",
+                    "x.org/wireguard/device.(*Device).RoutineEncryption",
+                ] as &[&str],
+                n,
+            ),
+            (
+                &[
+                    "runtime.gopark",
+                    "x.org/wireguard/device.(*Device).RoutineDecryption",
+                ],
+                n,
+            ),
+        ]
+    };
+    vec![
+        (
+            "gc-pressure",
+            cpu_world(
+                &[
+                    "runtime.scanobject",
+                    "runtime.gcDrain",
+                    "runtime.gcBgMarkWorker",
+                ],
+                30,
+            ),
+            cpu_world(
+                &[
+                    "runtime.scanobject",
+                    "runtime.gcDrain",
+                    "runtime.gcBgMarkWorker",
+                ],
+                5,
+            ),
+        ),
+        (
+            "scheduler-overhead",
+            cpu_world(
+                &["runtime.futex", "runtime.findRunnable", "runtime.schedule"],
+                25,
+            ),
+            cpu_world(
+                &["runtime.futex", "runtime.findRunnable", "runtime.schedule"],
+                5,
+            ),
+        ),
+        (
+            "syscall-heavy",
+            cpu_world(&["syscall.Syscall6", "os.(*File).Read", "app.poll"], 60),
+            cpu_world(&["syscall.Syscall6", "os.(*File).Read", "app.poll"], 10),
+        ),
+        (
+            "lock-contention",
+            World {
+                mutex: Some(contention_profile(&[(
+                    &["sync.(*Mutex).Unlock", "app.update"],
+                    100,
+                    5_000_000_000,
+                )])),
+                uptime: Some(10.0),
+                ..World::default()
+            },
+            World {
+                mutex: Some(contention_profile(&[(
+                    &["sync.(*Mutex).Unlock", "app.update"],
+                    1,
+                    1_000,
+                )])),
+                uptime: Some(10.0),
+                ..World::default()
+            },
+        ),
+        (
+            "mutex-profiling-off",
+            World {
+                mutex: Some(contention_profile(&[])),
+                ..World::default()
+            },
+            World {
+                mutex: Some(contention_profile(&[(&["sync.(*Mutex).Unlock"], 1, 10)])),
+                ..World::default()
+            },
+        ),
+        (
+            "block-profiling-off",
+            World {
+                block: Some(contention_profile(&[])),
+                ..World::default()
+            },
+            // Not collected at all: nothing to enable from evidence.
+            World::default(),
+        ),
+        (
+            "goroutines-per-instance",
+            goroutine_world(10, 10, &workers(10 * 30)),
+            goroutine_world(10, 10, &workers(10 * 2)),
+        ),
+        (
+            "instances-differ",
+            goroutine_world(12, 10, &[]),
+            goroutine_world(10, 10, &[]),
+        ),
+        (
+            "allocation-churn-reflection",
+            heap_world(
+                &["reflect.New", "encoding/json.Unmarshal", "app.decode"],
+                40,
+            ),
+            heap_world(&["app.alloc"], 40),
+        ),
+        (
+            "timer-churn",
+            cpu_world(
+                &[
+                    "runtime.siftdownTimer",
+                    "runtime.runTimer",
+                    "runtime.checkTimers",
+                ],
+                12,
+            ),
+            cpu_world(
+                &[
+                    "runtime.siftdownTimer",
+                    "runtime.runTimer",
+                    "runtime.checkTimers",
+                ],
+                2,
+            ),
+        ),
+        (
+            "portlist-polling",
+            cpu_world(
+                &[
+                    "syscall.Syscall6",
+                    "tailscale.com/portlist.(*linuxImpl).parseProcNetFile",
+                ],
+                40,
+            ),
+            cpu_world(&["syscall.Syscall6", "tailscale.com/netcheck.probe"], 40),
+        ),
+        (
+            "netmon-interface-enumeration",
+            cpu_world(
+                &["syscall.NetlinkRIB", "tailscale.com/net/netmon.interfaces"],
+                40,
+            ),
+            cpu_world(
+                &["syscall.NetlinkRIB", "tailscale.com/net/netmon.interfaces"],
+                2,
+            ),
+        ),
+        (
+            "wireguard-buffer-pools",
+            heap_world(
+                &["github.com/tailscale/wireguard-go/device.(*Device).PopulatePools.func3"],
+                80,
+            ),
+            heap_world(
+                &["github.com/tailscale/wireguard-go/device.(*Device).PopulatePools.func3"],
+                10,
+            ),
+        ),
+        (
+            "wireguard-worker-pools",
+            goroutine_world(10, 10, &workers(10 * 16)),
+            goroutine_world(10, 10, &workers(10 * 2)),
+        ),
+        (
+            "netstack-processors",
+            goroutine_world(
+                10,
+                10,
+                &[(
+                    &["gvisor.dev/gvisor/pkg/tcpip/transport/tcp.(*processor).start"],
+                    160,
+                )],
+            ),
+            goroutine_world(
+                10,
+                10,
+                &[(
+                    &["gvisor.dev/gvisor/pkg/tcpip/transport/tcp.(*processor).start"],
+                    20,
+                )],
+            ),
+        ),
+        (
+            "http-persistent-connections",
+            goroutine_world(10, 10, &[(&["net/http.(*persistConn).readLoop"], 300)]),
+            goroutine_world(10, 10, &[(&["net/http.(*persistConn).readLoop"], 20)]),
+        ),
+    ]
+}
+
+#[test]
+fn every_builtin_rule_fires_on_its_trigger_and_not_otherwise() {
+    let cases = cases();
+    let all = rules::load(&[]).unwrap();
+    for rule_id in all.iter().map(|r| r.id.as_str()) {
+        assert!(
+            cases.iter().any(|(id, _, _)| *id == rule_id),
+            "rule {rule_id} has no test case"
+        );
+    }
+    for (id, triggering, quiet) in &cases {
+        let rule = rule(id);
+        assert!(fires(triggering, &rule), "{id} did not fire on its trigger");
+        assert!(!fires(quiet, &rule), "{id} fired where it should not");
+    }
+}
+
+#[test]
+fn cpu_savings_show_their_arithmetic() {
+    let world = cpu_world(&["syscall.Syscall6", "tailscale.com/portlist.scan"], 40);
+    let found = world.evaluate(&rule("portlist-polling"));
+    let estimate = found.recommendations[0].finding.estimate.clone().unwrap();
+    assert_eq!(estimate.amount_text, "0.40 cores");
+    assert_eq!(
+        estimate.arithmetic,
+        "40.00% of CPU × 100% process CPU = 0.40 cores"
+    );
+}
+
+#[test]
+fn overlapping_savings_are_not_counted_twice() {
+    // Both rules match the same 40% of samples (portlist calls into netmon here).
+    let world = cpu_world(
+        &[
+            "syscall.Syscall6",
+            "tailscale.com/net/netmon.interfaces",
+            "tailscale.com/portlist.scan",
+        ],
+        40,
+    );
+    let rules: Vec<Rule> = ["portlist-polling", "netmon-interface-enumeration"]
+        .iter()
+        .map(|id| rule(id))
+        .collect();
+    let cpu = cpu::analyze(world.cpu.as_ref().unwrap(), &CpuOptions::default()).unwrap();
+    let found = findings::evaluate(
+        &rules,
+        &Evidence {
+            cpu_profile: world.cpu.as_ref(),
+            cpu: Some(&cpu),
+            process_cpu_percent: Some(100.0),
+            ..Evidence::default()
+        },
+    );
+    let estimates: Vec<String> = found
+        .recommendations
+        .iter()
+        .map(|r| r.finding.estimate.as_ref().unwrap().amount_text.clone())
+        .collect();
+    assert_eq!(estimates, ["0.40 cores", "0.00 cores"]);
+    let second = found.recommendations[1].finding.estimate.as_ref().unwrap();
+    assert!(
+        second
+            .arithmetic
+            .contains("after 40.00% already counted above"),
+        "{}",
+        second.arithmetic
+    );
+}
