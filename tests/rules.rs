@@ -447,3 +447,61 @@ fn overlapping_savings_are_not_counted_twice() {
         second.arithmetic
     );
 }
+
+/// The examples in docs/rules.md are valid rule files.
+#[test]
+fn the_documented_examples_parse() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md"),
+    )
+    .unwrap();
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 2);
+    for block in blocks {
+        let parsed = rules::parse("docs/rules.md", block).unwrap();
+        assert_eq!(parsed.len(), 1);
+    }
+    // The module rule fires on an old version seen in a goroutine stack.
+    let old = rules::parse(
+        "docs",
+        doc.split("```yaml\n")
+            .nth(2)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap(),
+    )
+    .unwrap()
+    .remove(0);
+    assert_eq!(old.id, "old-tailscale");
+    let world_with = |version: &str| {
+        let mut b = ProfileBuilder::new(types(&[("goroutine", "count")]));
+        let f = b.function(
+            "tailscale.com/ipn.(*Backend).run",
+            &format!("tailscale.com@{version}/ipn/backend.go"),
+        );
+        let l = b.location(
+            0,
+            &[Line {
+                function: f,
+                line: 1,
+            }],
+        );
+        b.sample(vec![l], vec![3], Labels::default());
+        World {
+            goroutine: Some(b.finish()),
+            ..World::default()
+        }
+    };
+    assert!(fires(&world_with("v1.70.0"), &old));
+    assert!(!fires(&world_with("v1.86.5"), &old));
+    let found = world_with("v1.70.0").evaluate(&old);
+    assert_eq!(
+        found.recommendations[0].finding.text,
+        "The goroutine stacks show tailscale.com@v1.70.0."
+    );
+}
