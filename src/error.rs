@@ -24,6 +24,9 @@ pub enum Error {
     Collect(String),
     #[error("{0}")]
     Render(String),
+    /// A rule file that cannot be used (names the file and the line).
+    #[error("{0}")]
+    Rules(String),
     /// A collection that saved some members but not all.
     #[error("{0}")]
     Incomplete(String),

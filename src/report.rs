@@ -74,7 +74,7 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
         user_rules.push((path.display().to_string(), text));
     }
-    let rules = crate::rules::load(&user_rules).map_err(|e| Error::Render(e.to_string()))?;
+    let rules = crate::rules::load(&user_rules).map_err(|e| Error::Rules(e.to_string()))?;
     let (report, flames) = investigation::investigate(
         &set,
         &context,

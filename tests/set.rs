@@ -139,3 +139,13 @@ fn goroutine_text_dumps_and_protobuf_agree_on_the_total() {
     assert_eq!(total(MemberKind::GoroutineDebug1), protobuf);
     assert_eq!(total(MemberKind::GoroutineDebug2), protobuf);
 }
+
+#[test]
+fn the_commented_context_example_reads() {
+    let context =
+        pprof_report::context::Context::load(&common::fixture("context-example.yaml")).unwrap();
+    assert_eq!(context.services, Some(57));
+    let process = context.process.unwrap();
+    assert_eq!(process.rss.map(|r| r.0), Some(2_800_000_000));
+    assert_eq!(process.uptime.map(|u| u.seconds), Some(385.0));
+}
