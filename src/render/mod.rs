@@ -1,5 +1,6 @@
 //! Presentation of analysis results.
 
+pub mod chart;
 pub mod filters;
 pub mod flame;
 pub mod html;
