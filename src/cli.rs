@@ -37,6 +37,12 @@ pub enum Command {
     Collect(CollectArgs),
     /// Write the investigation report of a profile set (Markdown, SVG flame graphs, JSON, HTML).
     Report(ReportArgs),
+    /// Compare two profile sets (before → after): key metrics, scaling, per-function deltas
+    /// with their significance, predicted against measured savings, a regression gate.
+    Compare(CompareArgs),
+    /// Key metrics across sets taken over time (before, after fix 1, …): a table, SVG charts
+    /// and what changed between consecutive sets.
+    Trend(TrendArgs),
     /// Render the Markdown report again from a saved analysis (--format json).
     Render(RenderArgs),
     /// Write the default templates into a folder, to override them with --templates.
@@ -73,9 +79,63 @@ pub struct ReportArgs {
     /// may be given several times.
     #[arg(long, value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Another set to compare with (a smaller host, or this host before a change): adds a
+    /// comparison section and a differential flame graph.
+    #[arg(long, value_name = "SET", conflicts_with = "all")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: fail (exit 1) when a significant change passes a threshold, e.g.
+    /// cpu-per-service>+10%, goroutines>+20%, heap-inuse>+15%.
+    #[arg(long, value_name = "METRIC>+N%", requires = "baseline", value_parser = crate::analyze::compare::parse_gate)]
+    pub fail_on: Vec<crate::analyze::compare::GateSpec>,
     /// How goroutine stacks are grouped: exact (functions and lines), functions, or package.
     #[arg(long, value_enum, default_value = "functions")]
     pub group_level: GroupLevelArg,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first set (before, or the smaller host).
+    pub before: PathBuf,
+    /// The second set (after, or the larger host).
+    pub after: PathBuf,
+    /// The report to write (default: reports/<before>-vs-<after>.md).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: FormatArg,
+    /// Also write a standalone HTML page.
+    #[arg(long)]
+    pub html: bool,
+    /// A folder whose templates replace the defaults, file by file.
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+    /// Rule files that add to or replace the built-in rules (for predicted savings).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Fail (exit 1) when a significant change passes a threshold, e.g.
+    /// cpu-per-service>+10%, goroutines>+20%, heap-inuse>+15%.
+    #[arg(long, value_name = "METRIC>+N%", value_parser = crate::analyze::compare::parse_gate)]
+    pub fail_on: Vec<crate::analyze::compare::GateSpec>,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// The sets, in time order.
+    #[arg(required = true, num_args = 2..)]
+    pub sets: Vec<PathBuf>,
+    /// The report to write (default: reports/trend-<first>-to-<last>.md).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write a standalone HTML page.
+    #[arg(long)]
+    pub html: bool,
+    /// A folder whose templates replace the defaults, file by file.
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
     #[command(flatten)]
     pub decode: DecodeArgs,
 }
@@ -286,6 +346,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                 html: args.html,
                 decode: args.decode.options(),
                 rules: args.rules.clone(),
+                baseline: args.baseline.clone(),
+                gate: args.fail_on.clone(),
                 group_level: match args.group_level {
                     GroupLevelArg::Exact => GroupLevel::Exact,
                     GroupLevelArg::Functions => GroupLevel::Functions,
@@ -316,6 +378,41 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                 list_written(out, &written.files)?;
             }
             Ok(())
+        }
+        Command::Compare(args) => {
+            let (written, passed) = report::run_compare(&report::CompareJob {
+                before: args.before.clone(),
+                after: args.after.clone(),
+                out: args.out.clone(),
+                format: match args.format {
+                    FormatArg::Md => report::Format::Markdown,
+                    FormatArg::Json => report::Format::Json,
+                },
+                html: args.html,
+                templates: args.templates.clone(),
+                rules: args.rules.clone(),
+                gate: args.fail_on.clone(),
+                decode: args.decode.options(),
+            })?;
+            list_written(out, &written.files)?;
+            if passed {
+                Ok(())
+            } else {
+                Err(Error::GateFailed(
+                    "the regression gate failed (see the report's Regression gate table)"
+                        .to_string(),
+                ))
+            }
+        }
+        Command::Trend(args) => {
+            let written = report::run_trend(&report::TrendJob {
+                sets: args.sets.clone(),
+                out: args.out.clone(),
+                templates: args.templates.clone(),
+                html: args.html,
+                decode: args.decode.options(),
+            })?;
+            list_written(out, &written.files)
         }
         Command::Render(args) => {
             let written =

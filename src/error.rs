@@ -24,6 +24,9 @@ pub enum Error {
     Collect(String),
     #[error("{0}")]
     Render(String),
+    /// A `--fail-on` threshold was passed by a significant change (the report is written).
+    #[error("{0}")]
+    GateFailed(String),
     /// A rule file that cannot be used (names the file and the line).
     #[error("{0}")]
     Rules(String),

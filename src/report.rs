@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::analyze::compare::{self, CompareOptions, Comparison, Side};
 use crate::analyze::goroutines::{GoroutineOptions, GroupLevel};
 use crate::analyze::investigation::{self, InvestigationOptions, ReportContext};
 use crate::context::Context;
@@ -37,6 +38,10 @@ pub struct ReportOptions {
     pub group_level: GroupLevel,
     /// Rule files that add to or replace the built-in rules.
     pub rules: Vec<PathBuf>,
+    /// A set to compare with (`--baseline`): adds the comparison section.
+    pub baseline: Option<PathBuf>,
+    /// `--fail-on` thresholds, checked against the baseline.
+    pub gate: Vec<compare::GateSpec>,
 }
 
 /// What a run wrote.
@@ -45,10 +50,34 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
-/// Runs the whole job.
-pub fn run(options: &ReportOptions) -> Result<Written, Error> {
-    let set = set::open(&options.set, &options.decode)?;
-    let context_path = options.context.clone().or_else(|| set.context.clone());
+/// A set read and investigated.
+pub struct Prepared {
+    pub set: set::ProfileSet,
+    pub report: ReportContext,
+    pub flames: Vec<investigation::FlameInput>,
+}
+
+/// What `prepare` needs besides the set.
+pub struct PrepareOptions<'a> {
+    pub context: Option<&'a Path>,
+    pub rules: &'a [crate::rules::Rule],
+    pub group_level: GroupLevel,
+    pub decode: &'a DecodeOptions,
+    pub assets_dir: String,
+    pub command: String,
+}
+
+/// Reads a set and its context, and investigates it.
+pub fn prepare(set_path: &Path, options: &PrepareOptions) -> Result<Prepared, Error> {
+    investigate_set(set::open(set_path, options.decode)?, options)
+}
+
+/// Reads the context of an open set, and investigates it.
+pub fn investigate_set(set: set::ProfileSet, options: &PrepareOptions) -> Result<Prepared, Error> {
+    let context_path = options
+        .context
+        .map(Path::to_path_buf)
+        .or_else(|| set.context.clone());
     let context = match &context_path {
         Some(path) => Context::load(path).map_err(|e| Error::Read {
             path: path.clone(),
@@ -56,25 +85,6 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         })?,
         None => Context::default(),
     };
-    let extension = match options.format {
-        Format::Markdown => "md",
-        Format::Json => "json",
-    };
-    let out = options
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}.{extension}", set.name)));
-    let assets_dir = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| set.name.clone());
-    let command = regenerate_command(options, &out);
-    let mut user_rules = Vec::new();
-    for path in &options.rules {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
-        user_rules.push((path.display().to_string(), text));
-    }
-    let rules = crate::rules::load(&user_rules).map_err(|e| Error::Rules(e.to_string()))?;
     let (report, flames) = investigation::investigate(
         &set,
         &context,
@@ -83,16 +93,191 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
                 level: options.group_level,
                 ..GoroutineOptions::default()
             },
-            rules,
-            assets_dir: assets_dir.clone(),
-            command,
+            rules: options.rules.to_vec(),
+            assets_dir: options.assets_dir.clone(),
+            command: options.command.clone(),
             context_file: context_path
                 .as_ref()
                 .and_then(|p| p.file_name())
                 .map(|n| n.to_string_lossy().into_owned()),
         },
     );
+    Ok(Prepared {
+        set,
+        report,
+        flames,
+    })
+}
 
+/// The built-in rules and the user's rule files.
+pub fn load_rules(files: &[PathBuf]) -> Result<Vec<crate::rules::Rule>, Error> {
+    let mut user_rules = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+        user_rules.push((path.display().to_string(), text));
+    }
+    crate::rules::load(&user_rules).map_err(|e| Error::Rules(e.to_string()))
+}
+
+/// The comparison of `before` with `after` (both prepared).
+pub fn compare_prepared<'a>(
+    before: &'a Prepared,
+    after: &'a Prepared,
+    rules: &[crate::rules::Rule],
+    options: &CompareOptions,
+) -> Comparison {
+    let side = |p: &'a Prepared| Side {
+        set: &p.set,
+        report: &p.report,
+        evidence: prepared_evidence(p),
+    };
+    compare::compare(&side(before), &side(after), rules, options)
+}
+
+/// What the rules look at in a prepared set.
+fn prepared_evidence(p: &Prepared) -> crate::analyze::findings::Evidence<'_> {
+    let r = &p.report;
+    investigation::evidence(
+        &p.set,
+        &r.context,
+        r.cpu.as_ref(),
+        r.goroutines.as_ref(),
+        &r.mutex,
+        &r.block,
+    )
+}
+
+/// The differential CPU flame graph: widths are the second set, colours the change in
+/// CPU per second (red: more, blue: less). The first set's stacks are scaled to the second's
+/// duration so that sets of different lengths compare.
+pub fn differential_flame(before: &Prepared, after: &Prepared) -> Result<Option<String>, Error> {
+    let folded = |p: &Prepared| {
+        p.flames
+            .iter()
+            .find(|f| f.id == "cpu")
+            .map(|f| f.folded.clone())
+    };
+    let (Some(a), Some(b)) = (folded(before), folded(after)) else {
+        return Ok(None);
+    };
+    let seconds = |p: &Prepared| {
+        p.set
+            .member(set::MemberKind::Cpu)
+            .map(|m| m.profile().duration_nanos as f64)
+            .filter(|d| *d > 0.0)
+    };
+    let scale = match (seconds(before), seconds(after)) {
+        (Some(x), Some(y)) => y / x,
+        _ => 1.0,
+    };
+    let mut stacks: std::collections::BTreeMap<String, (f64, f64)> =
+        std::collections::BTreeMap::new();
+    for (lines, second) in [(&a, false), (&b, true)] {
+        for line in lines {
+            if let Some((stack, count)) = line.rsplit_once(' ') {
+                let value: f64 = count.parse().unwrap_or(0.0);
+                let entry = stacks.entry(stack.to_string()).or_insert((0.0, 0.0));
+                if second {
+                    entry.1 += value;
+                } else {
+                    entry.0 += value * scale;
+                }
+            }
+        }
+    }
+    let lines: Vec<String> = stacks
+        .into_iter()
+        .map(|(stack, (x, y))| format!("{stack} {} {}", x.round() as i64, y.round() as i64))
+        .collect();
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let svg = flame::svg(
+        &lines,
+        &FlameSpec {
+            title: format!("CPU change — {} → {}", before.set.name, after.set.name),
+            subtitle:
+                "widths: the second set; red: more CPU per second than the first set, blue: less"
+                    .to_string(),
+            count_name: "nanoseconds".to_string(),
+            palette: "hot",
+        },
+    )
+    .map_err(|e| Error::Render(e.to_string()))?;
+    Ok(Some(svg))
+}
+
+/// Runs the whole job.
+pub fn run(options: &ReportOptions) -> Result<Written, Error> {
+    let extension = match options.format {
+        Format::Markdown => "md",
+        Format::Json => "json",
+    };
+    let rules = load_rules(&options.rules)?;
+    let decode = options.decode;
+    let opened = set::open(&options.set, &decode)?;
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}.{extension}", opened.name)));
+    let assets_dir = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".to_string());
+    let command = regenerate_command(options, &out);
+    let prepare_options = PrepareOptions {
+        context: options.context.as_deref(),
+        rules: &rules,
+        group_level: options.group_level,
+        decode: &decode,
+        assets_dir: assets_dir.clone(),
+        command,
+    };
+    let Prepared {
+        set,
+        mut report,
+        flames,
+    } = investigate_set(opened, &prepare_options)?;
+    let mut extra_svgs: Vec<(PathBuf, String, String)> = Vec::new();
+    if let Some(baseline) = &options.baseline {
+        let before = prepare(
+            baseline,
+            &PrepareOptions {
+                context: None,
+                command: String::new(),
+                ..prepare_options
+            },
+        )?;
+        let after = Prepared {
+            set,
+            report: report.clone(),
+            flames: flames.clone(),
+        };
+        let comparison = compare_prepared(
+            &before,
+            &after,
+            &rules,
+            &CompareOptions {
+                rows: 15,
+                gate: options.gate.clone(),
+            },
+        );
+        let diff = differential_flame(&before, &after)?;
+        let diff_file = diff.as_ref().map(|_| format!("{assets_dir}/cpu-diff.svg"));
+        if let Some(svg) = diff {
+            let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+            extra_svgs.push((
+                out_dir.join(&assets_dir).join("cpu-diff.svg"),
+                format!("CPU change — {} → {}", before.set.name, after.set.name),
+                svg,
+            ));
+        }
+        report.baseline = Some(investigation::Baseline {
+            name: before.set.name.clone(),
+            comparison,
+            diff_flame: diff_file,
+        });
+    }
     // Render everything before writing anything.
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -110,6 +295,10 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         .map_err(|e| Error::Render(e.to_string()))?;
         let path = out_dir.join(&assets_dir).join(format!("{}.svg", input.id));
         svgs.push((input.title.clone(), svg.clone()));
+        files.push((path, svg.into_bytes()));
+    }
+    for (path, title, svg) in extra_svgs {
+        svgs.push((title, svg.clone()));
         files.push((path, svg.into_bytes()));
     }
     match options.format {
@@ -187,6 +376,13 @@ fn regenerate_command(options: &ReportOptions, out: &Path) -> String {
     if options.html {
         parts.push("--html".to_string());
     }
+    if let Some(baseline) = &options.baseline {
+        parts.push("--baseline".to_string());
+        parts.push(baseline.display().to_string());
+    }
+    for gate in &options.gate {
+        parts.push(format!("--fail-on '{}'", gate.text));
+    }
     for rules in &options.rules {
         parts.push("--rules".to_string());
         parts.push(rules.display().to_string());
@@ -197,4 +393,347 @@ fn regenerate_command(options: &ReportOptions, out: &Path) -> String {
     parts.push("--out".to_string());
     parts.push(out.display().to_string());
     parts.join(" ")
+}
+
+/// The standalone comparison report (`pprof-report compare A B`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ComparisonReport {
+    pub title: String,
+    pub tool: investigation::Tool,
+    pub command: String,
+    pub baseline: investigation::Baseline,
+}
+
+/// Options of `compare`.
+#[derive(Debug, Clone)]
+pub struct CompareJob {
+    pub before: PathBuf,
+    pub after: PathBuf,
+    /// Default: reports/<before>-vs-<after>.md
+    pub out: Option<PathBuf>,
+    pub format: Format,
+    pub html: bool,
+    pub templates: Option<PathBuf>,
+    pub rules: Vec<PathBuf>,
+    pub gate: Vec<compare::GateSpec>,
+    pub decode: DecodeOptions,
+}
+
+/// Runs `compare`; returns what it wrote and whether the gate held.
+pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
+    let rules = load_rules(&job.rules)?;
+    let options = PrepareOptions {
+        context: None,
+        rules: &rules,
+        group_level: GroupLevel::default(),
+        decode: &job.decode,
+        assets_dir: String::new(),
+        command: String::new(),
+    };
+    let before = prepare(&job.before, &options)?;
+    let after = prepare(&job.after, &options)?;
+    let extension = match job.format {
+        Format::Markdown => "md",
+        Format::Json => "json",
+    };
+    let out = job.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "{}-vs-{}.{extension}",
+            before.set.name, after.set.name
+        ))
+    });
+    let assets_dir = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "comparison".to_string());
+    let comparison = compare_prepared(
+        &before,
+        &after,
+        &rules,
+        &CompareOptions {
+            rows: 15,
+            gate: job.gate.clone(),
+        },
+    );
+    let passed = comparison.gate.as_ref().is_none_or(|g| g.passed);
+    let diff = differential_flame(&before, &after)?;
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut svgs = Vec::new();
+    let diff_file = diff.as_ref().map(|_| format!("{assets_dir}/cpu-diff.svg"));
+    let title = format!("Comparison: {} → {}", before.set.name, after.set.name);
+    if let Some(svg) = diff {
+        svgs.push((title.clone(), svg.clone()));
+        files.push((
+            out_dir.join(&assets_dir).join("cpu-diff.svg"),
+            svg.into_bytes(),
+        ));
+    }
+    let mut command = vec![
+        "pprof-report compare".to_string(),
+        job.before.display().to_string(),
+        job.after.display().to_string(),
+    ];
+    for gate in &job.gate {
+        command.push(format!("--fail-on '{}'", gate.text));
+    }
+    if job.html {
+        command.push("--html".to_string());
+    }
+    command.push(format!("--out {}", out.display()));
+    let report = ComparisonReport {
+        title: title.clone(),
+        tool: before.report.tool.clone(),
+        command: command.join(" "),
+        baseline: investigation::Baseline {
+            name: before.set.name.clone(),
+            comparison,
+            diff_flame: diff_file,
+        },
+    };
+    match job.format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::Render(format!("JSON: {e}")))?;
+            files.push((out.clone(), format!("{json}\n").into_bytes()));
+        }
+        Format::Markdown => {
+            let templates = Templates::new(job.templates.as_deref())
+                .map_err(|e| Error::Render(e.to_string()))?;
+            let markdown = templates
+                .render_entry("comparison.md.tera", &report)
+                .map_err(|e| Error::Render(e.to_string()))?;
+            if job.html {
+                let page = html::page(&title, &markdown, &svgs);
+                files.push((out.with_extension("html"), page.into_bytes()));
+            }
+            files.push((out.clone(), markdown.into_bytes()));
+        }
+    }
+    Ok((write_all(&files)?, passed))
+}
+
+/// The trend report (`pprof-report trend SET1 SET2 …`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrendReport {
+    pub title: String,
+    pub tool: investigation::Tool,
+    pub command: String,
+    pub sets: Vec<String>,
+    /// One row per metric, one value per set.
+    pub metrics: Vec<TrendMetric>,
+    pub charts: Vec<TrendChart>,
+    pub steps: Vec<TrendStep>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrendMetric {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrendChart {
+    pub title: String,
+    pub file: String,
+}
+
+/// What changed between two consecutive sets.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrendStep {
+    pub from: String,
+    pub to: String,
+    pub metrics: Vec<compare::MetricRow>,
+    /// The largest significant CPU changes by function.
+    pub functions: Vec<compare::DeltaRow>,
+}
+
+/// Options of `trend`.
+#[derive(Debug, Clone)]
+pub struct TrendJob {
+    pub sets: Vec<PathBuf>,
+    /// Default: reports/trend-<first>-to-<last>.md
+    pub out: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+    pub html: bool,
+    pub decode: DecodeOptions,
+}
+
+/// Runs `trend`.
+pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
+    use crate::render::chart::{self, Chart, Series, ValueFormat};
+    if job.sets.len() < 2 {
+        return Err(Error::Usage(
+            "trend needs at least two sets, in time order".to_string(),
+        ));
+    }
+    let rules = load_rules(&[])?;
+    let options = PrepareOptions {
+        context: None,
+        rules: &rules,
+        group_level: GroupLevel::default(),
+        decode: &job.decode,
+        assets_dir: String::new(),
+        command: String::new(),
+    };
+    let prepared = job
+        .sets
+        .iter()
+        .map(|s| prepare(s, &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<String> = prepared.iter().map(|p| p.set.name.clone()).collect();
+    let out = job.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "trend-{}-to-{}.md",
+            names.first().map_or("", String::as_str),
+            names.last().map_or("", String::as_str)
+        ))
+    });
+    let assets_dir = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "trend".to_string());
+    let compare_options = CompareOptions {
+        rows: 5,
+        gate: Vec::new(),
+    };
+    let comparisons: Vec<Comparison> = prepared
+        .windows(2)
+        .map(|pair| compare_prepared(&pair[0], &pair[1], &rules, &compare_options))
+        .collect();
+    // Each set's figures: the first from the first comparison's "before", the rest "after".
+    let mut figures: Vec<&compare::SetFigures> = Vec::new();
+    if let Some(first) = comparisons.first() {
+        figures.push(&first.before);
+    }
+    figures.extend(comparisons.iter().map(|c| &c.after));
+
+    type Extract = fn(&compare::SetFigures) -> Option<f64>;
+    let rows: [(&str, Extract, ValueFormat); 6] = [
+        (
+            "CPU (% of one core)",
+            |f| f.cpu_percent,
+            ValueFormat::Percent,
+        ),
+        (
+            "CPU per service (%)",
+            |f| match (f.cpu_percent, f.services) {
+                (Some(c), Some(s)) if s > 0.0 => Some(c / s),
+                _ => None,
+            },
+            ValueFormat::Percent,
+        ),
+        ("services", |f| f.services, ValueFormat::Plain),
+        ("goroutines", |f| f.goroutines, ValueFormat::Plain),
+        ("heap in use", |f| f.heap_inuse, ValueFormat::Bytes),
+        (
+            "heap in use per service",
+            |f| match (f.heap_inuse, f.services) {
+                (Some(h), Some(s)) if s > 0.0 => Some(h / s),
+                _ => None,
+            },
+            ValueFormat::Bytes,
+        ),
+    ];
+    let format_value = |v: Option<f64>, format: ValueFormat| match (v, format) {
+        (None, _) => "–".to_string(),
+        (Some(v), ValueFormat::Percent) => format!("{v:.2}%"),
+        (Some(v), ValueFormat::Bytes) => crate::units::label(v as i64, "bytes"),
+        (Some(v), _) => {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
+        }
+    };
+    let metrics: Vec<TrendMetric> = rows
+        .iter()
+        .map(|(name, extract, format)| TrendMetric {
+            name: name.to_string(),
+            values: figures
+                .iter()
+                .map(|f| format_value(extract(f), *format))
+                .collect(),
+        })
+        .collect();
+    let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut charts = Vec::new();
+    let mut svgs = Vec::new();
+    for (id, (name, extract, format)) in [
+        "cpu",
+        "cpu-per-service",
+        "services",
+        "goroutines",
+        "heap",
+        "heap-per-service",
+    ]
+    .iter()
+    .zip(rows.iter())
+    {
+        if *id == "services" {
+            continue;
+        }
+        let svg = chart::svg(&Chart {
+            title: format!("{name} across the sets"),
+            x_labels: names.clone(),
+            y_label: name.to_string(),
+            series: vec![Series {
+                name: name.to_string(),
+                points: figures.iter().map(|f| extract(f)).collect(),
+            }],
+            value_format: *format,
+        });
+        let file = format!("{assets_dir}/{id}.svg");
+        svgs.push((name.to_string(), svg.clone()));
+        files.push((out_dir.join(&file), svg.into_bytes()));
+        charts.push(TrendChart {
+            title: format!("{name} across the sets"),
+            file,
+        });
+    }
+    let steps = comparisons
+        .iter()
+        .zip(names.windows(2))
+        .map(|(c, pair)| TrendStep {
+            from: pair[0].clone(),
+            to: pair[1].clone(),
+            metrics: c.metrics.clone(),
+            functions: c
+                .deltas
+                .iter()
+                .find(|t| t.what.starts_with("CPU"))
+                .map(|t| t.rows.iter().filter(|r| r.significant).cloned().collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let mut command = vec!["pprof-report trend".to_string()];
+    command.extend(job.sets.iter().map(|s| s.display().to_string()));
+    if job.html {
+        command.push("--html".to_string());
+    }
+    command.push(format!("--out {}", out.display()));
+    let report = TrendReport {
+        title: format!("Trend: {}", names.join(" → ")),
+        tool: prepared[0].report.tool.clone(),
+        command: command.join(" "),
+        sets: names,
+        metrics,
+        charts,
+        steps,
+    };
+    let templates =
+        Templates::new(job.templates.as_deref()).map_err(|e| Error::Render(e.to_string()))?;
+    let markdown = templates
+        .render_entry("trend.md.tera", &report)
+        .map_err(|e| Error::Render(e.to_string()))?;
+    if job.html {
+        files.push((
+            out.with_extension("html"),
+            html::page(&report.title, &markdown, &svgs).into_bytes(),
+        ));
+    }
+    files.push((out, markdown.into_bytes()));
+    write_all(&files)
 }

@@ -171,25 +171,27 @@ fn a_template_can_be_overridden_alone() {
     );
 }
 
-/// The reports in reports/ are what the README's main job writes from the fixture sets.
-/// `PPROF_REPORT_BLESS=1` rewrites them.
+/// The reports in reports/ are what the README's main job (fixtures/make-reports.sh) writes
+/// from the fixture sets. `PPROF_REPORT_BLESS=1` rewrites them.
 #[test]
 fn committed_reports_are_current() {
     let ws = workspace();
-    run_ok(
-        &[
-            "report",
-            "fixtures/profiles",
-            "--all",
-            "--out-dir",
-            "reports",
-            "--html",
-        ],
-        ws.path(),
+    let status = std::process::Command::new("bash")
+        .arg(common::root().join("fixtures/make-reports.sh"))
+        .arg("reports")
+        .env("PPROF_REPORT", env!("CARGO_BIN_EXE_pprof-report"))
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "make-reports.sh: {}",
+        String::from_utf8_lossy(&status.stderr)
     );
     let generated = ws.path().join("reports");
     let committed = common::root().join("reports");
     if std::env::var_os("PPROF_REPORT_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&committed);
         for file in common::files_below(&generated) {
             let to = committed.join(&file);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -199,10 +201,7 @@ fn committed_reports_are_current() {
     let files = common::files_below(&generated);
     assert_eq!(
         files,
-        common::files_below(&committed)
-            .into_iter()
-            .filter(|f| f.extension().is_none_or(|e| e != "gitkeep"))
-            .collect::<Vec<_>>(),
+        common::files_below(&committed),
         "reports/ holds other files than the main job writes"
     );
     for file in &files {

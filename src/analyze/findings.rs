@@ -223,6 +223,13 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
     }
 }
 
+/// The measured value of a rule's impact condition, whether or not the rule fires: what a
+/// later profile set is compared against to see whether a predicted saving materialised.
+pub fn impact_value(rule: &Rule, evidence: &Evidence) -> Option<f64> {
+    let condition = rule.when.get(rule.impact.condition)?;
+    measure(condition, evidence).map(|m| m.value)
+}
+
 /// Orders recommendations: severity first, then savings in cores (cpu, gc), then bytes,
 /// then by id so the order is stable.
 fn rank_key(finding: &Finding, estimate: Option<&Estimate>) -> (Severity, u8, i64, String) {

@@ -31,8 +31,18 @@ pub struct ReportContext {
     pub summary: ExecutiveSummary,
     pub findings: Findings,
     pub flame_graphs: Vec<FlameGraph>,
+    /// The comparison with a baseline set, when one was given.
+    pub baseline: Option<Baseline>,
     /// The command that writes this report again.
     pub command: String,
+}
+
+/// A comparison with another set, and its differential flame graph (relative to the report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub name: String,
+    pub comparison: super::compare::Comparison,
+    pub diff_flame: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,20 +198,14 @@ pub fn investigate(
     let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
     let findings = findings::evaluate(
         &options.rules,
-        &Evidence {
-            cpu_profile: profile_of(MemberKind::Cpu),
-            cpu: cpu.as_ref(),
-            heap: profile_of(MemberKind::Heap),
-            allocs: profile_of(MemberKind::Allocs),
-            goroutine_profile: profile_of(MemberKind::Goroutine)
-                .or_else(|| dump_of(MemberKind::GoroutineDebug2).map(|d| &d.profile))
-                .or_else(|| dump_of(MemberKind::GoroutineDebug1).map(|d| &d.profile)),
-            goroutines: goroutines.as_ref(),
-            mutex: Some(&mutex),
-            block: Some(&block),
-            process_cpu_percent: process.cpu_percent,
-            uptime_seconds: process.uptime.map(|u| u.seconds),
-        },
+        &evidence(
+            set,
+            context,
+            cpu.as_ref(),
+            goroutines.as_ref(),
+            &mutex,
+            &block,
+        ),
     );
     let summary = summarize(
         cpu.as_ref(),
@@ -273,9 +277,37 @@ pub fn investigate(
         summary,
         findings,
         flame_graphs,
+        baseline: None,
         command: options.command.clone(),
     };
     (report, flames)
+}
+
+/// What the rules look at, from a set and its analyses.
+pub fn evidence<'a>(
+    set: &'a ProfileSet,
+    context: &Context,
+    cpu: Option<&'a CpuAnalysis>,
+    goroutines: Option<&'a GoroutineAnalysis>,
+    mutex: &'a ContentionAnalysis,
+    block: &'a ContentionAnalysis,
+) -> Evidence<'a> {
+    let profile_of = |kind| set.member(kind).map(|m| m.profile());
+    let process = context.process.clone().unwrap_or_default();
+    Evidence {
+        cpu_profile: profile_of(MemberKind::Cpu),
+        cpu,
+        heap: profile_of(MemberKind::Heap),
+        allocs: profile_of(MemberKind::Allocs),
+        goroutine_profile: profile_of(MemberKind::Goroutine)
+            .or_else(|| profile_of(MemberKind::GoroutineDebug2))
+            .or_else(|| profile_of(MemberKind::GoroutineDebug1)),
+        goroutines,
+        mutex: Some(mutex),
+        block: Some(block),
+        process_cpu_percent: process.cpu_percent,
+        uptime_seconds: process.uptime.map(|u| u.seconds),
+    }
 }
 
 fn file_name(path: &std::path::Path) -> String {

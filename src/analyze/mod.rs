@@ -1,5 +1,6 @@
 //! Pure analyses over decoded profiles: no I/O, no formatting of documents.
 
+pub mod compare;
 pub mod contention;
 pub mod cpu;
 pub mod findings;

@@ -23,6 +23,9 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     template!("memory.md.tera"),
     template!("contention.md.tera"),
     template!("recommendations.md.tera"),
+    template!("baseline.md.tera"),
+    template!("comparison.md.tera"),
+    template!("trend.md.tera"),
     template!("flamegraphs.md.tera"),
     template!("appendix.md.tera"),
 ];
@@ -75,12 +78,21 @@ impl Templates {
 
     /// The Markdown report.
     pub fn render(&self, report: &ReportContext) -> Result<String, RenderError> {
-        let context = tera::Context::from_serialize(report)
-            .map_err(|e| template_error("report.md.tera", &e))?;
+        self.render_entry("report.md.tera", report)
+    }
+
+    /// Markdown from any entry template and the value it presents.
+    pub fn render_entry(
+        &self,
+        entry: &str,
+        value: &impl serde::Serialize,
+    ) -> Result<String, RenderError> {
+        let context =
+            tera::Context::from_serialize(value).map_err(|e| template_error(entry, &e))?;
         let text = self
             .tera
-            .render("report.md.tera", &context)
-            .map_err(|e| template_error("report.md.tera", &e))?;
+            .render(entry, &context)
+            .map_err(|e| template_error(entry, &e))?;
         Ok(tidy(&text))
     }
 }

@@ -1,0 +1,875 @@
+//! Comparing two profile sets (a smaller host, or the same host before an optimization):
+//! key metrics normalised per service and per second, the scaling exponent between service
+//! counts, per-function deltas with a test of whether each change is larger than sampling
+//! noise, predicted against measured savings, and a regression gate.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::findings::{self, Evidence};
+use super::investigation::ReportContext;
+use super::names::package_of;
+use super::shares::format_cores;
+use crate::profile::Profile;
+use crate::rules::{ImpactKind, Rule};
+use crate::set::{MemberKind, ProfileSet};
+use crate::units;
+
+/// |z| at or above which a change counts as real: 3 standard deviations (p ≈ 0.003).
+pub const SIGNIFICANCE_Z: f64 = 3.0;
+
+/// One side of a comparison, with its analysis.
+pub struct Side<'a> {
+    pub set: &'a ProfileSet,
+    pub report: &'a ReportContext,
+    pub evidence: Evidence<'a>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CompareOptions {
+    /// Rows of the delta tables (15).
+    pub rows: usize,
+    /// `--fail-on` thresholds, e.g. `cpu-per-service>+10%`.
+    pub gate: Vec<GateSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub before: SetFigures,
+    pub after: SetFigures,
+    pub metrics: Vec<MetricRow>,
+    pub scaling: Option<Scaling>,
+    pub deltas: Vec<DeltaTable>,
+    pub predictions: Vec<Prediction>,
+    pub gate: Option<GateResult>,
+    /// What could not be compared, and why.
+    pub not_compared: Vec<String>,
+}
+
+/// The key figures of one set, normalised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetFigures {
+    pub name: String,
+    pub host: Option<String>,
+    /// Services used for per-service figures: inferred instances when known, else declared.
+    pub services: Option<f64>,
+    pub services_text: String,
+    /// CPU in percent of one core: the context's process CPU%, else the profile's utilisation.
+    pub cpu_percent: Option<f64>,
+    pub cpu_basis: String,
+    pub cpu_seconds: Option<f64>,
+    pub cpu_samples: Option<f64>,
+    pub profile_seconds: Option<f64>,
+    pub goroutines: Option<f64>,
+    pub heap_inuse: Option<f64>,
+    pub heap_samples: Option<f64>,
+    /// Subsystems (from the leaf) with their share of CPU, for the before/after table.
+    pub subsystems: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub name: String,
+    pub before_text: String,
+    pub after_text: String,
+    pub change_text: String,
+    pub change_percent: Option<f64>,
+    /// None when significance cannot be judged (no sampling behind the number).
+    pub significant: Option<bool>,
+    pub significance_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    pub services_before: f64,
+    pub services_after: f64,
+    pub rows: Vec<ExponentRow>,
+}
+
+/// cost ∝ N^k between the two service counts: k = ln(after/before) / ln(N_after/N_before).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExponentRow {
+    pub what: String,
+    pub before_text: String,
+    pub after_text: String,
+    pub exponent: f64,
+    pub exponent_text: String,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeltaTable {
+    pub what: String,
+    pub unit: String,
+    pub rows: Vec<DeltaRow>,
+    pub total_rows: usize,
+    /// How values are normalised (per second of profile, or none for snapshots).
+    pub basis: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeltaRow {
+    pub name: String,
+    pub before_text: String,
+    pub after_text: String,
+    pub change_text: String,
+    pub z: Option<f64>,
+    pub significant: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub rank: usize,
+    pub title: String,
+    pub predicted_text: String,
+    pub measured_text: String,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateSpec {
+    pub metric: String,
+    /// Allowed change in percent (`+10` for `>+10%`).
+    pub limit_percent: f64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateRow {
+    pub spec: String,
+    pub change_text: String,
+    pub significant: Option<bool>,
+    pub failed: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateResult {
+    pub rows: Vec<GateRow>,
+    pub passed: bool,
+}
+
+/// The metrics a gate can name.
+pub const GATE_METRICS: [&str; 6] = [
+    "cpu",
+    "cpu-per-service",
+    "goroutines",
+    "goroutines-per-service",
+    "heap-inuse",
+    "heap-per-service",
+];
+
+/// Parses `cpu-per-service>+10%` (also `goroutines>20%`).
+pub fn parse_gate(text: &str) -> Result<GateSpec, String> {
+    let (metric, limit) = text
+        .split_once('>')
+        .ok_or_else(|| format!("{text:?}: expected METRIC>+N%, e.g. cpu-per-service>+10%"))?;
+    let metric = metric.trim();
+    if !GATE_METRICS.contains(&metric) {
+        return Err(format!(
+            "{text:?}: unknown metric {metric:?} (one of {})",
+            GATE_METRICS.join(", ")
+        ));
+    }
+    let number = limit.trim().trim_end_matches('%').trim_start_matches('+');
+    let limit_percent: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: {limit:?} is not a percentage such as +10%"))?;
+    Ok(GateSpec {
+        metric: metric.to_string(),
+        limit_percent,
+        text: text.to_string(),
+    })
+}
+
+fn sum_of(profile: &Profile, kind: &str) -> Option<f64> {
+    let index = profile.sample_index_of(kind)?;
+    Some(profile.samples.iter().map(|s| s.values[index] as f64).sum())
+}
+
+fn figures(side: &Side) -> SetFigures {
+    let report = side.report;
+    let set = side.set;
+    let profile_of = |kind| set.member(kind).map(|m| m.profile());
+    let cpu_profile = profile_of(MemberKind::Cpu);
+    let cpu_ns = cpu_profile.and_then(|p| sum_of(p, "cpu"));
+    let period = cpu_profile.map(|p| p.period).filter(|p| *p > 0);
+    let profile_seconds = cpu_profile
+        .map(|p| p.duration_nanos as f64 / 1e9)
+        .filter(|d| *d > 0.0);
+    let (cpu_percent, cpu_basis) = match (
+        report.context.process.as_ref().and_then(|p| p.cpu_percent),
+        report.cpu.as_ref(),
+    ) {
+        (Some(p), _) => (Some(p), "process CPU% (context)".to_string()),
+        (None, Some(c)) => (Some(c.utilisation), "CPU profile utilisation".to_string()),
+        (None, None) => (None, "no CPU data".to_string()),
+    };
+    let instances = report
+        .goroutines
+        .as_ref()
+        .and_then(|g| g.instances.as_ref())
+        .map(|i| i.instances as f64);
+    let declared = report.set.services.map(f64::from);
+    let (services, services_text) = match (instances, declared) {
+        (Some(i), Some(d)) if (i - d).abs() > 0.5 => {
+            (Some(i), format!("{i} (inferred; {d} declared)"))
+        }
+        (Some(i), _) => (Some(i), format!("{i}")),
+        (None, Some(d)) => (Some(d), format!("{d} (declared)")),
+        (None, None) => (None, "unknown".to_string()),
+    };
+    let heap = profile_of(MemberKind::Heap).or_else(|| profile_of(MemberKind::Allocs));
+    let heap_inuse = heap.and_then(|p| sum_of(p, "inuse_space"));
+    let heap_samples = match (heap, heap_inuse) {
+        (Some(p), Some(bytes)) if p.period > 0 => Some(bytes / p.period as f64),
+        _ => None,
+    };
+    SetFigures {
+        name: set.name.clone(),
+        host: report.set.host.clone(),
+        services,
+        services_text,
+        cpu_percent,
+        cpu_basis,
+        cpu_seconds: cpu_ns.map(|ns| ns / 1e9),
+        cpu_samples: match (cpu_ns, period) {
+            (Some(ns), Some(p)) => Some(ns / p as f64),
+            _ => None,
+        },
+        profile_seconds,
+        goroutines: report.goroutines.as_ref().map(|g| g.totals.total as f64),
+        heap_inuse,
+        heap_samples,
+        subsystems: report
+            .cpu
+            .as_ref()
+            .map(|c| {
+                c.subsystems
+                    .rows
+                    .iter()
+                    .map(|r| (r.name.clone(), r.cum_share))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// z of a change in a Poisson rate: given n = a + b events over exposures ea and eb, b is
+/// binomial(n, eb / (ea + eb)) when the rate did not change.
+pub fn poisson_z(a: f64, b: f64, exposure_a: f64, exposure_b: f64) -> Option<f64> {
+    let n = a + b;
+    if n <= 0.0 || exposure_a <= 0.0 || exposure_b <= 0.0 {
+        return None;
+    }
+    let p = exposure_b / (exposure_a + exposure_b);
+    let variance = n * p * (1.0 - p);
+    if variance <= 0.0 {
+        return None;
+    }
+    Some((b - n * p) / variance.sqrt())
+}
+
+fn change_percent(before: f64, after: f64) -> Option<f64> {
+    (before != 0.0).then(|| (after - before) / before.abs() * 100.0)
+}
+
+fn signed_percent(p: Option<f64>) -> String {
+    match p {
+        Some(p) => format!("{p:+.1}%"),
+        None => "–".to_string(),
+    }
+}
+
+fn significance_text(z: Option<f64>) -> (Option<bool>, String) {
+    match z {
+        Some(z) => {
+            let significant = z.abs() >= SIGNIFICANCE_Z;
+            (
+                Some(significant),
+                if significant {
+                    format!("yes (z = {z:.1})")
+                } else {
+                    format!("no (z = {z:.1})")
+                },
+            )
+        }
+        None => (None, "–".to_string()),
+    }
+}
+
+/// Compares `before` and `after`.
+pub fn compare(
+    before: &Side,
+    after: &Side,
+    rules: &[Rule],
+    options: &CompareOptions,
+) -> Comparison {
+    let a = figures(before);
+    let b = figures(after);
+    let mut not_compared = Vec::new();
+    let mut metrics = Vec::new();
+
+    // CPU: the test is on samples per second of profile.
+    let cpu_z = match (
+        a.cpu_samples,
+        b.cpu_samples,
+        a.profile_seconds,
+        b.profile_seconds,
+    ) {
+        (Some(x), Some(y), Some(dx), Some(dy)) => poisson_z(x, y, dx, dy),
+        _ => None,
+    };
+    let heap_z = match (a.heap_samples, b.heap_samples) {
+        (Some(x), Some(y)) => poisson_z(x, y, 1.0, 1.0),
+        _ => None,
+    };
+    // Per service, the exposure is service-seconds (CPU) or services (heap).
+    let services = |f: &SetFigures| f.services.filter(|s| *s > 0.0);
+    let cpu_per_service_z = match (
+        a.cpu_samples,
+        b.cpu_samples,
+        a.profile_seconds.zip(services(&a)),
+        b.profile_seconds.zip(services(&b)),
+    ) {
+        (Some(x), Some(y), Some((da, na)), Some((db, nb))) => poisson_z(x, y, da * na, db * nb),
+        _ => None,
+    };
+    let heap_per_service_z = match (a.heap_samples, b.heap_samples, services(&a), services(&b)) {
+        (Some(x), Some(y), Some(na), Some(nb)) => poisson_z(x, y, na, nb),
+        _ => None,
+    };
+    let per = |v: Option<f64>, s: Option<f64>| match (v, s) {
+        (Some(v), Some(s)) if s > 0.0 => Some(v / s),
+        _ => None,
+    };
+    let mut push = |name: &str,
+                    x: Option<f64>,
+                    y: Option<f64>,
+                    fmt: &dyn Fn(f64) -> String,
+                    z: Option<f64>,
+                    exact: bool| {
+        match (x, y) {
+            (Some(x), Some(y)) => {
+                let change = change_percent(x, y);
+                let (significant, significance_text) = if exact {
+                    (
+                        Some(x != y),
+                        if x != y {
+                            "yes (exact count)"
+                        } else {
+                            "no change"
+                        }
+                        .to_string(),
+                    )
+                } else {
+                    significance_text(z)
+                };
+                metrics.push(MetricRow {
+                    name: name.to_string(),
+                    before_text: fmt(x),
+                    after_text: fmt(y),
+                    change_text: signed_percent(change),
+                    change_percent: change,
+                    significant,
+                    significance_text,
+                });
+            }
+            _ => not_compared.push(format!(
+                "{name}: {} has no value for it",
+                if x.is_none() {
+                    "the first set"
+                } else {
+                    "the second set"
+                }
+            )),
+        }
+    };
+    let pct = |v: f64| format!("{v:.2}%");
+    let count = |v: f64| format!("{v:.0}");
+    let count2 = |v: f64| format!("{v:.2}");
+    let bytes = |v: f64| units::label(v as i64, "bytes");
+    let cores = |v: f64| format!("{} cores", format_cores(v / 100.0));
+    push("CPU", a.cpu_percent, b.cpu_percent, &pct, cpu_z, false);
+    push("cores", a.cpu_percent, b.cpu_percent, &cores, cpu_z, false);
+    push(
+        "CPU per service",
+        per(a.cpu_percent, a.services),
+        per(b.cpu_percent, b.services),
+        &pct,
+        cpu_per_service_z,
+        false,
+    );
+    push("goroutines", a.goroutines, b.goroutines, &count, None, true);
+    push(
+        "goroutines per service",
+        per(a.goroutines, a.services),
+        per(b.goroutines, b.services),
+        &count2,
+        None,
+        true,
+    );
+    push(
+        "heap in use",
+        a.heap_inuse,
+        b.heap_inuse,
+        &bytes,
+        heap_z,
+        false,
+    );
+    push(
+        "heap in use per service",
+        per(a.heap_inuse, a.services),
+        per(b.heap_inuse, b.services),
+        &bytes,
+        heap_per_service_z,
+        false,
+    );
+    // The largest subsystems of either set, as shares of CPU.
+    let mut subsystems: Vec<(&String, f64)> = a
+        .subsystems
+        .iter()
+        .chain(b.subsystems.iter())
+        .map(|(k, v)| (k, *v))
+        .collect();
+    subsystems.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(y.0)));
+    let mut seen = Vec::new();
+    for (name, _) in subsystems {
+        if seen.contains(name) || name.starts_with('(') || seen.len() >= 3 {
+            continue;
+        }
+        seen.push(name.clone());
+        push(
+            &format!("share of CPU in {name}"),
+            Some(a.subsystems.get(name).copied().unwrap_or(0.0)),
+            Some(b.subsystems.get(name).copied().unwrap_or(0.0)),
+            &pct,
+            None,
+            false,
+        );
+    }
+
+    let scaling = scaling(before, after, &a, &b);
+    let deltas = delta_tables(
+        before.set,
+        after.set,
+        options.rows.max(1),
+        &mut not_compared,
+    );
+    let predictions = predictions(before, after, rules, &b);
+    let gate = (!options.gate.is_empty()).then(|| evaluate_gate(&options.gate, &metrics));
+    Comparison {
+        before: a,
+        after: b,
+        metrics,
+        scaling,
+        deltas,
+        predictions,
+        gate,
+        not_compared,
+    }
+}
+
+fn exponent(x: f64, y: f64, na: f64, nb: f64) -> Option<f64> {
+    (x > 0.0 && y > 0.0 && na > 0.0 && nb > 0.0 && (nb / na).ln().abs() > 1e-9)
+        .then(|| (y / x).ln() / (nb / na).ln())
+}
+
+fn verdict(k: f64) -> String {
+    if k > 1.15 {
+        "super-linear: the cost per service grows with the service count".to_string()
+    } else if k < 0.85 {
+        "sub-linear: the cost per service falls with the service count".to_string()
+    } else {
+        "about linear".to_string()
+    }
+}
+
+fn scaling(before: &Side, after: &Side, a: &SetFigures, b: &SetFigures) -> Option<Scaling> {
+    let (na, nb) = (a.services?, b.services?);
+    if (na - nb).abs() < 0.5 {
+        return None;
+    }
+    let mut rows = Vec::new();
+    let mut row = |what: String, x: f64, y: f64, fmt: &dyn Fn(f64) -> String| {
+        if let Some(k) = exponent(x, y, na, nb) {
+            rows.push(ExponentRow {
+                what,
+                before_text: fmt(x),
+                after_text: fmt(y),
+                exponent: k,
+                exponent_text: format!("{k:.2}"),
+                verdict: verdict(k),
+            });
+        }
+    };
+    let cores = |v: f64| format!("{} cores", format_cores(v / 100.0));
+    if let (Some(x), Some(y)) = (a.cpu_percent, b.cpu_percent) {
+        row("CPU".to_string(), x, y, &cores);
+        // Per package: package cum share × the process's CPU, for the packages that matter.
+        let package_cores = |side: &Side, cpu: f64| -> BTreeMap<String, f64> {
+            side.report
+                .cpu
+                .as_ref()
+                .map(|c| {
+                    c.packages
+                        .rows
+                        .iter()
+                        .map(|r| (r.name.clone(), r.cum_share / 100.0 * cpu))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (pa, pb) = (package_cores(before, x), package_cores(after, y));
+        for (name, xa) in &pa {
+            if let Some(xb) = pb.get(name)
+                && !super::names::is_standard_package(name)
+                && xa.max(*xb) >= 5.0
+            {
+                row(format!("CPU in {name}"), *xa, *xb, &cores);
+            }
+        }
+    }
+    if let (Some(x), Some(y)) = (a.goroutines, b.goroutines) {
+        row("goroutines".to_string(), x, y, &|v| format!("{v:.0}"));
+    }
+    if let (Some(x), Some(y)) = (a.heap_inuse, b.heap_inuse) {
+        row("heap in use".to_string(), x, y, &|v| {
+            units::label(v as i64, "bytes")
+        });
+    }
+    Some(Scaling {
+        services_before: na,
+        services_after: nb,
+        rows,
+    })
+}
+
+/// Per-function values of one sample type: (flat, cum) by function name.
+fn per_function(profile: &Profile, index: usize) -> BTreeMap<String, (f64, f64)> {
+    let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for sample in &profile.samples {
+        let value = sample.values[index] as f64;
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, name) in profile.stack_names(sample).enumerate() {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            let entry = out.entry(name.to_string()).or_insert((0.0, 0.0));
+            entry.1 += value;
+            if i == 0 {
+                entry.0 += value;
+            }
+        }
+    }
+    out
+}
+
+fn delta_tables(
+    before: &ProfileSet,
+    after: &ProfileSet,
+    rows: usize,
+    not_compared: &mut Vec<String>,
+) -> Vec<DeltaTable> {
+    let specs: [(&str, &[MemberKind], &str, &str, bool); 4] = [
+        (
+            "CPU by function (cum)",
+            &[MemberKind::Cpu],
+            "cpu",
+            "nanoseconds",
+            true,
+        ),
+        (
+            "in-use heap by function (cum)",
+            &[MemberKind::Heap, MemberKind::Allocs],
+            "inuse_space",
+            "bytes",
+            false,
+        ),
+        (
+            "allocated bytes by function (cum)",
+            &[MemberKind::Allocs, MemberKind::Heap],
+            "alloc_space",
+            "bytes",
+            true,
+        ),
+        (
+            "goroutines by function (cum)",
+            &[
+                MemberKind::Goroutine,
+                MemberKind::GoroutineDebug2,
+                MemberKind::GoroutineDebug1,
+            ],
+            "goroutine",
+            "count",
+            false,
+        ),
+    ];
+    let mut tables = Vec::new();
+    for (what, kinds, index_name, unit, per_second) in specs {
+        fn find<'s>(set: &'s ProfileSet, kinds: &[MemberKind]) -> Option<&'s Profile> {
+            kinds
+                .iter()
+                .find_map(|k| set.member(*k))
+                .map(|m| m.profile())
+        }
+        let (Some(pa), Some(pb)) = (find(before, kinds), find(after, kinds)) else {
+            not_compared.push(format!("{what}: a set has no profile for it"));
+            continue;
+        };
+        let (Some(ia), Some(ib)) = (
+            pa.sample_index_of(index_name),
+            pb.sample_index_of(index_name),
+        ) else {
+            not_compared.push(format!(
+                "{what}: the profiles do not both have {index_name} samples"
+            ));
+            continue;
+        };
+        let seconds = |p: &Profile| (p.duration_nanos as f64 / 1e9).max(0.0);
+        let (da, db) = (seconds(pa), seconds(pb));
+        // Rates per second where the profile has a duration and sums over time (CPU,
+        // allocations since start are not: they cover the uptime, so they compare raw).
+        let normalise = per_second && index_name == "cpu" && da > 0.0 && db > 0.0;
+        let (sa, sb) = if normalise { (da, db) } else { (1.0, 1.0) };
+        // What one sample weighs, to test counts: the period (ns per CPU sample, bytes per
+        // heap sample); goroutine counts are exact.
+        let weight = |p: &Profile| if p.period > 0 { p.period as f64 } else { 1.0 };
+        let exact = index_name == "goroutine";
+        let fa = per_function(pa, ia);
+        let fb = per_function(pb, ib);
+        let mut names: Vec<&String> = fa.keys().chain(fb.keys()).collect();
+        names.sort();
+        names.dedup();
+        let mut table: Vec<(f64, DeltaRow)> = names
+            .into_iter()
+            .map(|name| {
+                let x = fa.get(name).map_or(0.0, |v| v.1);
+                let y = fb.get(name).map_or(0.0, |v| v.1);
+                let (rx, ry) = (x / sa, y / sb);
+                let z = if exact {
+                    None
+                } else {
+                    poisson_z(x / weight(pa), y / weight(pb), sa, sb)
+                };
+                let significant = if exact {
+                    x != y
+                } else {
+                    z.is_some_and(|z| z.abs() >= SIGNIFICANCE_Z)
+                };
+                let format = |v: f64| units::label(v.round() as i64, unit);
+                let suffix = if normalise { "/s" } else { "" };
+                (
+                    (ry - rx).abs(),
+                    DeltaRow {
+                        name: name.clone(),
+                        before_text: format!("{}{suffix}", format(rx)),
+                        after_text: format!("{}{suffix}", format(ry)),
+                        change_text: format!(
+                            "{}{}{suffix}",
+                            if ry >= rx { "+" } else { "" },
+                            format(ry - rx)
+                        ),
+                        z,
+                        significant,
+                    },
+                )
+            })
+            .filter(|(delta, _)| *delta > 0.0)
+            .collect();
+        table.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.name.cmp(&y.1.name)));
+        let total_rows = table.len();
+        tables.push(DeltaTable {
+            what: what.to_string(),
+            unit: unit.to_string(),
+            rows: table.into_iter().take(rows).map(|(_, r)| r).collect(),
+            total_rows,
+            basis: if normalise {
+                "per second of profile".to_string()
+            } else {
+                "as recorded: snapshots, and totals since start".to_string()
+            },
+        });
+    }
+    tables
+}
+
+/// The first set's recommendations with CPU or memory estimates, measured again on the
+/// second set.
+fn predictions(before: &Side, after: &Side, rules: &[Rule], b: &SetFigures) -> Vec<Prediction> {
+    let mut out = Vec::new();
+    for recommendation in &before.report.findings.recommendations {
+        let finding = &recommendation.finding;
+        let Some(estimate) = &finding.estimate else {
+            continue;
+        };
+        let Some(rule) = rules.iter().find(|r| r.id == finding.id) else {
+            continue;
+        };
+        let measured_now = findings::impact_value(rule, &after.evidence);
+        let measured_then = finding.evidence.get(rule.impact.condition).map(|m| m.value);
+        let (measured_text, verdict) = match (rule.impact.kind, measured_then, measured_now) {
+            (ImpactKind::Cpu, Some(then), Some(now)) => {
+                let cpu_then = before
+                    .evidence
+                    .process_cpu_percent
+                    .or_else(|| before.report.cpu.as_ref().map(|c| c.utilisation))
+                    .unwrap_or(0.0);
+                let cpu_now = b.cpu_percent.unwrap_or(0.0);
+                let cores_then = then / 100.0 * cpu_then / 100.0;
+                let cores_now = now / 100.0 * cpu_now / 100.0;
+                let saved = cores_then - cores_now;
+                (
+                    format!(
+                        "{} cores saved ({:.2}% of {:.2}% CPU before, {:.2}% of {:.2}% after)",
+                        format_cores(saved),
+                        then,
+                        cpu_then,
+                        now,
+                        cpu_now
+                    ),
+                    materialised(saved, estimate.amount),
+                )
+            }
+            (ImpactKind::Memory, Some(then), Some(now)) => {
+                let total = |side: &Side| {
+                    side.evidence
+                        .heap
+                        .or(side.evidence.allocs)
+                        .and_then(|p| sum_of(p, "inuse_space"))
+                        .unwrap_or(0.0)
+                };
+                let saved = then / 100.0 * total(before) - now / 100.0 * total(after);
+                (
+                    format!("{} less in use", units::label(saved as i64, "bytes")),
+                    materialised(saved, estimate.amount),
+                )
+            }
+            (_, _, None) => (
+                "not measurable in the second set".to_string(),
+                "unknown".to_string(),
+            ),
+            _ => continue,
+        };
+        out.push(Prediction {
+            rank: recommendation.rank,
+            title: finding.title.clone(),
+            predicted_text: estimate.amount_text.clone(),
+            measured_text,
+            verdict,
+        });
+    }
+    out
+}
+
+fn materialised(saved: f64, predicted: f64) -> String {
+    if predicted <= 0.0 {
+        return "nothing was predicted".to_string();
+    }
+    let ratio = saved / predicted;
+    if ratio >= 0.75 {
+        format!("materialised ({:.0}% of the prediction)", ratio * 100.0)
+    } else if ratio >= 0.25 {
+        format!("partly ({:.0}% of the prediction)", ratio * 100.0)
+    } else {
+        format!(
+            "did not materialise ({:.0}% of the prediction)",
+            ratio * 100.0
+        )
+    }
+}
+
+fn evaluate_gate(specs: &[GateSpec], metrics: &[MetricRow]) -> GateResult {
+    let rows: Vec<GateRow> = specs
+        .iter()
+        .map(|spec| {
+            let name = match spec.metric.as_str() {
+                "cpu" => "CPU",
+                "cpu-per-service" => "CPU per service",
+                "goroutines" => "goroutines",
+                "goroutines-per-service" => "goroutines per service",
+                "heap-inuse" => "heap in use",
+                _ => "heap in use per service",
+            };
+            match metrics.iter().find(|m| m.name == name) {
+                Some(m) => {
+                    let over = m.change_percent.is_some_and(|c| c > spec.limit_percent);
+                    let significant = m.significant;
+                    let failed = over && significant != Some(false);
+                    let reason = match (over, significant) {
+                        (false, _) => "within the limit".to_string(),
+                        (true, Some(false)) => {
+                            "over the limit, but within sampling noise: not counted".to_string()
+                        }
+                        (true, _) => "over the limit".to_string(),
+                    };
+                    GateRow {
+                        spec: spec.text.clone(),
+                        change_text: m.change_text.clone(),
+                        significant,
+                        failed,
+                        reason,
+                    }
+                }
+                None => GateRow {
+                    spec: spec.text.clone(),
+                    change_text: "–".to_string(),
+                    significant: None,
+                    failed: false,
+                    reason: "not measurable in both sets".to_string(),
+                },
+            }
+        })
+        .collect();
+    GateResult {
+        passed: rows.iter().all(|r| !r.failed),
+        rows,
+    }
+}
+
+/// Package of a function, re-exported for templates that group deltas.
+pub fn package(function: &str) -> &str {
+    package_of(function)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_parse() {
+        let g = parse_gate("cpu-per-service>+10%").unwrap();
+        assert_eq!(
+            (g.metric.as_str(), g.limit_percent),
+            ("cpu-per-service", 10.0)
+        );
+        assert_eq!(parse_gate("goroutines>20%").unwrap().limit_percent, 20.0);
+        assert!(parse_gate("cpu").is_err());
+        assert!(parse_gate("latency>+5%").is_err());
+        assert!(parse_gate("cpu>lots").is_err());
+    }
+
+    #[test]
+    fn poisson_test() {
+        // Same rate: z = 0.
+        assert_eq!(poisson_z(100.0, 100.0, 1.0, 1.0), Some(0.0));
+        // Doubling 1000 events is far beyond noise; 10 → 12 is not.
+        assert!(poisson_z(1000.0, 2000.0, 1.0, 1.0).unwrap() > 10.0);
+        assert!(poisson_z(10.0, 12.0, 1.0, 1.0).unwrap().abs() < 1.0);
+        // Per second: 100 in 10 s and 30 in 3 s is the same rate.
+        assert!(poisson_z(100.0, 30.0, 10.0, 3.0).unwrap().abs() < 1e-9);
+        assert_eq!(poisson_z(0.0, 0.0, 1.0, 1.0), None);
+    }
+
+    #[test]
+    fn exponents() {
+        // 14 → 57 services, 9.5% → 113%: k ≈ 1.76.
+        let k = exponent(9.5, 113.0, 14.0, 57.0).unwrap();
+        assert!((k - 1.76).abs() < 0.01, "{k}");
+        assert_eq!(exponent(1.0, 2.0, 5.0, 5.0), None);
+        assert!(verdict(k).starts_with("super-linear"));
+        assert_eq!(verdict(1.0), "about linear");
+    }
+}
