@@ -11,6 +11,7 @@ use super::findings::{self, Evidence};
 use super::investigation::ReportContext;
 use super::names::package_of;
 use super::shares::format_cores;
+use super::top::{self, BaseMode, TopOptions, TopReport};
 use crate::profile::Profile;
 use crate::rules::{ImpactKind, Rule};
 use crate::set::{MemberKind, ProfileSet};
@@ -41,6 +42,9 @@ pub struct Comparison {
     pub metrics: Vec<MetricRow>,
     pub scaling: Option<Scaling>,
     pub deltas: Vec<DeltaTable>,
+    /// The same profiles through go tool pprof's `-diff_base` (the second set with the first
+    /// as its base): raw sample values, percentages of the base's total.
+    pub pprof_diffs: Vec<PprofDiff>,
     pub predictions: Vec<Prediction>,
     pub gate: Option<GateResult>,
     /// What could not be compared, and why.
@@ -106,6 +110,14 @@ pub struct DeltaTable {
     pub total_rows: usize,
     /// How values are normalised (per second of profile, or none for snapshots).
     pub basis: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PprofDiff {
+    pub what: String,
+    /// The equivalent command line.
+    pub command: String,
+    pub top: TopReport,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -457,6 +469,12 @@ pub fn compare(
         options.rows.max(1),
         &mut not_compared,
     );
+    let pprof_diffs = pprof_diffs(
+        before.set,
+        after.set,
+        options.rows.max(1),
+        &mut not_compared,
+    );
     let predictions = predictions(before, after, rules, &b);
     let gate = (!options.gate.is_empty()).then(|| evaluate_gate(&options.gate, &metrics));
     Comparison {
@@ -465,6 +483,7 @@ pub fn compare(
         metrics,
         scaling,
         deltas,
+        pprof_diffs,
         predictions,
         gate,
         not_compared,
@@ -694,6 +713,54 @@ fn delta_tables(
         });
     }
     tables
+}
+
+/// go tool pprof's `-diff_base` view of each profile the two sets share.
+fn pprof_diffs(
+    before: &ProfileSet,
+    after: &ProfileSet,
+    rows: usize,
+    not_compared: &mut Vec<String>,
+) -> Vec<PprofDiff> {
+    let specs: [(&str, MemberKind, Option<&str>); 4] = [
+        ("CPU", MemberKind::Cpu, None),
+        ("in-use heap", MemberKind::Heap, Some("inuse_space")),
+        ("allocated bytes", MemberKind::Allocs, Some("alloc_space")),
+        ("goroutines", MemberKind::Goroutine, None),
+    ];
+    let mut out = Vec::new();
+    for (what, kind, index) in specs {
+        let (Some(a), Some(b)) = (before.member(kind), after.member(kind)) else {
+            continue;
+        };
+        let options = TopOptions {
+            sample_index: index.map(str::to_string),
+            node_count: rows,
+            ..TopOptions::default()
+        };
+        match top::top(b.profile(), Some((a.profile(), BaseMode::Diff)), &options) {
+            Ok(report) => out.push(PprofDiff {
+                what: what.to_string(),
+                command: format!(
+                    "go tool pprof -top -nodecount={rows}{} -diff_base={} {}",
+                    index
+                        .map(|i| format!(" -sample_index={i}"))
+                        .unwrap_or_default(),
+                    file_name(&a.path),
+                    file_name(&b.path)
+                ),
+                top: report,
+            }),
+            Err(e) => not_compared.push(format!("{what} (pprof -diff_base): {e}")),
+        }
+    }
+    out
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The first set's recommendations with CPU or memory estimates, measured again on the
