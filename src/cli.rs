@@ -43,6 +43,9 @@ pub enum Command {
     /// Key metrics across sets taken over time (before, after fix 1, …): a table, SVG charts
     /// and what changed between consecutive sets.
     Trend(TrendArgs),
+    /// Attach a report to a Backlog.md task: a dated block in its Implementation Notes, the
+    /// report in its documentation list.
+    Attach(AttachArgs),
     /// Render the Markdown report again from a saved analysis (--format json).
     Render(RenderArgs),
     /// Write the default templates into a folder, to override them with --templates.
@@ -79,6 +82,12 @@ pub struct ReportArgs {
     /// may be given several times.
     #[arg(long, value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// After writing the report, attach it to this Backlog.md task (see `attach`).
+    #[arg(long, value_name = "TASK")]
+    pub attach: Option<String>,
+    /// With --attach: the Backlog.md folder.
+    #[arg(long, default_value = "backlog", requires = "attach")]
+    pub backlog_dir: PathBuf,
     /// Another set to compare with (a smaller host, or this host before a change): adds a
     /// comparison section and a differential flame graph.
     #[arg(long, value_name = "SET", conflicts_with = "all")]
@@ -120,6 +129,18 @@ pub struct CompareArgs {
     pub fail_on: Vec<crate::analyze::compare::GateSpec>,
     #[command(flatten)]
     pub decode: DecodeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The report (Markdown, written by `pprof-report report`).
+    pub report: PathBuf,
+    /// The task id: 17, task-17.
+    #[arg(long)]
+    pub task: String,
+    /// The Backlog.md folder.
+    #[arg(long, default_value = "backlog")]
+    pub backlog_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -376,6 +397,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             for run in &runs {
                 let written = report::run(run)?;
                 list_written(out, &written.files)?;
+                if let (Some(task), Some(markdown)) = (
+                    &args.attach,
+                    written
+                        .files
+                        .iter()
+                        .find(|f| f.extension().is_some_and(|e| e == "md")),
+                ) {
+                    attach_report(markdown, task, &args.backlog_dir, out)?;
+                }
             }
             Ok(())
         }
@@ -414,6 +444,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             })?;
             list_written(out, &written.files)
         }
+        Command::Attach(args) => attach_report(&args.report, &args.task, &args.backlog_dir, out),
         Command::Render(args) => {
             let written =
                 report::render_from_json(&args.json, &args.out, args.templates.as_deref())?;
@@ -504,6 +535,29 @@ fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let d = crate::context::HumanDuration::parse(text)?;
     std::time::Duration::try_from_secs_f64(d.seconds).map_err(|e| format!("{text:?}: {e}"))
+}
+
+fn attach_report(
+    report: &std::path::Path,
+    task: &str,
+    backlog_dir: &std::path::Path,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let attached = crate::backlog::attach(&crate::backlog::AttachOptions {
+        backlog_dir: backlog_dir.to_path_buf(),
+        task: task.to_string(),
+        report: report.to_path_buf(),
+        now: crate::timefmt::UtcTime::now(),
+    })?;
+    let verb = if attached.replaced {
+        "replaced the block in"
+    } else {
+        "attached to"
+    };
+    write_output(
+        out,
+        format!("{verb} {}\n", attached.task_file.display()).as_bytes(),
+    )
 }
 
 fn list_written(out: &mut dyn Write, files: &[PathBuf]) -> Result<(), Error> {

@@ -23,6 +23,8 @@ pub enum Error {
     #[error("{0}")]
     Collect(String),
     #[error("{0}")]
+    Backlog(#[from] crate::backlog::BacklogError),
+    #[error("{0}")]
     Render(String),
     /// A `--fail-on` threshold was passed by a significant change (the report is written).
     #[error("{0}")]

@@ -1,6 +1,7 @@
 //! pprof-report: turns a Go service's profile set into an investigation report.
 
 pub mod analyze;
+pub mod backlog;
 pub mod cli;
 pub mod collect;
 pub mod context;

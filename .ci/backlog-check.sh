@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Attaches a committed report to a copy of fixtures/backlog and checks that the real
+# Backlog.md CLI (npm package backlog.md) still reads the task and shows the block.
+# Skipped, saying so, when the CLI cannot be installed here.
+#   bash .ci/backlog-check.sh BINARY
+set -euo pipefail
+bin=$1
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if ! command -v npm >/dev/null 2>&1 ||
+	! (cd "$work" && timeout 300 npm install --silent --no-audit --no-fund backlog.md@1.52.0 >/dev/null 2>&1); then
+	echo "backlog-check: skipped (the backlog.md npm package could not be installed)"
+	exit 0
+fi
+project="$work/project"
+mkdir -p "$project/reports"
+cp -r "$root/fixtures/backlog" "$project/backlog"
+cp "$root/reports/sim-57svc-20261125-145700.md" "$project/reports/"
+(cd "$project" && git init -q && "$bin" attach --task 17 reports/sim-57svc-20261125-145700.md)
+shown=$(cd "$project" && timeout 60 "$work/node_modules/.bin/backlog" task 17 --plain)
+for expected in "Reduce CPU of the 57-service proxy" "reports/sim-57svc-20261125-145700.md" \
+	"pprof-report:BEGIN reports/sim-57svc-20261125-145700.md" "1. Port listing polls /proc for every node" \
+	"Profiling enabled on port 9099 behind an ssh tunnel."; do
+	if ! grep -qF -- "$expected" <<<"$shown"; then
+		echo "backlog-check: 'backlog task 17 --plain' does not show: $expected" >&2
+		echo "$shown" >&2
+		exit 1
+	fi
+done
+echo "backlog-check: the Backlog.md CLI reads the attached task and shows the block"

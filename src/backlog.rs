@@ -1,0 +1,544 @@
+//! Attaching a report to a Backlog.md task: a dated block in the task's Implementation Notes
+//! (replaced when the same report is attached again, added after earlier ones otherwise),
+//! the report in the front matter's documentation list, and updated_date set. Everything
+//! else in the file is kept byte for byte (line endings, quoting, a missing final newline),
+//! and the file is replaced atomically only if nobody changed it meanwhile.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::output::{Existing, write_atomic};
+use crate::timefmt::UtcTime;
+
+const NOTES_BEGIN: &str = "<!-- SECTION:NOTES:BEGIN -->";
+const NOTES_END: &str = "<!-- SECTION:NOTES:END -->";
+const BLOCK_BEGIN: &str = "<!-- pprof-report:BEGIN ";
+const BLOCK_END: &str = "<!-- pprof-report:END ";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacklogError {
+    #[error("{}: {what}", path.display())]
+    Io { path: PathBuf, what: String },
+    #[error("{}: no task {id} (looked in tasks/, completed/ and drafts/ for {prefix}-{id} - *.md)", dir.display())]
+    NotFound {
+        dir: PathBuf,
+        id: String,
+        prefix: String,
+    },
+    #[error("{}: task {id} matches {count} files ({files}); remove the duplicates", dir.display())]
+    Ambiguous {
+        dir: PathBuf,
+        id: String,
+        count: usize,
+        files: String,
+    },
+    #[error("{}: {what}", path.display())]
+    Refused { path: PathBuf, what: String },
+    #[error("{}: {what}", path.display())]
+    Report { path: PathBuf, what: String },
+}
+
+/// What to attach and where.
+#[derive(Debug, Clone)]
+pub struct AttachOptions {
+    pub backlog_dir: PathBuf,
+    /// The task id: `17`, `task-17`, `TASK-17`.
+    pub task: String,
+    pub report: PathBuf,
+    /// The time written into the block and updated_date.
+    pub now: UtcTime,
+}
+
+/// What attach did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    pub task_file: PathBuf,
+    /// True when a block for the same report was replaced.
+    pub replaced: bool,
+}
+
+/// Attaches the report to the task.
+pub fn attach(options: &AttachOptions) -> Result<Attached, BacklogError> {
+    let report_text = std::fs::read_to_string(&options.report).map_err(|e| BacklogError::Io {
+        path: options.report.clone(),
+        what: crate::error::describe_io(&e),
+    })?;
+    let task_file = find_task(&options.backlog_dir, &options.task)?;
+    let original = std::fs::read(&task_file).map_err(|e| BacklogError::Io {
+        path: task_file.clone(),
+        what: crate::error::describe_io(&e),
+    })?;
+    let text = String::from_utf8(original.clone()).map_err(|_| BacklogError::Refused {
+        path: task_file.clone(),
+        what: "the task file is not UTF-8".to_string(),
+    })?;
+    let link = relative_link(
+        task_file.parent().unwrap_or(Path::new(".")),
+        &options.report,
+    );
+    let key = options.report.display().to_string();
+    let block = block_lines(&report_text, &options.report, &link, &key, &options.now)?;
+    let (updated, replaced) =
+        edit(&text, &block, &key, &options.now).map_err(|what| BacklogError::Refused {
+            path: task_file.clone(),
+            what,
+        })?;
+    // Refuse to overwrite a change made since the file was read.
+    let now_on_disk = std::fs::read(&task_file).map_err(|e| BacklogError::Io {
+        path: task_file.clone(),
+        what: crate::error::describe_io(&e),
+    })?;
+    if now_on_disk != original {
+        return Err(BacklogError::Refused {
+            path: task_file,
+            what: "the file changed on disk while attaching; nothing written, run attach again"
+                .to_string(),
+        });
+    }
+    write_atomic(&task_file, updated.as_bytes(), Existing::Replace).map_err(|e| {
+        BacklogError::Io {
+            path: task_file.clone(),
+            what: crate::error::describe_io(&e),
+        }
+    })?;
+    Ok(Attached {
+        task_file,
+        replaced,
+    })
+}
+
+/// The task file prefix from backlog/config.yml (`prefixes: {task: …}` or `task_prefix`),
+/// `task` by default.
+fn task_prefix(backlog_dir: &Path) -> String {
+    let config = std::fs::read_to_string(backlog_dir.join("config.yml")).unwrap_or_default();
+    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&config).unwrap_or_default();
+    value
+        .get("prefixes")
+        .and_then(|p| p.get("task"))
+        .or_else(|| value.get("task_prefix"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("task")
+        .to_lowercase()
+}
+
+/// The task's file under tasks/, completed/ or drafts/.
+pub fn find_task(backlog_dir: &Path, task: &str) -> Result<PathBuf, BacklogError> {
+    let prefix = task_prefix(backlog_dir);
+    let lower = task.to_lowercase();
+    let id = lower
+        .strip_prefix(&format!("{prefix}-"))
+        .unwrap_or(&lower)
+        .to_string();
+    let wanted: Vec<u64> = id.split('.').filter_map(|p| p.parse().ok()).collect();
+    if wanted.is_empty() || id.split('.').count() != wanted.len() {
+        return Err(BacklogError::NotFound {
+            dir: backlog_dir.to_path_buf(),
+            id: task.to_string(),
+            prefix,
+        });
+    }
+    let mut found = Vec::new();
+    for folder in ["tasks", "completed", "drafts"] {
+        let dir = backlog_dir.join(folder);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().to_lowercase();
+            let Some(rest) = name.strip_prefix(&format!("{prefix}-")) else {
+                continue;
+            };
+            let number_end = rest.find([' ', '.']).map(|i| {
+                // `17.1 - x.md`: a subtask id continues after the dot with digits.
+                let mut end = i;
+                while rest[end..].starts_with('.')
+                    && rest[end + 1..].starts_with(|c: char| c.is_ascii_digit())
+                {
+                    end = rest[end + 1..]
+                        .find(|c: char| !c.is_ascii_digit())
+                        .map_or(rest.len(), |j| end + 1 + j);
+                }
+                end
+            });
+            let Some(end) = number_end else { continue };
+            let parts: Vec<u64> = rest[..end]
+                .split('.')
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            if parts == wanted && name.ends_with(".md") {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    match found.len() {
+        0 => Err(BacklogError::NotFound {
+            dir: backlog_dir.to_path_buf(),
+            id: task.to_string(),
+            prefix,
+        }),
+        1 => Ok(found.remove(0)),
+        count => Err(BacklogError::Ambiguous {
+            dir: backlog_dir.to_path_buf(),
+            id: task.to_string(),
+            count,
+            files: found
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// The path from `from_dir` to `target`, `/`-separated, for a Markdown link.
+fn relative_link(from_dir: &Path, target: &Path) -> String {
+    let absolute = |p: &Path| -> PathBuf {
+        let joined = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        let mut out = PathBuf::new();
+        for c in joined.components() {
+            match c {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    let (from, to) = (absolute(from_dir), absolute(target));
+    let from_parts: Vec<_> = from.components().collect();
+    let to_parts: Vec<_> = to.components().collect();
+    let common = from_parts
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = vec!["..".to_string(); from_parts.len() - common];
+    parts.extend(
+        to_parts[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+/// The block's lines (without line endings): dated heading, the executive summary and the
+/// recommendations of the report, one line each.
+fn block_lines(
+    report: &str,
+    report_path: &Path,
+    link: &str,
+    key: &str,
+    now: &UtcTime,
+) -> Result<Vec<String>, BacklogError> {
+    let section = |heading: &str| -> Option<Vec<&str>> {
+        let mut lines = report.lines().skip_while(|l| l.trim_end() != heading);
+        lines.next()?;
+        Some(lines.take_while(|l| !l.starts_with("## ")).collect())
+    };
+    let summary = section("## Executive summary").ok_or_else(|| BacklogError::Report {
+        path: report_path.to_path_buf(),
+        what: "no \"## Executive summary\" section; attach takes a report written by pprof-report report"
+            .to_string(),
+    })?;
+    let mut lines = vec![
+        format!("{BLOCK_BEGIN}{key} -->"),
+        format!(
+            "### Profile report, {}-{:02}-{:02} {:02}:{:02} UTC: [{}]({})",
+            now.year,
+            now.month,
+            now.day,
+            now.hour,
+            now.minute,
+            report_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            link.replace(' ', "%20")
+        ),
+        String::new(),
+    ];
+    lines.extend(
+        summary
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.to_string()),
+    );
+    // The recommendations table: `| rank | title | severity | saving |`.
+    let recommendations: Vec<String> = section("## Recommendations")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim().trim_matches('|').split(" | ").collect();
+            let rank: usize = cells.first()?.trim().parse().ok()?;
+            let title = cells.get(1)?.trim();
+            let saving = cells.get(3).map(|s| s.trim()).filter(|s| *s != "–");
+            Some(match saving {
+                Some(s) => format!("{rank}. {title}: {s}"),
+                None => format!("{rank}. {title}"),
+            })
+        })
+        .collect();
+    if !recommendations.is_empty() {
+        lines.push(String::new());
+        lines.push("Recommendations, ranked by estimated saving:".to_string());
+        lines.push(String::new());
+        lines.extend(recommendations);
+    }
+    lines.push(format!("{BLOCK_END}{key} -->"));
+    Ok(lines)
+}
+
+/// One line of the file with its own ending (`\n`, `\r\n`, or none for the last).
+fn split_lines(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n').collect()
+}
+
+fn content(line: &str) -> &str {
+    line.trim_end_matches(['\n', '\r'])
+}
+
+/// The edited file, and whether an earlier block for the same report was replaced.
+fn edit(text: &str, block: &[String], key: &str, now: &UtcTime) -> Result<(String, bool), String> {
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let lines = split_lines(text);
+    // Front matter: the first line is `---`, up to the next `---`.
+    if lines.first().map(|l| content(l)) != Some("---") {
+        return Err("no front matter: the file must start with a --- line".to_string());
+    }
+    let fm_end = lines
+        .iter()
+        .skip(1)
+        .position(|l| content(l) == "---")
+        .map(|i| i + 1)
+        .ok_or("the front matter has no closing --- line")?;
+    let front: String = lines[1..fm_end]
+        .iter()
+        .map(|l| content(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&front)
+        .map_err(|e| format!("the front matter does not parse: {e}"))?;
+    check_markers(&lines)?;
+
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let with_eol = |s: &str| format!("{s}{eol}");
+
+    // Body: replace our block for this report, or add it at the end of the notes.
+    let begin = format!("{BLOCK_BEGIN}{key} -->");
+    let end = format!("{BLOCK_END}{key} -->");
+    let block_text: Vec<String> = block.iter().map(|l| with_eol(l)).collect();
+    let find = |lines: &[String], needle: &str| lines.iter().position(|l| content(l) == needle);
+    let replaced = match (find(&out, &begin), find(&out, &end)) {
+        (Some(b), Some(e)) if b < e => {
+            out.splice(b..=e, block_text.clone());
+            true
+        }
+        _ => false,
+    };
+    if !replaced {
+        match find(&out, NOTES_END) {
+            Some(notes_end) => {
+                let mut insert = Vec::new();
+                if notes_end > 0
+                    && !content(&out[notes_end - 1]).is_empty()
+                    && content(&out[notes_end - 1]) != NOTES_BEGIN
+                {
+                    insert.push(with_eol(""));
+                }
+                insert.extend(block_text.clone());
+                out.splice(notes_end..notes_end, insert);
+            }
+            None => {
+                // Backlog.md's order: Description, Acceptance Criteria, Plan, Notes.
+                let anchor = [
+                    "<!-- SECTION:PLAN:END -->",
+                    "<!-- AC:END -->",
+                    "<!-- SECTION:DESCRIPTION:END -->",
+                ]
+                .iter()
+                .find_map(|m| find(&out, m));
+                let mut section = vec![
+                    with_eol(""),
+                    with_eol("## Implementation Notes"),
+                    with_eol(""),
+                    with_eol(NOTES_BEGIN),
+                ];
+                section.extend(block_text.clone());
+                section.push(with_eol(NOTES_END));
+                match anchor {
+                    Some(i) => {
+                        out.splice(i + 1..i + 1, section);
+                    }
+                    None => out.extend(section),
+                }
+            }
+        }
+    }
+
+    // Front matter: documentation gains the report, updated_date the time.
+    let fm_end = out
+        .iter()
+        .skip(1)
+        .position(|l| content(l) == "---")
+        .map(|i| i + 1)
+        .ok_or("the front matter has no closing --- line")?;
+    let stamp = format!(
+        "'{}-{:02}-{:02} {:02}:{:02}'",
+        now.year, now.month, now.day, now.hour, now.minute
+    );
+    match (1..fm_end).find(|&i| content(&out[i]).starts_with("updated_date:")) {
+        Some(i) => out[i] = with_eol(&format!("updated_date: {stamp}")),
+        None => {
+            let after = (1..fm_end)
+                .find(|&i| content(&out[i]).starts_with("created_date:"))
+                .map_or(fm_end, |i| i + 1);
+            out.insert(after, with_eol(&format!("updated_date: {stamp}")));
+        }
+    }
+    let fm_end = out
+        .iter()
+        .skip(1)
+        .position(|l| content(l) == "---")
+        .map(|i| i + 1)
+        .ok_or("the front matter has no closing --- line")?;
+    // The documentation list names the report as it was given (from the project's root).
+    add_documentation(&mut out, fm_end, key, eol);
+    // Lines that are no longer last need their ending; the last line ends as the file did.
+    let last = out.len().saturating_sub(1);
+    for line in out.iter_mut().take(last) {
+        if !line.ends_with('\n') {
+            line.push_str(eol);
+        }
+    }
+    if let Some(line) = out.last_mut()
+        && !text.ends_with('\n')
+    {
+        let trimmed = line.trim_end_matches(['\n', '\r']).len();
+        line.truncate(trimmed);
+    }
+    Ok((out.concat(), replaced))
+}
+
+/// Adds `link` to the documentation list (block or flow style), creating the field.
+fn add_documentation(out: &mut Vec<String>, fm_end: usize, link: &str, eol: &str) {
+    let quoted = format!("'{}'", link.replace('\'', "''"));
+    let unquote = |s: &str| {
+        let s = s.trim();
+        s.trim_matches('\'').trim_matches('"').to_string()
+    };
+    let Some(i) = (1..fm_end).find(|&i| content(&out[i]).starts_with("documentation:")) else {
+        out.insert(fm_end, format!("documentation:{eol}"));
+        out.insert(fm_end + 1, format!("  - {quoted}{eol}"));
+        return;
+    };
+    let rest = content(&out[i])["documentation:".len()..]
+        .trim()
+        .to_string();
+    if rest.starts_with('[') {
+        let inner = rest.trim_start_matches('[').trim_end_matches(']');
+        let items: Vec<String> = inner
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if items.iter().any(|s| unquote(s) == link) {
+            return;
+        }
+        if items.is_empty() {
+            // An empty flow list becomes a block list, as Backlog.md writes lists.
+            out[i] = format!("documentation:{eol}");
+            out.insert(i + 1, format!("  - {quoted}{eol}"));
+        } else {
+            let mut all = items;
+            all.push(quoted);
+            out[i] = format!("documentation: [{}]{eol}", all.join(", "));
+        }
+        return;
+    }
+    // A block list: the items that follow, indented and starting with `-`.
+    let mut last = i;
+    let mut indent = "  ".to_string();
+    for (j, line) in out.iter().enumerate().take(fm_end).skip(i + 1) {
+        let text = content(line);
+        let trimmed = text.trim_start();
+        if !trimmed.starts_with("- ") && trimmed != "-" {
+            break;
+        }
+        indent = text[..text.len() - trimmed.len()].to_string();
+        if unquote(&trimmed[1..]) == link {
+            return;
+        }
+        last = j;
+    }
+    out.insert(last + 1, format!("{indent}- {quoted}{eol}"));
+}
+
+/// Every section marker and every block marker of ours must open and close in order.
+fn check_markers(lines: &[&str]) -> Result<(), String> {
+    let mut open: Vec<(String, usize)> = Vec::new();
+    for (number, line) in lines.iter().enumerate() {
+        let text = content(line).trim();
+        let (name, begins) = if let Some(rest) = text.strip_prefix("<!-- SECTION:") {
+            match rest.strip_suffix(":BEGIN -->") {
+                Some(name) => (format!("SECTION:{name}"), true),
+                None => match rest.strip_suffix(":END -->") {
+                    Some(name) => (format!("SECTION:{name}"), false),
+                    None => continue,
+                },
+            }
+        } else if let Some(rest) = text.strip_prefix("<!-- AC:") {
+            (
+                "AC".to_string(),
+                match rest {
+                    "BEGIN -->" => true,
+                    "END -->" => false,
+                    _ => continue,
+                },
+            )
+        } else if let Some(rest) = text.strip_prefix(BLOCK_BEGIN) {
+            (
+                format!("pprof-report {}", rest.trim_end_matches(" -->")),
+                true,
+            )
+        } else if let Some(rest) = text.strip_prefix(BLOCK_END) {
+            (
+                format!("pprof-report {}", rest.trim_end_matches(" -->")),
+                false,
+            )
+        } else {
+            continue;
+        };
+        if begins {
+            if open.iter().any(|(n, _)| *n == name) {
+                return Err(format!(
+                    "markers are unbalanced: line {} opens {name} again",
+                    number + 1
+                ));
+            }
+            open.push((name, number + 1));
+        } else {
+            match open.pop() {
+                Some((n, _)) if n == name => {}
+                _ => {
+                    return Err(format!(
+                        "markers are unbalanced: line {} closes {name}, which is not open",
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+    match open.first() {
+        Some((name, line)) => Err(format!(
+            "markers are unbalanced: {name} opened on line {line} is never closed"
+        )),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,255 @@
+//! Attaching reports to Backlog.md tasks: inserted once, replaced on re-run, history kept for a
+//! later report, everything else byte for byte, and every refusal loses nothing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use pprof_report::backlog::{self, AttachOptions};
+use pprof_report::timefmt::UtcTime;
+
+/// A copy of fixtures/backlog and of a committed report in a temporary project folder.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let backlog = dir.path().join("backlog");
+    for file in common::files_below(&common::fixture("backlog")) {
+        let to = backlog.join(&file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(common::fixture("backlog").join(&file), to).unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("reports")).unwrap();
+    for name in [
+        "sim-57svc-20261125-145700.md",
+        "sim-portlist-off-57svc-20261125-150000.md",
+    ] {
+        std::fs::copy(
+            common::root().join("reports").join(name),
+            dir.path().join("reports").join(name),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn options(dir: &Path, task: &str, report: &str, minute: i64) -> AttachOptions {
+    AttachOptions {
+        backlog_dir: dir.join("backlog"),
+        task: task.to_string(),
+        report: dir.join("reports").join(report),
+        now: UtcTime::from_unix_seconds(1_764_086_400 + minute * 60),
+    }
+}
+
+fn task_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join("backlog/tasks").join(name)
+}
+
+const TASK17: &str = "task-17 - Reduce-CPU-of-the-57-service-proxy.md";
+const REPORT57: &str = "sim-57svc-20261125-145700.md";
+const REPORT_OFF: &str = "sim-portlist-off-57svc-20261125-150000.md";
+
+#[test]
+fn attach_inserts_then_replaces_then_keeps_history() {
+    let dir = project();
+    let path = task_file(dir.path(), TASK17);
+    let before = std::fs::read_to_string(&path).unwrap();
+    let first = backlog::attach(&options(dir.path(), "17", REPORT57, 0)).unwrap();
+    assert!(!first.replaced);
+    let once = std::fs::read_to_string(&path).unwrap();
+    // Everything before the notes' end marker and after the front matter is unchanged,
+    // except the inserted block.
+    assert!(once.contains(
+        "Profiling enabled on port 9099 behind an ssh tunnel.\n\n<!-- pprof-report:BEGIN"
+    ));
+    assert!(once.contains("### Profile report, 2025-11-25 16:00 UTC: [sim-57svc-20261125-145700.md](../../reports/sim-57svc-20261125-145700.md)"));
+    assert!(once.contains("- **CPU.** The process uses"));
+    assert!(once.contains("1. Port listing polls /proc for every node: "));
+    assert!(once.contains("updated_date: '2025-11-25 16:00'\n"));
+    assert!(once.contains(&format!(
+        "documentation:\n  - docs/runbook.md\n  - '{}'\n",
+        dir.path().join("reports").join(REPORT57).display()
+    )));
+    for unchanged in before
+        .split("<!-- SECTION:NOTES:END -->")
+        .next()
+        .unwrap()
+        .lines()
+    {
+        if !unchanged.starts_with("updated_date:") {
+            assert!(once.contains(unchanged), "lost: {unchanged}");
+        }
+    }
+    // Attaching the same report again replaces the block: identical file apart from time.
+    let again = backlog::attach(&options(dir.path(), "task-17", REPORT57, 0)).unwrap();
+    assert!(again.replaced);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), once);
+    // A later round's report is added after the first: history kept.
+    backlog::attach(&options(dir.path(), "17", REPORT_OFF, 90)).unwrap();
+    let twice = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(twice.matches("<!-- pprof-report:BEGIN").count(), 2);
+    let first_at = twice.find(REPORT57).unwrap();
+    let second_at = twice
+        .find("### Profile report, 2025-11-25 17:30 UTC")
+        .unwrap();
+    assert!(first_at < second_at);
+    assert!(twice.contains("updated_date: '2025-11-25 17:30'\n"));
+    // The result parses again: front matter and balanced markers.
+    backlog::attach(&options(dir.path(), "17", REPORT_OFF, 90)).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), twice);
+}
+
+#[test]
+fn a_task_without_notes_gets_the_section_where_backlog_puts_it() {
+    let dir = project();
+    backlog::attach(&options(dir.path(), "18", REPORT57, 0)).unwrap();
+    let text = std::fs::read_to_string(task_file(dir.path(), "task-18 - Shrink-heap.md")).unwrap();
+    let ac_end = text.find("<!-- AC:END -->").unwrap();
+    let notes = text.find("## Implementation Notes").unwrap();
+    assert!(ac_end < notes);
+    assert!(text.contains("<!-- SECTION:NOTES:BEGIN -->\n<!-- pprof-report:BEGIN"));
+    assert!(text.ends_with("<!-- SECTION:NOTES:END -->\n"));
+    // Flow-style lists and other keys are left as they were; documentation is added.
+    assert!(text.contains("labels: [memory]\ndependencies: [task-17]\n"));
+    assert!(text.contains("created_date: '2025-10-16 10:00'\nupdated_date: '2025-11-25 16:00'\n"));
+    assert!(text.contains("documentation:\n  - '"));
+}
+
+#[test]
+fn crlf_and_a_missing_final_newline_are_kept() {
+    let dir = project();
+    let name = "task-19 - Windows-edited-task.md";
+    backlog::attach(&options(dir.path(), "19", REPORT57, 0)).unwrap();
+    let bytes = std::fs::read(task_file(dir.path(), name)).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "a bare LF crept in"
+    );
+    assert!(text.contains("documentation:\r\n  - '"));
+    assert!(text.contains("<!-- SECTION:DESCRIPTION:END -->\r\n\r\n## Implementation Notes\r\n"));
+    assert!(
+        text.ends_with("<!-- SECTION:NOTES:END -->"),
+        "the missing final newline is kept"
+    );
+    let original = std::fs::read_to_string(common::fixture("backlog/tasks").join(name)).unwrap();
+    assert!(
+        text.starts_with(&original[..original.find("labels").unwrap()].replace(
+            "created_date: '2025-10-16 11:00'\r\n",
+            "created_date: '2025-10-16 11:00'\r\nupdated_date: '2025-11-25 16:00'\r\n"
+        ))
+    );
+    assert!(text.contains("labels: []\r\ndependencies: []\r\n"));
+}
+
+#[test]
+fn a_completed_task_is_found_too() {
+    let dir = project();
+    let attached = backlog::attach(&options(dir.path(), "3", REPORT57, 0)).unwrap();
+    assert!(
+        attached
+            .task_file
+            .ends_with("completed/task-3 - Enable-pprof.md")
+    );
+}
+
+#[test]
+fn refusals_name_the_file_and_change_nothing() {
+    let dir = project();
+    let snapshot = || -> Vec<(PathBuf, Vec<u8>)> {
+        common::files_below(&dir.path().join("backlog"))
+            .into_iter()
+            .map(|f| {
+                let bytes = std::fs::read(dir.path().join("backlog").join(&f)).unwrap();
+                (f, bytes)
+            })
+            .collect()
+    };
+    let before = snapshot();
+    let error = |task: &str, report: &str| {
+        backlog::attach(&options(dir.path(), task, report, 0))
+            .unwrap_err()
+            .to_string()
+    };
+    let unbalanced = error("20", REPORT57);
+    assert!(unbalanced.ends_with("task-20 - Broken-markers.md: markers are unbalanced: SECTION:NOTES opened on line 13 is never closed"), "{unbalanced}");
+    let bad_yaml = error("21", REPORT57);
+    assert!(
+        bad_yaml.contains("task-21 - Bad-front-matter.md: the front matter does not parse: "),
+        "{bad_yaml}"
+    );
+    let missing = error("99", REPORT57);
+    assert!(
+        missing.ends_with(
+            "backlog: no task 99 (looked in tasks/, completed/ and drafts/ for task-99 - *.md)"
+        ),
+        "{missing}"
+    );
+    let no_report = error("17", "nope.md");
+    assert!(
+        no_report.ends_with("reports/nope.md: no such file or directory"),
+        "{no_report}"
+    );
+    // A duplicate id is refused, naming both files.
+    std::fs::copy(
+        task_file(dir.path(), "task-18 - Shrink-heap.md"),
+        dir.path().join("backlog/drafts/task-18 - Copy.md"),
+    )
+    .unwrap();
+    let ambiguous = error("18", REPORT57);
+    assert!(ambiguous.contains("task 18 matches 2 files"), "{ambiguous}");
+    std::fs::remove_file(dir.path().join("backlog/drafts/task-18 - Copy.md")).unwrap();
+    // A file that is not a report is refused before the task is touched.
+    std::fs::write(dir.path().join("reports/notes.md"), "# Notes\n").unwrap();
+    let not_report = error("17", "notes.md");
+    assert!(
+        not_report.contains("no \"## Executive summary\" section"),
+        "{not_report}"
+    );
+    assert!(before == snapshot(), "a refusal changed a task file");
+}
+
+#[test]
+fn the_command_line_attaches_and_reports_what_it_did() {
+    let dir = project();
+    let (code, stdout, stderr) = common::run(
+        &[
+            "attach",
+            "--task",
+            "17",
+            "reports/sim-57svc-20261125-145700.md",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("attached to backlog/tasks/task-17"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = common::run(
+        &[
+            "attach",
+            "--task",
+            "17",
+            "reports/sim-57svc-20261125-145700.md",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("replaced the block in backlog/tasks/task-17"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(task_file(dir.path(), TASK17)).unwrap();
+    assert!(text.contains("  - 'reports/sim-57svc-20261125-145700.md'\n"));
+    let (code, _, stderr) = common::run(
+        &[
+            "attach",
+            "--task",
+            "20",
+            "reports/sim-57svc-20261125-145700.md",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
