@@ -302,11 +302,7 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         files.push((path, svg.into_bytes()));
     }
     match options.format {
-        Format::Json => {
-            let json = serde_json::to_string_pretty(&report)
-                .map_err(|e| Error::Render(format!("JSON: {e}")))?;
-            files.push((out.clone(), format!("{json}\n").into_bytes()));
-        }
+        Format::Json => files.push((out.clone(), json_bytes(&report)?)),
         Format::Markdown => {
             let markdown = render_markdown(&report, options.templates.as_deref())?;
             if options.html {
@@ -492,11 +488,7 @@ pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
         },
     };
     match job.format {
-        Format::Json => {
-            let json = serde_json::to_string_pretty(&report)
-                .map_err(|e| Error::Render(format!("JSON: {e}")))?;
-            files.push((out.clone(), format!("{json}\n").into_bytes()));
-        }
+        Format::Json => files.push((out.clone(), json_bytes(&report)?)),
         Format::Markdown => {
             let templates = Templates::new(job.templates.as_deref())
                 .map_err(|e| Error::Render(e.to_string()))?;
@@ -736,4 +728,11 @@ pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
     }
     files.push((out, markdown.into_bytes()));
     write_all(&files)
+}
+
+/// A value as pretty JSON with a final newline.
+fn json_bytes(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
+    let json =
+        serde_json::to_string_pretty(value).map_err(|e| Error::Render(format!("JSON: {e}")))?;
+    Ok(format!("{json}\n").into_bytes())
 }

@@ -7,6 +7,8 @@
 //! removed, length capped) and XML-escaped; the SVG has no scripts and no external
 //! references, so it is safe to embed or to open directly.
 
+use super::escape_xml as escape;
+
 /// Canvas size in pixels; the layout below is fixed for it.
 pub const WIDTH: u32 = 720;
 pub const HEIGHT: u32 = 360;
@@ -614,21 +616,6 @@ fn truncate(text: &str, max: usize) -> String {
     }
     let kept: String = text.chars().take(max.saturating_sub(1)).collect();
     format!("{}…", kept.trim_end())
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

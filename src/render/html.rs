@@ -1,6 +1,7 @@
 //! A standalone HTML page from the Markdown report (pulldown-cmark), with the flame graphs
 //! inline as images: an SVG shown through `<img>` never runs scripts, whatever it contains.
 
+use super::escape_xml as escape;
 use base64::Engine;
 use pulldown_cmark::{Options, Parser, html};
 
@@ -32,21 +33,6 @@ pub fn page(title: &str, markdown: &str, svgs: &[(String, String)]) -> String {
 /// GitHub-flavoured Markdown: tables, strikethrough, task lists.
 pub fn markdown_options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
