@@ -58,6 +58,20 @@ pub struct Attached {
 
 /// Attaches the report to the task.
 pub fn attach(options: &AttachOptions) -> Result<Attached, BacklogError> {
+    plan(options)?.write()
+}
+
+/// An attach worked out but not written yet: the file as read, and what it becomes.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub task_file: PathBuf,
+    original: Vec<u8>,
+    updated: String,
+    replaced: bool,
+}
+
+/// Reads the report and the task, and works out the new task file.
+pub fn plan(options: &AttachOptions) -> Result<Plan, BacklogError> {
     let report_text = std::fs::read_to_string(&options.report).map_err(|e| BacklogError::Io {
         path: options.report.clone(),
         what: crate::error::describe_io(&e),
@@ -82,28 +96,39 @@ pub fn attach(options: &AttachOptions) -> Result<Attached, BacklogError> {
             path: task_file.clone(),
             what,
         })?;
-    // Refuse to overwrite a change made since the file was read.
-    let now_on_disk = std::fs::read(&task_file).map_err(|e| BacklogError::Io {
-        path: task_file.clone(),
-        what: crate::error::describe_io(&e),
-    })?;
-    if now_on_disk != original {
-        return Err(BacklogError::Refused {
-            path: task_file,
-            what: "the file changed on disk while attaching; nothing written, run attach again"
-                .to_string(),
-        });
-    }
-    write_atomic(&task_file, updated.as_bytes(), Existing::Replace).map_err(|e| {
-        BacklogError::Io {
-            path: task_file.clone(),
-            what: crate::error::describe_io(&e),
-        }
-    })?;
-    Ok(Attached {
+    Ok(Plan {
         task_file,
+        original,
+        updated,
         replaced,
     })
+}
+
+impl Plan {
+    /// Writes the new task file, unless it changed on disk since it was read.
+    pub fn write(self) -> Result<Attached, BacklogError> {
+        let now_on_disk = std::fs::read(&self.task_file).map_err(|e| BacklogError::Io {
+            path: self.task_file.clone(),
+            what: crate::error::describe_io(&e),
+        })?;
+        if now_on_disk != self.original {
+            return Err(BacklogError::Refused {
+                path: self.task_file,
+                what: "the file changed on disk while attaching; nothing written, run attach again"
+                    .to_string(),
+            });
+        }
+        write_atomic(&self.task_file, self.updated.as_bytes(), Existing::Replace).map_err(|e| {
+            BacklogError::Io {
+                path: self.task_file.clone(),
+                what: crate::error::describe_io(&e),
+            }
+        })?;
+        Ok(Attached {
+            task_file: self.task_file,
+            replaced: self.replaced,
+        })
+    }
 }
 
 /// The task file prefix from backlog/config.yml (`prefixes: {task: …}` or `task_prefix`),

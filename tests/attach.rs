@@ -253,3 +253,23 @@ fn the_command_line_attaches_and_reports_what_it_did() {
     assert_eq!(code, 1);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn a_file_changed_while_attaching_is_not_overwritten() {
+    let dir = project();
+    let plan = backlog::plan(&options(dir.path(), "17", REPORT57, 0)).unwrap();
+    let path = task_file(dir.path(), TASK17);
+    let edited = format!(
+        "{}\nEdited by someone else.\n",
+        std::fs::read_to_string(&path).unwrap()
+    );
+    std::fs::write(&path, &edited).unwrap();
+    let error = plan.write().unwrap_err().to_string();
+    assert!(
+        error.ends_with(
+            "the file changed on disk while attaching; nothing written, run attach again"
+        ),
+        "{error}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+}

@@ -191,3 +191,46 @@ fn a_trend_over_three_sets_renders() {
     let (code, _, stderr) = common::run(&["trend", sets[0].as_str()], dir.path());
     assert_eq!(code, 2, "one set is a usage error: {stderr}");
 }
+
+#[test]
+fn sets_with_missing_members_are_compared_on_what_they_share() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::fixture(&format!("{SIM57}-cpu.prof")),
+        dir.path().join("only-57svc-20261125-145700-cpu.prof"),
+    )
+    .unwrap();
+    let rules = report::load_rules(&[]).unwrap();
+    let partial = report::prepare(
+        &dir.path().join("only-57svc-20261125-145700"),
+        &PrepareOptions {
+            context: None,
+            rules: &rules,
+            group_level: Default::default(),
+            decode: &DecodeOptions::default(),
+            assets_dir: String::new(),
+            command: String::new(),
+        },
+    )
+    .unwrap();
+    let c = report::compare_prepared(
+        &prepared(SIM57),
+        &partial,
+        &rules,
+        &pprof_report::analyze::compare::CompareOptions {
+            rows: 5,
+            gate: vec![],
+        },
+    );
+    assert!(c.metrics.iter().any(|m| m.name == "CPU"));
+    let missing = c.not_compared.join("\n");
+    assert!(
+        missing.contains("goroutines: the second set has no value for it"),
+        "{missing}"
+    );
+    assert!(
+        missing.contains("in-use heap by function (cum): a set has no profile for it"),
+        "{missing}"
+    );
+    assert!(c.deltas.iter().any(|t| t.what.starts_with("CPU")));
+}
