@@ -246,12 +246,36 @@ pub struct DecodeArgs {
     /// Largest decompressed profile accepted, in bytes (suffixes: KiB, MiB, GiB, KB, MB, GB).
     #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
     pub max_decompressed_size: u64,
+    /// Most samples accepted in one profile.
+    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_samples)]
+    pub max_samples: usize,
+    /// Most locations accepted in one profile.
+    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_locations)]
+    pub max_locations: usize,
+    /// Most functions accepted in one profile.
+    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_functions)]
+    pub max_functions: usize,
+    /// Deepest stack accepted (locations of one sample, frames of one goroutine).
+    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_stack_depth)]
+    pub max_stack_depth: usize,
+    /// Longest string accepted in a profile (function, file, label), in bytes.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_string_length: u64,
+    /// Longest line accepted in a goroutine text dump, in bytes.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_line_length: u64,
 }
 
 impl DecodeArgs {
     fn options(&self) -> DecodeOptions {
         DecodeOptions {
             max_decompressed_bytes: self.max_decompressed_size,
+            max_samples: self.max_samples,
+            max_locations: self.max_locations,
+            max_functions: self.max_functions,
+            max_stack_depth: self.max_stack_depth,
+            max_string_bytes: usize::try_from(self.max_string_length).unwrap_or(usize::MAX),
+            max_line_bytes: usize::try_from(self.max_line_length).unwrap_or(usize::MAX),
         }
     }
 }

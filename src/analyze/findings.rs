@@ -304,8 +304,8 @@ fn stack_share(
     let index = profile.sample_index_of(kind)?;
     let mut mask = Vec::with_capacity(profile.samples.len());
     let (mut matched, mut total) = (0i64, 0i64);
-    for sample in &profile.samples {
-        let value = sample.values[index];
+    for sample in profile.samples() {
+        let value = sample.values()[index];
         total += value;
         let hit = profile.stack_names(sample).any(&matches);
         if hit {
@@ -365,13 +365,13 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let mut names: Vec<&str> = Vec::new();
             let mut mask = Vec::with_capacity(profile.samples.len());
             let (mut matched, mut total) = (0i64, 0i64);
-            for sample in &profile.samples {
+            for sample in profile.samples() {
                 names.clear();
                 names.extend(profile.stack_names(sample));
                 let hit = cpu::categorize(&names) == name;
-                total += sample.values[index];
+                total += sample.values()[index];
                 if hit {
-                    matched += sample.values[index];
+                    matched += sample.values()[index];
                 }
                 mask.push(hit);
             }
@@ -432,10 +432,9 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let regex = pattern?;
             let index = profile.sample_index_of("goroutine").unwrap_or(0);
             let count: i64 = profile
-                .samples
-                .iter()
-                .filter(|s| profile.stack_names(s).any(|n| regex.is_match(n)))
-                .map(|s| s.values.get(index).copied().unwrap_or(0))
+                .samples()
+                .filter(|&s| profile.stack_names(s).any(|n| regex.is_match(n)))
+                .map(|s| s.values().get(index).copied().unwrap_or(0))
                 .sum();
             Some(Measurement {
                 value: count as f64,
@@ -624,7 +623,7 @@ fn estimate(
             };
             let (share, _) = remaining_share(profile, "inuse_space", mask, taken_heap)?;
             let index = profile.sample_index_of("inuse_space")?;
-            let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
+            let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
             let bytes = share / 100.0 * total as f64 * fraction;
             Some(Estimate {
                 kind: ImpactKind::Memory,
@@ -686,8 +685,8 @@ fn remaining_share(
 ) -> Option<(f64, f64)> {
     let index = profile.sample_index_of(kind)?;
     let (mut free, mut overlap, mut total) = (0i64, 0i64, 0i64);
-    for (i, sample) in profile.samples.iter().enumerate() {
-        let value = sample.values[index];
+    for (i, sample) in profile.samples().enumerate() {
+        let value = sample.values()[index];
         total += value;
         if mask.get(i).copied().unwrap_or(false) {
             if taken.get(i).copied().unwrap_or(false) {

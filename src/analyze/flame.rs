@@ -11,8 +11,8 @@ use crate::profile::Profile;
 pub fn folded(profile: &Profile, index: usize) -> Vec<String> {
     let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
     let mut names: Vec<&str> = Vec::new();
-    for sample in &profile.samples {
-        let value = sample.values.get(index).copied().unwrap_or(0);
+    for sample in profile.samples() {
+        let value = sample.values().get(index).copied().unwrap_or(0);
         if value <= 0 {
             continue;
         }
@@ -71,10 +71,10 @@ mod tests {
                 line: 0,
             }],
         );
-        b.sample(vec![l2, l1], vec![3], Labels::default());
-        b.sample(vec![l2, l1], vec![4], Labels::default());
-        b.sample(vec![l1], vec![0], Labels::default());
-        b.sample(vec![], vec![1], Labels::default());
+        b.sample(&[l2, l1], &[3], Labels::default()).unwrap();
+        b.sample(&[l2, l1], &[4], Labels::default()).unwrap();
+        b.sample(&[l1], &[0], Labels::default()).unwrap();
+        b.sample(&[], &[1], Labels::default()).unwrap();
         let p = b.finish();
         assert_eq!(folded(&p, 0), ["[no stack] 1", "main.main;weird:name: 7"]);
     }
