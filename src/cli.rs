@@ -507,7 +507,13 @@ fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
         progress: !args.quiet,
         at: args.stamp,
     };
-    let outcome = collect::collect(&options).map_err(|e| Error::Collect(e.to_string()))?;
+    let outcome = collect::collect(&options).map_err(|e| match e {
+        // A value no collection could use is a usage error, like one clap refuses.
+        collect::CollectError::BadUrl(..)
+        | collect::CollectError::BadHost(..)
+        | collect::CollectError::BadServices(..) => Error::Usage(e.to_string()),
+        _ => Error::Collect(e.to_string()),
+    })?;
     let mut text = String::new();
     for saved in &outcome.saved {
         text.push_str(&format!(

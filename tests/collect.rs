@@ -1079,3 +1079,171 @@ fn the_command_line_applies_every_limit_flag() {
         6
     );
 }
+
+// ---- Names that would escape --out -----------------------------------------------------
+
+/// Collects with `host`; returns the error and checks that nothing at all was written.
+fn refused_host(host: &str) -> String {
+    let root = tempfile::tempdir().unwrap();
+    let mut opts = options(
+        "http://127.0.0.1:9".to_string(),
+        &root.path().join("profiles"),
+    );
+    opts.host = host.to_string();
+    let error = collect(&opts).unwrap_err().to_string();
+    assert_eq!(
+        std::fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "{host:?} wrote something"
+    );
+    assert!(!error.contains('\n') && !error.contains('\0'), "{error:?}");
+    error
+}
+
+const FIX: &str = "use a plain name of letters, digits, '-', '_' and '.', such as storage-1";
+
+#[test]
+fn hosts_that_would_leave_out_are_refused() {
+    assert_eq!(
+        refused_host("../x"),
+        format!("--host \"../x\": '/' cannot be part of the set's file names; {FIX}")
+    );
+    assert_eq!(
+        refused_host("/etc/x"),
+        format!("--host \"/etc/x\": '/' cannot be part of the set's file names; {FIX}")
+    );
+    assert_eq!(
+        refused_host("a/b"),
+        format!("--host \"a/b\": '/' cannot be part of the set's file names; {FIX}")
+    );
+    assert_eq!(
+        refused_host("a\\b"),
+        format!("--host \"a\\\\b\": '\\\\' cannot be part of the set's file names; {FIX}")
+    );
+    assert_eq!(
+        refused_host(".."),
+        format!(
+            "--host \"..\": it may not start with '.' or '-' (hidden files, names read as \
+             options); {FIX}"
+        )
+    );
+    assert_eq!(
+        refused_host("-rf"),
+        format!(
+            "--host \"-rf\": it may not start with '.' or '-' (hidden files, names read as \
+             options); {FIX}"
+        )
+    );
+}
+
+#[test]
+fn hosts_that_no_file_name_can_hold_are_refused() {
+    assert_eq!(refused_host(""), format!("--host \"\": it is empty; {FIX}"));
+    assert_eq!(
+        refused_host("a\0b"),
+        format!("--host \"a\\0b\": '\\0' cannot be part of the set's file names; {FIX}")
+    );
+    assert_eq!(
+        refused_host("a\nb"),
+        format!("--host \"a\\nb\": '\\n' cannot be part of the set's file names; {FIX}")
+    );
+    assert_eq!(
+        refused_host("a\u{1b}[31mb"),
+        format!(
+            "--host \"a\\u{{1b}}[31mb\": '\\u{{1b}}' cannot be part of the set's file names; \
+             {FIX}"
+        )
+    );
+    assert_eq!(
+        refused_host("storage 1"),
+        format!("--host \"storage 1\": ' ' cannot be part of the set's file names; {FIX}")
+    );
+    assert_eq!(
+        refused_host(&"a".repeat(201)),
+        format!(
+            "--host \"{}\"…: it is 201 bytes long and becomes part of file names; use at \
+             most 200",
+            "a".repeat(40)
+        )
+    );
+}
+
+#[test]
+fn the_longest_host_accepted_gives_a_complete_set() {
+    let service = FakeService::start(vec![]);
+    let out = tempfile::tempdir().unwrap();
+    let mut opts = options(service.url(), out.path());
+    opts.host = "h".repeat(200);
+    opts.services = u32::MAX;
+    let outcome = collect(&opts).unwrap();
+    assert!(outcome.complete(), "{:?}", outcome.failures);
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 9);
+}
+
+#[test]
+fn zero_services_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let mut opts = options(
+        "http://127.0.0.1:9".to_string(),
+        &root.path().join("profiles"),
+    );
+    opts.services = 0;
+    assert_eq!(
+        collect(&opts).unwrap_err().to_string(),
+        "--services 0: the process runs at least one service (per-service figures divide by it)"
+    );
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn the_command_line_refuses_names_that_would_leave_out_with_status_2() {
+    let root = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--host", "../x", "--services", "3"],
+            "error: --host \"../x\": '/' cannot be part of the set's file names; use a plain \
+             name of letters, digits, '-', '_' and '.', such as storage-1",
+        ),
+        (
+            &["--host", "x", "--services", "0"],
+            "error: --services 0: the process runs at least one service (per-service figures \
+             divide by it)",
+        ),
+        (
+            &["--host", "x", "--services", "../3"],
+            "error: invalid value '../3' for '--services <SERVICES>': invalid digit found in \
+             string",
+        ),
+        (
+            &[
+                "--host",
+                "x",
+                "--services",
+                "3",
+                "--stamp",
+                "../20251125-120000",
+            ],
+            "error: invalid value '../20251125-120000' for '--stamp <STAMP>': \
+             \"../20251125-120000\" is not a time such as 20251015-210532",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec![
+            "collect",
+            "--url",
+            "http://127.0.0.1:9",
+            "--out",
+            "profiles",
+        ];
+        all.extend_from_slice(args);
+        let (code, stdout, stderr) = common::run(&all, root.path());
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(stdout, "");
+        assert_eq!(stderr.lines().next(), Some(expected), "{args:?}: {stderr}");
+        assert_eq!(
+            std::fs::read_dir(root.path()).unwrap().count(),
+            0,
+            "{args:?}"
+        );
+    }
+}

@@ -6,7 +6,7 @@
 //! timeout, so a server that drips a byte a second cannot keep it alive) and in size (checked
 //! while the body streams, and again when a gzip body is inflated), redirects are not
 //! followed, and what the server says is shown escaped, on one line. Only whole members that
-//! decode are written.
+//! decode are written, under names made of the validated `--host`, `--services` and stamp.
 
 pub mod process;
 
@@ -144,8 +144,11 @@ impl Outcome {
 pub enum CollectError {
     #[error("--url {0:?}: {1}")]
     BadUrl(String, String),
-    #[error("--host {0:?}: {1}")]
+    /// The host as shown (shortened when very long), and why it cannot be used.
+    #[error("--host {0}: {1}")]
     BadHost(String, String),
+    #[error("--services {0}: {1}")]
+    BadServices(u32, String),
     #[error("{}: a set named {prefix} is already there; not overwriting it", dir.display())]
     Exists { dir: PathBuf, prefix: String },
     #[error("{}: {what}", path.display())]
@@ -159,6 +162,12 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     let begun = Instant::now();
     let base = base_url(&options.url)?;
     check_host(&options.host)?;
+    if options.services == 0 {
+        return Err(CollectError::BadServices(
+            0,
+            "the process runs at least one service (per-service figures divide by it)".to_string(),
+        ));
+    }
     let clock = Clock {
         deadline: begun + Duration::from_secs(options.cpu_seconds) + options.deadline,
         flags: format!(
@@ -664,22 +673,44 @@ fn base_url(url: &str) -> Result<String, CollectError> {
     Ok(trimmed.to_string())
 }
 
-/// The host becomes part of file names: it must be one plain name.
+/// Longest `--host` accepted: the longest member name adds 52 bytes to it (services, stamp,
+/// `-goroutines-debug2.txt`), and file names stop at 255 bytes on Linux and macOS.
+const MAX_HOST_BYTES: usize = 200;
+
+/// The host becomes part of file names: it must be one plain name, so that no value can put
+/// a file outside --out (`../x`, `/etc/x`, `a/b`), hide it (`.x`), make it read as an option
+/// (`-x`) or make a name the file system refuses (NUL, too long). Host names are letters,
+/// digits, '-' and '.'; '_' is common in service names. Refused rather than rewritten: a
+/// silently changed name would not be found by the name the user gave.
 fn check_host(host: &str) -> Result<(), CollectError> {
-    let bad = |why: &str| CollectError::BadHost(host.to_string(), why.to_string());
+    let shown = if host.chars().count() > 40 {
+        format!("{:?}…", host.chars().take(40).collect::<String>())
+    } else {
+        format!("{host:?}")
+    };
+    let bad = |why: String| CollectError::BadHost(shown.clone(), why);
+    const FIX: &str = "use a plain name of letters, digits, '-', '_' and '.', such as storage-1";
     if host.is_empty() {
-        return Err(bad("it is empty"));
+        return Err(bad(format!("it is empty; {FIX}")));
     }
-    if host == "." || host == ".." || host.starts_with('.') {
-        return Err(bad("it may not start with a dot"));
+    if host.len() > MAX_HOST_BYTES {
+        return Err(bad(format!(
+            "it is {} bytes long and becomes part of file names; use at most {MAX_HOST_BYTES}",
+            host.len()
+        )));
     }
-    if host
+    if let Some(c) = host
         .chars()
-        .any(|c| c == '/' || c == '\\' || c.is_control() || c.is_whitespace())
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
-        return Err(bad(
-            "it becomes part of file names: use letters, digits, '-', '_' or '.'",
-        ));
+        return Err(bad(format!(
+            "{c:?} cannot be part of the set's file names; {FIX}"
+        )));
+    }
+    if host.starts_with(['.', '-']) {
+        return Err(bad(format!(
+            "it may not start with '.' or '-' (hidden files, names read as options); {FIX}"
+        )));
     }
     Ok(())
 }
@@ -724,6 +755,10 @@ mod tests {
         assert!(check_host("a/b").is_err());
         assert!(check_host("").is_err());
         assert!(check_host("a\0b").is_err());
+        assert!(check_host("-x").is_err());
+        assert!(check_host("ストレージ").is_err());
+        assert!(check_host(&"a".repeat(MAX_HOST_BYTES)).is_ok());
+        assert!(check_host(&"a".repeat(MAX_HOST_BYTES + 1)).is_err());
     }
 
     #[test]
