@@ -215,9 +215,15 @@ pub struct CollectArgs {
     /// Longest wait for one member, beyond the CPU profile's length (e.g. 30s, 2m).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// Longest the whole collection may take, beyond the CPU profile's length; members not
+    /// complete by then are reported, the others kept.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub deadline: std::time::Duration,
     /// Largest body accepted for one member (suffixes: KiB, MiB, GiB).
     #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
     pub max_size: u64,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     /// No countdown while the CPU profile runs.
     #[arg(long)]
     pub quiet: bool,
@@ -519,11 +525,19 @@ fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
         out_dir: args.out.clone(),
         pid: args.pid,
         timeout: args.timeout,
+        deadline: args.deadline,
         max_body_bytes: args.max_size,
+        decode: args.decode.options(),
         progress: !args.quiet,
         at: args.stamp,
     };
-    let outcome = collect::collect(&options).map_err(|e| Error::Collect(e.to_string()))?;
+    let outcome = collect::collect(&options).map_err(|e| match e {
+        // A value no collection could use is a usage error, like one clap refuses.
+        collect::CollectError::BadUrl(..)
+        | collect::CollectError::BadHost(..)
+        | collect::CollectError::BadServices(..) => Error::Usage(e.to_string()),
+        _ => Error::Collect(e.to_string()),
+    })?;
     let mut text = String::new();
     for saved in &outcome.saved {
         text.push_str(&format!(
