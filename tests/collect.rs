@@ -826,9 +826,11 @@ fn hostile_redirect_loop_is_asked_once() {
 /// 64 MiB of zeros gzipped: 64 KiB on the wire.
 fn gzip_bomb() -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    let zeros = vec![0u8; 1 << 20];
+    // Valid protobuf all the way (field 15, varint 0, repeated), so that a streaming decoder
+    // reads on until the decompressed-size limit stops it, as a bomb in profile form would.
+    let filler: Vec<u8> = [0x78u8, 0x00].repeat(1 << 19);
     for _ in 0..64 {
-        encoder.write_all(&zeros).unwrap();
+        encoder.write_all(&filler).unwrap();
     }
     encoder.finish().unwrap()
 }
