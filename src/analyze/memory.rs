@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::frames::{FunctionKeys, FunctionStacks, KeyCounter};
 use super::names::package_of;
 use super::shares::{ShareCounter, ShareTable};
 use super::top::{self, TopOptions, TopReport};
@@ -71,7 +72,51 @@ pub struct MemoryAnalysis {
     pub cpu_packages: Vec<PackageAllocation>,
 }
 
-fn view(profile: &Profile, kind: &str, options: &MemoryOptions) -> Option<MemoryView> {
+/// Package flat and cum of every sample type of a profile, counted in one pass.
+struct PackageValues<'a> {
+    keys: FunctionKeys<'a>,
+    counter: KeyCounter,
+}
+
+impl<'a> PackageValues<'a> {
+    fn count(profile: &'a Profile) -> Self {
+        let stacks = FunctionStacks::new(profile);
+        let keys = FunctionKeys::new(profile, package_of);
+        let mut counter = KeyCounter::new(keys.names.len(), profile.sample_types.len());
+        let mut functions = Vec::new();
+        for sample in profile.samples() {
+            if sample.values().iter().all(|&v| v == 0) {
+                continue;
+            }
+            stacks.sample_named(sample, &mut functions);
+            counter.add(functions.iter().map(|&f| keys.of(f)), sample.values());
+        }
+        PackageValues { keys, counter }
+    }
+
+    fn counter(&self, index: usize) -> ShareCounter {
+        ShareCounter::from_values(self.keys.names.iter().enumerate().map(|(k, name)| {
+            let (flat, cum) = self.counter.get(k, index);
+            (*name, flat, cum)
+        }))
+    }
+
+    /// Package cum of `package` for sample type `index`.
+    fn cum(&self, package: &str, index: usize) -> i64 {
+        self.keys
+            .names
+            .iter()
+            .position(|name| *name == package)
+            .map_or(0, |k| self.counter.get(k, index).1)
+    }
+}
+
+fn view(
+    profile: &Profile,
+    packages: &PackageValues<'_>,
+    kind: &str,
+    options: &MemoryOptions,
+) -> Option<MemoryView> {
     let index = profile.sample_index_of(kind)?;
     let unit = profile.sample_types[index].unit.clone();
     let top = top::top(
@@ -84,17 +129,12 @@ fn view(profile: &Profile, kind: &str, options: &MemoryOptions) -> Option<Memory
         },
     )
     .ok()?;
-    let mut packages = ShareCounter::default();
-    for sample in profile.samples() {
-        let value = sample.values()[index];
-        if value != 0 {
-            packages.add(profile.stack_names(sample).map(package_of), value);
-        }
-    }
     let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
     Some(MemoryView {
         sample_index: kind.to_string(),
-        packages: packages.table(total, options.table_rows, &unit, None, None),
+        packages: packages
+            .counter(index)
+            .table(total, options.table_rows, &unit, None, None),
         top,
     })
 }
@@ -108,8 +148,15 @@ pub fn analyze(
 ) -> Option<MemoryAnalysis> {
     let in_use = heap.or(allocs)?;
     let allocated = allocs.or(heap)?;
-    let alloc_space = view(allocated, "alloc_space", options);
-    let alloc_objects = view(allocated, "alloc_objects", options);
+    let in_use_packages = PackageValues::count(in_use);
+    let allocated_packages = if std::ptr::eq(in_use, allocated) {
+        None
+    } else {
+        Some(PackageValues::count(allocated))
+    };
+    let allocated_packages = allocated_packages.as_ref().unwrap_or(&in_use_packages);
+    let alloc_space = view(allocated, allocated_packages, "alloc_space", options);
+    let alloc_objects = view(allocated, allocated_packages, "alloc_objects", options);
     let total_of = |p: &Profile, kind: &str| -> Option<i64> {
         let index = p.sample_index_of(kind)?;
         Some(p.samples().map(|s| s.values()[index]).sum())
@@ -142,16 +189,7 @@ pub fn analyze(
                 .cpu_packages
                 .iter()
                 .filter_map(|package| {
-                    let index = index?;
-                    let value: i64 = allocated
-                        .samples()
-                        .filter(|&s| {
-                            allocated
-                                .stack_names(s)
-                                .any(|name| package_of(name) == package)
-                        })
-                        .map(|s| s.values()[index])
-                        .sum();
+                    let value = allocated_packages.cum(package, index?);
                     Some(PackageAllocation {
                         package: package.clone(),
                         alloc_space: value,
@@ -169,8 +207,8 @@ pub fn analyze(
         _ => Vec::new(),
     };
     Some(MemoryAnalysis {
-        inuse_space: view(in_use, "inuse_space", options),
-        inuse_objects: view(in_use, "inuse_objects", options),
+        inuse_space: view(in_use, &in_use_packages, "inuse_space", options),
+        inuse_objects: view(in_use, &in_use_packages, "inuse_objects", options),
         alloc_space,
         alloc_objects,
         rate,

@@ -5,6 +5,7 @@ pub mod contention;
 pub mod cpu;
 pub mod findings;
 pub mod flame;
+pub mod frames;
 pub mod goroutines;
 pub mod investigation;
 pub mod memory;

@@ -59,6 +59,19 @@ impl ShareCounter {
         }
     }
 
+    /// A counter holding the given (name, flat, cum) values, summed per name.
+    pub fn from_values<'a>(values: impl IntoIterator<Item = (&'a str, i64, i64)>) -> Self {
+        let mut counter = ShareCounter::default();
+        for (name, flat, cum) in values {
+            if flat != 0 || cum != 0 {
+                let entry = counter.values.entry(name.to_string()).or_insert((0, 0));
+                entry.0 += flat;
+                entry.1 += cum;
+            }
+        }
+        counter
+    }
+
     /// Adds a value to one name, as flat and cum.
     pub fn add_one(&mut self, name: &str, value: i64) {
         let entry = self.values.entry(name.to_string()).or_insert((0, 0));

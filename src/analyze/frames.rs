@@ -1,0 +1,220 @@
+//! Stacks at function granularity, and per-function keys, computed once per profile so that
+//! the analyzers do integer work per frame: a production heap profile has tens of millions of
+//! frames but only thousands of functions, so anything derived from a name (its package,
+//! whether a pattern matches it) is derived once per function, not once per frame.
+
+use std::collections::HashMap;
+
+use crate::profile::{Profile, SampleRef};
+
+/// Stands for a location without lines (an unsymbolized address) in a function stack.
+pub const NO_FUNCTION: u32 = u32::MAX;
+
+/// The functions of every location, innermost (inlined callee) first.
+pub struct FunctionStacks<'a> {
+    profile: &'a Profile,
+    starts: Vec<u32>,
+    functions: Vec<u32>,
+}
+
+impl<'a> FunctionStacks<'a> {
+    pub fn new(profile: &'a Profile) -> Self {
+        let mut starts = Vec::with_capacity(profile.locations.len() + 1);
+        let mut functions = Vec::with_capacity(profile.locations.len());
+        for location in &profile.locations {
+            starts.push(functions.len() as u32);
+            if location.lines.is_empty() {
+                functions.push(NO_FUNCTION);
+            }
+            functions.extend(location.lines.iter().map(|l| l.function as u32));
+        }
+        starts.push(functions.len() as u32);
+        FunctionStacks {
+            profile,
+            starts,
+            functions,
+        }
+    }
+
+    pub fn profile(&self) -> &'a Profile {
+        self.profile
+    }
+
+    /// The functions of a location, innermost first (`NO_FUNCTION` for one without lines).
+    pub fn of_location(&self, location: usize) -> &[u32] {
+        &self.functions[self.starts[location] as usize..self.starts[location + 1] as usize]
+    }
+
+    /// Fills `out` with the functions of a sample's stack, leaf first, inlined frames
+    /// included (innermost first); a location without lines gives `NO_FUNCTION`.
+    pub fn sample(&self, sample: SampleRef<'_>, out: &mut Vec<u32>) {
+        out.clear();
+        for location in sample.locations() {
+            out.extend_from_slice(self.of_location(location));
+        }
+    }
+
+    /// Like [`FunctionStacks::sample`] but leaves out locations without lines, as
+    /// `Profile::stack_names` does.
+    pub fn sample_named(&self, sample: SampleRef<'_>, out: &mut Vec<u32>) {
+        out.clear();
+        for location in sample.locations() {
+            out.extend(
+                self.of_location(location)
+                    .iter()
+                    .filter(|&&f| f != NO_FUNCTION),
+            );
+        }
+    }
+}
+
+/// A key per function (its package, say), interned: `key_of[function]` indexes `names`.
+pub struct FunctionKeys<'a> {
+    pub key_of: Vec<u32>,
+    pub names: Vec<&'a str>,
+}
+
+impl<'a> FunctionKeys<'a> {
+    /// Keys every function of `profile` by `key(name)`.
+    pub fn new(profile: &'a Profile, key: impl Fn(&'a str) -> &'a str) -> Self {
+        let mut index: HashMap<&'a str, u32> = HashMap::new();
+        let mut names = Vec::new();
+        let key_of = profile
+            .functions
+            .iter()
+            .map(|f| {
+                let k = key(f.name.as_str());
+                *index.entry(k).or_insert_with(|| {
+                    names.push(k);
+                    (names.len() - 1) as u32
+                })
+            })
+            .collect();
+        FunctionKeys { key_of, names }
+    }
+
+    pub fn of(&self, function: u32) -> u32 {
+        self.key_of[function as usize]
+    }
+}
+
+/// Flat (first key of a stack) and cum (once per stack) values per key, as pprof counts
+/// nodes: a key that appears several times in one stack counts once. Each key has `width`
+/// values (one per sample type), so one pass serves every sample type.
+pub struct KeyCounter {
+    width: usize,
+    flat: Vec<i64>,
+    cum: Vec<i64>,
+    seen: Vec<u32>,
+    stamp: u32,
+}
+
+impl KeyCounter {
+    pub fn new(keys: usize, width: usize) -> Self {
+        KeyCounter {
+            width,
+            flat: vec![0; keys * width],
+            cum: vec![0; keys * width],
+            seen: vec![0; keys],
+            stamp: 0,
+        }
+    }
+
+    /// Adds one stack of keys, leaf first, with one value per sample type.
+    pub fn add(&mut self, keys: impl IntoIterator<Item = u32>, values: &[i64]) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            // After 2^32 stacks the stamps wrap: start the marks over.
+            self.seen.fill(0);
+            self.stamp = 1;
+        }
+        let width = self.width;
+        let mut first = true;
+        for key in keys {
+            let k = key as usize;
+            if self.seen[k] != self.stamp {
+                self.seen[k] = self.stamp;
+                let at = k * width;
+                for (c, v) in self.cum[at..at + width].iter_mut().zip(values) {
+                    *c += v;
+                }
+                if first {
+                    for (f, v) in self.flat[at..at + width].iter_mut().zip(values) {
+                        *f += v;
+                    }
+                }
+            }
+            first = false;
+        }
+    }
+
+    /// Flat and cum of `key` for sample type `index`.
+    pub fn get(&self, key: usize, index: usize) -> (i64, i64) {
+        let at = key * self.width + index;
+        (self.flat[at], self.cum[at])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
+
+    fn profile() -> Profile {
+        let mut b = ProfileBuilder::new(vec![ValueType {
+            kind: "samples".into(),
+            unit: "count".into(),
+        }]);
+        let a = b.function("pkg/a.F", "a.go");
+        let g = b.function("pkg/a.G", "a.go");
+        let m = b.function("main.main", "main.go");
+        // One location with G inlined into F, one for main, one unsymbolized.
+        let fg = b.location(
+            0x10,
+            &[
+                Line {
+                    function: g,
+                    line: 2,
+                },
+                Line {
+                    function: a,
+                    line: 1,
+                },
+            ],
+        );
+        let main = b.location(
+            0x20,
+            &[Line {
+                function: m,
+                line: 3,
+            }],
+        );
+        let bare = b.location(0x30, &[]);
+        b.sample(&[bare, fg, main], &[5], Labels::default())
+            .unwrap();
+        b.sample(&[fg, fg, main], &[2], Labels::default()).unwrap();
+        b.finish()
+    }
+
+    #[test]
+    fn stacks_keys_and_counts() {
+        let p = profile();
+        let stacks = FunctionStacks::new(&p);
+        let mut out = Vec::new();
+        stacks.sample(p.sample(0), &mut out);
+        assert_eq!(out, [NO_FUNCTION, 1, 0, 2]);
+        stacks.sample_named(p.sample(0), &mut out);
+        assert_eq!(out, [1, 0, 2]);
+
+        let keys = FunctionKeys::new(&p, super::super::names::package_of);
+        assert_eq!(keys.names, ["pkg/a", "main"]);
+        let mut counter = KeyCounter::new(keys.names.len(), 1);
+        for s in p.samples() {
+            stacks.sample_named(s, &mut out);
+            counter.add(out.iter().map(|&f| keys.of(f)), s.values());
+        }
+        // pkg/a is the leaf of both and counts once per stack despite recursion.
+        assert_eq!(counter.get(0, 0), (7, 7));
+        assert_eq!(counter.get(1, 0), (0, 7));
+    }
+}
