@@ -257,9 +257,9 @@ fn figures(side: &Side) -> SetFigures {
         subsystems: report
             .cpu
             .as_ref()
-            .map(|c| {
-                c.subsystems
-                    .rows
+            .and_then(|c| c.subsystems.as_ref())
+            .map(|t| {
+                t.rows
                     .iter()
                     .map(|r| (r.name.clone(), r.cum_share))
                     .collect()

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::names::package_of;
+use super::language::{FramePackages, Language};
 use super::shares::{ShareCounter, ShareTable};
 use super::top::{self, TopOptions, TopReport};
 use crate::profile::Profile;
@@ -20,6 +20,8 @@ pub struct MemoryOptions {
     pub uptime_seconds: Option<f64>,
     /// Packages that dominate CPU (from the CPU analysis), to measure their allocation share.
     pub cpu_packages: Vec<String>,
+    /// The language that wrote the profiles, for what a package is (Go import paths).
+    pub language: Language,
 }
 
 impl Default for MemoryOptions {
@@ -29,6 +31,7 @@ impl Default for MemoryOptions {
             table_rows: 10,
             uptime_seconds: None,
             cpu_packages: Vec::new(),
+            language: Language::Go,
         }
     }
 }
@@ -85,10 +88,11 @@ fn view(profile: &Profile, kind: &str, options: &MemoryOptions) -> Option<Memory
     )
     .ok()?;
     let mut packages = ShareCounter::default();
+    let frame_packages = FramePackages::new(profile, options.language);
     for sample in &profile.samples {
         let value = sample.values[index];
         if value != 0 {
-            packages.add(profile.stack_names(sample).map(package_of), value);
+            packages.add(frame_packages.stack(sample), value);
         }
     }
     let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
@@ -138,6 +142,7 @@ pub fn analyze(
     let cpu_packages = match (&alloc_space, total_of(allocated, "alloc_space")) {
         (Some(_), Some(total)) => {
             let index = allocated.sample_index_of("alloc_space");
+            let frame_packages = FramePackages::new(allocated, options.language);
             options
                 .cpu_packages
                 .iter()
@@ -146,11 +151,7 @@ pub fn analyze(
                     let value: i64 = allocated
                         .samples
                         .iter()
-                        .filter(|s| {
-                            allocated
-                                .stack_names(s)
-                                .any(|name| package_of(name) == package)
-                        })
+                        .filter(|s| frame_packages.stack(s).any(|p| p == package))
                         .map(|s| s.values[index])
                         .sum();
                     Some(PackageAllocation {
