@@ -758,3 +758,90 @@ fn single_files_and_clear_errors() {
         "{stderr}"
     );
 }
+
+/// No duration (and no period, no time): the utilisation and the cores are unknown, not 0%.
+#[test]
+fn a_profile_without_duration_has_unknown_utilisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, md) = report_of("zero-period.pb", dir.path());
+    let cpu = &json["cpu"];
+    assert_eq!(cpu["utilisation_known"], false);
+    assert!(cpu["packages"]["rows"][0]["cores_text"].is_null());
+    assert!(md.contains("so its utilisation is unknown"), "{md}");
+    assert!(!md.contains("0% of one core"), "{md}");
+}
+
+/// A user rule without `runtime` is evaluated on any language, with packages in that
+/// language's sense; the built-in Go rules are not.
+#[test]
+fn user_rules_without_runtime_apply_to_other_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("java-rules.yaml");
+    std::fs::write(
+        &rules,
+        r#"rules:
+  - id: bigdecimal-math
+    title: BigDecimal arithmetic takes a large share of CPU
+    severity: medium
+    when:
+      - metric: cpu_package
+        pattern: '^java\.math$'
+        above: 20
+    impact:
+      kind: cpu
+    finding: java.math is on the stack of {value} of CPU.
+    actions:
+      - kind: code
+        text: Use long cents instead of BigDecimal on the pricing path.
+    verify: java.math should shrink in the next profile.
+  - id: go-only
+    title: A rule for Go only
+    severity: low
+    runtime: go
+    when:
+      - metric: cpu_function
+        pattern: 'BigDecimal'
+        above: 1
+    finding: Never fires on Java.
+    actions: []
+    verify: Nothing.
+"#,
+    )
+    .unwrap();
+    let set = dir.path().join("java");
+    std::fs::create_dir_all(&set).unwrap();
+    std::fs::copy(
+        foreign("java-async-profiler-cpu.pb.gz"),
+        set.join("profile.pb.gz"),
+    )
+    .unwrap();
+    let json = dir.path().join("java.json");
+    let (code, _, stderr) = common::run(
+        &[
+            "report",
+            set.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--format",
+            "json",
+            "--out",
+            json.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let findings = &value["findings"];
+    let ids: Vec<&str> = findings["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["finding"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["bigdecimal-math"]);
+    assert_eq!(findings["rules_evaluated"], 1);
+    assert_eq!(findings["rules_not_applicable"], 17);
+    let estimate = &findings["recommendations"][0]["finding"]["estimate"];
+    assert_eq!(estimate["amount_text"], "0.42 cores");
+}

@@ -215,8 +215,10 @@ fn figures(side: &Side) -> SetFigures {
         report.cpu.as_ref(),
     ) {
         (Some(p), _) => (Some(p), "process CPU% (context)".to_string()),
-        (None, Some(c)) => (Some(c.utilisation), "CPU profile utilisation".to_string()),
-        (None, None) => (None, "no CPU data".to_string()),
+        (None, Some(c)) if c.utilisation_known => {
+            (Some(c.utilisation), "CPU profile utilisation".to_string())
+        }
+        (None, _) => (None, "no CPU data".to_string()),
     };
     let instances = report
         .goroutines

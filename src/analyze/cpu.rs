@@ -52,6 +52,10 @@ pub struct CpuAnalysis {
     /// total / duration, in percent of one core (`121.31`).
     pub utilisation: f64,
     pub utilisation_text: String,
+    /// False when the profile has no duration or its values are not CPU time: then
+    /// `utilisation` is 0 and means nothing.
+    #[serde(default = "yes")]
+    pub utilisation_known: bool,
     /// Where cores come from: the context's process CPU% or else the profile's utilisation.
     pub cores_basis: CoresBasis,
     pub cores_basis_percent: f64,
@@ -88,6 +92,10 @@ pub struct SyscallAttribution {
     pub by_caller: ShareTable,
     /// By that function's package.
     pub by_package: ShareTable,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The categories, in the order they are decided: a sample belongs to the first that
@@ -238,7 +246,10 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         None => profile.samples.len() as i64,
     };
     let (total_nanos, time_unit) = units::scale(total, &unit, "nanoseconds");
-    let utilisation = if time_unit == "ns" && profile.duration_nanos > 0 {
+    // Utilisation needs CPU time and a duration: a profile in sample counts (async-profiler's
+    // `cpu/count`) or without a duration says nothing about it, and its cores are unknown.
+    let utilisation_known = time_unit == "ns" && profile.duration_nanos > 0;
+    let utilisation = if utilisation_known {
         total_nanos / profile.duration_nanos as f64 * 100.0
     } else {
         0.0
@@ -247,7 +258,8 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         Some(percent) => (CoresBasis::ProcessCpu, percent),
         None => (CoresBasis::ProfileUtilisation, utilisation),
     };
-    let cores_per_share = Some(cores_basis_percent / 100.0);
+    let cores_per_share = (options.process_cpu_percent.is_some() || utilisation_known)
+        .then_some(cores_basis_percent / 100.0);
 
     let sample_index = Some(profile.sample_types[index].kind.clone());
     let top_options = TopOptions {
@@ -317,6 +329,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         total_text: top_flat.total_text.clone(),
         sample_count,
         utilisation,
+        utilisation_known,
         utilisation_text: units::percentage(total_nanos as i64, profile.duration_nanos)
             .trim()
             .to_string(),

@@ -589,6 +589,10 @@ fn upper_first(text: &str) -> String {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// What the executive summary says, as data; `summary.md.tera` writes the sentences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutiveSummary {
@@ -604,6 +608,9 @@ pub struct ExecutiveSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CpuSummary {
     pub utilisation_text: String,
+    /// False when the profile gives no utilisation (no duration, or values not CPU time).
+    #[serde(default = "yes")]
+    pub utilisation_known: bool,
     pub cores_basis_percent: f64,
     pub from_context: bool,
     pub cores_text: String,
@@ -649,6 +656,7 @@ fn summarize(
 ) -> ExecutiveSummary {
     let cpu = cpu.map(|c| CpuSummary {
         utilisation_text: c.utilisation_text.clone(),
+        utilisation_known: c.utilisation_known,
         cores_basis_percent: c.cores_basis_percent,
         from_context: c.cores_basis == super::cpu::CoresBasis::ProcessCpu,
         cores_text: super::shares::format_cores(c.cores_basis_percent / 100.0),

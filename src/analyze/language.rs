@@ -408,6 +408,11 @@ pub fn detect_many<'a>(
             // The shortest names read best as examples.
             examples.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
             examples.truncate(3);
+            for example in &mut examples {
+                if example.chars().count() > 60 {
+                    *example = example.chars().take(59).chain(['…']).collect();
+                }
+            }
             LanguageVotes {
                 language,
                 language_text: language.describe().to_string(),
@@ -510,6 +515,7 @@ pub fn package_in(language: Language, name: &str, file: &str) -> String {
     // Frames of another language inside this one (native frames in a Java profile, a
     // Rust crate called from Python) keep a package by their own shape.
     name_language(name)
+        .or_else(|| name.contains("::").then_some(Language::Native))
         .filter(|other| *other != language)
         .and_then(|other| guess_package(other, name, file))
         .filter(|p| !p.is_empty())
@@ -859,6 +865,50 @@ mod tests {
         }
     }
 
+    fn profile_of(names: &[(&str, &str)]) -> Profile {
+        use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
+        let mut b = ProfileBuilder::new(vec![ValueType {
+            kind: "samples".into(),
+            unit: "count".into(),
+        }]);
+        let mut stack = Vec::new();
+        for (i, (name, file)) in names.iter().enumerate() {
+            let function = b.function(name, file);
+            stack.push(b.location(i as u64 + 1, &[Line { function, line: 1 }]));
+        }
+        b.sample(stack, vec![1], Labels::default());
+        b.finish()
+    }
+
+    #[test]
+    fn verdicts() {
+        let go = detect(&profile_of(&[
+            ("main.work", ""),
+            ("runtime.main", ""),
+            ("__libc_start_main", ""),
+        ]));
+        assert!(go.is_go);
+        assert_eq!(go.go_runtime_functions, ["runtime.main"]);
+        // A cgo-free Go profile cut to leaves still shows its .go files.
+        assert!(detect(&profile_of(&[("main.work", "/src/main.go")])).is_go);
+        // Native frames do not outvote the interpreter's language.
+        let python = detect(&profile_of(&[
+            ("run", "/srv/app.py"),
+            ("__libc_start_main", ""),
+            ("_start", ""),
+            ("start_thread", ""),
+        ]));
+        assert_eq!(python.language, Language::Python);
+        assert!(!python.is_go);
+        assert!(python.evidence_text.contains("no Go runtime function"));
+        let nothing = detect(&Profile::default());
+        assert_eq!(nothing.language, Language::Unknown);
+        assert_eq!(nothing.evidence_text, "no stacks to look at");
+        // Goroutine dumps are Go's alone.
+        let dumps = detect_many(std::iter::empty(), 1);
+        assert!(dumps.is_go);
+    }
+
     #[test]
     fn packages_per_language() {
         use Language::*;
@@ -873,6 +923,7 @@ mod tests {
             ),
             (Java, "Main.main", "", "Main"),
             (Java, "JavaThread::run()", "", "JavaThread"),
+            (Java, "GCTaskThread::run", "", "GCTaskThread"),
             (Java, "__GI___clone3", "", "__GI___clone3"),
             (
                 Python,
