@@ -215,9 +215,15 @@ pub struct CollectArgs {
     /// Longest wait for one member, beyond the CPU profile's length (e.g. 30s, 2m).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// Longest the whole collection may take, beyond the CPU profile's length; members not
+    /// complete by then are reported, the others kept.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub deadline: std::time::Duration,
     /// Largest body accepted for one member (suffixes: KiB, MiB, GiB).
     #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
     pub max_size: u64,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     /// No countdown while the CPU profile runs.
     #[arg(long)]
     pub quiet: bool,
@@ -246,12 +252,36 @@ pub struct DecodeArgs {
     /// Largest decompressed profile accepted, in bytes (suffixes: KiB, MiB, GiB, KB, MB, GB).
     #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
     pub max_decompressed_size: u64,
+    /// Most samples accepted in one profile.
+    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_samples)]
+    pub max_samples: usize,
+    /// Most locations accepted in one profile.
+    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_locations)]
+    pub max_locations: usize,
+    /// Most functions accepted in one profile.
+    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_functions)]
+    pub max_functions: usize,
+    /// Deepest stack accepted (locations of one sample, frames of one goroutine).
+    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_stack_depth)]
+    pub max_stack_depth: usize,
+    /// Longest string accepted in a profile (function, file, label), in bytes.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_string_length: u64,
+    /// Longest line accepted in a goroutine text dump, in bytes.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_line_length: u64,
 }
 
 impl DecodeArgs {
     fn options(&self) -> DecodeOptions {
         DecodeOptions {
             max_decompressed_bytes: self.max_decompressed_size,
+            max_samples: self.max_samples,
+            max_locations: self.max_locations,
+            max_functions: self.max_functions,
+            max_stack_depth: self.max_stack_depth,
+            max_string_bytes: usize::try_from(self.max_string_length).unwrap_or(usize::MAX),
+            max_line_bytes: usize::try_from(self.max_line_length).unwrap_or(usize::MAX),
         }
     }
 }
@@ -495,11 +525,19 @@ fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
         out_dir: args.out.clone(),
         pid: args.pid,
         timeout: args.timeout,
+        deadline: args.deadline,
         max_body_bytes: args.max_size,
+        decode: args.decode.options(),
         progress: !args.quiet,
         at: args.stamp,
     };
-    let outcome = collect::collect(&options).map_err(|e| Error::Collect(e.to_string()))?;
+    let outcome = collect::collect(&options).map_err(|e| match e {
+        // A value no collection could use is a usage error, like one clap refuses.
+        collect::CollectError::BadUrl(..)
+        | collect::CollectError::BadHost(..)
+        | collect::CollectError::BadServices(..) => Error::Usage(e.to_string()),
+        _ => Error::Collect(e.to_string()),
+    })?;
     let mut text = String::new();
     for saved in &outcome.saved {
         text.push_str(&format!(

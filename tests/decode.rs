@@ -53,13 +53,13 @@ fn inlined_frames_keep_their_order_and_labels_their_units() {
         .collect();
     assert_eq!(names, ["bytes.grow", "main.b"]);
     assert_eq!((lines[0].line, lines[1].line), (40, 30));
-    assert_eq!(p.samples[0].labels.strings["span"], ["a"]);
-    assert_eq!(p.samples[2].labels.numbers["bytes"], [4096]);
-    assert_eq!(p.samples[2].labels.number_units["bytes"], ["bytes"]);
+    assert_eq!(p.sample(0).labels().strings["span"], ["a"]);
+    assert_eq!(p.sample(2).labels().numbers["bytes"], [4096]);
+    assert_eq!(p.sample(2).labels().number_units["bytes"], ["bytes"]);
     // A numeric label without a unit has no unit entry, as in pprof.
-    assert_eq!(p.samples[4].labels.numbers["request"], [3]);
-    assert!(!p.samples[4].labels.number_units.contains_key("request"));
-    assert_eq!(p.samples[1].values, [-10, -900 * 1024]);
+    assert_eq!(p.sample(4).labels().numbers["request"], [3]);
+    assert!(!p.sample(4).labels().number_units.contains_key("request"));
+    assert_eq!(p.sample(1).values(), [-10, -900 * 1024]);
     assert_eq!(p.default_sample_index(), 1);
 }
 
@@ -79,11 +79,10 @@ fn go_runtime_profiles_decode() {
     assert_eq!(p.sample_types.len(), 4);
     assert_eq!(p.default_sample_type.as_deref(), Some("alloc_space"));
     assert_eq!(p.main_binary(), Some("fixturegen"));
-    assert!(p.samples.iter().all(|s| s.values.len() == 4));
+    assert!(p.samples().all(|s| s.values().len() == 4));
     // Go's heap profiles carry the allocation size as a numeric label in bytes.
     assert!(
-        p.samples
-            .iter()
-            .any(|s| s.labels.numbers.contains_key("bytes"))
+        p.samples()
+            .any(|s| s.labels().numbers.contains_key("bytes"))
     );
 }

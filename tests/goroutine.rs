@@ -11,10 +11,10 @@ const DEBUG2_GO119: &[u8] = include_bytes!("../fixtures/goroutine/debug2-go119.t
 /// A sample's stack, leaf first: one entry per location, `func:line`, inlined frames joined
 /// with ` / ` (innermost first), `0xADDR` for a location without lines.
 fn stack(profile: &Profile, sample: usize) -> Vec<String> {
-    profile.samples[sample]
-        .locations
-        .iter()
-        .map(|&l| {
+    profile
+        .sample(sample)
+        .locations()
+        .map(|l| {
             let location = &profile.locations[l];
             if location.lines.is_empty() {
                 return format!("{:#x}", location.address);
@@ -30,7 +30,7 @@ fn stack(profile: &Profile, sample: usize) -> Vec<String> {
 }
 
 fn value(dump: &GoroutineDump, sample: usize) -> i64 {
-    dump.profile.samples[sample].values[0]
+    dump.profile.sample(sample).values()[0]
 }
 
 fn parse_ok(text: &str) -> GoroutineDump {
@@ -76,10 +76,10 @@ fn assert_consistent(profile: &Profile) {
             assert!(line.function < profile.functions.len());
         }
     }
-    for sample in &profile.samples {
-        assert_eq!(sample.values.len(), 1);
-        assert!(sample.values[0] > 0);
-        for &location in &sample.locations {
+    for sample in profile.samples() {
+        assert_eq!(sample.values().len(), 1);
+        assert!(sample.values()[0] > 0);
+        for location in sample.locations() {
             assert!(location < profile.locations.len());
         }
     }
@@ -106,11 +106,7 @@ fn debug1_blocks_become_samples() {
     let profile = &dump.profile;
     assert_eq!(profile.samples.len(), 8);
     assert_eq!(
-        profile
-            .samples
-            .iter()
-            .map(|s| s.values[0])
-            .collect::<Vec<_>>(),
+        profile.samples().map(|s| s.values()[0]).collect::<Vec<_>>(),
         vec![5, 3, 2, 2, 1, 1, 1, 1]
     );
     // Only the `#` lines become frames: the hidden runtime PCs of the `@` line do not.
@@ -118,7 +114,7 @@ fn debug1_blocks_become_samples() {
         stack(profile, 0),
         vec!["example.com/shop/queue.(*Worker).run:88"]
     );
-    let location = &profile.locations[profile.samples[0].locations[0]];
+    let location = &profile.locations[profile.sample(0).locations().next().unwrap()];
     assert_eq!(location.address, 0x8a1c24);
     // Module versions stay in the file names.
     let function = &profile.functions[location.lines[0].function];
@@ -139,14 +135,28 @@ fn debug1_blocks_become_samples() {
 #[test]
 fn debug1_labels() {
     let dump = parse(DEBUG1).unwrap();
-    let samples = &dump.profile.samples;
-    assert!(samples[0].labels.is_empty());
-    assert_eq!(samples[1].labels.strings["service"], vec!["orders"]);
-    assert_eq!(samples[1].labels.strings["tenant"], vec!["a\"b\tc"]);
-    assert_eq!(samples[2].labels.strings["service"], vec!["payments"]);
-    assert_eq!(samples[2].labels.strings["tenant"], vec!["zürich\u{1}"]);
+    assert!(dump.profile.sample(0).labels().is_empty());
+    assert_eq!(
+        dump.profile.sample(1).labels().strings["service"],
+        vec!["orders"]
+    );
+    assert_eq!(
+        dump.profile.sample(1).labels().strings["tenant"],
+        vec!["a\"b\tc"]
+    );
+    assert_eq!(
+        dump.profile.sample(2).labels().strings["service"],
+        vec!["payments"]
+    );
+    assert_eq!(
+        dump.profile.sample(2).labels().strings["tenant"],
+        vec!["zürich\u{1}"]
+    );
     // Same stack, different labels: two samples sharing their locations, as in the protobuf.
-    assert_eq!(samples[1].locations, samples[2].locations);
+    assert_eq!(
+        dump.profile.sample(1).locations().collect::<Vec<_>>(),
+        dump.profile.sample(2).locations().collect::<Vec<_>>()
+    );
     assert_eq!(stack(&dump.profile, 1), stack(&dump.profile, 2));
 }
 
@@ -161,7 +171,7 @@ fn debug1_inlined_frames_share_a_location() {
             "example.com/shop/cache.Fill[...]:12",
         ]
     );
-    let location = &profile.locations[profile.samples[3].locations[0]];
+    let location = &profile.locations[profile.sample(3).locations().next().unwrap()];
     assert_eq!(location.address, 0x6a2f30);
     assert_eq!(location.lines.len(), 2);
 }
@@ -180,7 +190,7 @@ fn debug1_recursion_is_one_location_per_pc() {
             "example.com/shop/tree.(*Tree).Walk.func1:31",
         ]
     );
-    let locations = &profile.samples[4].locations;
+    let locations: Vec<usize> = profile.sample(4).locations().collect();
     assert_eq!(locations[1], locations[2]);
     assert_eq!(locations[2], locations[3]);
     // A recursive PC with an inlined frame: two locations of two lines each.
@@ -206,7 +216,7 @@ fn debug1_unsymbolized_pc_and_names_with_spaces() {
         ]
     );
     let profile = &dump.profile;
-    let last = profile.samples[6].locations[2];
+    let last = profile.sample(6).locations().nth(2).unwrap();
     let function = &profile.functions[profile.locations[last].lines[0].function];
     assert_eq!(function.filename, "<autogenerated>");
 }
@@ -247,7 +257,7 @@ fn debug1_lenient_lines_are_counted() {
     );
     assert_eq!(stack(&dump.profile, 0), vec!["main.worker:20"]);
     assert_eq!(stack(&dump.profile, 1), vec!["main.other:30"]);
-    assert!(dump.profile.samples[0].labels.is_empty());
+    assert!(dump.profile.sample(0).labels().is_empty());
 }
 
 #[test]
@@ -276,8 +286,10 @@ fn debug2_goroutines_and_merged_stacks() {
         stack(&dump.profile, sample),
         vec!["example.com/shop/queue.(*Worker).run:88"]
     );
-    let file = &dump.profile.functions
-        [dump.profile.locations[dump.profile.samples[sample].locations[0]].lines[0].function]
+    let file = &dump.profile.functions[dump.profile.locations
+        [dump.profile.sample(sample).locations().next().unwrap()]
+    .lines[0]
+        .function]
         .filename;
     assert_eq!(
         file,
@@ -289,7 +301,7 @@ fn debug2_goroutines_and_merged_stacks() {
         assert_eq!(location.lines.len(), 1);
     }
     let walk = dump.goroutines.iter().find(|g| g.id == 26).unwrap();
-    let locations = &dump.profile.samples[walk.sample].locations;
+    let locations: Vec<usize> = dump.profile.sample(walk.sample).locations().collect();
     assert_eq!(locations[1], locations[2]);
     assert_eq!(locations[2], locations[3]);
 }
@@ -406,7 +418,7 @@ fn debug2_frame_variants() {
     // `goroutine running on other thread; stack unavailable`: an empty stack, still counted.
     let running = by_id(25);
     assert!(running.stack_unavailable);
-    assert!(dump.profile.samples[running.sample].locations.is_empty());
+    assert!(dump.profile.sample(running.sample).locations().is_empty());
     assert_eq!(value(&dump, running.sample), 1);
     assert!(running.created_by.is_some());
 }
@@ -493,8 +505,9 @@ fn debug2_lenient_lines_are_counted() {
     assert_eq!(created.parent_goroutine, Some(0));
     // A goroutine without frames in the middle of the dump keeps its count, stack empty.
     assert!(
-        dump.profile.samples[dump.goroutines[1].sample]
-            .locations
+        dump.profile
+            .sample(dump.goroutines[1].sample)
+            .locations()
             .is_empty()
     );
     assert_eq!(
@@ -657,6 +670,6 @@ fn a_block_without_frames_closed_by_a_blank_line_is_a_goroutine_with_no_stack() 
     )
     .unwrap();
     assert_eq!(dump.total(), 3);
-    assert_eq!(dump.profile.samples[0].values, [2]);
-    assert!(dump.profile.samples[0].locations.is_empty());
+    assert_eq!(dump.profile.sample(0).values(), [2]);
+    assert!(dump.profile.sample(0).locations().is_empty());
 }

@@ -34,8 +34,8 @@ fn profile(kinds: &[(&str, &str)], stacks: &[(&[&str], Vec<i64>)]) -> Profile {
                     }],
                 )
             })
-            .collect();
-        b.sample(locations, values.clone(), Labels::default());
+            .collect::<Vec<usize>>();
+        b.sample(&locations, values, Labels::default()).unwrap();
     }
     let mut p = b.finish();
     p.duration_nanos = 10_000_000_000;
@@ -492,7 +492,7 @@ fn the_documented_examples_parse() {
                 line: 1,
             }],
         );
-        b.sample(vec![l], vec![3], Labels::default());
+        b.sample(&[l], &[3], Labels::default()).unwrap();
         World {
             goroutine: Some(b.finish()),
             ..World::default()

@@ -128,9 +128,8 @@ fn goroutine_text_dumps_and_protobuf_agree_on_the_total() {
         set.member(kind)
             .unwrap()
             .profile()
-            .samples
-            .iter()
-            .map(|s| s.values[0])
+            .samples()
+            .map(|s| s.values()[0])
             .sum()
     };
     let protobuf = total(MemberKind::Goroutine);

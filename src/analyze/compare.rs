@@ -197,7 +197,7 @@ pub fn parse_gate(text: &str) -> Result<GateSpec, String> {
 
 fn sum_of(profile: &Profile, kind: &str) -> Option<f64> {
     let index = profile.sample_index_of(kind)?;
-    Some(profile.samples.iter().map(|s| s.values[index] as f64).sum())
+    Some(profile.samples().map(|s| s.values()[index] as f64).sum())
 }
 
 fn figures(side: &Side) -> SetFigures {
@@ -570,8 +570,8 @@ fn scaling(before: &Side, after: &Side, a: &SetFigures, b: &SetFigures) -> Optio
 /// Per-function values of one sample type: (flat, cum) by function name.
 fn per_function(profile: &Profile, index: usize) -> BTreeMap<String, (f64, f64)> {
     let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    for sample in &profile.samples {
-        let value = sample.values[index] as f64;
+    for sample in profile.samples() {
+        let value = sample.values()[index] as f64;
         let mut seen: Vec<&str> = Vec::new();
         for (i, name) in profile.stack_names(sample).enumerate() {
             if seen.contains(&name) {

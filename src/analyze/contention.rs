@@ -85,8 +85,8 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
         return empty(Verdict::NotCollected);
     };
     let unit = profile.sample_types[delay_index].unit.clone();
-    let total_delay: i64 = profile.samples.iter().map(|s| s.values[delay_index]).sum();
-    let total_contentions: i64 = profile.samples.iter().map(|s| s.values[count_index]).sum();
+    let total_delay: i64 = profile.samples().map(|s| s.values()[delay_index]).sum();
+    let total_contentions: i64 = profile.samples().map(|s| s.values()[count_index]).sum();
     let mean = |delay: i64, count: i64| {
         if count == 0 {
             "-".to_string()

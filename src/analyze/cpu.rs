@@ -240,9 +240,9 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         .or_else(|| (!profile.sample_types.is_empty()).then(|| profile.default_sample_index()))?;
     let unit = profile.sample_types[index].unit.clone();
     let count_index = profile.sample_index_of("samples");
-    let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
+    let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
     let sample_count: i64 = match count_index {
-        Some(i) => profile.samples.iter().map(|s| s.values[i]).sum(),
+        Some(i) => profile.samples().map(|s| s.values()[i]).sum(),
         None => profile.samples.len() as i64,
     };
     let (total_nanos, time_unit) = units::scale(total, &unit, "nanoseconds");
@@ -288,8 +288,8 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     let mut names: Vec<&str> = Vec::new();
     let go = options.language == Language::Go;
     let frame_packages = FramePackages::new(profile, options.language);
-    for sample in &profile.samples {
-        let value = sample.values[index];
+    for sample in profile.samples() {
+        let value = sample.values()[index];
         if value == 0 {
             continue;
         }

@@ -11,7 +11,7 @@ use super::cpu::{self, CpuAnalysis};
 use super::goroutines::GoroutineAnalysis;
 use super::language::{FramePackages, Language};
 use super::shares::format_cores;
-use crate::profile::{Profile, Sample};
+use crate::profile::{Profile, SampleRef};
 use crate::rules::{Action, Condition, ImpactKind, Metric, Rule, Severity};
 use crate::units;
 
@@ -322,13 +322,13 @@ fn percent_text(share: f64) -> String {
 fn stack_share<'a>(
     profile: &'a Profile,
     kind: &str,
-    hit: impl Fn(&'a Sample) -> bool,
+    hit: impl Fn(SampleRef<'a>) -> bool,
 ) -> Option<(f64, i64, i64, Vec<bool>)> {
     let index = profile.sample_index_of(kind)?;
     let mut mask = Vec::with_capacity(profile.samples.len());
     let (mut matched, mut total) = (0i64, 0i64);
-    for sample in &profile.samples {
-        let value = sample.values[index];
+    for sample in profile.samples() {
+        let value = sample.values()[index];
         total += value;
         let hit = hit(sample);
         if hit {
@@ -394,13 +394,13 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let mut names: Vec<&str> = Vec::new();
             let mut mask = Vec::with_capacity(profile.samples.len());
             let (mut matched, mut total) = (0i64, 0i64);
-            for sample in &profile.samples {
+            for sample in profile.samples() {
                 names.clear();
                 names.extend(profile.stack_names(sample));
                 let hit = cpu::categorize(&names) == name;
-                total += sample.values[index];
+                total += sample.values()[index];
                 if hit {
-                    matched += sample.values[index];
+                    matched += sample.values()[index];
                 }
                 mask.push(hit);
             }
@@ -463,10 +463,9 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let regex = pattern?;
             let index = profile.sample_index_of("goroutine").unwrap_or(0);
             let count: i64 = profile
-                .samples
-                .iter()
-                .filter(|s| profile.stack_names(s).any(|n| regex.is_match(n)))
-                .map(|s| s.values.get(index).copied().unwrap_or(0))
+                .samples()
+                .filter(|&s| profile.stack_names(s).any(|n| regex.is_match(n)))
+                .map(|s| s.values().get(index).copied().unwrap_or(0))
                 .sum();
             Some(Measurement {
                 value: count as f64,
@@ -655,7 +654,7 @@ fn estimate(
             };
             let (share, _) = remaining_share(profile, "inuse_space", mask, taken_heap)?;
             let index = profile.sample_index_of("inuse_space")?;
-            let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
+            let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
             let bytes = share / 100.0 * total as f64 * fraction;
             Some(Estimate {
                 kind: ImpactKind::Memory,
@@ -719,8 +718,8 @@ fn remaining_share(
 ) -> Option<(f64, f64)> {
     let index = profile.sample_index_of(kind)?;
     let (mut free, mut overlap, mut total) = (0i64, 0i64, 0i64);
-    for (i, sample) in profile.samples.iter().enumerate() {
-        let value = sample.values[index];
+    for (i, sample) in profile.samples().enumerate() {
+        let value = sample.values()[index];
         total += value;
         if mask.get(i).copied().unwrap_or(false) {
             if taken.get(i).copied().unwrap_or(false) {

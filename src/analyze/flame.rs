@@ -21,13 +21,13 @@ pub fn folded(profile: &Profile, index: usize) -> Vec<String> {
             _ => "<unknown>".to_string(),
         })
         .collect();
-    for sample in &profile.samples {
-        let value = sample.values.get(index).copied().unwrap_or(0);
+    for sample in profile.samples() {
+        let value = sample.values().get(index).copied().unwrap_or(0);
         if value <= 0 {
             continue;
         }
         names.clear();
-        for &l in &sample.locations {
+        for l in sample.locations() {
             let location = &profile.locations[l];
             if location.lines.is_empty() {
                 names.push(
@@ -97,10 +97,10 @@ mod tests {
                 line: 0,
             }],
         );
-        b.sample(vec![l2, l1], vec![3], Labels::default());
-        b.sample(vec![l2, l1], vec![4], Labels::default());
-        b.sample(vec![l1], vec![0], Labels::default());
-        b.sample(vec![], vec![1], Labels::default());
+        b.sample(&[l2, l1], &[3], Labels::default()).unwrap();
+        b.sample(&[l2, l1], &[4], Labels::default()).unwrap();
+        b.sample(&[l1], &[0], Labels::default()).unwrap();
+        b.sample(&[], &[1], Labels::default()).unwrap();
         let p = b.finish();
         assert_eq!(folded(&p, 0), ["[no stack] 1", "main.main;weird:name: 7"]);
     }

@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 
 use super::names::{is_standard_package, module_version, package_of};
 use crate::goroutine::GoroutineDump;
-use crate::profile::{Profile, Sample};
+use crate::profile::{Profile, SampleRef};
 use crate::{timefmt, units};
 
 /// What the analysis reads. Every member is optional; with no goroutine data at all there is
@@ -468,9 +468,9 @@ struct Frame<'a> {
 
 /// The frames of a sample, leaf first, inlined frames included (innermost first). A location
 /// without lines is named by its address, as pprof does.
-fn frames<'a>(profile: &'a Profile, sample: &Sample) -> Vec<Frame<'a>> {
+fn frames<'a>(profile: &'a Profile, sample: SampleRef<'_>) -> Vec<Frame<'a>> {
     let mut out = Vec::new();
-    for &index in &sample.locations {
+    for index in sample.locations() {
         let Some(location) = profile.locations.get(index) else {
             continue;
         };
@@ -607,11 +607,11 @@ struct Grouping {
 }
 
 /// The goroutine count of a sample: the `goroutine` value, else the default one.
-fn sample_value(profile: &Profile, sample: &Sample) -> u64 {
+fn sample_value(profile: &Profile, sample: SampleRef<'_>) -> u64 {
     let index = profile
         .sample_index_of("goroutine")
         .unwrap_or_else(|| profile.default_sample_index());
-    sample.values.get(index).map_or(0, |&v| v.max(0) as u64)
+    sample.values().get(index).map_or(0, |&v| v.max(0) as u64)
 }
 
 fn group(profile: &Profile, level: GroupLevel) -> Grouping {
@@ -620,7 +620,7 @@ fn group(profile: &Profile, level: GroupLevel) -> Grouping {
     let mut sample_group = Vec::with_capacity(profile.samples.len());
     let mut sample_mutex = Vec::with_capacity(profile.samples.len());
     let mut total = 0;
-    for sample in &profile.samples {
+    for sample in profile.samples() {
         let frames = frames(profile, sample);
         sample_mutex.push(frames.iter().any(|f| is_mutex_lock_frame(&f.function)));
         let value = sample_value(profile, sample);
@@ -910,11 +910,7 @@ fn totals(input: &GoroutineInput) -> GoroutineTotals {
         raw.push(Raw {
             source: GoroutineSource::Protobuf,
             header: None,
-            stacks: profile
-                .samples
-                .iter()
-                .map(|s| sample_value(profile, s))
-                .sum(),
+            stacks: profile.samples().map(|s| sample_value(profile, s)).sum(),
             time: (profile.time_nanos != 0).then_some(profile.time_nanos),
         });
     }
@@ -1193,7 +1189,7 @@ fn mutex_waiters(
             }
         }
         None => {
-            for (index, sample) in profile.samples.iter().enumerate() {
+            for (index, sample) in profile.samples().enumerate() {
                 if has_lock_frame(index) {
                     let value = sample_value(profile, sample);
                     waiters += value;
@@ -1207,9 +1203,8 @@ fn mutex_waiters(
         Some(p) => {
             let sum = |kind: &str| {
                 p.sample_index_of(kind).map_or(0, |i| {
-                    p.samples
-                        .iter()
-                        .filter_map(|s| s.values.get(i))
+                    p.samples()
+                        .filter_map(|s| s.values().get(i))
                         .fold(0i64, |acc, &v| acc.saturating_add(v))
                 })
             };
@@ -1264,7 +1259,7 @@ fn mutex_waiters(
 /// frames' files belong to.
 fn module_counts(profile: &Profile) -> BTreeMap<(String, String), u64> {
     let mut counts = BTreeMap::new();
-    for sample in &profile.samples {
+    for sample in profile.samples() {
         let value = sample_value(profile, sample);
         let touched: BTreeSet<(&str, &str)> = frames(profile, sample)
             .iter()
@@ -1357,8 +1352,10 @@ mod tests {
                     let function = builder.function(name, file);
                     builder.location(address, &[Line { function, line }])
                 })
-                .collect();
-            builder.sample(locations, vec![*value], Labels::default());
+                .collect::<Vec<usize>>();
+            builder
+                .sample(&locations, &[*value], Labels::default())
+                .unwrap();
         }
         builder.finish()
     }
@@ -1387,7 +1384,7 @@ mod tests {
         let function = builder.function("sync.(*Mutex).Unlock", "sync/mutex.go");
         let location = builder.location(0x10, &[Line { function, line: 1 }]);
         for v in values {
-            builder.sample(vec![location], v.to_vec(), Labels::default());
+            builder.sample(&[location], v, Labels::default()).unwrap();
         }
         builder.finish()
     }

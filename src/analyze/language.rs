@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::names::package_of;
-use crate::profile::{Location, Profile, Sample};
+use crate::profile::{Location, Profile, SampleRef};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -767,11 +767,10 @@ impl<'a> FramePackages<'a> {
     }
 
     /// The packages of a sample's frames, leaf first (inlined frames included).
-    pub fn stack(&self, sample: &'a Sample) -> impl Iterator<Item = &str> + '_ {
+    pub fn stack(&self, sample: SampleRef<'a>) -> impl Iterator<Item = &str> + '_ {
         sample
-            .locations
-            .iter()
-            .flat_map(move |&l| self.location(&self.profile.locations[l]))
+            .locations()
+            .flat_map(move |l| self.location(&self.profile.locations[l]))
     }
 
     fn location(&self, location: &'a Location) -> Vec<&str> {
@@ -876,7 +875,7 @@ mod tests {
             let function = b.function(name, file);
             stack.push(b.location(i as u64 + 1, &[Line { function, line: 1 }]));
         }
-        b.sample(stack, vec![1], Labels::default());
+        b.sample(&stack, &[1], Labels::default()).unwrap();
         b.finish()
     }
 

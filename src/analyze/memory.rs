@@ -89,13 +89,13 @@ fn view(profile: &Profile, kind: &str, options: &MemoryOptions) -> Option<Memory
     .ok()?;
     let mut packages = ShareCounter::default();
     let frame_packages = FramePackages::new(profile, options.language);
-    for sample in &profile.samples {
-        let value = sample.values[index];
+    for sample in profile.samples() {
+        let value = sample.values()[index];
         if value != 0 {
             packages.add(frame_packages.stack(sample), value);
         }
     }
-    let total: i64 = profile.samples.iter().map(|s| s.values[index]).sum();
+    let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
     Some(MemoryView {
         sample_index: kind.to_string(),
         packages: packages.table(total, options.table_rows, &unit, None, None),
@@ -116,7 +116,7 @@ pub fn analyze(
     let alloc_objects = view(allocated, "alloc_objects", options);
     let total_of = |p: &Profile, kind: &str| -> Option<i64> {
         let index = p.sample_index_of(kind)?;
-        Some(p.samples.iter().map(|s| s.values[index]).sum())
+        Some(p.samples().map(|s| s.values()[index]).sum())
     };
     let rate = match (
         options.uptime_seconds.filter(|u| *u > 0.0),
@@ -149,10 +149,9 @@ pub fn analyze(
                 .filter_map(|package| {
                     let index = index?;
                     let value: i64 = allocated
-                        .samples
-                        .iter()
-                        .filter(|s| frame_packages.stack(s).any(|p| p == package))
-                        .map(|s| s.values[index])
+                        .samples()
+                        .filter(|&s| frame_packages.stack(s).any(|p| p == package))
+                        .map(|s| s.values()[index])
                         .sum();
                     Some(PackageAllocation {
                         package: package.clone(),

@@ -58,7 +58,7 @@ pub fn analyze(
     let mut not_shown = Vec::new();
     for i in order {
         let sample_type = &profile.sample_types[i];
-        let recorded = profile.samples.iter().any(|s| s.values[i] != 0);
+        let recorded = profile.samples().any(|s| s.value(i) != 0);
         if !recorded || views.len() >= MAX_VIEWS {
             not_shown.push(sample_type.kind.clone());
             continue;
@@ -74,8 +74,8 @@ pub fn analyze(
         };
         let mut packages = ShareCounter::default();
         let mut total = 0i64;
-        for sample in &profile.samples {
-            let value = sample.values[i];
+        for sample in profile.samples() {
+            let value = sample.value(i);
             total = total.saturating_add(value);
             if value != 0 {
                 packages.add(frame_packages.stack(sample), value);

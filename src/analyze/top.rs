@@ -346,7 +346,7 @@ impl Merged {
         // values merging changes nothing, so it is skipped.
         let needs_merge = sources
             .iter()
-            .any(|(p, sign, _)| *sign < 0 || p.samples.iter().any(|s| s.values[index] < 0));
+            .any(|(p, sign, _)| *sign < 0 || p.samples().any(|s| s.values()[index] < 0));
         let mut sample_ids: HashMap<(Vec<u32>, LabelKey), usize> = HashMap::new();
 
         for &(source, sign, diff_base) in &sources {
@@ -395,16 +395,16 @@ impl Merged {
                 }
                 location_map.push(id);
             }
-            for sample in &source.samples {
-                let value = sample.values[index].wrapping_mul(sign);
+            for sample in source.samples() {
+                let value = sample.values()[index].wrapping_mul(sign);
                 if value == 0 {
                     continue;
                 }
-                let stack: Vec<u32> = sample.locations.iter().map(|&l| location_map[l]).collect();
+                let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
                 // A profile written by `pprof -proto -diff_base` carries the mark itself.
-                let from_base = diff_base || is_diff_base_sample(&sample.labels);
+                let from_base = diff_base || is_diff_base_sample(sample.labels());
                 if needs_merge {
-                    let key = (stack, LabelKey::new(&sample.labels, diff_base));
+                    let key = (stack, LabelKey::new(sample.labels(), diff_base));
                     if let Some(&existing) = sample_ids.get(&key) {
                         merged.samples[existing].2 += value;
                         continue;

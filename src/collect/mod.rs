@@ -1,10 +1,16 @@
 //! Collecting a profile set from a live /debug/pprof endpoint: the CPU profile runs while the
 //! other members are fetched; every member is checked (it must decode) and written
 //! atomically as soon as it arrives, so a failure later loses nothing fetched before it.
+//!
+//! The server is not trusted: every request is bounded in time (a deadline, not a per-read
+//! timeout, so a server that drips a byte a second cannot keep it alive) and in size (checked
+//! while the body streams, and again when a gzip body is inflated), redirects are not
+//! followed, and what the server says is shown escaped, on one line. Only whole members that
+//! decode are written, under names made of the validated `--host`, `--services` and stamp.
 
 pub mod process;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -30,8 +36,14 @@ pub struct CollectOptions {
     pub pid: Option<u32>,
     /// Longest wait for one member (the CPU profile gets its length on top).
     pub timeout: Duration,
-    /// Largest body accepted for one member.
+    /// Longest the whole collection may take beyond the CPU profile's length; a member not
+    /// complete by then is reported, the others are kept.
+    pub deadline: Duration,
+    /// Largest body accepted for one member, checked while it arrives.
     pub max_body_bytes: u64,
+    /// Limits for checking that a body decodes (a gzip body is inflated up to
+    /// `max_decompressed_bytes`, no further).
+    pub decode: DecodeOptions,
     /// Draw a countdown while the CPU profile runs (only on a terminal).
     pub progress: bool,
     /// The collection time; `None` is now.
@@ -132,8 +144,11 @@ impl Outcome {
 pub enum CollectError {
     #[error("--url {0:?}: {1}")]
     BadUrl(String, String),
-    #[error("--host {0:?}: {1}")]
+    /// The host as shown (shortened when very long), and why it cannot be used.
+    #[error("--host {0}: {1}")]
     BadHost(String, String),
+    #[error("--services {0}: {1}")]
+    BadServices(u32, String),
     #[error("{}: a set named {prefix} is already there; not overwriting it", dir.display())]
     Exists { dir: PathBuf, prefix: String },
     #[error("{}: {what}", path.display())]
@@ -144,8 +159,23 @@ pub enum CollectError {
 
 /// Collects a complete set; failures of single members are in the outcome, not errors.
 pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
+    let begun = Instant::now();
     let base = base_url(&options.url)?;
     check_host(&options.host)?;
+    if options.services == 0 {
+        return Err(CollectError::BadServices(
+            0,
+            "the process runs at least one service (per-service figures divide by it)".to_string(),
+        ));
+    }
+    let clock = Clock {
+        deadline: begun + Duration::from_secs(options.cpu_seconds) + options.deadline,
+        flags: format!(
+            "--seconds {} + --deadline {}",
+            options.cpu_seconds,
+            exact(options.deadline)
+        ),
+    };
     let at = options.at.unwrap_or_else(UtcTime::now);
     let prefix = format!("{}-{}svc-{}", options.host, options.services, at.compact());
     let dir = &options.out_dir;
@@ -164,20 +194,32 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     let started = Instant::now();
     let cpu_target = TARGETS[0];
     let cpu_url = format!("{base}/debug/pprof/profile?seconds={}", options.cpu_seconds);
-    let cpu_timeout = options.timeout + Duration::from_secs(options.cpu_seconds);
+    // The CPU profile answers only after its --seconds: its own timeout starts after them.
+    let cpu_budget = clock.budget(
+        options.timeout + Duration::from_secs(options.cpu_seconds),
+        format!(
+            "--seconds {} + --timeout {}; raise --timeout",
+            options.cpu_seconds,
+            exact(options.timeout)
+        ),
+    );
+    let member_budget = || clock.budget(options.timeout, "raise --timeout".to_string());
 
     let mut saved = Vec::new();
     let mut failures = Vec::new();
     let cpu_result = std::thread::scope(|scope| {
-        let cpu = scope.spawn(|| fetch(&cpu_url, cpu_timeout, options.max_body_bytes));
+        let cpu = scope.spawn(|| {
+            cpu_budget.and_then(|budget| fetch(&cpu_url, &budget, options.max_body_bytes))
+        });
         for target in &TARGETS[1..] {
             let url = format!("{base}/debug/pprof/{}", target.path);
-            let result = fetch(&url, options.timeout, options.max_body_bytes);
+            let result =
+                member_budget().and_then(|budget| fetch(&url, &budget, options.max_body_bytes));
             store(
                 *target,
                 &url,
                 result,
-                dir,
+                options,
                 &prefix,
                 &mut saved,
                 &mut failures,
@@ -199,7 +241,7 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
         cpu_target,
         &cpu_url,
         cpu_result,
-        dir,
+        options,
         &prefix,
         &mut saved,
         &mut failures,
@@ -288,24 +330,24 @@ fn countdown(options: &CollectOptions, started: Instant) -> indicatif::ProgressB
 fn store(
     target: Target,
     url: &str,
-    result: Result<Vec<u8>, String>,
-    dir: &Path,
+    result: Result<Fetched, String>,
+    options: &CollectOptions,
     prefix: &str,
     saved: &mut Vec<Saved>,
     failures: &mut Vec<Failure>,
 ) -> Result<(), CollectError> {
-    let body = match result.and_then(|body| check_body(target, body)) {
+    let body = match result.and_then(|fetched| check_body(target, fetched, &options.decode)) {
         Ok(body) => body,
         Err(what) => {
             failures.push(Failure {
                 kind: target.kind,
                 url: url.to_string(),
-                what,
+                what: one_line(&what),
             });
             return Ok(());
         }
     };
-    let path = dir.join(format!("{prefix}-{}", target.suffix));
+    let path = options.out_dir.join(format!("{prefix}-{}", target.suffix));
     write_atomic(&path, &body, Existing::Refuse).map_err(|e| CollectError::Write {
         path: path.clone(),
         what: crate::error::describe_io(&e),
@@ -319,70 +361,300 @@ fn store(
 }
 
 /// A body is kept only when it is what was asked for: a decodable profile or dump.
-fn check_body(target: Target, body: Vec<u8>) -> Result<Vec<u8>, String> {
-    if target.text {
-        goroutine::parse(&body).map_err(|e| format!("the body is not a goroutine dump: {e}"))?;
-    } else {
-        profile::decode(&body, &DecodeOptions::default())
-            .map_err(|e| format!("the body is not a profile: {e}"))?;
+///
+/// The Content-Type does not decide: net/http/pprof sends `application/octet-stream` for
+/// profiles and `text/plain` for the dumps, but proxies and tunnels relabel bodies, and a
+/// body that decodes is a profile whatever its label. The label only helps to explain a body
+/// that does not decode: an HTML page (a proxy's 502, a login page) is named as one, with its
+/// title, and an unexpected type is shown next to the decoder's complaint.
+fn check_body(target: Target, fetched: Fetched, decode: &DecodeOptions) -> Result<Vec<u8>, String> {
+    let Fetched { body, content_type } = fetched;
+    if body.is_empty() {
+        return Err("HTTP 200 with an empty body".to_string());
     }
-    Ok(body)
+    let (what, problem) = if target.text {
+        match goroutine::parse(&body) {
+            Ok(_) => return Ok(body),
+            Err(e) => ("a goroutine dump", e.to_string()),
+        }
+    } else {
+        match profile::decode(&body, decode) {
+            Ok(_) => return Ok(body),
+            Err(e) => ("a profile", e.to_string()),
+        }
+    };
+    let content_type = content_type.as_deref();
+    if let Some(title) = html_page(&body, content_type) {
+        let label = content_type
+            .map(|t| format!(" (Content-Type {t})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "the body is an HTML page{label}, not {what}: {title:?}"
+        ));
+    }
+    let label = match content_type {
+        Some(t) if !expected_content_type(t) => format!(" (Content-Type {t})"),
+        _ => String::new(),
+    };
+    Err(format!("the body{label} is not {what}: {problem}"))
 }
 
+/// What net/http/pprof sends (profiles, dumps); other types are worth showing.
+fn expected_content_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/octet-stream")
+        || essence.eq_ignore_ascii_case("text/plain")
+}
+
+/// When the body is an HTML page, its title (or first line), shortened.
+fn html_page(body: &[u8], content_type: Option<&str>) -> Option<String> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `head`.
+    let lower = head.to_ascii_lowercase();
+    let start = lower.trim_start();
+    let is_html = content_type
+        .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("text/html"))
+        || start.starts_with("<!doctype html")
+        || start.starts_with("<html");
+    if !is_html {
+        return None;
+    }
+    let title = lower.find("<title").and_then(|open| {
+        let text_start = open + lower[open..].find('>')? + 1;
+        let text_end = text_start + lower[text_start..].find("</title")?;
+        Some(
+            head[text_start..text_end]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    });
+    let shown = match title {
+        Some(title) if !title.is_empty() => title,
+        _ => head
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string(),
+    };
+    Some(shown.chars().take(100).collect())
+}
+
+/// Failure messages go to a terminal and into logs, one line each: text that came from the
+/// server must not move the cursor, clear the screen, end the line or reorder what follows
+/// (bidirectional overrides), so such characters are shown escaped.
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let invisible = matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        );
+        if c.is_control() || invisible {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A body as it arrived, with the type the server gave it.
+struct Fetched {
+    body: Vec<u8>,
+    content_type: Option<String>,
+}
+
+/// The time one request may take, and the flags that set it (for the message when it ends).
+#[derive(Debug, Clone)]
+struct Budget {
+    time: Duration,
+    /// `time` as shown.
+    shown: String,
+    /// Which flags make it up and which one to raise.
+    why: String,
+}
+
+/// The collection's time limits: each request has its own (`--timeout`, plus `--seconds` for
+/// the CPU profile), and none runs past the collection's deadline (`--seconds` +
+/// `--deadline`), so a run against a server that answers every request slowly still ends.
+struct Clock {
+    deadline: Instant,
+    /// The flags that make up the deadline, for messages.
+    flags: String,
+}
+
+impl Clock {
+    /// The budget of a request starting now: its own, or what is left of the deadline.
+    fn budget(&self, own: Duration, own_why: String) -> Result<Budget, String> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "not fetched: the collection's deadline ({}) had passed (raise --deadline)",
+                self.flags
+            ));
+        }
+        if left < own {
+            return Ok(Budget {
+                time: left,
+                shown: rounded(left),
+                why: format!(
+                    "what was left of the collection's deadline, {}; raise --deadline",
+                    self.flags
+                ),
+            });
+        }
+        Ok(Budget {
+            time: own,
+            shown: exact(own),
+            why: own_why,
+        })
+    }
+}
+
+/// A duration as the flags take it (`30s`, `2m0s`, `1.5s`).
+fn exact(d: Duration) -> String {
+    HumanDuration::from_secs(d.as_secs_f64()).to_string()
+}
+
+/// What is left of the deadline, up to the next tenth of a second (never "0s").
+fn rounded(d: Duration) -> String {
+    HumanDuration::from_secs((d.as_secs_f64() * 10.0).ceil() / 10.0).to_string()
+}
+
+/// How much of an error answer's body is read: its first line is all that is shown, and an
+/// error page has no claim on --max-size or on the time left.
+const ERROR_BODY_BYTES: u64 = 4096;
+
 /// GETs a URL: the body of a 200 answer, or why there is none, in words.
-fn fetch(url: &str, timeout: Duration, max_body: u64) -> Result<Vec<u8>, String> {
+fn fetch(url: &str, budget: &Budget, max_body: u64) -> Result<Fetched, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
+        // A deadline for the whole call, connect to last body byte: a per-read timeout
+        // would let a server that sends a byte a second keep the collection alive forever.
+        .timeout_global(Some(budget.time))
         .http_status_as_error(false)
         // A redirect could lead anywhere; a pprof endpoint has no reason to send one.
         .max_redirects(0)
         .build()
         .into();
-    let mut response = agent.get(url).call().map_err(|e| describe(&e, timeout))?;
+    let mut response = agent
+        .get(url)
+        .call()
+        .map_err(|e| describe(&e, Stage::Answer, budget, max_body))?;
     let status = response.status();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(max_body)
-        .read_to_vec()
-        .map_err(|e| describe(&e, timeout))?;
     if status != 200 {
-        let text = String::from_utf8_lossy(&body);
-        let first_line = text.lines().next().unwrap_or("").trim();
-        let reason = status.canonical_reason().unwrap_or("");
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(|l| format!(" to {l}; not followed"))
-            .unwrap_or_default();
-        let detail = if first_line.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", first_line.chars().take(200).collect::<String>())
-        };
+        return Err(status_error(&mut response));
+    }
+    let announced = response.body().content_length();
+    if let Some(length) = announced.filter(|&l| l > max_body) {
         return Err(format!(
-            "HTTP {} {reason}{location}{detail}",
-            status.as_u16()
+            "the answer announces {length} bytes, more than --max-size {} (raise --max-size)",
+            ByteSize(max_body)
         ));
     }
-    Ok(body)
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.chars().take(100).collect());
+    // The limit is applied while the body streams: reading stops one byte past it.
+    let mut reader = response.body_mut().with_config().limit(max_body).reader();
+    let mut body = Vec::new();
+    if let Err(e) = reader.read_to_end(&mut body) {
+        let error = ureq::Error::from(e);
+        let cut =
+            matches!(&error, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof);
+        return Err(match (cut, announced) {
+            (true, Some(length)) => format!(
+                "the connection closed before the whole body arrived ({} of {length} bytes)",
+                body.len()
+            ),
+            _ => describe(&error, Stage::Body, budget, max_body),
+        });
+    }
+    Ok(Fetched { body, content_type })
 }
 
-fn describe(error: &ureq::Error, timeout: Duration) -> String {
+/// An answer other than 200, in one line: status, where a redirect pointed, and the first
+/// line of the body (Go's http.Error puts the reason there).
+fn status_error(response: &mut ureq::http::Response<ureq::Body>) -> String {
+    let status = response.status();
+    let mut head = Vec::new();
+    // Errors while reading (a cut, the deadline) leave what arrived, which is enough.
+    let _ = response
+        .body_mut()
+        .as_reader()
+        .take(ERROR_BODY_BYTES)
+        .read_to_end(&mut head);
+    let text = String::from_utf8_lossy(&head);
+    let first_line = text.lines().next().unwrap_or("").trim();
+    let reason = status.canonical_reason().unwrap_or("");
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(|l| {
+            format!(
+                " to {}; not followed",
+                l.chars().take(200).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
+    let detail = if first_line.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", first_line.chars().take(200).collect::<String>())
+    };
+    format!("HTTP {} {reason}{location}{detail}", status.as_u16())
+}
+
+/// Where in the exchange an error happened: the same error means different things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Answer,
+    Body,
+}
+
+fn describe(error: &ureq::Error, stage: Stage, budget: &Budget, max_body: u64) -> String {
+    use std::io::ErrorKind;
     match error {
-        ureq::Error::Timeout(_) => format!(
-            "no complete answer within {} (raise --timeout)",
-            HumanDuration::from_secs(timeout.as_secs_f64())
-        ),
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+        ureq::Error::Timeout(_) => {
+            format!(
+                "no complete answer within {} ({})",
+                budget.shown, budget.why
+            )
+        }
+        ureq::Error::Io(e) if e.kind() == ErrorKind::ConnectionRefused => {
             "connection refused (is the service listening there?)".to_string()
+        }
+        ureq::Error::Io(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::UnexpectedEof
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+            ) =>
+        {
+            match stage {
+                Stage::Answer => "the connection closed before an answer arrived".to_string(),
+                Stage::Body => "the connection closed before the whole body arrived".to_string(),
+            }
         }
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
         ureq::Error::HostNotFound => "host not found".to_string(),
-        ureq::Error::BodyExceedsLimit(limit) => {
-            format!("the body is larger than {limit} bytes (raise --max-size)")
-        }
+        ureq::Error::BodyExceedsLimit(_) => format!(
+            "the body is larger than --max-size {} (raise --max-size)",
+            ByteSize(max_body)
+        ),
+        ureq::Error::LargeResponseHeader(_, limit) => format!(
+            "the answer's header is larger than {} (not a pprof endpoint?)",
+            ByteSize(*limit as u64)
+        ),
+        ureq::Error::Protocol(e) => match stage {
+            Stage::Answer => format!("not an HTTP answer ({e})"),
+            Stage::Body => format!("the body's HTTP framing is broken ({e})"),
+        },
         other => other.to_string(),
     }
 }
@@ -401,22 +673,44 @@ fn base_url(url: &str) -> Result<String, CollectError> {
     Ok(trimmed.to_string())
 }
 
-/// The host becomes part of file names: it must be one plain name.
+/// Longest `--host` accepted: the longest member name adds 52 bytes to it (services, stamp,
+/// `-goroutines-debug2.txt`), and file names stop at 255 bytes on Linux and macOS.
+const MAX_HOST_BYTES: usize = 200;
+
+/// The host becomes part of file names: it must be one plain name, so that no value can put
+/// a file outside --out (`../x`, `/etc/x`, `a/b`), hide it (`.x`), make it read as an option
+/// (`-x`) or make a name the file system refuses (NUL, too long). Host names are letters,
+/// digits, '-' and '.'; '_' is common in service names. Refused rather than rewritten: a
+/// silently changed name would not be found by the name the user gave.
 fn check_host(host: &str) -> Result<(), CollectError> {
-    let bad = |why: &str| CollectError::BadHost(host.to_string(), why.to_string());
+    let shown = if host.chars().count() > 40 {
+        format!("{:?}…", host.chars().take(40).collect::<String>())
+    } else {
+        format!("{host:?}")
+    };
+    let bad = |why: String| CollectError::BadHost(shown.clone(), why);
+    const FIX: &str = "use a plain name of letters, digits, '-', '_' and '.', such as storage-1";
     if host.is_empty() {
-        return Err(bad("it is empty"));
+        return Err(bad(format!("it is empty; {FIX}")));
     }
-    if host == "." || host == ".." || host.starts_with('.') {
-        return Err(bad("it may not start with a dot"));
+    if host.len() > MAX_HOST_BYTES {
+        return Err(bad(format!(
+            "it is {} bytes long and becomes part of file names; use at most {MAX_HOST_BYTES}",
+            host.len()
+        )));
     }
-    if host
+    if let Some(c) = host
         .chars()
-        .any(|c| c == '/' || c == '\\' || c.is_control() || c.is_whitespace())
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
-        return Err(bad(
-            "it becomes part of file names: use letters, digits, '-', '_' or '.'",
-        ));
+        return Err(bad(format!(
+            "{c:?} cannot be part of the set's file names; {FIX}"
+        )));
+    }
+    if host.starts_with(['.', '-']) {
+        return Err(bad(format!(
+            "it may not start with '.' or '-' (hidden files, names read as options); {FIX}"
+        )));
     }
     Ok(())
 }
@@ -461,5 +755,40 @@ mod tests {
         assert!(check_host("a/b").is_err());
         assert!(check_host("").is_err());
         assert!(check_host("a\0b").is_err());
+        assert!(check_host("-x").is_err());
+        assert!(check_host("ストレージ").is_err());
+        assert!(check_host(&"a".repeat(MAX_HOST_BYTES)).is_ok());
+        assert!(check_host(&"a".repeat(MAX_HOST_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn server_text_is_shown_on_one_line() {
+        assert_eq!(one_line("a\r\nb\tc"), "a\\r\\nb\\tc");
+        assert_eq!(one_line("\u{1b}[2J\u{202e}é"), "\\u{1b}[2J\\u{202e}é");
+        assert_eq!(one_line("plain"), "plain");
+    }
+
+    #[test]
+    fn html_pages_are_named_by_their_title() {
+        let page = b"<!DOCTYPE html>\n<HTML><head><TITLE>\n  Sign in\n  to SSO </title>";
+        assert_eq!(html_page(page, None).as_deref(), Some("Sign in to SSO"));
+        assert_eq!(
+            html_page(b"\n\nService Unavailable\n", Some("Text/HTML")).as_deref(),
+            Some("Service Unavailable")
+        );
+        assert_eq!(
+            html_page(b"<html><body>x", None).as_deref(),
+            Some("<html><body>x")
+        );
+        assert_eq!(html_page(b"goroutine profile: total 3\n", None), None);
+        assert_eq!(html_page(b"{}", Some("application/json")), None);
+    }
+
+    #[test]
+    fn pprof_content_types_are_not_worth_showing() {
+        assert!(expected_content_type("application/octet-stream"));
+        assert!(expected_content_type("text/plain; charset=utf-8"));
+        assert!(!expected_content_type("text/html"));
+        assert!(!expected_content_type("application/json"));
     }
 }

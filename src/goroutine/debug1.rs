@@ -268,7 +268,9 @@ fn finish<'a>(
         start += run;
     }
     let labels = std::mem::take(&mut block.labels);
-    builder.sample(scratch.locations.clone(), vec![block.count], labels);
+    builder
+        .sample(&scratch.locations, &[block.count], labels)
+        .map_err(|_| DumpError::stacks_full())?;
     block.frames.clear();
     block.body_lines = 0;
     Ok(block)

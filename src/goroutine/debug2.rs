@@ -111,13 +111,13 @@ pub(super) fn parse(text: &str) -> Result<GoroutineDump, DumpError> {
         }
         if is_blank(line) {
             if let Some(done) = current.take() {
-                parser.finish(done);
+                parser.finish(done)?;
             }
             continue;
         }
         if let Some((id, inner)) = parse_header(line) {
             if let Some(done) = current.take() {
-                parser.finish(done);
+                parser.finish(done)?;
             }
             current = Some(Current {
                 info: new_info(id, inner, number),
@@ -155,7 +155,7 @@ pub(super) fn parse(text: &str) -> Result<GoroutineDump, DumpError> {
                 header: excerpt(done.header),
             });
         }
-        parser.finish(done);
+        parser.finish(done)?;
     }
     Ok(GoroutineDump {
         format: DumpFormat::Debug2,
@@ -265,12 +265,15 @@ impl<'a> Parser<'a> {
     }
 
     /// Ends a goroutine: its stack becomes a sample, or adds one to the identical one.
-    fn finish(&mut self, current: Current<'a>) {
+    fn finish(&mut self, current: Current<'a>) -> Result<(), DumpError> {
         let mut info = current.info;
         info.sample = match self.stacks.get(self.stack.as_slice()) {
             Some(&sample) => {
-                if let Some(value) = self.builder.profile_mut().samples[sample]
-                    .values
+                if let Some(value) = self
+                    .builder
+                    .profile_mut()
+                    .samples
+                    .values_mut(sample)
                     .first_mut()
                 {
                     *value += 1;
@@ -280,13 +283,15 @@ impl<'a> Parser<'a> {
             None => {
                 let sample = self.builder.profile_mut().samples.len();
                 self.builder
-                    .sample(self.stack.clone(), vec![1], Labels::default());
+                    .sample(&self.stack, &[1], Labels::default())
+                    .map_err(|_| DumpError::stacks_full())?;
                 self.stacks.insert(self.stack.clone(), sample);
                 sample
             }
         };
         self.stack.clear();
         self.goroutines.push(info);
+        Ok(())
     }
 }
 

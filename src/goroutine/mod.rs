@@ -98,9 +98,8 @@ impl GoroutineDump {
     /// The number of goroutines the stacks account for: the sum of the sample values.
     pub fn total(&self) -> u64 {
         self.profile
-            .samples
-            .iter()
-            .filter_map(|s| s.values.first())
+            .samples()
+            .filter_map(|s| s.values().first())
             .map(|&v| v.max(0) as u64)
             .sum()
     }
@@ -167,6 +166,24 @@ pub enum DumpError {
     FrameCutOff { line: usize, frame: String },
     #[error("line {line}: the dump ends in the middle of this line (truncated dump?)")]
     MidLine { line: usize },
+    #[error("{what} exceeds the limit of {limit} (raise it with {flag})")]
+    Limit {
+        what: String,
+        limit: u64,
+        flag: &'static str,
+    },
+}
+
+impl DumpError {
+    /// The stacks of a dump outgrew the model's 4 GiB stack buffer. The decompressed-size
+    /// limit (1 GiB by default) keeps this from happening unless it is raised past 4 GiB.
+    fn stacks_full() -> Self {
+        DumpError::Limit {
+            what: "the total size of all stacks".to_string(),
+            limit: u64::from(u32::MAX),
+            flag: "--max-decompressed-size",
+        }
+    }
 }
 
 /// The format of a goroutine dump, judged by its first non-blank line; `None` when the data

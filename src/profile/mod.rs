@@ -3,7 +3,10 @@
 
 pub mod decode;
 pub mod model;
-mod proto;
+/// profile.proto's messages (prost), for tools and tests that write profiles.
+pub mod proto;
 
-pub use decode::{DecodeError, DecodeOptions, decode, decompress, is_gzip};
+pub use decode::{
+    DecodeError, DecodeOptions, decode, decode_stream, decompress, decompressing_reader, is_gzip,
+};
 pub use model::*;

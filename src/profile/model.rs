@@ -69,13 +69,332 @@ impl Labels {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Sample {
-    /// Indices into `Profile::locations`, leaf first.
-    pub locations: Vec<usize>,
+/// The samples of a profile, stored by column so that a production-sized profile (millions of
+/// samples, tens of millions of frames) costs a few bytes per frame instead of a heap
+/// allocation per sample: stacks as LEB128 varints in one buffer (as profile.proto packs them),
+/// values in one vector, and label sets deduplicated (Go's heap profiles give each of their
+/// samples the same few `bytes` labels).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Samples {
+    /// Each stack as LEB128 varints of `location index + 1`, leaf first.
+    stacks: Vec<u8>,
+    /// End of each sample's stack in `stacks`; a stack starts where the previous one ends.
+    stack_ends: Vec<u32>,
+    /// `value_count` values per sample.
+    values: Vec<i64>,
+    value_count: usize,
+    /// Index into `label_sets` per sample; set 0 is the empty set.
+    label_of: Vec<u32>,
+    label_sets: Vec<Labels>,
+}
+
+impl Default for Samples {
+    fn default() -> Self {
+        Samples::new(0)
+    }
+}
+
+/// Why a sample could not be added: the stack buffer is addressed with 32-bit offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StacksFull;
+
+impl Samples {
+    pub fn new(value_count: usize) -> Self {
+        Samples {
+            stacks: Vec::new(),
+            stack_ends: Vec::new(),
+            values: Vec::new(),
+            value_count,
+            label_of: Vec::new(),
+            label_sets: vec![Labels::default()],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.stack_ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stack_ends.is_empty()
+    }
+
+    /// Number of values per sample (the number of sample types).
+    pub fn value_count(&self) -> usize {
+        self.value_count
+    }
+
+    /// Bytes used by the stack buffer (a measure of the profile's size in frames).
+    pub fn stack_bytes(&self) -> usize {
+        self.stacks.len()
+    }
+
+    /// Adds a label set and returns its id for [`Samples::push_encoded`]; the empty set is 0.
+    pub fn add_label_set(&mut self, labels: Labels) -> u32 {
+        if labels.is_empty() {
+            return 0;
+        }
+        self.label_sets.push(labels);
+        (self.label_sets.len() - 1) as u32
+    }
+
+    /// Adds a sample whose stack is given as location indices, leaf first.
+    pub fn push(
+        &mut self,
+        locations: &[usize],
+        values: &[i64],
+        labels: Labels,
+    ) -> Result<(), StacksFull> {
+        let label_set = self.add_label_set(labels);
+        for &location in locations {
+            encode_varint(location as u64 + 1, &mut self.stacks);
+        }
+        self.finish_sample(values, label_set)
+    }
+
+    /// Samples from columns a decoder filled: `stacks` holds each sample's stack as LEB128
+    /// varints ending at `stack_ends[i]`, `values` holds `value_count` values per sample and
+    /// `label_of` each sample's index into `label_sets` (whose first set is the empty one).
+    /// The caller checks the stacks with [`Samples::check_stacks`].
+    pub fn from_parts(
+        stacks: Vec<u8>,
+        stack_ends: Vec<u32>,
+        values: Vec<i64>,
+        value_count: usize,
+        label_of: Vec<u32>,
+        label_sets: Vec<Labels>,
+    ) -> Self {
+        Samples {
+            stacks,
+            stack_ends,
+            values,
+            value_count,
+            label_of,
+            label_sets,
+        }
+    }
+
+    fn finish_sample(&mut self, values: &[i64], label_set: u32) -> Result<(), StacksFull> {
+        let end = u32::try_from(self.stacks.len()).map_err(|_| StacksFull)?;
+        self.stack_ends.push(end);
+        // Missing values read as 0, extra ones are dropped: the decoder rejects both before.
+        let count = self.value_count;
+        self.values.extend(
+            values
+                .iter()
+                .copied()
+                .chain(std::iter::repeat(0))
+                .take(count),
+        );
+        self.label_of.push(label_set);
+        Ok(())
+    }
+
+    fn stack_range(&self, sample: usize) -> std::ops::Range<usize> {
+        let start = match sample {
+            0 => 0,
+            s => self.stack_ends[s - 1] as usize,
+        };
+        start..self.stack_ends[sample] as usize
+    }
+
+    fn values_of(&self, sample: usize) -> &[i64] {
+        let start = sample * self.value_count;
+        &self.values[start..start + self.value_count]
+    }
+
+    /// The values of a sample, to change in place (the goroutine dump parsers merge
+    /// goroutines with equal stacks into one sample).
+    pub fn values_mut(&mut self, sample: usize) -> &mut [i64] {
+        let start = sample * self.value_count;
+        &mut self.values[start..start + self.value_count]
+    }
+
+    /// Replaces every stack entry through `map` (sample, old entry → new one), for
+    /// decoders whose location ids are not `1..=n` in order.
+    pub fn remap_locations(&mut self, mut map: impl FnMut(usize, u64) -> u64) {
+        let mut stacks = Vec::with_capacity(self.stacks.len());
+        let mut start = 0;
+        for (sample, end) in self.stack_ends.iter_mut().enumerate() {
+            let cursor = Varints {
+                bytes: &self.stacks[start..*end as usize],
+            };
+            start = *end as usize;
+            for value in cursor {
+                encode_varint(map(sample, value), &mut stacks);
+            }
+            *end = stacks.len() as u32;
+        }
+        self.stacks = stacks;
+    }
+
+    /// Checks every stack: each entry is a location `1..=locations`, and no stack is deeper
+    /// than `max_depth`. Returns the first bad sample with its bad entry, or its depth.
+    pub fn check_stacks(&self, locations: usize, max_depth: usize) -> Result<(), BadStack> {
+        let mut start = 0;
+        for (sample, &end) in self.stack_ends.iter().enumerate() {
+            let cursor = Varints {
+                bytes: &self.stacks[start..end as usize],
+            };
+            start = end as usize;
+            let mut depth = 0;
+            for value in cursor {
+                if value == 0 || value > locations as u64 {
+                    return Err(BadStack::Location { sample, value });
+                }
+                depth += 1;
+            }
+            if depth > max_depth {
+                return Err(BadStack::TooDeep { sample, depth });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What [`Samples::check_stacks`] found wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadStack {
+    /// Sample `sample` (from 0) names location entry `value` (an id, or an index + 1).
+    Location {
+        sample: usize,
+        value: u64,
+    },
+    TooDeep {
+        sample: usize,
+        depth: usize,
+    },
+}
+
+/// Appends `value` as a LEB128 varint.
+pub fn encode_varint(mut value: u64, out: &mut Vec<u8>) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Reads LEB128 varints from a buffer that the encoder wrote (so always well-formed).
+#[derive(Debug, Clone)]
+struct Varints<'a> {
+    bytes: &'a [u8],
+}
+
+impl Iterator for Varints<'_> {
+    type Item = u64;
+
+    #[inline]
+    fn next(&mut self) -> Option<u64> {
+        let (&first, rest) = self.bytes.split_first()?;
+        if first < 0x80 {
+            self.bytes = rest;
+            return Some(u64::from(first));
+        }
+        let mut value = 0u64;
+        let mut shift = 0;
+        let mut used = 0;
+        for &byte in self.bytes {
+            used += 1;
+            value |= u64::from(byte & 0x7f).wrapping_shl(shift);
+            shift += 7;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        self.bytes = &self.bytes[used..];
+        Some(value)
+    }
+}
+
+impl DoubleEndedIterator for Varints<'_> {
+    #[inline]
+    fn next_back(&mut self) -> Option<u64> {
+        let (&last, rest) = self.bytes.split_last()?;
+        if rest.last().is_none_or(|&b| b < 0x80) {
+            self.bytes = rest;
+            return Some(u64::from(last));
+        }
+        // The varint starts after the previous terminating byte (high bit clear).
+        let start = rest.iter().rposition(|&b| b < 0x80).map_or(0, |p| p + 1);
+        let value = Varints {
+            bytes: &self.bytes[start..],
+        }
+        .next()
+        .unwrap_or(0);
+        self.bytes = &self.bytes[..start];
+        Some(value)
+    }
+}
+
+/// The location indices of one sample's stack, leaf first (`.rev()` walks from the root).
+#[derive(Debug, Clone)]
+pub struct Stack<'a> {
+    varints: Varints<'a>,
+}
+
+impl Stack<'_> {
+    /// True when no (more) locations are left.
+    pub fn is_empty(&self) -> bool {
+        self.varints.bytes.is_empty()
+    }
+}
+
+impl Iterator for Stack<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        self.varints.next().map(|v| v as usize - 1)
+    }
+}
+
+impl DoubleEndedIterator for Stack<'_> {
+    #[inline]
+    fn next_back(&mut self) -> Option<usize> {
+        self.varints.next_back().map(|v| v as usize - 1)
+    }
+}
+
+/// One sample of a profile: its stack, values and labels.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleRef<'a> {
+    samples: &'a Samples,
+    index: usize,
+}
+
+impl<'a> SampleRef<'a> {
+    /// Position of the sample in the profile.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Location indices (into `Profile::locations`), leaf first.
+    pub fn locations(&self) -> Stack<'a> {
+        Stack {
+            varints: Varints {
+                bytes: &self.samples.stacks[self.samples.stack_range(self.index)],
+            },
+        }
+    }
+
     /// One value per sample type.
-    pub values: Vec<i64>,
-    pub labels: Labels,
+    pub fn values(&self) -> &'a [i64] {
+        self.samples.values_of(self.index)
+    }
+
+    /// The value of sample type `index`, 0 when there is no such type.
+    pub fn value(&self, index: usize) -> i64 {
+        self.values().get(index).copied().unwrap_or(0)
+    }
+
+    pub fn labels(&self) -> &'a Labels {
+        &self.samples.label_sets[self.samples.label_of[self.index] as usize]
+    }
+
+    /// Id of the sample's label set: samples with equal ids have equal labels.
+    pub fn label_set(&self) -> u32 {
+        self.samples.label_of[self.index]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -83,7 +402,7 @@ pub struct Profile {
     pub sample_types: Vec<ValueType>,
     /// Name of the default sample type, when the profile names one.
     pub default_sample_type: Option<String>,
-    pub samples: Vec<Sample>,
+    pub samples: Samples,
     pub mappings: Vec<Mapping>,
     pub locations: Vec<Location>,
     pub functions: Vec<Function>,
@@ -106,10 +425,28 @@ impl Profile {
             .unwrap_or(self.sample_types.len().saturating_sub(1))
     }
 
+    /// Number of samples.
+    pub fn sample_count(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// Sample `index`.
+    pub fn sample(&self, index: usize) -> SampleRef<'_> {
+        SampleRef {
+            samples: &self.samples,
+            index,
+        }
+    }
+
+    /// Every sample, in profile order.
+    pub fn samples(&self) -> impl ExactSizeIterator<Item = SampleRef<'_>> + '_ {
+        (0..self.samples.len()).map(move |index| self.sample(index))
+    }
+
     /// The function names of a sample's stack, leaf first, inlined frames included
     /// (innermost first within a location).
-    pub fn stack_names<'a>(&'a self, sample: &'a Sample) -> impl Iterator<Item = &'a str> + 'a {
-        sample.locations.iter().flat_map(move |&l| {
+    pub fn stack_names<'a>(&'a self, sample: SampleRef<'a>) -> impl Iterator<Item = &'a str> + 'a {
+        sample.locations().flat_map(move |l| {
             self.locations[l]
                 .lines
                 .iter()
@@ -145,6 +482,7 @@ impl ProfileBuilder {
     pub fn new(sample_types: Vec<ValueType>) -> Self {
         ProfileBuilder {
             profile: Profile {
+                samples: Samples::new(sample_types.len()),
                 sample_types,
                 ..Profile::default()
             },
@@ -200,15 +538,110 @@ impl ProfileBuilder {
         index
     }
 
-    pub fn sample(&mut self, locations: Vec<usize>, values: Vec<i64>, labels: Labels) {
-        self.profile.samples.push(Sample {
-            locations,
-            values,
-            labels,
-        });
+    /// Adds a sample (stack leaf first). Dumps large enough to overflow the 4 GiB stack
+    /// buffer are refused by the size limits long before, so the error is only reported.
+    pub fn sample(
+        &mut self,
+        locations: &[usize],
+        values: &[i64],
+        labels: Labels,
+    ) -> Result<(), StacksFull> {
+        self.profile.samples.push(locations, values, labels)
     }
 
     pub fn finish(self) -> Profile {
         self.profile
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stacks_read_the_same_forward_and_backward() {
+        let mut samples = Samples::new(2);
+        // Indices that need one, two, three and five varint bytes.
+        let stack = [0usize, 127, 128, 16_383, 16_384, 1 << 31];
+        samples.push(&stack, &[7, -8], Labels::default()).unwrap();
+        samples.push(&[], &[1, 2], Labels::default()).unwrap();
+        samples.push(&[5], &[3, 4], Labels::default()).unwrap();
+        let profile = Profile {
+            samples,
+            ..Profile::default()
+        };
+        let first = profile.sample(0);
+        assert_eq!(first.locations().collect::<Vec<_>>(), stack);
+        let mut reversed = stack.to_vec();
+        reversed.reverse();
+        assert_eq!(first.locations().rev().collect::<Vec<_>>(), reversed);
+        assert_eq!(first.values(), [7, -8]);
+        assert!(profile.sample(1).locations().is_empty());
+        assert_eq!(profile.sample(2).locations().collect::<Vec<_>>(), [5]);
+        assert_eq!(profile.sample(2).value(1), 4);
+        assert_eq!(profile.sample(2).value(9), 0);
+    }
+
+    #[test]
+    fn mixed_direction_reads_meet_in_the_middle() {
+        let mut samples = Samples::new(1);
+        samples
+            .push(&[1, 300, 2, 70_000], &[1], Labels::default())
+            .unwrap();
+        let profile = Profile {
+            samples,
+            ..Profile::default()
+        };
+        let mut stack = profile.sample(0).locations();
+        assert_eq!(stack.next(), Some(1));
+        assert_eq!(stack.next_back(), Some(70_000));
+        assert_eq!(stack.next_back(), Some(2));
+        assert_eq!(stack.next(), Some(300));
+        assert_eq!(stack.next(), None);
+        assert_eq!(stack.next_back(), None);
+    }
+
+    #[test]
+    fn stack_checks_name_the_first_bad_sample() {
+        let mut samples = Samples::new(1);
+        samples.push(&[0, 1], &[1], Labels::default()).unwrap();
+        samples.push(&[0, 1, 2], &[1], Labels::default()).unwrap();
+        assert_eq!(samples.check_stacks(3, 3), Ok(()));
+        assert_eq!(
+            samples.check_stacks(2, 3),
+            Err(BadStack::Location {
+                sample: 1,
+                value: 3
+            })
+        );
+        assert_eq!(
+            samples.check_stacks(3, 2),
+            Err(BadStack::TooDeep {
+                sample: 1,
+                depth: 3
+            })
+        );
+        samples.remap_locations(|_, v| v + 1);
+        assert_eq!(samples.check_stacks(4, 3), Ok(()));
+    }
+
+    #[test]
+    fn label_sets_are_shared_and_values_change_in_place() {
+        let mut samples = Samples::new(1);
+        let mut labels = Labels::default();
+        labels.strings.insert("k".into(), vec!["v".into()]);
+        let set = samples.add_label_set(labels.clone());
+        samples.push(&[0], &[1], Labels::default()).unwrap();
+        samples.push(&[0], &[1], labels).unwrap();
+        samples.values_mut(0)[0] += 41;
+        let profile = Profile {
+            samples,
+            ..Profile::default()
+        };
+        assert_eq!(profile.sample(0).value(0), 42);
+        assert_eq!(profile.sample(0).label_set(), 0);
+        assert!(profile.sample(0).labels().is_empty());
+        assert_eq!(profile.sample(1).labels().strings["k"], ["v"]);
+        assert_ne!(profile.sample(1).label_set(), set);
     }
 }

@@ -1,0 +1,3 @@
+module example.com/biggen
+
+go 1.19
