@@ -483,7 +483,7 @@ fn evidence_text(
         Language::Go if extra_go > 0 => "goroutine dumps, which only Go writes".to_string(),
         Language::Go => format!("Go-style names among {among}"),
         Language::Unknown if functions == 0 && unnamed > 0 => format!(
-            "no function names, only addresses ({})",
+            "no function names, only the addresses of {}",
             plural(unnamed, "location", "locations")
         ),
         Language::Unknown if functions == 0 => "no stacks to look at".to_string(),
