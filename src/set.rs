@@ -262,9 +262,14 @@ pub fn list(dir: &Path) -> Result<Vec<PathBuf>, SetError> {
     Ok(sets.keys().map(|prefix| dir.join(prefix)).collect())
 }
 
-/// Opens the set at `path`: a directory holding one set, or a path prefix such as
-/// `profiles/storage-57svc-20251015-210532`.
+/// Opens the set at `path`: a directory holding one set, a path prefix such as
+/// `profiles/storage-57svc-20251015-210532`, or one profile file (a set of one member).
+/// A directory whose files follow no set naming (`profile.pb`, `wall.pb.gz` — what other
+/// profilers write) is one set of all its files, named after the directory.
 pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError> {
+    if path.is_file() {
+        return open_files(path, vec![path.to_path_buf()], single_name(path), options);
+    }
     let (dir, prefix) = if path.is_dir() {
         (path.to_path_buf(), None)
     } else {
@@ -279,6 +284,17 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
         (dir, Some(prefix))
     };
     let by_prefix = discover(&dir, prefix.as_deref())?;
+    if by_prefix.is_empty() && prefix.is_none() {
+        let files = plain_files(&dir)?;
+        if !files.is_empty() {
+            let name = dir
+                .canonicalize()
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "profiles".to_string());
+            return open_files(path, files, name, options);
+        }
+    }
     if by_prefix.is_empty() {
         return Err(SetError::Empty {
             path: path.to_path_buf(),
@@ -297,10 +313,58 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
             example: dir.join(names[0]).display().to_string(),
         });
     }
-    let Some((name, mut files)) = by_prefix.into_iter().next() else {
+    let Some((name, files)) = by_prefix.into_iter().next() else {
         return Err(SetError::Empty {
             path: path.to_path_buf(),
         });
+    };
+    open_files(path, files, name, options)
+}
+
+/// The visible regular files of a directory, sorted.
+fn plain_files(dir: &Path) -> Result<Vec<PathBuf>, SetError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| SetError::Io {
+        path: dir.to_path_buf(),
+        what: describe_io(&e),
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| SetError::Io {
+            path: dir.to_path_buf(),
+            what: describe_io(&e),
+        })?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !hidden && entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The name of a set of one file: the file name without its extensions
+/// (`wall.pb.gz` → `wall`).
+fn single_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.split_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_string(),
+        _ => name,
+    }
+}
+
+/// Reads the files of one set (`path` is what the user named, for errors).
+fn open_files(
+    path: &Path,
+    mut files: Vec<PathBuf>,
+    name: String,
+    options: &DecodeOptions,
+) -> Result<ProfileSet, SetError> {
+    let dir = match files.first().and_then(|f| f.parent()) {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     };
     files.sort();
 
@@ -311,7 +375,12 @@ pub fn open(path: &Path, options: &DecodeOptions) -> Result<ProfileSet, SetError
         let is_context = file
             .file_name()
             .map(|n| n.to_string_lossy())
-            .is_some_and(|n| n.ends_with("-context.yaml") || n.ends_with("-context.yml"));
+            .is_some_and(|n| {
+                n.ends_with("-context.yaml")
+                    || n.ends_with("-context.yml")
+                    || n == "context.yaml"
+                    || n == "context.yml"
+            });
         if is_context && context.is_none() {
             context = Some(file);
             continue;

@@ -279,7 +279,7 @@ fn check(name: &str, bytes: Vec<u8>) {
     let committed = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (bless with PPROF_REPORT_BLESS=1)", path.display()));
     assert!(
-        committed == bytes,
+        common::content(&committed) == common::content(&bytes),
         "{} differs from what tests/handmade.rs builds (bless with PPROF_REPORT_BLESS=1)",
         path.display()
     );

@@ -46,14 +46,13 @@ fn analysis() -> (tempfile::TempDir, ReportContext) {
 #[ignore]
 fn the_real_set_reads_as_its_operators_saw_it() {
     let (_dir, report) = analysis();
+    // A Go program's profiles, by their Go runtime frames: every Go analysis applies.
+    assert!(report.language.is_go, "{}", report.language.evidence_text);
     let cpu = report.cpu.as_ref().expect("cpu analysis");
+    let syscalls = cpu.syscalls.as_ref().expect("syscall attribution (Go)");
     assert_eq!(cpu.utilisation_text, "121.31%");
     // About 90% of CPU in syscall leaves…
-    assert!(
-        (89.0..91.5).contains(&cpu.syscalls.share),
-        "{}",
-        cpu.syscalls.share
-    );
+    assert!((89.0..91.5).contains(&syscalls.share), "{}", syscalls.share);
     // …made almost entirely by port listing and interface enumeration.
     let package_cum = |name: &str| {
         cpu.packages
@@ -77,8 +76,7 @@ fn the_real_set_reads_as_its_operators_saw_it() {
     if let Some(addrs) = addrs {
         assert!(netmon > addrs.cum as f64 / cpu.total as f64 * 100.0 + 10.0);
     }
-    let syscall_by_package: f64 = cpu
-        .syscalls
+    let syscall_by_package: f64 = syscalls
         .by_package
         .rows
         .iter()
@@ -90,7 +88,7 @@ fn the_real_set_reads_as_its_operators_saw_it() {
         .map(|r| r.cum_share)
         .sum();
     assert!(
-        syscall_by_package > 0.95 * cpu.syscalls.share,
+        syscall_by_package > 0.95 * syscalls.share,
         "{syscall_by_package}"
     );
     // The WireGuard pools hold about 87% of the in-use heap.

@@ -121,6 +121,7 @@ impl World {
                 block: Some(&block),
                 process_cpu_percent: Some(100.0),
                 uptime_seconds: self.uptime,
+                ..Evidence::default()
             },
         )
     }

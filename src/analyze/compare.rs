@@ -215,8 +215,10 @@ fn figures(side: &Side) -> SetFigures {
         report.cpu.as_ref(),
     ) {
         (Some(p), _) => (Some(p), "process CPU% (context)".to_string()),
-        (None, Some(c)) => (Some(c.utilisation), "CPU profile utilisation".to_string()),
-        (None, None) => (None, "no CPU data".to_string()),
+        (None, Some(c)) if c.utilisation_known => {
+            (Some(c.utilisation), "CPU profile utilisation".to_string())
+        }
+        (None, _) => (None, "no CPU data".to_string()),
     };
     let instances = report
         .goroutines
@@ -257,9 +259,9 @@ fn figures(side: &Side) -> SetFigures {
         subsystems: report
             .cpu
             .as_ref()
-            .map(|c| {
-                c.subsystems
-                    .rows
+            .and_then(|c| c.subsystems.as_ref())
+            .map(|t| {
+                t.rows
                     .iter()
                     .map(|r| (r.name.clone(), r.cum_share))
                     .collect()

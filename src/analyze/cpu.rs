@@ -2,9 +2,13 @@
 //! categories (syscalls, GC, scheduler, allocation, application) and syscall attribution:
 //! CPU spent in syscall leaves charged to the nearest caller outside the standard library,
 //! so the report names the subsystem that makes the syscalls instead of `Syscall6`.
+//! Categories, subsystems and syscall attribution read Go runtime and standard library
+//! names, so they are computed for Go profiles only (see `language`); utilisation, the top
+//! tables and the package table are the same for every language.
 
 use serde::{Deserialize, Serialize};
 
+use super::language::{FramePackages, Language};
 use super::names::{is_standard_package, package_of};
 use super::shares::{ShareCounter, ShareTable};
 use super::top::{self, TopOptions, TopReport};
@@ -20,6 +24,9 @@ pub struct CpuOptions {
     pub table_rows: usize,
     /// The process's CPU use from the context (percent of one core), for cores.
     pub process_cpu_percent: Option<f64>,
+    /// The language that wrote the profile: the Go-specific tables are left out for others,
+    /// and packages follow the language's notion (Go).
+    pub language: Language,
 }
 
 impl Default for CpuOptions {
@@ -28,6 +35,7 @@ impl Default for CpuOptions {
             top_rows: 10,
             table_rows: 15,
             process_cpu_percent: None,
+            language: Language::Go,
         }
     }
 }
@@ -44,17 +52,26 @@ pub struct CpuAnalysis {
     /// total / duration, in percent of one core (`121.31`).
     pub utilisation: f64,
     pub utilisation_text: String,
+    /// False when the profile has no duration or its values are not CPU time: then
+    /// `utilisation` is 0 and means nothing.
+    #[serde(default = "yes")]
+    pub utilisation_known: bool,
     /// Where cores come from: the context's process CPU% or else the profile's utilisation.
     pub cores_basis: CoresBasis,
     pub cores_basis_percent: f64,
     pub top_flat: TopReport,
     pub top_cum: TopReport,
+    /// Package cum and flat, packages in the profile's language's sense (Go import paths,
+    /// Java packages, Python modules, Rust crates, …).
     pub packages: ShareTable,
     /// Each sample charged to the nearest package outside the standard library, from the
     /// leaf: the subsystems whose own code, or the standard library it calls, burns the CPU.
-    pub subsystems: ShareTable,
-    pub categories: ShareTable,
-    pub syscalls: SyscallAttribution,
+    /// Go only (`None` otherwise: it reads the Go standard library's import paths).
+    pub subsystems: Option<ShareTable>,
+    /// Go only: the categories read Go runtime function names.
+    pub categories: Option<ShareTable>,
+    /// Go only: the syscall leaves are Go's syscall functions.
+    pub syscalls: Option<SyscallAttribution>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +92,10 @@ pub struct SyscallAttribution {
     pub by_caller: ShareTable,
     /// By that function's package.
     pub by_package: ShareTable,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The categories, in the order they are decided: a sample belongs to the first that
@@ -225,7 +246,10 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         None => profile.samples.len() as i64,
     };
     let (total_nanos, time_unit) = units::scale(total, &unit, "nanoseconds");
-    let utilisation = if time_unit == "ns" && profile.duration_nanos > 0 {
+    // Utilisation needs CPU time and a duration: a profile in sample counts (async-profiler's
+    // `cpu/count`) or without a duration says nothing about it, and its cores are unknown.
+    let utilisation_known = time_unit == "ns" && profile.duration_nanos > 0;
+    let utilisation = if utilisation_known {
         total_nanos / profile.duration_nanos as f64 * 100.0
     } else {
         0.0
@@ -234,7 +258,8 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         Some(percent) => (CoresBasis::ProcessCpu, percent),
         None => (CoresBasis::ProfileUtilisation, utilisation),
     };
-    let cores_per_share = Some(cores_basis_percent / 100.0);
+    let cores_per_share = (options.process_cpu_percent.is_some() || utilisation_known)
+        .then_some(cores_basis_percent / 100.0);
 
     let sample_index = Some(profile.sample_types[index].kind.clone());
     let top_options = TopOptions {
@@ -261,14 +286,19 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     let mut caller_packages = ShareCounter::default();
     let mut syscall_total = 0i64;
     let mut names: Vec<&str> = Vec::new();
+    let go = options.language == Language::Go;
+    let frame_packages = FramePackages::new(profile, options.language);
     for sample in profile.samples() {
         let value = sample.values()[index];
         if value == 0 {
             continue;
         }
+        packages.add(frame_packages.stack(sample), value);
+        if !go {
+            continue;
+        }
         names.clear();
         names.extend(profile.stack_names(sample));
-        packages.add(names.iter().map(|n| package_of(n)), value);
         let subsystem = names
             .iter()
             .map(|n| package_of(n))
@@ -299,15 +329,16 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         total_text: top_flat.total_text.clone(),
         sample_count,
         utilisation,
+        utilisation_known,
         utilisation_text: units::percentage(total_nanos as i64, profile.duration_nanos)
             .trim()
             .to_string(),
         cores_basis,
         cores_basis_percent,
         packages: table(packages, options.table_rows, total),
-        subsystems: table(subsystems, options.table_rows, total),
-        categories: table(categories, CATEGORIES.len(), total),
-        syscalls: SyscallAttribution {
+        subsystems: go.then(|| table(subsystems, options.table_rows, total)),
+        categories: go.then(|| table(categories, CATEGORIES.len(), total)),
+        syscalls: go.then(|| SyscallAttribution {
             total: syscall_total,
             total_text: units::scaled_label(syscall_total, &unit, &out_unit),
             share: if total == 0 {
@@ -318,7 +349,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
             share_text: units::percentage(syscall_total, total).trim().to_string(),
             by_caller: table(callers, options.table_rows, total),
             by_package: table(caller_packages, options.table_rows, total),
-        },
+        }),
         top_flat,
         top_cum,
     })

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::contention::{ContentionAnalysis, Verdict};
 use super::cpu::{self, CpuAnalysis};
 use super::goroutines::GoroutineAnalysis;
-use super::names::package_of;
+use super::language::{FramePackages, Language};
 use super::shares::format_cores;
-use crate::profile::Profile;
+use crate::profile::{Profile, SampleRef};
 use crate::rules::{Action, Condition, ImpactKind, Metric, Rule, Severity};
 use crate::units;
 
@@ -34,6 +34,10 @@ pub struct Evidence<'a> {
     /// The process's CPU% from the context; else the profile's utilisation is used.
     pub process_cpu_percent: Option<f64>,
     pub uptime_seconds: Option<f64>,
+    /// The language of the set's profiles: rules written for one runtime (`runtime: go`)
+    /// are skipped for the others, and packages follow the language. `None`: not decided,
+    /// every rule is evaluated and packages are Go's.
+    pub language: Option<Language>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +87,19 @@ pub struct Findings {
     pub recommendations: Vec<Recommendation>,
     /// The rules that were evaluated.
     pub rules_evaluated: usize,
+    /// Rules written for another runtime than the set's (the Go rules on a Java profile),
+    /// which were not evaluated.
+    #[serde(default)]
+    pub rules_not_applicable: usize,
+}
+
+/// Whether a rule applies to the evidence's language: a rule without `runtime` applies to
+/// every profile, one with it only to profiles of that language.
+pub fn applies(rule: &Rule, evidence: &Evidence) -> bool {
+    match (rule.runtime, evidence.language) {
+        (Some(runtime), Some(language)) => runtime == language,
+        _ => true,
+    }
 }
 
 /// Which samples a measurement matched, for savings without double counting.
@@ -109,7 +126,12 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
         .or_else(|| evidence.cpu.map(|c| c.utilisation))
         .unwrap_or(0.0);
     let mut fired: Vec<(Finding, Option<Mask>, Option<f64>)> = Vec::new();
+    let mut not_applicable = 0;
     for rule in rules {
+        if !applies(rule, evidence) {
+            not_applicable += 1;
+            continue;
+        }
         let mut measured = Vec::new();
         let mut holds = true;
         for condition in &rule.when {
@@ -219,7 +241,8 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
     }
     Findings {
         recommendations,
-        rules_evaluated: rules.len(),
+        rules_evaluated: rules.len() - not_applicable,
+        rules_not_applicable: not_applicable,
     }
 }
 
@@ -295,11 +318,11 @@ fn percent_text(share: f64) -> String {
     }
 }
 
-/// The share of a profile's sample type in samples whose stack matches.
-fn stack_share(
-    profile: &Profile,
+/// The share of a profile's sample type in samples for which `hit` holds.
+fn stack_share<'a>(
+    profile: &'a Profile,
     kind: &str,
-    matches: impl Fn(&str) -> bool,
+    hit: impl Fn(SampleRef<'a>) -> bool,
 ) -> Option<(f64, i64, i64, Vec<bool>)> {
     let index = profile.sample_index_of(kind)?;
     let mut mask = Vec::with_capacity(profile.samples.len());
@@ -307,7 +330,7 @@ fn stack_share(
     for sample in profile.samples() {
         let value = sample.values()[index];
         total += value;
-        let hit = profile.stack_names(sample).any(&matches);
+        let hit = hit(sample);
         if hit {
             matched += value;
         }
@@ -332,6 +355,11 @@ fn share_measurement(what: String, subject: String, share: f64, mask: Option<Mas
     }
 }
 
+/// The language packages are read in: the evidence's, else Go's (the rules' own).
+fn language(evidence: &Evidence) -> Language {
+    evidence.language.unwrap_or(Language::Go)
+}
+
 fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
     let pattern = condition
         .pattern
@@ -343,11 +371,12 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let profile = evidence.cpu_profile?;
             let regex = pattern?;
             let by_package = condition.metric == Metric::CpuPackage;
-            let (share, _, _, mask) = stack_share(profile, "cpu", |name| {
+            let packages = FramePackages::new(profile, language(evidence));
+            let (share, _, _, mask) = stack_share(profile, "cpu", |sample| {
                 if by_package {
-                    regex.is_match(package_of(name))
+                    packages.stack(sample).any(|p| regex.is_match(p))
                 } else {
-                    regex.is_match(name)
+                    profile.stack_names(sample).any(|n| regex.is_match(n))
                 }
             })?;
             let noun = if by_package { "package" } else { "function" };
@@ -390,8 +419,9 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
         Metric::InuseFunction => {
             let profile = evidence.heap.or(evidence.allocs)?;
             let regex = pattern?;
-            let (share, _, _, mask) =
-                stack_share(profile, "inuse_space", |name| regex.is_match(name))?;
+            let (share, _, _, mask) = stack_share(profile, "inuse_space", |sample| {
+                profile.stack_names(sample).any(|n| regex.is_match(n))
+            })?;
             Some(share_measurement(
                 "in-use heap allocated under a function matching".to_string(),
                 pattern_text,
@@ -402,8 +432,9 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
         Metric::AllocPackage => {
             let profile = evidence.allocs.or(evidence.heap)?;
             let regex = pattern?;
-            let (share, _, _, _) = stack_share(profile, "alloc_space", |name| {
-                regex.is_match(package_of(name))
+            let packages = FramePackages::new(profile, language(evidence));
+            let (share, _, _, _) = stack_share(profile, "alloc_space", |sample| {
+                packages.stack(sample).any(|p| regex.is_match(p))
             })?;
             Some(share_measurement(
                 "allocated bytes under a package matching".to_string(),
@@ -652,8 +683,10 @@ fn estimate(
         }
         ImpactKind::Gc => {
             let cpu = evidence.cpu?;
+            // Only Go profiles have categories; elsewhere there is no GC share to save from.
             let gc_share = cpu
                 .categories
+                .as_ref()?
                 .rows
                 .iter()
                 .find(|r| r.name == cpu::CATEGORIES[0])

@@ -6,18 +6,44 @@ use std::collections::BTreeMap;
 use crate::profile::Profile;
 
 /// Folded stacks of one sample index. Frames are function names (inlined frames included);
-/// `;` and control characters in names are replaced, since they would split the line.
-/// Samples with a value of zero or below are left out (a flame graph cannot draw them).
+/// a location without a name (an unsymbolized address) is its binary, `[libc.so.6]`, as
+/// pprof names it, or `<unknown>`. `;` and control characters in names are replaced,
+/// since they would split the line. Samples with a value of zero or below are left out (a
+/// flame graph cannot draw them).
 pub fn folded(profile: &Profile, index: usize) -> Vec<String> {
     let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
     let mut names: Vec<&str> = Vec::new();
+    let binaries: Vec<String> = profile
+        .mappings
+        .iter()
+        .map(|m| match m.filename.rsplit('/').next() {
+            Some(base) if !base.is_empty() => format!("[{base}]"),
+            _ => "<unknown>".to_string(),
+        })
+        .collect();
     for sample in profile.samples() {
         let value = sample.values().get(index).copied().unwrap_or(0);
         if value <= 0 {
             continue;
         }
         names.clear();
-        names.extend(profile.stack_names(sample));
+        for l in sample.locations() {
+            let location = &profile.locations[l];
+            if location.lines.is_empty() {
+                names.push(
+                    location
+                        .mapping
+                        .and_then(|m| binaries.get(m))
+                        .map_or("<unknown>", String::as_str),
+                );
+            }
+            names.extend(
+                location
+                    .lines
+                    .iter()
+                    .map(|line| profile.functions[line.function].name.as_str()),
+            );
+        }
         if names.is_empty() {
             names.push("[no stack]");
         }

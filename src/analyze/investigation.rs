@@ -9,7 +9,9 @@ use super::cpu::{self, CpuAnalysis, CpuOptions};
 use super::findings::{self, Evidence, Findings};
 use super::flame;
 use super::goroutines::{self, GoroutineAnalysis, GoroutineInput, GoroutineOptions};
+use super::language::{self, Language, LanguageVerdict};
 use super::memory::{self, MemoryAnalysis, MemoryOptions};
+use super::other::{self, OtherProfile};
 use crate::context::Context;
 use crate::set::{Content, MemberKind, ProfileSet, SetName};
 use crate::timefmt;
@@ -23,11 +25,17 @@ pub struct ReportContext {
     pub context: Context,
     /// Where the context came from (a file name), when there was one.
     pub context_file: Option<String>,
+    /// Which language's runtime wrote the profiles, and the evidence: the Go-specific
+    /// sections say they do not apply when it is not Go.
+    pub language: LanguageVerdict,
     pub cpu: Option<CpuAnalysis>,
     pub goroutines: Option<GoroutineAnalysis>,
     pub memory: Option<MemoryAnalysis>,
     pub mutex: ContentionAnalysis,
     pub block: ContentionAnalysis,
+    /// Profiles no section above reads (another language's wall-clock or allocation
+    /// profiles, a second profile of a kind), with their language-neutral tables.
+    pub others: Vec<OtherProfile>,
     pub summary: ExecutiveSummary,
     pub findings: Findings,
     pub flame_graphs: Vec<FlameGraph>,
@@ -80,6 +88,8 @@ pub struct MemberInfo {
     pub duration_text: Option<String>,
     pub samples: usize,
     pub sample_types: String,
+    /// The language this member's own frames point to (the set's when they say nothing).
+    pub language_text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,11 +148,21 @@ pub fn investigate(
 ) -> (ReportContext, Vec<FlameInput>) {
     let profile_of = |kind| set.member(kind).map(|m| m.profile());
     let process = context.process.clone().unwrap_or_default();
+    let set_language = set_language(set);
+    let language_of = |kinds: &[MemberKind]| {
+        kinds
+            .iter()
+            .find_map(|k| set.member(*k))
+            .map_or(set_language.language, |m| {
+                member_language(m.profile(), set_language.language)
+            })
+    };
     let cpu = profile_of(MemberKind::Cpu).and_then(|p| {
         cpu::analyze(
             p,
             &CpuOptions {
                 process_cpu_percent: process.cpu_percent,
+                language: language_of(&[MemberKind::Cpu]),
                 ..CpuOptions::default()
             },
         )
@@ -150,9 +170,9 @@ pub fn investigate(
     // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
     let cpu_packages: Vec<String> = cpu
         .as_ref()
-        .map(|c| {
-            c.subsystems
-                .rows
+        .and_then(|c| c.subsystems.as_ref())
+        .map(|t| {
+            t.rows
                 .iter()
                 .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
                 .take(3)
@@ -166,6 +186,7 @@ pub fn investigate(
         &MemoryOptions {
             uptime_seconds: process.uptime.map(|u| u.seconds),
             cpu_packages,
+            language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
             ..MemoryOptions::default()
         },
     );
@@ -196,6 +217,17 @@ pub fn investigate(
     );
     let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
     let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
+    let others: Vec<OtherProfile> = unread_members(set)
+        .map(|m| {
+            other::analyze(
+                m.profile(),
+                &file_name(&m.path),
+                m.kind.describe(),
+                member_language(m.profile(), set_language.language),
+                10,
+            )
+        })
+        .collect();
     let findings = findings::evaluate(
         &options.rules,
         &evidence(
@@ -226,8 +258,16 @@ pub fn investigate(
         .clone()
         .or_else(|| set.naming.as_ref().map(|n| n.collected_at.clone()));
 
-    let flames = flame_inputs(set);
-    let flame_graphs = flames_for_report(set, &flames, &options.assets_dir);
+    let mut flames = flame_inputs(set);
+    let mut flame_graphs = flames_for_report(set, &flames, &options.assets_dir);
+    let (other_flames, other_graphs) = other_flames(set, &options.assets_dir);
+    flames.extend(other_flames);
+    flame_graphs.extend(other_graphs);
+    let members = set
+        .members
+        .iter()
+        .map(|m| member_info(m, set_language.language))
+        .collect();
     let report = ReportContext {
         tool: Tool {
             name: "pprof-report".to_string(),
@@ -245,7 +285,7 @@ pub fn investigate(
             host,
             services,
             collected_at,
-            members: set.members.iter().map(member_info).collect(),
+            members,
             missing: set
                 .missing
                 .iter()
@@ -269,11 +309,13 @@ pub fn investigate(
         },
         context: context.clone(),
         context_file: options.context_file.clone(),
+        language: set_language,
         cpu,
         goroutines,
         memory,
         mutex,
         block,
+        others,
         summary,
         findings,
         flame_graphs,
@@ -307,7 +349,59 @@ pub fn evidence<'a>(
         block: Some(block),
         process_cpu_percent: process.cpu_percent,
         uptime_seconds: process.uptime.map(|u| u.seconds),
+        language: Some(set_language(set).language),
     }
+}
+
+/// The language of the whole set: all members' frames together, and goroutine text dumps
+/// (which only Go writes) as evidence for Go.
+pub fn set_language(set: &ProfileSet) -> LanguageVerdict {
+    let dumps = set
+        .members
+        .iter()
+        .filter(|m| matches!(m.content, Content::Dump(_)))
+        .count();
+    language::detect_many(
+        set.members
+            .iter()
+            .filter(|m| matches!(m.content, Content::Profile(_)))
+            .map(|m| m.profile()),
+        dumps,
+    )
+}
+
+/// A member's own language, or the set's when its frames say nothing (an empty mutex
+/// profile of a Go service has no frames at all).
+fn member_language(profile: &crate::profile::Profile, set: Language) -> Language {
+    match language::detect(profile).language {
+        Language::Unknown => set,
+        own => own,
+    }
+}
+
+/// The members no dedicated section reads: kinds without one (another language's wall or
+/// allocation profiles, threadcreate), and every member after the first of its kind (the
+/// sections read the first).
+fn unread_members(set: &ProfileSet) -> impl Iterator<Item = &crate::set::Member> {
+    let first = |kind: MemberKind| set.members.iter().position(|m| m.kind == kind);
+    let read: Vec<usize> = [
+        MemberKind::Cpu,
+        MemberKind::Heap,
+        MemberKind::Allocs,
+        MemberKind::Goroutine,
+        MemberKind::GoroutineDebug1,
+        MemberKind::GoroutineDebug2,
+        MemberKind::Block,
+    ]
+    .into_iter()
+    .filter_map(first)
+    .chain(first(MemberKind::Mutex).or_else(|| first(MemberKind::Contention)))
+    .collect();
+    set.members
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| !read.contains(i))
+        .map(|(_, m)| m)
 }
 
 fn file_name(path: &std::path::Path) -> String {
@@ -316,7 +410,7 @@ fn file_name(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-fn member_info(member: &crate::set::Member) -> MemberInfo {
+fn member_info(member: &crate::set::Member, set_language: Language) -> MemberInfo {
     let profile = member.profile();
     let is_profile = matches!(member.content, Content::Profile(_));
     MemberInfo {
@@ -337,6 +431,9 @@ fn member_info(member: &crate::set::Member) -> MemberInfo {
             .map(|t| format!("{}/{}", t.kind, t.unit))
             .collect::<Vec<_>>()
             .join(", "),
+        language_text: member_language(profile, set_language)
+            .describe()
+            .to_string(),
     }
 }
 
@@ -435,6 +532,67 @@ fn flames_for_report(set: &ProfileSet, inputs: &[FlameInput], assets: &str) -> V
         .collect()
 }
 
+/// One flame graph per profile that no section reads (its default sample type), so that a
+/// Node.js wall profile or a Java allocation profile is drawn like a Go CPU profile.
+fn other_flames(set: &ProfileSet, assets: &str) -> (Vec<FlameInput>, Vec<FlameGraph>) {
+    let mut inputs = Vec::new();
+    let mut graphs = Vec::new();
+    for (n, member) in unread_members(set).enumerate() {
+        let profile = member.profile();
+        let id = format!("other-{}", n + 1);
+        let file = file_name(&member.path);
+        let title = format!("{} — {}", upper_first(member.kind.describe()), file);
+        let Some(sample_type) = profile.sample_types.get(profile.default_sample_index()) else {
+            graphs.push(FlameGraph {
+                id,
+                title,
+                subtitle: String::new(),
+                file: None,
+                missing_reason: Some("the profile declares no sample types".to_string()),
+            });
+            continue;
+        };
+        let folded = flame::folded(profile, profile.default_sample_index());
+        let subtitle = format!("{file} ({})", sample_type.kind);
+        graphs.push(FlameGraph {
+            id: id.clone(),
+            title: title.clone(),
+            subtitle: subtitle.clone(),
+            file: (!folded.is_empty()).then(|| format!("{assets}/{id}.svg")),
+            missing_reason: folded
+                .is_empty()
+                .then(|| "the profile has no samples to draw".to_string()),
+        });
+        if !folded.is_empty() {
+            inputs.push(FlameInput {
+                id,
+                folded,
+                title,
+                subtitle,
+                count_name: sample_type.unit.clone(),
+                palette: if sample_type.unit == "bytes" {
+                    "mem"
+                } else {
+                    "hot"
+                },
+            });
+        }
+    }
+    (inputs, graphs)
+}
+
+fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// What the executive summary says, as data; `summary.md.tera` writes the sentences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutiveSummary {
@@ -450,10 +608,14 @@ pub struct ExecutiveSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CpuSummary {
     pub utilisation_text: String,
+    /// False when the profile gives no utilisation (no duration, or values not CPU time).
+    #[serde(default = "yes")]
+    pub utilisation_known: bool,
     pub cores_basis_percent: f64,
     pub from_context: bool,
     pub cores_text: String,
-    pub syscall_share_text: String,
+    /// Go only: the share in syscall leaves.
+    pub syscall_share_text: Option<String>,
     /// The subsystems with at least 5% of CPU (at most three): name, share, cores.
     pub subsystems: Vec<(String, String, String)>,
 }
@@ -494,14 +656,15 @@ fn summarize(
 ) -> ExecutiveSummary {
     let cpu = cpu.map(|c| CpuSummary {
         utilisation_text: c.utilisation_text.clone(),
+        utilisation_known: c.utilisation_known,
         cores_basis_percent: c.cores_basis_percent,
         from_context: c.cores_basis == super::cpu::CoresBasis::ProcessCpu,
         cores_text: super::shares::format_cores(c.cores_basis_percent / 100.0),
-        syscall_share_text: c.syscalls.share_text.clone(),
+        syscall_share_text: c.syscalls.as_ref().map(|s| s.share_text.clone()),
         subsystems: c
             .subsystems
-            .rows
             .iter()
+            .flat_map(|t| t.rows.iter())
             .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
             .take(3)
             .map(|r| {

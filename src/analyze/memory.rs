@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::frames::{FunctionKeys, FunctionStacks, KeyCounter};
-use super::names::package_of;
+use super::frames::KeyCounter;
+use super::language::{FramePackages, Language};
 use super::shares::{ShareCounter, ShareTable};
 use super::top::{self, TopOptions, TopReport};
 use crate::profile::Profile;
@@ -21,6 +21,8 @@ pub struct MemoryOptions {
     pub uptime_seconds: Option<f64>,
     /// Packages that dominate CPU (from the CPU analysis), to measure their allocation share.
     pub cpu_packages: Vec<String>,
+    /// The language that wrote the profiles, for what a package is (Go import paths).
+    pub language: Language,
 }
 
 impl Default for MemoryOptions {
@@ -30,6 +32,7 @@ impl Default for MemoryOptions {
             table_rows: 10,
             uptime_seconds: None,
             cpu_packages: Vec::new(),
+            language: Language::Go,
         }
     }
 }
@@ -74,39 +77,36 @@ pub struct MemoryAnalysis {
 
 /// Package flat and cum of every sample type of a profile, counted in one pass.
 struct PackageValues<'a> {
-    keys: FunctionKeys<'a>,
+    packages: FramePackages<'a>,
     counter: KeyCounter,
 }
 
 impl<'a> PackageValues<'a> {
-    fn count(profile: &'a Profile) -> Self {
-        let stacks = FunctionStacks::new(profile);
-        let keys = FunctionKeys::new(profile, package_of);
-        let mut counter = KeyCounter::new(keys.names.len(), profile.sample_types.len());
-        let mut functions = Vec::new();
+    fn count(profile: &'a Profile, language: Language) -> Self {
+        let packages = FramePackages::new(profile, language);
+        let mut counter = KeyCounter::new(packages.names().len(), profile.sample_types.len());
         for sample in profile.samples() {
             if sample.values().iter().all(|&v| v == 0) {
                 continue;
             }
-            stacks.sample_named(sample, &mut functions);
-            counter.add(functions.iter().map(|&f| keys.of(f)), sample.values());
+            counter.add(packages.keys(sample), sample.values());
         }
-        PackageValues { keys, counter }
+        PackageValues { packages, counter }
     }
 
     fn counter(&self, index: usize) -> ShareCounter {
-        ShareCounter::from_values(self.keys.names.iter().enumerate().map(|(k, name)| {
+        ShareCounter::from_values(self.packages.names().iter().enumerate().map(|(k, name)| {
             let (flat, cum) = self.counter.get(k, index);
-            (*name, flat, cum)
+            (name.as_str(), flat, cum)
         }))
     }
 
     /// Package cum of `package` for sample type `index`.
     fn cum(&self, package: &str, index: usize) -> i64 {
-        self.keys
-            .names
+        self.packages
+            .names()
             .iter()
-            .position(|name| *name == package)
+            .position(|name| name == package)
             .map_or(0, |k| self.counter.get(k, index).1)
     }
 }
@@ -148,11 +148,11 @@ pub fn analyze(
 ) -> Option<MemoryAnalysis> {
     let in_use = heap.or(allocs)?;
     let allocated = allocs.or(heap)?;
-    let in_use_packages = PackageValues::count(in_use);
+    let in_use_packages = PackageValues::count(in_use, options.language);
     let allocated_packages = if std::ptr::eq(in_use, allocated) {
         None
     } else {
-        Some(PackageValues::count(allocated))
+        Some(PackageValues::count(allocated, options.language))
     };
     let allocated_packages = allocated_packages.as_ref().unwrap_or(&in_use_packages);
     let alloc_space = view(allocated, allocated_packages, "alloc_space", options);

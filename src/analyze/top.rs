@@ -401,6 +401,8 @@ impl Merged {
                     continue;
                 }
                 let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
+                // A profile written by `pprof -proto -diff_base` carries the mark itself.
+                let from_base = diff_base || is_diff_base_sample(sample.labels());
                 if needs_merge {
                     let key = (stack, LabelKey::new(sample.labels(), diff_base));
                     if let Some(&existing) = sample_ids.get(&key) {
@@ -408,9 +410,9 @@ impl Merged {
                         continue;
                     }
                     sample_ids.insert(key.clone(), merged.samples.len());
-                    merged.push_sample(&key.0, value, diff_base);
+                    merged.push_sample(&key.0, value, from_base);
                 } else {
-                    merged.push_sample(&stack, value, diff_base);
+                    merged.push_sample(&stack, value, from_base);
                 }
             }
         }
@@ -505,6 +507,15 @@ impl Merged {
     }
 }
 
+/// pprof's `DiffBaseSample`: the sample has the label `pprof::base` with the value `true`,
+/// which `-diff_base` sets on the base's samples and `-proto` writes out.
+fn is_diff_base_sample(labels: &Labels) -> bool {
+    labels
+        .strings
+        .get("pprof::base")
+        .is_some_and(|values| values.iter().any(|v| v == "true"))
+}
+
 /// Labels of a sample as a hashable key (plus the diff-base mark pprof adds as a label).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LabelKey {
@@ -515,10 +526,14 @@ struct LabelKey {
 
 impl LabelKey {
     fn new(labels: &Labels, diff_base: bool) -> Self {
+        // pprof sets the label on the base's samples, replacing any value it had, so a
+        // sample already marked in the file and one marked by -diff_base are equal.
+        let marked = diff_base || is_diff_base_sample(labels);
         LabelKey {
             strings: labels
                 .strings
                 .iter()
+                .filter(|(k, _)| k.as_str() != "pprof::base" || !marked)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             numbers: labels
@@ -529,7 +544,7 @@ impl LabelKey {
                     (k.clone(), v.clone(), units)
                 })
                 .collect(),
-            diff_base,
+            diff_base: marked,
         }
     }
 }

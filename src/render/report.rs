@@ -22,6 +22,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     template!("goroutines.md.tera"),
     template!("memory.md.tera"),
     template!("contention.md.tera"),
+    template!("others.md.tera"),
     template!("recommendations.md.tera"),
     template!("baseline.md.tera"),
     template!("comparison.md.tera"),

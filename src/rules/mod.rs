@@ -25,6 +25,11 @@ pub struct Rule {
     pub id: String,
     pub title: String,
     pub severity: Severity,
+    /// The runtime the rule is written for (`go`, `java`, `python`, `nodejs`, `ruby`,
+    /// `dotnet`, `rust`, `native`): it is evaluated only on profile sets of that language.
+    /// Absent: every set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::analyze::language::Language>,
     /// All must hold for the rule to fire.
     pub when: Vec<Condition>,
     #[serde(default)]

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod builder;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -79,6 +81,21 @@ pub fn tiny_profile(location_ref: u64) -> Vec<u8> {
         .string("main.work")
         .string("main.go")
         .0
+}
+
+/// The bytes a committed fixture stands for: gzip undone (compressed bytes depend on the
+/// deflate implementation, which may change; the profile inside must not).
+pub fn content(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    if data.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(data)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    } else {
+        data.to_vec()
+    }
 }
 
 pub fn gzip(data: &[u8]) -> Vec<u8> {
