@@ -151,11 +151,12 @@ fn prepared_evidence(p: &Prepared) -> crate::analyze::findings::Evidence<'_> {
 /// CPU per second (red: more, blue: less). The first set's stacks are scaled to the second's
 /// duration so that sets of different lengths compare.
 pub fn differential_flame(before: &Prepared, after: &Prepared) -> Result<Option<String>, Error> {
+    // Every stack in full: a path too narrow to draw on one side must still meet its
+    // counterpart on the other.
     let folded = |p: &Prepared| {
-        p.flames
-            .iter()
-            .find(|f| f.id == "cpu")
-            .map(|f| f.folded.clone())
+        let profile = p.set.member(set::MemberKind::Cpu)?.profile();
+        let index = profile.sample_index_of("cpu")?;
+        Some(crate::analyze::flame::folded(profile, index))
     };
     let (Some(a), Some(b)) = (folded(before), folded(after)) else {
         return Ok(None);

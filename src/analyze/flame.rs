@@ -1,64 +1,304 @@
 //! Folded stacks (`root;caller;leaf value`), the plain interchange that flame graph tools
 //! read: one line per distinct stack, sorted so the output is byte-identical across runs.
+//!
+//! A production heap profile has hundreds of thousands of distinct stacks, nearly all of them
+//! far narrower than a pixel. [`folded_for_width`] builds the call tree level by level from
+//! the root and stops following a path as soon as it is narrower than the flame graph can
+//! draw: its value is merged into its caller (drawn as the caller's own time, the empty space
+//! inferno leaves for frames it does not draw), and counted, so the SVG can say what it left
+//! out. The work is bounded by what is drawn, not by the size of the profile.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::profile::Profile;
 
-/// Folded stacks of one sample index. Frames are function names (inlined frames included);
-/// a location without a name (an unsymbolized address) is its binary, `[libc.so.6]`, as
-/// pprof names it, or `<unknown>`. `;` and control characters in names are replaced,
-/// since they would split the line. Samples with a value of zero or below are left out (a
-/// flame graph cannot draw them).
+/// The narrowest frame inferno draws (its default `min_width`, 0.1 px) as a share of the
+/// width its default 1200 px image gives the frames (10 px padding on each side).
+pub const MIN_SHARE: f64 = 0.1 / 1180.0;
+
+/// Folded stacks for a flame graph, and what was merged away for being too narrow.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Folded {
+    pub lines: Vec<String>,
+    /// Call paths cut off where they became narrower than `min_share` of the total.
+    pub narrow_paths: usize,
+    /// Their value, now their callers' own.
+    pub narrow_value: i64,
+    /// The sum of all positive sample values.
+    pub total: i64,
+}
+
+/// Folded stacks of one sample index, every stack in full (for the differential graph,
+/// whose two sides must line up path by path).
 pub fn folded(profile: &Profile, index: usize) -> Vec<String> {
-    let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
-    let mut names: Vec<&str> = Vec::new();
-    let binaries: Vec<String> = profile
-        .mappings
-        .iter()
-        .map(|m| match m.filename.rsplit('/').next() {
-            Some(base) if !base.is_empty() => format!("[{base}]"),
-            _ => "<unknown>".to_string(),
+    folded_for_width(profile, index, 0.0).lines
+}
+
+/// Folded stacks of one sample index with paths narrower than `min_share` of the total
+/// merged into their callers (0 keeps everything). Frames are function names (inlined frames
+/// included); a location without a name (an unsymbolized address) is its binary,
+/// `[libc.so.6]`, as pprof names it, or `<unknown>`; a sample without frames is
+/// `[no stack]`. `;` and control characters in names are replaced, since they would split
+/// the line. Samples with a value of zero or below are left out (a flame graph cannot draw
+/// them). Top-level frames are always kept, so the graph's total width is the total.
+pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Folded {
+    let frames = FrameNames::new(profile);
+    let total: i64 = profile
+        .samples()
+        .map(|s| s.value(index))
+        .filter(|&v| v > 0)
+        .fold(0i64, i64::saturating_add);
+    let threshold = total as f64 * min_share;
+
+    let mut tree = Tree::default();
+    let mut cursors: Vec<Cursor> = profile
+        .samples()
+        .filter(|s| s.value(index) > 0)
+        .map(|s| Cursor {
+            sample: s.index() as u32,
+            node: ROOT,
+            bytes: s.locations().remaining_bytes() as u32,
+            location: 0,
+            pending: 0,
         })
         .collect();
-    for sample in profile.samples() {
-        let value = sample.values().get(index).copied().unwrap_or(0);
-        if value <= 0 {
-            continue;
-        }
-        names.clear();
-        for l in sample.locations() {
-            let location = &profile.locations[l];
-            if location.lines.is_empty() {
-                names.push(
-                    location
-                        .mapping
-                        .and_then(|m| binaries.get(m))
-                        .map_or("<unknown>", String::as_str),
-                );
+    let mut narrow_paths = 0;
+    let mut narrow_value = 0i64;
+    let mut depth = 0;
+    let mut created: Vec<u32> = Vec::new();
+    while !cursors.is_empty() {
+        depth += 1;
+        created.clear();
+        let mut cache: Option<(u64, u32)> = None;
+        cursors.retain_mut(|cursor| {
+            let sample = profile.sample(cursor.sample as usize);
+            let value = sample.value(index);
+            let name = match cursor.next_frame(profile, &frames, depth) {
+                Some(name) => name,
+                None => {
+                    tree.nodes[cursor.node as usize].own += value;
+                    return false;
+                }
+            };
+            let key = (u64::from(cursor.node) << 32) | u64::from(name);
+            let child = match cache {
+                Some((k, child)) if k == key => child,
+                _ => {
+                    let child = tree.child(cursor.node, name, &mut created);
+                    cache = Some((key, child));
+                    child
+                }
+            };
+            tree.nodes[child as usize].value += value;
+            cursor.node = child;
+            true
+        });
+        if depth > 1 && threshold > 0.0 {
+            for &node in &created {
+                let n = &tree.nodes[node as usize];
+                if (n.value as f64) < threshold {
+                    let (parent, value) = (n.parent, n.value);
+                    tree.nodes[node as usize].cut = true;
+                    tree.nodes[parent as usize].own += value;
+                    narrow_paths += 1;
+                    narrow_value += value;
+                }
             }
-            names.extend(
-                location
-                    .lines
-                    .iter()
-                    .map(|line| profile.functions[line.function].name.as_str()),
-            );
+            cursors.retain(|c| !tree.nodes[c.node as usize].cut);
         }
-        if names.is_empty() {
-            names.push("[no stack]");
-        }
-        let key = names
-            .iter()
-            .rev()
-            .map(|n| clean(n))
-            .collect::<Vec<_>>()
-            .join(";");
-        *stacks.entry(key).or_insert(0) += value;
     }
-    stacks
-        .into_iter()
-        .map(|(stack, value)| format!("{stack} {value}"))
-        .collect()
+    Folded {
+        lines: tree.lines(&frames),
+        narrow_paths,
+        narrow_value,
+        total,
+    }
+}
+
+/// The cleaned frame names of every location, innermost first, interned.
+struct FrameNames {
+    names: Vec<String>,
+    starts: Vec<u32>,
+    ids: Vec<u32>,
+    no_stack: u32,
+}
+
+impl FrameNames {
+    fn new(profile: &Profile) -> Self {
+        let binaries: Vec<String> = profile
+            .mappings
+            .iter()
+            .map(|m| match m.filename.rsplit('/').next() {
+                Some(base) if !base.is_empty() => format!("[{base}]"),
+                _ => "<unknown>".to_string(),
+            })
+            .collect();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut intern = |name: String| {
+            *index.entry(name).or_insert_with_key(|name| {
+                names.push(name.clone());
+                (names.len() - 1) as u32
+            })
+        };
+        let function_ids: Vec<u32> = profile
+            .functions
+            .iter()
+            .map(|f| intern(clean(&f.name)))
+            .collect();
+        let mut starts = Vec::with_capacity(profile.locations.len() + 1);
+        let mut ids = Vec::with_capacity(profile.locations.len());
+        for location in &profile.locations {
+            starts.push(ids.len() as u32);
+            if location.lines.is_empty() {
+                let binary = location
+                    .mapping
+                    .and_then(|m| binaries.get(m))
+                    .map_or("<unknown>", String::as_str);
+                ids.push(intern(binary.to_string()));
+            }
+            ids.extend(location.lines.iter().map(|l| function_ids[l.function]));
+        }
+        starts.push(ids.len() as u32);
+        let no_stack = intern("[no stack]".to_string());
+        FrameNames {
+            names,
+            starts,
+            ids,
+            no_stack,
+        }
+    }
+
+    fn of_location(&self, location: usize) -> &[u32] {
+        &self.ids[self.starts[location] as usize..self.starts[location + 1] as usize]
+    }
+}
+
+/// Where a sample's walk from the root stands: the part of its stack not yet visited, and
+/// the inlined frames of the current location still to visit.
+struct Cursor {
+    sample: u32,
+    node: u32,
+    /// Bytes of the stack not yet visited (the walk goes from the end toward the leaf).
+    bytes: u32,
+    location: u32,
+    /// Frames of `location` still to visit, outermost first: indices below this one.
+    pending: u32,
+}
+
+impl Cursor {
+    /// The next frame from the root, or `None` at the end of the stack.
+    fn next_frame(&mut self, profile: &Profile, frames: &FrameNames, depth: usize) -> Option<u32> {
+        while self.pending == 0 {
+            let sample = profile.sample(self.sample as usize);
+            let mut stack = sample.locations_within(self.bytes as usize);
+            let Some(location) = stack.next_back() else {
+                // A sample with no frames at all is drawn as one `[no stack]` frame.
+                return (depth == 1).then_some(frames.no_stack);
+            };
+            self.bytes = stack.remaining_bytes() as u32;
+            self.location = location as u32;
+            self.pending = frames.of_location(location).len() as u32;
+        }
+        self.pending -= 1;
+        Some(frames.of_location(self.location as usize)[self.pending as usize])
+    }
+}
+
+const ROOT: u32 = 0;
+
+struct Node {
+    parent: u32,
+    name: u32,
+    /// Everything beneath the node.
+    value: i64,
+    /// Samples that end at the node, and paths beneath it cut for being too narrow.
+    own: i64,
+    cut: bool,
+}
+
+/// Hashes the (parent, name) pairs of the tree: integers, one multiply each (FxHash's).
+#[derive(Default)]
+struct PairHasher(u64);
+
+impl Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+struct Tree {
+    nodes: Vec<Node>,
+    children: HashMap<u64, u32, BuildHasherDefault<PairHasher>>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree {
+            nodes: vec![Node {
+                parent: ROOT,
+                name: u32::MAX,
+                value: 0,
+                own: 0,
+                cut: false,
+            }],
+            children: HashMap::default(),
+        }
+    }
+}
+
+impl Tree {
+    fn child(&mut self, parent: u32, name: u32, created: &mut Vec<u32>) -> u32 {
+        let key = (u64::from(parent) << 32) | u64::from(name);
+        let next = self.nodes.len() as u32;
+        let id = *self.children.entry(key).or_insert(next);
+        if id == next {
+            self.nodes.push(Node {
+                parent,
+                name,
+                value: 0,
+                own: 0,
+                cut: false,
+            });
+            created.push(id);
+        }
+        id
+    }
+
+    /// One line per node with its own value: the path from the root, sorted.
+    fn lines(&self, frames: &FrameNames) -> Vec<String> {
+        let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
+        let mut path: Vec<&str> = Vec::new();
+        for (id, node) in self.nodes.iter().enumerate().skip(1) {
+            if node.cut || node.own == 0 {
+                continue;
+            }
+            path.clear();
+            let mut at = id as u32;
+            while at != ROOT {
+                let n = &self.nodes[at as usize];
+                path.push(&frames.names[n.name as usize]);
+                at = n.parent;
+            }
+            path.reverse();
+            *stacks.entry(path.join(";")).or_insert(0) += node.own;
+        }
+        stacks
+            .into_iter()
+            .map(|(stack, value)| format!("{stack} {value}"))
+            .collect()
+    }
 }
 
 fn clean(name: &str) -> String {
@@ -103,5 +343,50 @@ mod tests {
         b.sample(&[], &[1], Labels::default()).unwrap();
         let p = b.finish();
         assert_eq!(folded(&p, 0), ["[no stack] 1", "main.main;weird:name: 7"]);
+    }
+
+    #[test]
+    fn narrow_paths_merge_into_their_callers() {
+        let mut b = ProfileBuilder::new(vec![ValueType {
+            kind: "samples".into(),
+            unit: "count".into(),
+        }]);
+        let mut location = |name: &str| {
+            let function = b.function(name, "");
+            b.location(0, &[Line { function, line: 0 }])
+        };
+        let (root, wide, thin, thinner, alone) = (
+            location("root"),
+            location("wide"),
+            location("thin"),
+            location("thinner"),
+            location("alone"),
+        );
+        b.sample(&[wide, root], &[90], Labels::default()).unwrap();
+        b.sample(&[thinner, thin, root], &[4], Labels::default())
+            .unwrap();
+        b.sample(&[thin, root], &[1], Labels::default()).unwrap();
+        // A top-level frame stays however thin: the graph keeps its full width.
+        b.sample(&[alone], &[5], Labels::default()).unwrap();
+        let p = b.finish();
+        let all = folded_for_width(&p, 0, 0.0);
+        assert_eq!(
+            all.lines,
+            [
+                "alone 5",
+                "root;thin 1",
+                "root;thin;thinner 4",
+                "root;wide 90"
+            ]
+        );
+        assert_eq!((all.narrow_paths, all.narrow_value, all.total), (0, 0, 100));
+        // Under 6% of 100: `thin` (5) goes into `root`, and `thinner` with it.
+        let cut = folded_for_width(&p, 0, 0.06);
+        assert_eq!(cut.lines, ["alone 5", "root 5", "root;wide 90"]);
+        assert_eq!((cut.narrow_paths, cut.narrow_value, cut.total), (1, 5, 100));
+        // Under 4.5%: `thin` (5) stays, `thinner` (4) goes into it.
+        let cut = folded_for_width(&p, 0, 0.045);
+        assert_eq!(cut.lines, ["alone 5", "root;thin 5", "root;wide 90"]);
+        assert_eq!((cut.narrow_paths, cut.narrow_value), (1, 4));
     }
 }

@@ -495,16 +495,36 @@ fn flame_inputs(set: &ProfileSet) -> Vec<FlameInput> {
             let member = kind.members.iter().find_map(|k| set.member(*k))?;
             let profile = member.profile();
             let index = profile.sample_index_of(kind.sample_index)?;
+            let folded = flame::folded_for_width(profile, index, flame::MIN_SHARE);
+            let base = format!("{} ({})", file_name(&member.path), kind.sample_index);
             Some(FlameInput {
                 id: kind.id.to_string(),
-                folded: flame::folded(profile, index),
+                subtitle: flame_subtitle(base, &folded),
+                folded: folded.lines,
                 title: format!("{} — {}", kind.what, set.name),
-                subtitle: format!("{} ({})", file_name(&member.path), kind.sample_index),
                 count_name: kind.count_name.to_string(),
                 palette: kind.palette,
             })
         })
         .collect()
+}
+
+/// A flame graph's subtitle: what it draws, and what it merged for being narrower than the
+/// graph can draw (so that the SVG says it left something out).
+fn flame_subtitle(base: String, folded: &flame::Folded) -> String {
+    if folded.narrow_paths == 0 {
+        return base;
+    }
+    let noun = if folded.narrow_paths == 1 {
+        "call path"
+    } else {
+        "call paths"
+    };
+    format!(
+        "{base}; {} {noun} narrower than 0.1 px ({} of the total) drawn as their callers' own",
+        folded.narrow_paths,
+        crate::units::percentage(folded.narrow_value, folded.total).trim()
+    )
 }
 
 /// Every flame graph the report lists: its file, or why there is none.
@@ -552,8 +572,10 @@ fn other_flames(set: &ProfileSet, assets: &str) -> (Vec<FlameInput>, Vec<FlameGr
             });
             continue;
         };
-        let folded = flame::folded(profile, profile.default_sample_index());
-        let subtitle = format!("{file} ({})", sample_type.kind);
+        let folded =
+            flame::folded_for_width(profile, profile.default_sample_index(), flame::MIN_SHARE);
+        let subtitle = flame_subtitle(format!("{file} ({})", sample_type.kind), &folded);
+        let folded = folded.lines;
         graphs.push(FlameGraph {
             id: id.clone(),
             title: title.clone(),

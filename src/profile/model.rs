@@ -337,6 +337,12 @@ impl Stack<'_> {
     pub fn is_empty(&self) -> bool {
         self.varints.bytes.is_empty()
     }
+
+    /// Size of what is left, for [`SampleRef::locations_within`]: a walk from the root can
+    /// stop and resume later from this number alone.
+    pub fn remaining_bytes(&self) -> usize {
+        self.varints.bytes.len()
+    }
 }
 
 impl Iterator for Stack<'_> {
@@ -373,6 +379,18 @@ impl<'a> SampleRef<'a> {
         Stack {
             varints: Varints {
                 bytes: &self.samples.stacks[self.samples.stack_range(self.index)],
+            },
+        }
+    }
+
+    /// The first `bytes` bytes of the stack (see [`Stack::remaining_bytes`]): the locations
+    /// not yet visited by a walk from the root that stopped there.
+    pub fn locations_within(&self, bytes: usize) -> Stack<'a> {
+        let range = self.samples.stack_range(self.index);
+        let end = range.start + bytes.min(range.len());
+        Stack {
+            varints: Varints {
+                bytes: &self.samples.stacks[range.start..end],
             },
         }
     }
