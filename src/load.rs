@@ -1,6 +1,7 @@
 //! Reading one profile file, whatever its format (recognised by content): a pprof protobuf,
 //! gzipped or not, or a goroutine text dump (`debug=1`, `debug=2`), gzipped or not.
 
+use std::io::Read;
 use std::path::Path;
 
 use crate::error::Error;
@@ -33,17 +34,54 @@ pub enum DecodeAnyError {
     Dump(#[from] DumpError),
 }
 
-/// Decodes bytes: gzip is undone first (within the size limit), then a goroutine dump is
-/// recognised by its first line, and anything else must be a pprof protobuf.
+/// Decodes bytes: a goroutine dump is recognised by its first line (after gzip, if any),
+/// anything else must be a pprof protobuf. Gzip is inflated while the protobuf is read, so a
+/// large profile never exists in memory both compressed, inflated and decoded.
 pub fn decode_any(data: &[u8], options: &DecodeOptions) -> Result<Decoded, DecodeAnyError> {
     if data.is_empty() {
         return Err(DecodeError::Empty.into());
     }
-    let raw = profile::decompress(data, options)?;
-    if goroutine::sniff(&raw).is_some() {
-        return Ok(Decoded::Dump(goroutine::parse(&raw)?));
+    if !profile::is_gzip(data) {
+        if goroutine::sniff(data).is_some() {
+            return Ok(Decoded::Dump(goroutine::parse_with(
+                data,
+                &dump_limits(options),
+            )?));
+        }
+        return Ok(Decoded::Profile(profile::decode(data, options)?));
     }
-    Ok(Decoded::Profile(profile::decode(&raw, options)?))
+    // Enough of the inflated start to recognise a dump by its first line.
+    let mut reader = profile::decompressing_reader(data, data, options);
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut reader)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| profile::decode::read_error(&e, true, options.max_decompressed_bytes))?;
+    if goroutine::sniff(&head).is_some() {
+        let mut text = head;
+        reader
+            .read_to_end(&mut text)
+            .map_err(|e| profile::decode::read_error(&e, true, options.max_decompressed_bytes))?;
+        return Ok(Decoded::Dump(goroutine::parse_with(
+            &text,
+            &dump_limits(options),
+        )?));
+    }
+    let stream = std::io::Cursor::new(head).chain(reader);
+    Ok(Decoded::Profile(profile::decode_stream(
+        stream, true, options,
+    )?))
+}
+
+/// How much of an inflated stream is read to tell a dump from a protobuf.
+const SNIFF_BYTES: usize = 4096;
+
+/// The text-dump limits of the decode options.
+pub fn dump_limits(options: &DecodeOptions) -> goroutine::DumpLimits {
+    goroutine::DumpLimits {
+        max_line_bytes: options.max_line_bytes,
+        max_stack_depth: options.max_stack_depth,
+    }
 }
 
 /// Reads and decodes a profile file into the stack→count model.

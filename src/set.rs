@@ -371,6 +371,7 @@ fn open_files(
     let mut members = Vec::new();
     let mut others = Vec::new();
     let mut context = None;
+    let mut to_read = Vec::new();
     for file in files {
         let is_context = file
             .file_name()
@@ -383,11 +384,17 @@ fn open_files(
             });
         if is_context && context.is_none() {
             context = Some(file);
-            continue;
+        } else {
+            to_read.push(file);
         }
-        match read_member(&file, options)? {
+    }
+    for (file, read) in to_read.iter().zip(read_members(&to_read, options)) {
+        match read? {
             Read::Member(member) => members.push(*member),
-            Read::Other(reason) => others.push(OtherFile { path: file, reason }),
+            Read::Other(reason) => others.push(OtherFile {
+                path: file.clone(),
+                reason,
+            }),
         }
     }
     if members.is_empty() {
@@ -414,6 +421,32 @@ fn open_files(
         missing,
         context,
         others,
+    })
+}
+
+/// Reads the files of a set in parallel, one thread per file (a set has about eight), and
+/// returns their results in the files' order, so the first error is the same on every run.
+fn read_members(files: &[PathBuf], options: &DecodeOptions) -> Vec<Result<Read, SetError>> {
+    if files.len() <= 1 {
+        return files.iter().map(|f| read_member(f, options)).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .iter()
+            .map(|file| scope.spawn(move || read_member(file, options)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(files)
+            .map(|(handle, file)| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(SetError::Io {
+                        path: file.clone(),
+                        what: "reading it failed unexpectedly".to_string(),
+                    })
+                })
+            })
+            .collect()
     })
 }
 

@@ -96,11 +96,22 @@ fn string_index_outside_the_table() {
 
 #[test]
 fn gzip_bomb_is_refused_at_the_limit() {
-    let bomb = gzip(&vec![0u8; 4 << 20]);
+    // Valid protobuf throughout (field 15 = 0, repeated): decoding goes on until the limit.
+    let bomb = gzip(&[0x78u8, 0x00].repeat(2 << 20));
     assert_one_line_error(
         &top_on("bomb.prof", &bomb, &["--max-decompressed-size", "1MiB"]),
         "error: bomb.prof: decompressed size exceeds the limit of 1048576 bytes \
          (raise it with --max-decompressed-size)",
+    );
+}
+
+#[test]
+fn gzip_bomb_of_zeros_stops_at_its_first_bytes() {
+    // The decoder reads while inflating: 4 MiB of zeros fail as protobuf at byte one.
+    let bomb = gzip(&vec![0u8; 4 << 20]);
+    assert_one_line_error(
+        &top_on("bomb.prof", &bomb, &["--max-decompressed-size", "1MiB"]),
+        "error: bomb.prof: not a pprof profile: protobuf decoding failed (field number 0)",
     );
 }
 

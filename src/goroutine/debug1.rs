@@ -46,7 +46,7 @@ struct Block<'a> {
     body_lines: usize,
 }
 
-pub(super) fn parse(text: &str) -> Result<GoroutineDump, DumpError> {
+pub(super) fn parse(text: &str, max_depth: usize) -> Result<GoroutineDump, DumpError> {
     let mut lines = Lines::new(text);
     let (header_line, header) = lines
         .by_ref()
@@ -59,7 +59,10 @@ pub(super) fn parse(text: &str) -> Result<GoroutineDump, DumpError> {
     })?;
 
     let mut builder = new_builder();
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch {
+        max_depth,
+        ..Scratch::default()
+    };
     let mut block: Option<Block> = None;
     // The vectors of the last finished block, reused by the next one.
     let mut spare = Block::default();
@@ -196,6 +199,7 @@ fn parse_frame(fields: &str) -> Option<Frame<'_>> {
 struct Scratch {
     locations: Vec<usize>,
     lines: Vec<Line>,
+    max_depth: usize,
 }
 
 /// What ended a block.
@@ -266,6 +270,17 @@ fn finish<'a>(
                 .push(builder.location(address, &scratch.lines));
         }
         start += run;
+    }
+    if scratch.locations.len() > scratch.max_depth {
+        return Err(DumpError::Limit {
+            what: format!(
+                "line {}: the stack of this block ({} frames)",
+                block.line,
+                scratch.locations.len()
+            ),
+            limit: scratch.max_depth as u64,
+            flag: "--max-stack-depth",
+        });
     }
     let labels = std::mem::take(&mut block.labels);
     builder

@@ -83,10 +83,13 @@ struct Parser<'a> {
     stack: Vec<usize>,
     goroutines: Vec<GoroutineInfo>,
     skipped_lines: usize,
+    /// Most frames a goroutine may have (`--max-stack-depth`).
+    max_depth: usize,
 }
 
-pub(super) fn parse(text: &str) -> Result<GoroutineDump, DumpError> {
+pub(super) fn parse(text: &str, max_depth: usize) -> Result<GoroutineDump, DumpError> {
     let mut parser = Parser {
+        max_depth,
         builder: new_builder(),
         frames: HashMap::new(),
         stacks: HashMap::new(),
@@ -266,6 +269,18 @@ impl<'a> Parser<'a> {
 
     /// Ends a goroutine: its stack becomes a sample, or adds one to the identical one.
     fn finish(&mut self, current: Current<'a>) -> Result<(), DumpError> {
+        if self.stack.len() > self.max_depth {
+            return Err(DumpError::Limit {
+                what: format!(
+                    "line {}: the stack of goroutine {} ({} frames)",
+                    current.info.line,
+                    current.info.id,
+                    self.stack.len()
+                ),
+                limit: self.max_depth as u64,
+                flag: "--max-stack-depth",
+            });
+        }
         let mut info = current.info;
         info.sample = match self.stacks.get(self.stack.as_slice()) {
             Some(&sample) => {

@@ -218,8 +218,33 @@ fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// Parses a `debug=1` or `debug=2` goroutine dump, recognised by content.
+/// Limits on a text dump: each is an error naming its flag, not a crash or a stall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DumpLimits {
+    /// Longest line, in bytes (`--max-line-length`).
+    pub max_line_bytes: usize,
+    /// Most frames in one goroutine or block (`--max-stack-depth`).
+    pub max_stack_depth: usize,
+}
+
+impl Default for DumpLimits {
+    fn default() -> Self {
+        let decode = crate::profile::DecodeOptions::default();
+        DumpLimits {
+            max_line_bytes: decode.max_line_bytes,
+            max_stack_depth: decode.max_stack_depth,
+        }
+    }
+}
+
+/// Parses a `debug=1` or `debug=2` goroutine dump, recognised by content, with the default
+/// limits.
 pub fn parse(data: &[u8]) -> Result<GoroutineDump, DumpError> {
+    parse_with(data, &DumpLimits::default())
+}
+
+/// Parses a `debug=1` or `debug=2` goroutine dump, recognised by content.
+pub fn parse_with(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, DumpError> {
     let Some((line, first)) = first_line(data) else {
         return Err(DumpError::Empty);
     };
@@ -233,10 +258,26 @@ pub fn parse(data: &[u8]) -> Result<GoroutineDump, DumpError> {
     // Go writes UTF-8, but file names and label values are arbitrary bytes: replace what is
     // not UTF-8 once, up front, so that the parsers work on `&str` slices without copies.
     let text = String::from_utf8_lossy(data);
+    check_line_lengths(&text, limits.max_line_bytes)?;
     match format {
-        DumpFormat::Debug1 => debug1::parse(&text),
-        DumpFormat::Debug2 => debug2::parse(&text),
+        DumpFormat::Debug1 => debug1::parse(&text, limits.max_stack_depth),
+        DumpFormat::Debug2 => debug2::parse(&text, limits.max_stack_depth),
     }
+}
+
+/// Refuses a dump with a line longer than `max`: before parsing, so that no parser ever
+/// holds or scans an absurd line (the search for newlines is memchr-fast).
+fn check_line_lengths(text: &str, max: usize) -> Result<(), DumpError> {
+    for (index, line) in text.split('\n').enumerate() {
+        if line.len() > max {
+            return Err(DumpError::Limit {
+                what: format!("line {} ({} bytes)", index + 1, line.len()),
+                limit: max as u64,
+                flag: "--max-line-length",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Go ends every line of both formats with `\n`; a non-blank last line without it was cut

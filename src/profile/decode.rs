@@ -124,7 +124,7 @@ impl<R: Read> Read for Limited<R> {
 }
 
 /// Maps a read error to a decode error: the size limit, a gzip failure, or plain I/O.
-fn read_error(e: &std::io::Error, gzip: bool, limit: u64) -> DecodeError {
+pub fn read_error(e: &std::io::Error, gzip: bool, limit: u64) -> DecodeError {
     if e.get_ref().is_some_and(|inner| inner.is::<OverLimit>()) {
         return DecodeError::TooLarge { limit };
     }
