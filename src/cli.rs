@@ -563,7 +563,12 @@ fn attach_report(
 fn list_written(out: &mut dyn Write, files: &[PathBuf]) -> Result<(), Error> {
     let text: String = files
         .iter()
-        .map(|f| format!("wrote {}\n", f.display()))
+        .map(|f| {
+            format!(
+                "wrote {}\n",
+                crate::text::for_terminal(&f.display().to_string())
+            )
+        })
         .collect();
     write_output(out, text.as_bytes())
 }

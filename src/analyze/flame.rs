@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use crate::profile::Profile;
 
 /// Folded stacks of one sample index. Frames are function names (inlined frames included);
-/// `;` and control characters in names are replaced, since they would split the line.
+/// `;` becomes `:` and line breaks a space, since they would split the line, and other
+/// control and bidi characters become U+FFFD (`crate::text::neutralise`); names are cut at
+/// `crate::text::NAME_MAX` characters, so a 100 kB name cannot bloat every frame and tooltip
+/// it appears in.
 /// Samples with a value of zero or below are left out (a flame graph cannot draw them).
 pub fn folded(profile: &Profile, index: usize) -> Vec<String> {
     let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
@@ -39,9 +42,8 @@ fn clean(name: &str) -> String {
     if name.is_empty() {
         return "[unknown]".to_string();
     }
-    name.chars()
-        .map(|c| if c == ';' || c.is_control() { ':' } else { c })
-        .collect()
+    let cleaned = crate::text::neutralise(name).replace(';', ":");
+    crate::text::truncate(&cleaned, crate::text::NAME_MAX)
 }
 
 #[cfg(test)]
@@ -56,7 +58,7 @@ mod tests {
             unit: "count".into(),
         }]);
         let main = b.function("main.main", "");
-        let odd = b.function("weird;name\n", "");
+        let odd = b.function("weird;name\n\u{202e}", "");
         let l1 = b.location(
             1,
             &[Line {
@@ -76,6 +78,9 @@ mod tests {
         b.sample(vec![l1], vec![0], Labels::default());
         b.sample(vec![], vec![1], Labels::default());
         let p = b.finish();
-        assert_eq!(folded(&p, 0), ["[no stack] 1", "main.main;weird:name: 7"]);
+        assert_eq!(
+            folded(&p, 0),
+            ["[no stack] 1", "main.main;weird:name \u{fffd} 7"]
+        );
     }
 }
