@@ -9,7 +9,7 @@ use crate::analyze::goroutines::{GoroutineOptions, GroupLevel};
 use crate::analyze::investigation::{self, InvestigationOptions, ReportContext};
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{Existing, write_atomic};
+use crate::output::{Existing, safe_file_name, write_atomic};
 use crate::profile::DecodeOptions;
 use crate::render::flame::{self, FlameSpec};
 use crate::render::html;
@@ -216,14 +216,13 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
     let rules = load_rules(&options.rules)?;
     let decode = options.decode;
     let opened = set::open(&options.set, &decode)?;
-    let out = options
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}.{extension}", opened.name)));
-    let assets_dir = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".to_string());
+    let out = options.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "{}.{extension}",
+            safe_file_name(&opened.name, "report")
+        ))
+    });
+    let assets_dir = assets_dir_of(&out, "report");
     let command = regenerate_command(options, &out);
     let prepare_options = PrepareOptions {
         context: options.context.as_deref(),
@@ -313,6 +312,16 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         }
     }
     write_all(&files)
+}
+
+/// The folder of a report's flame graphs: named after the report (`reports/x.md` →
+/// `reports/x/`), made a safe name, since the report's name may come from a set's.
+fn assets_dir_of(out: &Path, fallback: &str) -> String {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    safe_file_name(&stem, fallback)
 }
 
 /// Markdown from a report context (also from one read back from JSON).
@@ -435,13 +444,11 @@ pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
     let out = job.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
             "{}-vs-{}.{extension}",
-            before.set.name, after.set.name
+            safe_file_name(&before.set.name, "before"),
+            safe_file_name(&after.set.name, "after")
         ))
     });
-    let assets_dir = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "comparison".to_string());
+    let assets_dir = assets_dir_of(&out, "comparison");
     let comparison = compare_prepared(
         &before,
         &after,
@@ -577,14 +584,11 @@ pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
     let out = job.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
             "trend-{}-to-{}.md",
-            names.first().map_or("", String::as_str),
-            names.last().map_or("", String::as_str)
+            safe_file_name(names.first().map_or("", String::as_str), "first"),
+            safe_file_name(names.last().map_or("", String::as_str), "last")
         ))
     });
-    let assets_dir = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "trend".to_string());
+    let assets_dir = assets_dir_of(&out, "trend");
     let compare_options = CompareOptions {
         rows: 5,
         gate: Vec::new(),

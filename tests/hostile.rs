@@ -12,7 +12,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::ProfileBuilder;
 
@@ -820,6 +820,156 @@ fn the_same_hostile_inputs_give_the_same_bytes() {
         let y = String::from_utf8(y).unwrap().replace("b/r.md", "X");
         assert!(x == y, "{} differs between runs", file.display());
     }
+}
+
+/// Everything below `dir`, files and folders, relative.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            if path.is_dir() && !path.is_symlink() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A file name made from a hostile set name holds no separator, control or bidi character,
+/// nothing Windows reserves, and does not start with a dot.
+fn assert_safe_name(name: &str) {
+    assert!(!name.starts_with('.'), "{name:?}");
+    assert!(
+        !name
+            .chars()
+            .any(|c| hazard(c) || c == '\n' || "/\\<>:\"|?*".contains(c)),
+        "{name:?}"
+    );
+}
+
+#[test]
+fn names_from_hostile_sets_stay_inside_the_output_folder() {
+    let ws = workspace();
+    let (a, b) = (set_path(SET_A), set_path(SET_B));
+    // The default outputs, named after the sets.
+    let stdout = run_ok(&["report", &a, "--html"], ws.path());
+    run_ok(&["compare", &a, &b], ws.path());
+    run_ok(&["trend", &a, &b], ws.path());
+    run_ok(
+        &["report", "profiles", "--all", "--out-dir", "all"],
+        ws.path(),
+    );
+    // The list of written files is one line per file, hazards escaped.
+    assert_eq!(stdout.lines().count(), 6, "{stdout}");
+    assert!(
+        stdout.lines().all(|l| l.starts_with("wrote reports/")),
+        "{stdout}"
+    );
+    assert_no_hazards("stdout", &stdout);
+    // Nothing but the profiles and the two output folders, and every name in them safe.
+    let top: Vec<PathBuf> = std::fs::read_dir(ws.path())
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .strip_prefix(ws.path())
+                .unwrap()
+                .to_path_buf()
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(top, ["all", "profiles", "reports"].map(PathBuf::from));
+    let reports = tree(&ws.path().join("reports"));
+    for path in reports.iter().chain(&tree(&ws.path().join("all"))) {
+        for component in path.components() {
+            assert_safe_name(component.as_os_str().to_str().unwrap());
+        }
+    }
+    let safe_a = pprof_report::output::safe_file_name(&hostile_name(SET_A), "x");
+    let safe_b = pprof_report::output::safe_file_name(&hostile_name(SET_B), "x");
+    for expected in [
+        format!("{safe_a}.md"),
+        format!("{safe_a}.html"),
+        format!("{safe_a}/cpu.svg"),
+        format!("{safe_a}-vs-{safe_b}.md"),
+        format!("trend-{safe_a}-to-{safe_b}.md"),
+    ] {
+        assert!(
+            reports.contains(&PathBuf::from(&expected)),
+            "{expected:?} not in {reports:?}"
+        );
+    }
+    for report in ["md", "html"] {
+        let path = ws.path().join("reports").join(format!("{safe_a}.{report}"));
+        if report == "md" {
+            check_markdown(&path);
+        } else {
+            check_html(&path);
+        }
+    }
+    check_markdown(&ws.path().join("all").join(format!("{safe_b}.md")));
+    // An error naming a hostile path is still one line, its hazards escaped.
+    let (code, _, stderr) = common::run(&["report", "profiles/x\n\u{1b}[31my\u{202e}z"], ws.path());
+    assert_eq!(code, 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("x\\n\\u{1b}[31my\\u{202e}z"), "{stderr}");
+}
+
+#[test]
+fn a_set_named_dot_dot_writes_nothing_outside_its_folder() {
+    let ws = tempfile::tempdir().unwrap();
+    let sets = ws.path().join("sets");
+    let out = ws.path().join("out");
+    std::fs::create_dir_all(&sets).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    for (suffix, bytes) in set_files(false) {
+        if suffix.starts_with("cpu") || suffix.starts_with("heap") {
+            std::fs::write(sets.join(format!("..-{suffix}")), bytes).unwrap();
+        }
+    }
+    let outside = tree(ws.path());
+    // The set's name is `..`: its report would be `reports/...md` and its flame graphs would
+    // go to `reports/../`, the working folder, if the name were used as it is.
+    run_ok(&["report", "../sets", "--html"], &out);
+    let written = tree(&out);
+    assert!(
+        written.contains(&PathBuf::from("reports/__.md")),
+        "{written:?}"
+    );
+    assert!(
+        written.contains(&PathBuf::from("reports/__/cpu.svg")),
+        "{written:?}"
+    );
+    for path in &written {
+        assert!(
+            path == Path::new("reports")
+                || path.starts_with("reports/__")
+                || path.starts_with("reports/__.html")
+                || path.starts_with("reports/__.md"),
+            "{}",
+            path.display()
+        );
+    }
+    // The same name given with --out: the flame graph folder is still a safe name.
+    run_ok(&["report", "../sets", "--out", "x/...md"], &out);
+    assert!(out.join("x/...md").is_file());
+    assert!(out.join("x/__/cpu.svg").is_file());
+    let mut now: Vec<PathBuf> = tree(ws.path());
+    now.retain(|p| !p.starts_with("out/"));
+    let mut before = outside.clone();
+    before.retain(|p| !p.starts_with("out/"));
+    assert_eq!(now, before, "files appeared outside out/");
+    // --all cannot name a set `..` on a command line of its own: refused, in one line.
+    let (code, _, stderr) = common::run(&["report", "../sets", "--all", "--out-dir", "all"], &out);
+    assert_eq!(code, 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("holds a set named \"..\""), "{stderr}");
+    assert!(!out.join("all").exists());
 }
 
 #[test]

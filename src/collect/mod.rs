@@ -401,18 +401,27 @@ fn base_url(url: &str) -> Result<String, CollectError> {
     Ok(trimmed.to_string())
 }
 
-/// The host becomes part of file names: it must be one plain name.
+/// The longest host accepted, in bytes (a DNS label's limit): the set's file names stay far
+/// below the 255 bytes file systems allow.
+const HOST_BYTES_MAX: usize = 63;
+
+/// The host becomes part of file names: it must be one plain name, so that no file of the
+/// set can land outside `--out` or be misread: letters, digits, `-`, `_` and `.`, not
+/// starting with a dot or a dash.
 fn check_host(host: &str) -> Result<(), CollectError> {
     let bad = |why: &str| CollectError::BadHost(host.to_string(), why.to_string());
     if host.is_empty() {
         return Err(bad("it is empty"));
     }
-    if host == "." || host == ".." || host.starts_with('.') {
-        return Err(bad("it may not start with a dot"));
+    if host.starts_with('.') || host.starts_with('-') {
+        return Err(bad("it may not start with a dot or a dash"));
     }
-    if host
+    if host.len() > HOST_BYTES_MAX {
+        return Err(bad(&format!("it is longer than {HOST_BYTES_MAX} bytes")));
+    }
+    if !host
         .chars()
-        .any(|c| c == '/' || c == '\\' || c.is_control() || c.is_whitespace())
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
         return Err(bad(
             "it becomes part of file names: use letters, digits, '-', '_' or '.'",
@@ -461,5 +470,26 @@ mod tests {
         assert!(check_host("a/b").is_err());
         assert!(check_host("").is_err());
         assert!(check_host("a\0b").is_err());
+        assert!(check_host("höst_1.example").is_ok());
+        for bad in [
+            "..",
+            ".hidden",
+            "-rf",
+            "a:b",
+            "a*b",
+            "a|b",
+            "a<b>",
+            "a\"b",
+            "a?b",
+            "a\\b",
+            "a b",
+            "x\u{202e}gpj",
+            "a\nb",
+            "/abs",
+        ] {
+            assert!(check_host(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_host(&"h".repeat(63)).is_ok());
+        assert!(check_host(&"h".repeat(64)).is_err());
     }
 }

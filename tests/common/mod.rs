@@ -285,7 +285,7 @@ pub fn check_markdown(path: &Path) -> usize {
             }
             Event::Start(Tag::Link { dest_url, .. })
             | Event::Start(Tag::Image { dest_url, .. }) => {
-                let url = dest_url.to_string();
+                let url = percent_decode(&dest_url);
                 if !url.contains("://") && !url.starts_with('#') && !url.starts_with("mailto:") {
                     let target = dir.join(&url);
                     assert!(target.exists(), "{}: link to missing {url}", path.display());
@@ -305,6 +305,30 @@ pub fn check_markdown(path: &Path) -> usize {
         }
     }
     tables
+}
+
+/// A link destination as the path it names (`%20` → space).
+pub fn percent_decode(url: &str) -> String {
+    let bytes = url.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).expect("a UTF-8 path")
 }
 
 /// Every file below `dir`, relative to it, sorted.
