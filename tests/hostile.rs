@@ -7,7 +7,8 @@
 //!
 //! The two sets are written here and committed under fixtures/hostile/ with plain names
 //! (`PPROF_REPORT_BLESS=1 cargo test --test hostile` rewrites them); the tests copy them under
-//! a hostile set name.
+//! a hostile set name. The headless Chromium check (`browser_runs_nothing_from_profile_data`)
+//! is ignored by `cargo test` and run by `.ci/browser-check.sh`.
 
 mod common;
 
@@ -20,6 +21,9 @@ use common::ProfileBuilder;
 /// page title. The trace is assembled at run time, so the payload's own text never contains it.
 const JS: &str =
     "document.documentElement.setAttribute('data-'+'pwned','1');document.title='PW'+'NED'";
+
+/// The traces `JS` leaves; found only if some payload ran.
+const TRACES: [&str; 2] = ["data-pwned", "PWNED"];
 
 /// The host part of the hostile set names: everything a file name on Linux can hold that a
 /// Markdown link, an HTML page, a path or a terminal would read as something else.
@@ -1035,4 +1039,225 @@ fn attaching_a_hostile_report_keeps_the_task_well_formed() {
     // And attach still reads the task: attaching the first report again replaces its block.
     let stdout = run_ok(&["attach", "--task", "18", "reports/r.md"], ws.path());
     assert!(stdout.starts_with("replaced the block in"), "{stdout}");
+}
+
+/// The Chromium binary, when there is one.
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+}
+
+/// Loads `url` in a fresh headless Chromium; returns the DOM after scripts ran, and writes a
+/// screenshot to `png`.
+fn load_in_chromium(browser: &Path, url: &str, png: &Path, page: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let common_flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--virtual-time-budget=3000",
+        "--window-size=1280,1600",
+    ];
+    let user_data = format!("--user-data-dir={}", profile.path().display());
+    let run = |extra: &str| {
+        let output = std::process::Command::new(browser)
+            .args(common_flags)
+            .arg(&user_data)
+            .arg(extra)
+            .arg(url)
+            .output()
+            .expect("run chromium");
+        assert!(
+            output.status.success(),
+            "chromium {extra} {page}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    run(&format!("--screenshot={}", png.display()));
+    String::from_utf8(run("--dump-dom")).unwrap()
+}
+
+/// The pixels of a PNG as RGBA rows, from its IDAT chunks (8-bit RGB or RGBA, no interlace:
+/// what Chromium writes).
+fn png_pixels(png: &[u8]) -> (usize, usize, Vec<u8>) {
+    use std::io::Read;
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let (mut at, mut width, mut height, mut channels) = (8, 0, 0, 0);
+    let mut idat = Vec::new();
+    while at + 8 <= png.len() {
+        let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+        let kind = &png[at + 4..at + 8];
+        let data = &png[at + 8..at + 8 + len];
+        match kind {
+            b"IHDR" => {
+                width = u32::from_be_bytes(data[0..4].try_into().unwrap()) as usize;
+                height = u32::from_be_bytes(data[4..8].try_into().unwrap()) as usize;
+                assert_eq!(data[8], 8, "bit depth");
+                channels = match data[9] {
+                    2 => 3,
+                    6 => 4,
+                    other => panic!("colour type {other}"),
+                };
+                assert_eq!(data[12], 0, "interlaced");
+            }
+            b"IDAT" => idat.extend_from_slice(data),
+            _ => {}
+        }
+        at += 12 + len;
+    }
+    let mut raw = Vec::new();
+    flate2::read::ZlibDecoder::new(&idat[..])
+        .read_to_end(&mut raw)
+        .unwrap();
+    let stride = width * channels;
+    let mut pixels = vec![0u8; height * stride];
+    for y in 0..height {
+        let filter = raw[y * (stride + 1)];
+        let line = &raw[y * (stride + 1) + 1..(y + 1) * (stride + 1)];
+        for x in 0..stride {
+            let a = if x >= channels {
+                pixels[y * stride + x - channels]
+            } else {
+                0
+            };
+            let b = if y > 0 {
+                pixels[(y - 1) * stride + x]
+            } else {
+                0
+            };
+            let c = if y > 0 && x >= channels {
+                pixels[(y - 1) * stride + x - channels]
+            } else {
+                0
+            };
+            let predictor = match filter {
+                0 => 0,
+                1 => a,
+                2 => b,
+                3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
+                4 => {
+                    let p = i16::from(a) + i16::from(b) - i16::from(c);
+                    let (pa, pb, pc) = (
+                        (p - i16::from(a)).abs(),
+                        (p - i16::from(b)).abs(),
+                        (p - i16::from(c)).abs(),
+                    );
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
+                }
+                other => panic!("PNG filter {other}"),
+            };
+            pixels[y * stride + x] = line[x].wrapping_add(predictor);
+        }
+    }
+    (width, height, pixels)
+}
+
+/// The share of a screenshot's pixels that are not the background colour (its first pixel):
+/// a page that rendered has text, tables and images; a blank one has none.
+fn ink(png: &Path) -> f64 {
+    let (width, height, pixels) = png_pixels(&std::fs::read(png).unwrap());
+    let channels = pixels.len() / (width * height);
+    let background = &pixels[..channels];
+    let different = pixels
+        .chunks(channels)
+        .filter(|p| p[..3] != background[..3])
+        .count();
+    different as f64 / (width * height) as f64
+}
+
+/// The hostile HTML report and flame graph in a real browser: nothing from the profiles runs
+/// (no trace of `JS` in the DOM or the title), and the page renders (its headings are in the
+/// DOM, the screenshot is not blank). Without its Content-Security-Policy too, so that the
+/// escaping is what is tested, not the policy. And a page that does run a payload leaves the
+/// trace, so that the check can fail. Run by `.ci/browser-check.sh`.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser-check.sh"]
+fn browser_runs_nothing_from_profile_data() {
+    let browser = chromium().expect("chromium on the PATH");
+    let ws = workspace();
+    let set = set_path(SET_A);
+    run_ok(&["report", &set, "--out", "out/r.md", "--html"], ws.path());
+    let out = ws.path().join("out");
+    let html = std::fs::read_to_string(out.join("r.html")).unwrap();
+    let csp_start = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .unwrap();
+    let csp_end = csp_start + html[csp_start..].find('>').unwrap() + 1;
+    let without_csp = format!("{}{}", &html[..csp_start], &html[csp_end..]);
+    std::fs::write(out.join("r-no-csp.html"), &without_csp).unwrap();
+    // The control: one payload let through as raw HTML.
+    let control = without_csp.replacen("<body>", &format!("<body><img src=x onerror=\"{JS}\">"), 1);
+    std::fs::write(out.join("control.html"), control).unwrap();
+
+    let url = |file: &str| format!("file://{}", out.join(file).display());
+    for page in ["r.html", "r-no-csp.html"] {
+        let png = out.join(format!("{page}.png"));
+        let dom = load_in_chromium(&browser, &url(page), &png, page);
+        for trace in TRACES {
+            assert!(!dom.contains(trace), "{page}: {trace} in the DOM");
+        }
+        for heading in [
+            "Executive summary",
+            "CPU",
+            "Goroutines",
+            "Memory",
+            "Appendix",
+        ] {
+            assert!(
+                dom.contains(&format!(">{heading}</h2>")),
+                "{page}: no {heading}"
+            );
+        }
+        assert!(
+            dom.contains("&lt;script&gt;document.documentElement"),
+            "{page}"
+        );
+        let ink = ink(&png);
+        assert!(ink > 0.01, "{page}: the screenshot is blank ({ink})");
+        eprintln!(
+            "{page}: rendered, {:.1}% of the screenshot inked, no trace",
+            ink * 100.0
+        );
+    }
+    for svg in ["cpu.svg", "goroutines.svg"] {
+        let page = format!("r/{svg}");
+        let png = out.join(format!("{svg}.png"));
+        let dom = load_in_chromium(&browser, &url(&page), &png, &page);
+        for trace in TRACES {
+            assert!(!dom.contains(trace), "{page}: {trace} in the DOM");
+        }
+        // The flame graph itself is there.
+        assert!(dom.contains("id=\"frames\""), "{page}: no frames");
+        let ink = ink(&png);
+        assert!(ink > 0.01, "{page}: the screenshot is blank ({ink})");
+        eprintln!(
+            "{page}: rendered, {:.1}% of the screenshot inked, no trace",
+            ink * 100.0
+        );
+    }
+    let png = out.join("control.png");
+    let dom = load_in_chromium(&browser, &url("control.html"), &png, "control.html");
+    assert!(
+        dom.contains("data-pwned") && dom.contains("<title>PWNED</title>"),
+        "the control payload should have run"
+    );
+    eprintln!("control.html: the control payload ran and left its trace");
 }
