@@ -406,21 +406,32 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                 },
             };
             let runs = if args.all {
-                set::list(&args.set)?
-                    .into_iter()
-                    .map(|set| {
-                        let name = set
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        let extension = match format {
-                            report::Format::Markdown => "md",
-                            report::Format::Json => "json",
-                        };
-                        let out_file = args.out_dir.join(format!("{name}.{extension}"));
-                        options(set, Some(out_file))
-                    })
-                    .collect()
+                let extension = match format {
+                    report::Format::Markdown => "md",
+                    report::Format::Json => "json",
+                };
+                let mut runs: Vec<report::ReportOptions> = Vec::new();
+                for set in set::list(&args.set)? {
+                    let name = set
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    // The set's name came from file names: it becomes a safe one here.
+                    let safe = crate::output::safe_file_name(&name, "report");
+                    let out_file = args.out_dir.join(format!("{safe}.{extension}"));
+                    if let Some(other) = runs.iter().find(|r| r.out.as_ref() == Some(&out_file)) {
+                        return Err(Error::Read {
+                            path: out_file,
+                            what: format!(
+                                "sets {} and {} would both be reported here; rename one",
+                                other.set.display(),
+                                set.display()
+                            ),
+                        });
+                    }
+                    runs.push(options(set, Some(out_file)));
+                }
+                runs
             } else {
                 vec![options(args.set.clone(), args.out.clone())]
             };
@@ -601,7 +612,12 @@ fn attach_report(
 fn list_written(out: &mut dyn Write, files: &[PathBuf]) -> Result<(), Error> {
     let text: String = files
         .iter()
-        .map(|f| format!("wrote {}\n", f.display()))
+        .map(|f| {
+            format!(
+                "wrote {}\n",
+                crate::text::for_terminal(&f.display().to_string())
+            )
+        })
         .collect();
     write_output(out, text.as_bytes())
 }

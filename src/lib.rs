@@ -14,6 +14,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod set;
+pub mod text;
 pub mod timefmt;
 pub mod units;
 

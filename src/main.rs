@@ -5,7 +5,12 @@ fn main() {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Err(error) = pprof_report::cli::run(cli, &mut out) {
-        eprintln!("error: {error}");
+        // One line whatever the error names: a file name with a line break or an escape
+        // sequence is shown escaped.
+        eprintln!(
+            "error: {}",
+            pprof_report::text::for_terminal(&error.to_string())
+        );
         std::process::exit(error.exit_code());
     }
 }

@@ -1,6 +1,7 @@
 //! The `report` job: read a set and its context, investigate, render Markdown, SVGs, JSON and
-//! HTML in memory, then write them. Writing starts only when everything rendered, and each
-//! file is replaced atomically, so a failed run leaves the previous report intact.
+//! HTML in memory, then write them. Writing starts only when everything rendered, and the
+//! files and the flame graph folder are published together (`output::publish`), so a failed
+//! run leaves the previous report intact.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ use crate::analyze::goroutines::{GoroutineOptions, GroupLevel};
 use crate::analyze::investigation::{self, InvestigationOptions, ReportContext};
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{Existing, write_atomic};
+use crate::output::{Assets, Publication, publish, safe_file_name};
 use crate::profile::DecodeOptions;
 use crate::render::flame::{self, FlameSpec};
 use crate::render::html;
@@ -217,14 +218,13 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
     let rules = load_rules(&options.rules)?;
     let decode = options.decode;
     let opened = set::open(&options.set, &decode)?;
-    let out = options
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}.{extension}", opened.name)));
-    let assets_dir = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".to_string());
+    let out = options.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "{}.{extension}",
+            safe_file_name(&opened.name, "report")
+        ))
+    });
+    let assets_dir = assets_dir_of(&out, "report");
     let command = regenerate_command(options, &out);
     let prepare_options = PrepareOptions {
         context: options.context.as_deref(),
@@ -239,7 +239,8 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         mut report,
         flames,
     } = investigate_set(opened, &prepare_options)?;
-    let mut extra_svgs: Vec<(PathBuf, String, String)> = Vec::new();
+    // Flame graphs beside the report's own: (file name, caption, SVG).
+    let mut extra_svgs: Vec<(String, String, String)> = Vec::new();
     if let Some(baseline) = &options.baseline {
         let before = prepare(
             baseline,
@@ -266,9 +267,8 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
         let diff = differential_flame(&before, &after)?;
         let diff_file = diff.as_ref().map(|_| format!("{assets_dir}/cpu-diff.svg"));
         if let Some(svg) = diff {
-            let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
             extra_svgs.push((
-                out_dir.join(&assets_dir).join("cpu-diff.svg"),
+                "cpu-diff.svg".to_string(),
                 format!("CPU change — {} → {}", before.set.name, after.set.name),
                 svg,
             ));
@@ -281,7 +281,7 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
     }
     // Render everything before writing anything.
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut assets = assets_of(&out, &assets_dir);
     let mut svgs: Vec<(String, String)> = Vec::new();
     for input in flames.iter().filter(|f| !f.folded.is_empty()) {
         let svg = flame::svg(
@@ -294,13 +294,14 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
             },
         )
         .map_err(|e| Error::Render(e.to_string()))?;
-        let path = out_dir.join(&assets_dir).join(format!("{}.svg", input.id));
         svgs.push((input.title.clone(), svg.clone()));
-        files.push((path, svg.into_bytes()));
+        assets
+            .files
+            .push((format!("{}.svg", input.id), svg.into_bytes()));
     }
-    for (path, title, svg) in extra_svgs {
+    for (name, title, svg) in extra_svgs {
         svgs.push((title, svg.clone()));
-        files.push((path, svg.into_bytes()));
+        assets.files.push((name, svg.into_bytes()));
     }
     match options.format {
         Format::Json => files.push((out.clone(), json_bytes(&report)?)),
@@ -313,7 +314,26 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
             files.push((out.clone(), markdown.into_bytes()));
         }
     }
-    write_all(&files)
+    write_all(files, Some(assets))
+}
+
+/// The folder of a report's flame graphs: named after the report (`reports/x.md` →
+/// `reports/x/`), made a safe name, since the report's name may come from a set's.
+fn assets_dir_of(out: &Path, fallback: &str) -> String {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    safe_file_name(&stem, fallback)
+}
+
+/// The (still empty) assets of the report written to `out`.
+fn assets_of(out: &Path, assets_dir: &str) -> Assets {
+    let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    Assets {
+        dir: out_dir.join(assets_dir),
+        files: Vec::new(),
+    }
 }
 
 /// Markdown from a report context (also from one read back from JSON).
@@ -336,19 +356,22 @@ pub fn render_from_json(
         what: format!("not a pprof-report analysis: {e}"),
     })?;
     let markdown = render_markdown(&report, templates)?;
-    write_all(&[(out.to_path_buf(), markdown.into_bytes())])
+    write_all(vec![(out.to_path_buf(), markdown.into_bytes())], None)
 }
 
-fn write_all(files: &[(PathBuf, Vec<u8>)]) -> Result<Written, Error> {
-    for (path, bytes) in files {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
-        }
-        write_atomic(path, bytes, Existing::Replace).map_err(|e| Error::io(path, &e))?;
-    }
-    Ok(Written {
-        files: files.iter().map(|(p, _)| p.clone()).collect(),
-    })
+/// Publishes a run's files and its flame graph folder together (`output::publish`), and
+/// says what was written: the flame graphs first, then the files in their order.
+fn write_all(files: Vec<(PathBuf, Vec<u8>)>, assets: Option<Assets>) -> Result<Written, Error> {
+    let mut written: Vec<PathBuf> = assets
+        .iter()
+        .flat_map(|a| a.files.iter().map(|(name, _)| a.dir.join(name)))
+        .collect();
+    written.extend(files.iter().map(|(p, _)| p.clone()));
+    publish(&Publication { files, assets }).map_err(|e| Error::Read {
+        path: e.path,
+        what: e.what,
+    })?;
+    Ok(Written { files: written })
 }
 
 /// The command that writes this report again, with the paths as they were given (so the
@@ -436,13 +459,11 @@ pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
     let out = job.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
             "{}-vs-{}.{extension}",
-            before.set.name, after.set.name
+            safe_file_name(&before.set.name, "before"),
+            safe_file_name(&after.set.name, "after")
         ))
     });
-    let assets_dir = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "comparison".to_string());
+    let assets_dir = assets_dir_of(&out, "comparison");
     let comparison = compare_prepared(
         &before,
         &after,
@@ -455,16 +476,15 @@ pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
     let passed = comparison.gate.as_ref().is_none_or(|g| g.passed);
     let diff = differential_flame(&before, &after)?;
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut assets = assets_of(&out, &assets_dir);
     let mut svgs = Vec::new();
     let diff_file = diff.as_ref().map(|_| format!("{assets_dir}/cpu-diff.svg"));
     let title = format!("Comparison: {} → {}", before.set.name, after.set.name);
     if let Some(svg) = diff {
         svgs.push((title.clone(), svg.clone()));
-        files.push((
-            out_dir.join(&assets_dir).join("cpu-diff.svg"),
-            svg.into_bytes(),
-        ));
+        assets
+            .files
+            .push(("cpu-diff.svg".to_string(), svg.into_bytes()));
     }
     let mut command = vec![
         "pprof-report compare".to_string(),
@@ -503,7 +523,7 @@ pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
             files.push((out.clone(), markdown.into_bytes()));
         }
     }
-    Ok((write_all(&files)?, passed))
+    Ok((write_all(files, Some(assets))?, passed))
 }
 
 /// The trend report (`pprof-report trend SET1 SET2 …`).
@@ -578,14 +598,11 @@ pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
     let out = job.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
             "trend-{}-to-{}.md",
-            names.first().map_or("", String::as_str),
-            names.last().map_or("", String::as_str)
+            safe_file_name(names.first().map_or("", String::as_str), "first"),
+            safe_file_name(names.last().map_or("", String::as_str), "last")
         ))
     });
-    let assets_dir = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "trend".to_string());
+    let assets_dir = assets_dir_of(&out, "trend");
     let compare_options = CompareOptions {
         rows: 5,
         gate: Vec::new(),
@@ -650,8 +667,8 @@ pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
                 .collect(),
         })
         .collect();
-    let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut assets = assets_of(&out, &assets_dir);
     let mut charts = Vec::new();
     let mut svgs = Vec::new();
     for (id, (name, extract, format)) in [
@@ -680,7 +697,7 @@ pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
         });
         let file = format!("{assets_dir}/{id}.svg");
         svgs.push((name.to_string(), svg.clone()));
-        files.push((out_dir.join(&file), svg.into_bytes()));
+        assets.files.push((format!("{id}.svg"), svg.into_bytes()));
         charts.push(TrendChart {
             title: format!("{name} across the sets"),
             file,
@@ -728,7 +745,7 @@ pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
         ));
     }
     files.push((out, markdown.into_bytes()));
-    write_all(&files)
+    write_all(files, Some(assets))
 }
 
 /// A value as pretty JSON with a final newline.

@@ -259,6 +259,13 @@ pub fn list(dir: &Path) -> Result<Vec<PathBuf>, SetError> {
             path: dir.to_path_buf(),
         });
     }
+    // `dir/..` names the parent folder, not the set whose files start with `..-`.
+    if let Some(prefix) = sets.keys().find(|p| matches!(p.as_str(), "." | "..")) {
+        return Err(SetError::Io {
+            path: dir.to_path_buf(),
+            what: format!("holds a set named {prefix:?}, which no path can name; rename its files"),
+        });
+    }
     Ok(sets.keys().map(|prefix| dir.join(prefix)).collect())
 }
 

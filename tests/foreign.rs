@@ -569,7 +569,12 @@ fn report_of(name: &str, dir: &Path) -> (serde_json::Value, String) {
     let set = dir.join(name.split('.').next().unwrap());
     std::fs::create_dir_all(&set).unwrap();
     std::fs::copy(foreign(name), set.join(name)).unwrap();
-    let md = dir.join(format!("{}.md", name.split('.').next().unwrap()));
+    // Beside the set's folder, not as its sibling of the same name: the report's flame graph
+    // folder is named after the report, and must not be the folder holding the set.
+    std::fs::create_dir_all(dir.join("reports")).unwrap();
+    let md = dir
+        .join("reports")
+        .join(format!("{}.md", name.split('.').next().unwrap()));
     let json = md.with_extension("json");
     let set_arg = set.to_str().unwrap();
     let (code, _, stderr) = common::run(
@@ -685,7 +690,8 @@ fn a_set_mixing_runtimes_reports_every_profile() {
     for (name, original) in names.iter().zip(all_names()) {
         std::fs::copy(foreign(&original), set.join(name)).unwrap();
     }
-    let md = dir.path().join("mixed.md");
+    std::fs::create_dir_all(dir.path().join("reports")).unwrap();
+    let md = dir.path().join("reports").join("mixed.md");
     let (code, stdout, stderr) = common::run(
         &[
             "report",
@@ -820,7 +826,8 @@ fn user_rules_without_runtime_apply_to_other_languages() {
         set.join("profile.pb.gz"),
     )
     .unwrap();
-    let json = dir.path().join("java.json");
+    std::fs::create_dir_all(dir.path().join("reports")).unwrap();
+    let json = dir.path().join("reports").join("java.json");
     let (code, _, stderr) = common::run(
         &[
             "report",

@@ -9,136 +9,7 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::Pb;
-
-/// Builds a profile.proto message with an interned string table.
-#[derive(Default)]
-struct Builder {
-    strings: Vec<String>,
-    index: HashMap<String, i64>,
-    body: Pb,
-}
-
-impl Builder {
-    fn new() -> Self {
-        let mut b = Builder::default();
-        b.s("");
-        b
-    }
-
-    fn s(&mut self, text: &str) -> i64 {
-        if let Some(&i) = self.index.get(text) {
-            return i;
-        }
-        let i = self.strings.len() as i64;
-        self.strings.push(text.to_string());
-        self.index.insert(text.to_string(), i);
-        i
-    }
-
-    fn field(&mut self, f: impl FnOnce(Pb) -> Pb) {
-        let body = std::mem::take(&mut self.body);
-        self.body = f(body);
-    }
-
-    fn sample_type(&mut self, kind: &str, unit: &str) {
-        let (k, u) = (self.s(kind), self.s(unit));
-        self.field(|b| b.msg(1, Pb::default().int(1, k).int(2, u)));
-    }
-
-    fn period_type(&mut self, kind: &str, unit: &str, period: i64) {
-        let (k, u) = (self.s(kind), self.s(unit));
-        self.field(|b| b.msg(11, Pb::default().int(1, k).int(2, u)).int(12, period));
-    }
-
-    fn mapping(&mut self, id: u64, start: u64, limit: u64, file: &str, build_id: &str) {
-        let (f, bid) = (self.s(file), self.s(build_id));
-        self.field(|b| {
-            b.msg(
-                3,
-                Pb::default()
-                    .uint(1, id)
-                    .uint(2, start)
-                    .uint(3, limit)
-                    .int(5, f)
-                    .int(6, bid)
-                    .uint(7, 1),
-            )
-        });
-    }
-
-    fn function(&mut self, id: u64, name: &str, file: &str, start_line: i64) {
-        let (n, f) = (self.s(name), self.s(file));
-        self.field(|b| {
-            b.msg(
-                5,
-                Pb::default()
-                    .uint(1, id)
-                    .int(2, n)
-                    .int(3, n)
-                    .int(4, f)
-                    .int(5, start_line),
-            )
-        });
-    }
-
-    /// A location with frames (function id, line), innermost first.
-    fn location(&mut self, id: u64, mapping: u64, address: u64, lines: &[(u64, i64)]) {
-        let mut loc = Pb::default().uint(1, id).uint(2, mapping).uint(3, address);
-        for &(function, line) in lines {
-            loc = loc.msg(4, Pb::default().uint(1, function).int(2, line));
-        }
-        self.field(|b| b.msg(4, loc));
-    }
-
-    /// A sample: locations leaf first, values, string labels and numeric labels with units.
-    fn sample(
-        &mut self,
-        locations: &[u64],
-        values: &[i64],
-        labels: &[(&str, &str)],
-        numbers: &[(&str, i64, &str)],
-    ) {
-        let mut s = Pb::default();
-        for &l in locations {
-            s = s.uint(1, l);
-        }
-        for &v in values {
-            s = s.int(2, v);
-        }
-        for &(k, v) in labels {
-            let (k, v) = (self.s(k), self.s(v));
-            s = s.msg(3, Pb::default().int(1, k).int(2, v));
-        }
-        for &(k, n, unit) in numbers {
-            let k = self.s(k);
-            let mut label = Pb::default().int(1, k).int(3, n);
-            if !unit.is_empty() {
-                label = label.int(4, self.s(unit));
-            }
-            s = s.msg(3, label);
-        }
-        self.field(|b| b.msg(2, s));
-    }
-
-    fn header(&mut self, time: i64, duration: i64, comments: &[&str]) {
-        for c in comments {
-            let c = self.s(c);
-            self.field(|b| b.int(13, c));
-        }
-        self.field(|b| b.int(9, time).int(10, duration));
-    }
-
-    fn finish(self) -> Vec<u8> {
-        let mut out = self.body;
-        for s in &self.strings {
-            out = out.bytes(6, s.as_bytes());
-        }
-        out.0
-    }
-}
+use common::ProfileBuilder as Builder;
 
 /// drop_frames/keep_frames, with C++-style names whose argument lists pprof strips before
 /// matching, and inlined frames inside pruned locations.
@@ -164,7 +35,7 @@ fn drop_frames_profile() -> Vec<u8> {
         b.function(
             i as u64 + 1,
             name,
-            &format!("/src/{}.cc", i % 3),
+            format!("/src/{}.cc", i % 3),
             10 * i as i64,
         );
     }

@@ -305,9 +305,8 @@ fn clean(name: &str) -> String {
     if name.is_empty() {
         return "[unknown]".to_string();
     }
-    name.chars()
-        .map(|c| if c == ';' || c.is_control() { ':' } else { c })
-        .collect()
+    let cleaned = crate::text::neutralise(name).replace(';', ":");
+    crate::text::truncate(&cleaned, crate::text::NAME_MAX)
 }
 
 #[cfg(test)]
@@ -322,7 +321,7 @@ mod tests {
             unit: "count".into(),
         }]);
         let main = b.function("main.main", "");
-        let odd = b.function("weird;name\n", "");
+        let odd = b.function("weird;name\n\u{202e}", "");
         let l1 = b.location(
             1,
             &[Line {
@@ -342,7 +341,10 @@ mod tests {
         b.sample(&[l1], &[0], Labels::default()).unwrap();
         b.sample(&[], &[1], Labels::default()).unwrap();
         let p = b.finish();
-        assert_eq!(folded(&p, 0), ["[no stack] 1", "main.main;weird:name: 7"]);
+        assert_eq!(
+            folded(&p, 0),
+            ["[no stack] 1", "main.main;weird:name \u{fffd} 7"]
+        );
     }
 
     #[test]

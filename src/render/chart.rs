@@ -4,7 +4,7 @@
 //! precision), so the output can be committed as a golden file.
 //!
 //! Everything taken from the input is cleaned (control characters and bidi overrides
-//! removed, length capped) and XML-escaped; the SVG has no scripts and no external
+//! replaced, length capped) and XML-escaped; the SVG has no scripts and no external
 //! references, so it is safe to embed or to open directly.
 
 use super::escape_xml as escape;
@@ -593,20 +593,11 @@ fn num(value: f64) -> String {
     format!("{:.1}", value + 0.0)
 }
 
-/// Input text made inert: line breaks and tabs become spaces; other control characters,
-/// bidi overrides and isolates (which could reorder what the reader sees) and the two
-/// characters XML forbids (U+FFFE, U+FFFF) are dropped; then capped at `max` characters.
+/// Input text made inert (`crate::text::neutralise`: line breaks and tabs become spaces,
+/// control and bidi characters and the two characters XML forbids become U+FFFD, as in every
+/// other output), then capped at `max` characters.
 fn clean(text: &str, max: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .filter_map(|c| match c {
-            '\t' | '\n' | '\r' => Some(' '),
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FFFE}' | '\u{FFFF}' => None,
-            c if c.is_control() => None,
-            c => Some(c),
-        })
-        .collect();
-    truncate(cleaned.trim(), max)
+    truncate(crate::text::neutralise(text).trim(), max)
 }
 
 /// At most `max` characters, the last being an ellipsis when something was cut.
@@ -810,8 +801,8 @@ mod tests {
             .filter_map(|n| n.text())
             .collect();
         assert!(texts.contains(&hostile));
-        assert!(texts.contains(&"xgnp.exe <b>"));
-        assert!(texts.contains(&"&"));
+        assert!(texts.contains(&"x\u{FFFD}gnp.exe\u{FFFD}\u{FFFD} <b>"));
+        assert!(texts.contains(&"\u{FFFD}&"));
         assert_eq!(count(&doc, "script"), 0);
     }
 
@@ -819,7 +810,7 @@ mod tests {
     fn long_text_is_truncated_with_an_ellipsis() {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 3), "abc");
-        assert_eq!(clean("  a\u{202A}b\tc  ", 10), "ab c");
+        assert_eq!(clean("  a\u{202A}b\tc  ", 10), "a\u{FFFD}b c");
         let out = svg(&chart(
             vec![series(&"n".repeat(100), &[Some(1.0)])],
             &[&"L".repeat(100)],

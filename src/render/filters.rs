@@ -5,16 +5,24 @@ use std::collections::HashMap;
 
 use tera::{Tera, Value, to_value};
 
+use crate::text::{NAME_MAX, neutralise, truncate, truncate_words};
+
 /// Registers every filter.
 pub fn register(tera: &mut Tera) {
     tera.register_filter("md", |v: &Value, _: &HashMap<String, Value>| {
         Ok(to_value(markdown_text(&text_of(v)))?)
     });
-    tera.register_filter("code", |v: &Value, _: &HashMap<String, Value>| {
-        Ok(to_value(code_span(&text_of(v), false))?)
+    tera.register_filter("inline", |v: &Value, _: &HashMap<String, Value>| {
+        Ok(to_value(markdown_inline(&text_of(v)))?)
     });
-    tera.register_filter("code_cell", |v: &Value, _: &HashMap<String, Value>| {
-        Ok(to_value(code_span(&text_of(v), true))?)
+    tera.register_filter("code", |v: &Value, args: &HashMap<String, Value>| {
+        Ok(to_value(code_span(&text_of(v), false, max_arg(args)))?)
+    });
+    tera.register_filter("code_cell", |v: &Value, args: &HashMap<String, Value>| {
+        Ok(to_value(code_span(&text_of(v), true, max_arg(args)))?)
+    });
+    tera.register_filter("url", |v: &Value, _: &HashMap<String, Value>| {
+        Ok(to_value(url_path(&text_of(v)))?)
     });
     tera.register_filter("pct", |v: &Value, args: &HashMap<String, Value>| {
         let digits = args.get("digits").and_then(Value::as_u64).unwrap_or(2) as usize;
@@ -61,9 +69,39 @@ fn text_of(value: &Value) -> String {
     }
 }
 
+/// `max=N` of `code` and `code_cell`: the longest text shown, 0 for no limit (commands, which
+/// the reader copies and which come from the command line, not from a profile).
+fn max_arg(args: &HashMap<String, Value>) -> usize {
+    args.get("max")
+        .and_then(Value::as_u64)
+        .map_or(NAME_MAX, |m| if m == 0 { usize::MAX } else { m as usize })
+}
+
 /// Plain text that Markdown must not interpret: punctuation with a meaning is backslash-
-/// escaped, line breaks become spaces, control characters become U+FFFD.
+/// escaped, line breaks become spaces, other control and bidi characters U+FFFD
+/// (`crate::text::neutralise`), and words longer than `NAME_MAX` are cut. Safe at the start
+/// of a line too (list, heading and quote markers are escaped there).
 pub fn markdown_text(text: &str) -> String {
+    escape_markdown(text, true)
+}
+
+/// Like `markdown_text`, for text inside a line (a table cell, the middle of a sentence):
+/// a leading `-` or `1.` means nothing there, so figures such as `-5.2%` stay as they are.
+/// For the figures of the analysis: they carry the profile's own unit names.
+pub fn markdown_inline(text: &str) -> String {
+    escape_markdown(text, false)
+}
+
+fn escape_markdown(text: &str, line_start: bool) -> String {
+    let text = truncate_words(&neutralise(text), NAME_MAX);
+    // Leading spaces would make an indented code block at the start of a line.
+    let text = if line_start { text.trim_start() } else { &text };
+    // `1.` or `1)` then a space (or nothing) at the start of a line opens an ordered list.
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    let list_marker = line_start
+        && (1..=9).contains(&digits)
+        && matches!(text.as_bytes().get(digits), Some(b'.') | Some(b')'))
+        && matches!(text.as_bytes().get(digits + 1), None | Some(b' '));
     let mut out = String::with_capacity(text.len() + 8);
     for (i, c) in text.chars().enumerate() {
         match c {
@@ -72,29 +110,25 @@ pub fn markdown_text(text: &str) -> String {
                 out.push(c);
             }
             // List and heading markers matter only at the start of a line.
-            '-' | '+' | '=' if i == 0 => {
+            '-' | '+' | '=' if line_start && i == 0 => {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() || is_bidi_control(c) => out.push('\u{fffd}'),
+            '.' | ')' if list_marker && i == digits => {
+                out.push('\\');
+                out.push(c);
+            }
             c => out.push(c),
         }
     }
     out
 }
 
-/// A code span that shows `text` literally: fenced by more backticks than it contains, with
-/// `|` escaped when it sits in a table cell (GFM unescapes it there).
-pub fn code_span(text: &str, in_table: bool) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| match c {
-            '\n' | '\r' | '\t' => ' ',
-            c if c.is_control() || is_bidi_control(c) => '\u{fffd}',
-            c => c,
-        })
-        .collect();
+/// A code span that shows `text` literally: one line without hazards, at most `max`
+/// characters, fenced by more backticks than it contains, with `|` escaped when it sits in
+/// a table cell (GFM unescapes it there, even inside code).
+pub fn code_span(text: &str, in_table: bool, max: usize) -> String {
+    let cleaned = truncate(&neutralise(text), max);
     let cleaned = if in_table {
         cleaned.replace('|', "\\|")
     } else {
@@ -113,14 +147,82 @@ pub fn code_span(text: &str, in_table: bool) -> String {
     format!("{fence}{pad}{cleaned}{pad}{fence}")
 }
 
-/// Characters that reorder text when displayed (Trojan Source): never shown raw.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+/// A relative path as a link destination: every byte but unreserved characters and `/` is
+/// percent-encoded, so spaces, parentheses and angle brackets in a folder name cannot end
+/// the link early or turn it into something else.
+pub fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Texts that Markdown, HTML, XML or Tera would read as something else.
+    const HOSTILE: &[&str] = &[
+        "pipe|in|cell",
+        "*star* _under_ **bold** __bold__ ~~strike~~",
+        "`tick` ``two`` ```three",
+        "[x](javascript:alert(1))",
+        "![i](javascript:alert(2)) <javascript:alert(3)> <http://example.com/>",
+        "<script>alert(1)</script>",
+        "<img src=x onerror=\"alert(1)\">",
+        "</svg><svg onload=alert(1)>",
+        "]]><!-- comment --> <!-- open",
+        "&amp; &lt;b&gt; &#60;script&#62; &#x202e;",
+        "{{ title }} {% if true %}x{% endif %} {# c #}",
+        "line\nbreak\r\ncarriage\rtab\there",
+        "nul\0c0\u{1}\u{7}\u{1b}[31mc1\u{85}\u{9b}del\u{7f}",
+        "bidi\u{202e}gpj.exe\u{202c}\u{2066}iso\u{2069}\u{200f}bom\u{feff}ls\u{2028}nc\u{ffff}",
+        "# heading",
+        "- item",
+        "+ item",
+        "1. ordered",
+        "12) ordered",
+        "> quote",
+        "    indented",
+        "=====",
+        "back\\slash\\|pipe\\",
+        "trailing backslash\\",
+        "a\\",
+        "\\`",
+        "https://example.com/autolink www.example.com",
+        "",
+    ];
+
+    /// What a reader sees of a Markdown fragment, and whether anything but text was parsed
+    /// out of it (the checks accept `Code` only when `code` is true).
+    fn seen(markdown: &str, code: bool) -> String {
+        use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+        let mut text = String::new();
+        for event in Parser::new_ext(markdown, super::super::html::markdown_options()) {
+            match event {
+                Event::Text(t) => text.push_str(&t),
+                Event::Code(t) if code => text.push_str(&t),
+                Event::Start(Tag::Paragraph | Tag::Table(_) | Tag::TableHead | Tag::TableRow)
+                | Event::Start(Tag::TableCell)
+                | Event::End(
+                    TagEnd::Paragraph | TagEnd::Table | TagEnd::TableHead | TagEnd::TableRow,
+                )
+                | Event::End(TagEnd::TableCell) => {}
+                other => panic!("{markdown:?}: {other:?}"),
+            }
+        }
+        text
+    }
+
+    /// The text of a hostile input as the filters promise to show it.
+    fn expected(text: &str) -> String {
+        neutralise(text).trim().to_string()
+    }
 
     #[test]
     fn markdown_text_escapes_what_markdown_would_read() {
@@ -129,19 +231,103 @@ mod tests {
         assert_eq!(markdown_text("x|y\nz"), "x\\|y z");
         assert_eq!(markdown_text("- item"), "\\- item");
         assert_eq!(markdown_text("a-b"), "a-b");
+        assert_eq!(markdown_text("1. x"), "1\\. x");
+        assert_eq!(markdown_text("2024.5 x"), "2024.5 x");
         assert_eq!(markdown_text("[link](x)"), "\\[link\\](x)");
         assert_eq!(markdown_text("\u{202e}evil"), "\u{fffd}evil");
+        assert_eq!(markdown_text("  lead"), "lead");
+        assert_eq!(markdown_inline("-5.2%"), "-5.2%");
+        assert_eq!(markdown_inline("1.50MB"), "1.50MB");
+        assert_eq!(markdown_inline("3<script>"), "3\\<script\\>");
+    }
+
+    #[test]
+    fn markdown_text_reads_back_as_the_text_itself_wherever_it_lands() {
+        for &hostile in HOSTILE {
+            let escaped = markdown_text(hostile);
+            let want = expected(hostile);
+            // A paragraph of its own, text inside a sentence, and a table cell.
+            assert_eq!(seen(&escaped, false).trim(), want, "{hostile:?}");
+            assert_eq!(
+                seen(&format!("a {escaped} b"), false),
+                format!("a {} b", neutralise(hostile).trim_start()).trim_end(),
+                "{hostile:?}"
+            );
+            let table = format!("| x | y |\n|---|---|\n| {escaped} | 2 |\n");
+            assert_eq!(seen(&table, false), format!("xy{want}2"), "{hostile:?}");
+            let inline = markdown_inline(hostile);
+            let table = format!("| x | y |\n|---|---|\n| 1 {inline} | 2 |\n");
+            assert_eq!(
+                seen(&table, false),
+                format!("xy{}2", format!("1 {}", neutralise(hostile)).trim_end()),
+                "{hostile:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_words_are_cut_but_prose_is_kept() {
+        let name = format!("pkg.{}", "A".repeat(100_000));
+        let shown = markdown_text(&format!("calls {name} often"));
+        assert!(shown.len() < NAME_MAX + 40, "{}", shown.len());
+        assert!(shown.starts_with("calls pkg.AAA") && shown.ends_with("A… often"));
+        let prose = "word ".repeat(500);
+        assert_eq!(markdown_text(&prose), prose);
     }
 
     #[test]
     fn code_spans_show_text_literally() {
-        assert_eq!(code_span("pkg.(*T).F", false), "`pkg.(*T).F`");
-        assert_eq!(code_span("a`b", false), "``a`b``");
-        assert_eq!(code_span("`x`", false), "`` `x` ``");
-        assert_eq!(code_span("a|b", true), "`a\\|b`");
-        assert_eq!(code_span("a|b", false), "`a|b`");
-        assert_eq!(code_span("", false), "` `");
-        assert_eq!(code_span("a\nb", false), "`a b`");
+        assert_eq!(code_span("pkg.(*T).F", false, NAME_MAX), "`pkg.(*T).F`");
+        assert_eq!(code_span("a`b", false, NAME_MAX), "``a`b``");
+        assert_eq!(code_span("`x`", false, NAME_MAX), "`` `x` ``");
+        assert_eq!(code_span("a|b", true, NAME_MAX), "`a\\|b`");
+        assert_eq!(code_span("a|b", false, NAME_MAX), "`a|b`");
+        assert_eq!(code_span("", false, NAME_MAX), "` `");
+        assert_eq!(code_span("a\nb", false, NAME_MAX), "`a b`");
+        assert_eq!(code_span("abcdef", false, 4), "`abc…`");
+    }
+
+    #[test]
+    fn code_spans_read_back_as_the_text_itself_in_text_and_tables() {
+        for &hostile in HOSTILE {
+            // Code keeps spaces; an empty span shows one.
+            let want = if hostile.is_empty() {
+                " ".to_string()
+            } else {
+                neutralise(hostile)
+            };
+            let span = code_span(hostile, false, NAME_MAX);
+            assert_eq!(seen(&format!("a {span} b"), true), format!("a {want} b"));
+            let cell = code_span(hostile, true, NAME_MAX);
+            let table = format!("| x | y |\n|---|---|\n| {cell} | 2 |\n");
+            assert_eq!(seen(&table, true), format!("xy{want}2"), "{hostile:?}");
+        }
+        let name = format!("pkg.{}", "A".repeat(100_000));
+        assert_eq!(
+            code_span(&name, true, NAME_MAX).chars().count(),
+            NAME_MAX + 2
+        );
+        assert_eq!(code_span(&name, false, usize::MAX).len(), name.len() + 2);
+    }
+
+    #[test]
+    fn url_paths_are_percent_encoded() {
+        assert_eq!(url_path("sim-57svc/cpu.svg"), "sim-57svc/cpu.svg");
+        assert_eq!(
+            url_path("my report (2)/<x>.svg"),
+            "my%20report%20%282%29/%3Cx%3E.svg"
+        );
+        assert_eq!(url_path("é"), "%C3%A9");
+        // The link keeps pointing where it should.
+        use pulldown_cmark::{Event, Parser, Tag};
+        let markdown = format!("[t]({})", url_path("a b)(javascript:x)/c.svg"));
+        let dests: Vec<String> = Parser::new(&markdown)
+            .filter_map(|e| match e {
+                Event::Start(Tag::Link { dest_url, .. }) => Some(dest_url.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(dests, ["a%20b%29%28javascript%3Ax%29/c.svg"]);
     }
 
     #[test]
@@ -150,8 +336,9 @@ mod tests {
         register(&mut tera);
         tera.add_raw_template(
             "t",
-            "{{ a | code_cell }} {{ b | pct }} {{ c | bytes }} {{ d | or_dash }} {{ e | md }} \
-             {{ f | upper_first }} {{ g | size }}",
+            "{{ j | inline }} {{ a | code_cell }} {{ b | pct }} {{ c | bytes }} {{ d | or_dash }} {{ e | md }} \
+             {{ f | upper_first }} {{ g | size }} {{ h | code(max=3) }} {{ h | code(max=0) }} \
+             {{ i | url }}",
         )
         .unwrap();
         let mut context = tera::Context::new();
@@ -162,9 +349,12 @@ mod tests {
         context.insert("e", "*bold*");
         context.insert("f", "heap profile");
         context.insert("g", "2808240KiB");
+        context.insert("h", "abcdef");
+        context.insert("i", "a b/c.svg");
+        context.insert("j", "-1|2");
         assert_eq!(
             tera.render("t", &context).unwrap(),
-            "`x\\|y` 12.35% 3MB – \\*bold\\* Heap profile 2.68GB"
+            "-1\\|2 `x\\|y` 12.35% 3MB – \\*bold\\* Heap profile 2.68GB `ab…` `abcdef` a%20b/c.svg"
         );
     }
 }

@@ -21,6 +21,9 @@ pub struct FlameError {
     pub reason: String,
 }
 
+/// The longest title or subtitle drawn, in characters.
+const TITLE_MAX: usize = 200;
+
 /// Renders an SVG. There must be at least one stack: callers say "nothing to draw" in
 /// the report instead.
 pub fn svg(folded: &[String], spec: &FlameSpec) -> Result<String, FlameError> {
@@ -28,9 +31,12 @@ pub fn svg(folded: &[String], spec: &FlameSpec) -> Result<String, FlameError> {
         title: spec.title.clone(),
         reason,
     };
+    // Titles name the set, whose name came from a file name: made inert like every other
+    // text (inferno escapes markup, but control characters would make the XML invalid).
+    let clean = |text: &str| crate::text::truncate(&crate::text::neutralise(text), TITLE_MAX);
     let mut options = Options::default();
-    options.title = spec.title.clone();
-    options.subtitle = Some(spec.subtitle.clone()).filter(|s| !s.is_empty());
+    options.title = clean(&spec.title);
+    options.subtitle = Some(clean(&spec.subtitle)).filter(|s| !s.is_empty());
     options.count_name = spec.count_name.clone();
     options.colors = spec
         .palette
