@@ -130,7 +130,7 @@ pub fn top(
 
     let mut graph = Graph::new(&merged, &nodes);
     // First pass: everything, to find the low-frequency nodes by their cum weight.
-    let full = graph.build(None);
+    let full = graph.build();
     let total_value: i64 = full.nodes.iter().map(|&n| full.flat[n as usize]).sum();
     let node_cutoff = ((total_value as f64 * options.node_fraction) as i64).abs();
     let edge_cutoff = ((total_value as f64 * options.edge_fraction) as i64).abs();
@@ -145,7 +145,7 @@ pub fn top(
         let kept_count = keep.iter().filter(|&&k| k).count();
         if kept_count != current.nodes.len() {
             dropped_nodes = current.nodes.len() - kept_count;
-            current = graph.build(Some(&keep));
+            current = current.restrict(&keep);
             kept = Some(keep);
         }
     }
@@ -156,7 +156,7 @@ pub fn top(
         for &n in &current.nodes[..options.node_count] {
             keep[n as usize] = true;
         }
-        current = graph.build(Some(&keep));
+        current = current.restrict(&keep);
         current.sort(&nodes, options.cum_sort);
         kept = Some(keep);
     }
@@ -300,23 +300,44 @@ struct MergedLocation {
 }
 
 /// The samples of the profile (and negated base) reduced to one value each, with stacks as
-/// indices into `locations`, root last.
+/// indices into `locations`, leaf first. A sample's stack is read from its source profile
+/// through that source's location map, not copied: a production heap profile has tens of
+/// millions of frames. Only samples that had to be summed (a base, negative values) own a
+/// copy of their stack.
 #[derive(Debug)]
-struct Merged {
+struct Merged<'a> {
     header: Header,
     functions: Vec<FunctionKey>,
     locations: Vec<MergedLocation>,
-    stacks: Vec<u32>,
-    /// (start, end) into `stacks`, the value, and whether it came from a diff base.
-    samples: Vec<(u32, u32, i64, bool)>,
+    /// Each source profile and its map from location index to merged location.
+    sources: Vec<(&'a Profile, Vec<u32>)>,
+    /// Stacks of the summed samples.
+    owned: Vec<u32>,
+    samples: Vec<MergedSample>,
 }
 
-impl Merged {
+/// One merged sample: where its stack is, how many frames prune_frames cut from its leaf
+/// end, its value, and whether it came from a diff base.
+#[derive(Debug, Clone, Copy)]
+struct MergedSample {
+    stack: StackAt,
+    skip: u32,
+    value: i64,
+    diff_base: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum StackAt {
+    Source { source: u32, sample: u32 },
+    Owned { start: u32, end: u32 },
+}
+
+impl<'a> Merged<'a> {
     fn build(
-        profile: &Profile,
-        base: Option<(&Profile, BaseMode)>,
+        profile: &'a Profile,
+        base: Option<(&'a Profile, BaseMode)>,
         index: usize,
-    ) -> Result<Merged, TopError> {
+    ) -> Result<Merged<'a>, TopError> {
         if let Some((base, _)) = base {
             compatible(profile, base)?;
         }
@@ -332,7 +353,8 @@ impl Merged {
             },
             functions: Vec::new(),
             locations: Vec::new(),
-            stacks: Vec::new(),
+            sources: Vec::new(),
+            owned: Vec::new(),
             samples: Vec::new(),
         };
         let mut function_ids: HashMap<FunctionKey, usize> = HashMap::new();
@@ -349,7 +371,7 @@ impl Merged {
             .any(|(p, sign, _)| *sign < 0 || p.samples().any(|s| s.values()[index] < 0));
         let mut sample_ids: HashMap<(Vec<u32>, LabelKey), usize> = HashMap::new();
 
-        for &(source, sign, diff_base) in &sources {
+        for (source_number, &(source, sign, diff_base)) in sources.iter().enumerate() {
             let mut location_map: Vec<u32> = Vec::with_capacity(source.locations.len());
             let mut function_map: Vec<Option<usize>> = vec![None; source.functions.len()];
             for location in &source.locations {
@@ -400,21 +422,41 @@ impl Merged {
                 if value == 0 {
                     continue;
                 }
-                let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
                 // A profile written by `pprof -proto -diff_base` carries the mark itself.
                 let from_base = diff_base || is_diff_base_sample(sample.labels());
                 if needs_merge {
+                    let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
                     let key = (stack, LabelKey::new(sample.labels(), diff_base));
                     if let Some(&existing) = sample_ids.get(&key) {
-                        merged.samples[existing].2 += value;
+                        let summed: &mut MergedSample = &mut merged.samples[existing];
+                        summed.value += value;
                         continue;
                     }
-                    sample_ids.insert(key.clone(), merged.samples.len());
-                    merged.push_sample(&key.0, value, from_base);
+                    let start = merged.owned.len() as u32;
+                    merged.owned.extend_from_slice(&key.0);
+                    sample_ids.insert(key, merged.samples.len());
+                    merged.samples.push(MergedSample {
+                        stack: StackAt::Owned {
+                            start,
+                            end: merged.owned.len() as u32,
+                        },
+                        skip: 0,
+                        value,
+                        diff_base: from_base,
+                    });
                 } else {
-                    merged.push_sample(&stack, value, from_base);
+                    merged.samples.push(MergedSample {
+                        stack: StackAt::Source {
+                            source: source_number as u32,
+                            sample: sample.index() as u32,
+                        },
+                        skip: 0,
+                        value,
+                        diff_base: from_base,
+                    });
                 }
             }
+            merged.sources.push((source, location_map));
         }
         merged.header = combine_headers(&sources);
         merged.prune_frames()?;
@@ -460,9 +502,9 @@ impl Merged {
                 }
             }
         }
+        let mut stack = Vec::new();
         for sample in 0..self.samples.len() {
-            let (start, end, _, _) = self.samples[sample];
-            let stack = &self.stacks[start as usize..end as usize];
+            self.stack(sample, &mut stack);
             let mut found_user = false;
             for i in (0..stack.len()).rev() {
                 let l = stack[i] as usize;
@@ -474,30 +516,44 @@ impl Merged {
                     continue;
                 }
                 let cut = if prune[l] { i + 1 } else { i };
-                self.samples[sample].0 = start + cut as u32;
+                self.samples[sample].skip = cut as u32;
                 break;
             }
         }
         Ok(())
     }
 
-    fn push_sample(&mut self, stack: &[u32], value: i64, diff_base: bool) {
-        let start = self.stacks.len() as u32;
-        self.stacks.extend_from_slice(stack);
-        self.samples
-            .push((start, self.stacks.len() as u32, value, diff_base));
-    }
-
-    fn stack(&self, sample: usize) -> &[u32] {
-        let (start, end, _, _) = self.samples[sample];
-        &self.stacks[start as usize..end as usize]
+    /// Fills `out` with a sample's stack (merged locations, leaf first), without the frames
+    /// prune_frames cut.
+    fn stack(&self, sample: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let merged = &self.samples[sample];
+        match merged.stack {
+            StackAt::Source { source, sample } => {
+                let (profile, map) = &self.sources[source as usize];
+                out.extend(
+                    profile
+                        .sample(sample as usize)
+                        .locations()
+                        .skip(merged.skip as usize)
+                        .map(|l| map[l]),
+                );
+            }
+            StackAt::Owned { start, end } => {
+                let start = (start + merged.skip).min(end);
+                out.extend_from_slice(&self.owned[start as usize..end as usize]);
+            }
+        }
     }
 
     /// pprof's computeTotal: the sum of |value|, or of the diff base's samples when present.
     fn total(&self) -> i64 {
         let mut total = 0i64;
         let mut diff_total = 0i64;
-        for &(_, _, value, diff_base) in &self.samples {
+        for &MergedSample {
+            value, diff_base, ..
+        } in &self.samples
+        {
             total = total.wrapping_add(value.wrapping_abs());
             if diff_base {
                 diff_total = diff_total.wrapping_add(value.wrapping_abs());
@@ -849,6 +905,20 @@ impl Built {
         self.flat[n] != 0 || self.cum[n] != 0
     }
 
+    /// The graph pprof builds again with only the `kept` nodes (see [`Graph::build`]).
+    fn restrict(&self, kept: &[bool]) -> Built {
+        Built {
+            flat: self.flat.clone(),
+            cum: self.cum.clone(),
+            nodes: self
+                .nodes
+                .iter()
+                .copied()
+                .filter(|&n| kept[n as usize])
+                .collect(),
+        }
+    }
+
     /// pprof's FlatNameOrder / CumNameOrder, with the same tie-breakers.
     fn sort(&mut self, nodes: &Nodes, cum_sort: bool) {
         let (flat, cum) = (&self.flat, &self.cum);
@@ -875,80 +945,103 @@ impl Built {
 
 const NONE: u32 = u32::MAX;
 
-/// Builds graphs over the merged samples (pprof's newGraph), reusing scratch space.
+/// Builds the graph over the merged samples (pprof's newGraph), reusing scratch space.
 struct Graph<'a> {
-    merged: &'a Merged,
+    merged: &'a Merged<'a>,
     nodes: &'a Nodes,
     seen: Vec<u32>,
+    stack: Vec<u32>,
 }
 
 impl<'a> Graph<'a> {
-    fn new(merged: &'a Merged, nodes: &'a Nodes) -> Self {
+    fn new(merged: &'a Merged<'a>, nodes: &'a Nodes) -> Self {
         Graph {
             merged,
             nodes,
             seen: vec![NONE; nodes.len()],
+            stack: Vec::new(),
         }
     }
 
-    /// Walks every sample from the root: cum once per node per sample, flat to the leaf when
-    /// the leaf survived. Nodes outside `kept` are skipped (pprof's residual edges).
-    fn build(&mut self, kept: Option<&[bool]>) -> Built {
+    /// Walks every sample from the root: cum once per node per sample, flat to the leaf.
+    ///
+    /// pprof builds the graph again after dropping nodes (under the node fraction, past the
+    /// node count), skipping the dropped ones. That changes no kept node's numbers: cum is
+    /// still counted once per sample, and flat still goes to the leaf's node only when that
+    /// node is kept (otherwise the sample's last edge is residual and nobody gets flat). So
+    /// the numbers are computed once and the rebuilt graphs are this one restricted to
+    /// their nodes ([`Built::restrict`]); only the edges, which decide `(inline)`, need the
+    /// kept set ([`Graph::inline_labels`]).
+    fn build(&mut self) -> Built {
         let count = self.nodes.len();
         let mut flat = vec![0i64; count];
         let mut cum = vec![0i64; count];
         self.seen.fill(NONE);
-        for (s, &(_, _, w, _)) in self.merged.samples.iter().enumerate() {
-            let mut parent = NONE;
-            let mut residual = false;
-            for &location in self.merged.stack(s).iter().rev() {
+        for s in 0..self.merged.samples.len() {
+            let w = self.merged.samples[s].value;
+            self.merged.stack(s, &mut self.stack);
+            let mut leaf = NONE;
+            for &location in self.stack.iter().rev() {
                 for &n in self.nodes.by_location[location as usize].iter().rev() {
-                    if kept.is_some_and(|k| !k[n as usize]) {
-                        residual = true;
-                        continue;
-                    }
                     if self.seen[n as usize] != s as u32 {
                         self.seen[n as usize] = s as u32;
                         cum[n as usize] += w;
                     }
-                    parent = n;
-                    residual = false;
+                    leaf = n;
                 }
             }
-            if parent != NONE && !residual {
-                flat[parent as usize] += w;
+            if leaf != NONE {
+                flat[leaf as usize] += w;
             }
         }
         let nodes = (0..count as u32)
-            .filter(|&n| {
-                (flat[n as usize] != 0 || cum[n as usize] != 0)
-                    && kept.is_none_or(|k| k[n as usize])
-            })
+            .filter(|&n| flat[n as usize] != 0 || cum[n as usize] != 0)
             .collect();
         Built { flat, cum, nodes }
     }
 
-    /// pprof's `(inline)` / `(partial-inline)` labels: a node is inline when the calls into
-    /// it that survive the edge cutoff were inlined into their caller.
+    /// pprof's `(inline)` / `(partial-inline)` labels of the shown nodes: a node is inline
+    /// when the calls into it that survive the edge cutoff were inlined into their caller.
+    /// Edges run between kept nodes (a dropped node between two kept ones makes the edge
+    /// residual, which does not matter here); only edges into shown nodes are counted.
     fn inline_labels(
         &mut self,
         kept: Option<&[bool]>,
         shown: &[u32],
         edge_cutoff: i64,
     ) -> Vec<&'static str> {
-        // (weight, all contributions inline) per (caller, callee), counted once per sample.
-        let mut edges: HashMap<(u32, u32), (i64, bool, u32)> = HashMap::new();
-        for (s, &(_, _, w, _)) in self.merged.samples.iter().enumerate() {
+        let count = self.nodes.len();
+        let mut shown_at = vec![NONE; count];
+        for (position, &n) in shown.iter().enumerate() {
+            shown_at[n as usize] = position as u32;
+        }
+        // (weight, all contributions inline, last sample counted) per (caller, shown callee):
+        // a dense table while it stays small, else a map.
+        let dense = shown.len().saturating_mul(count) <= 1 << 22;
+        let mut table: Vec<(i64, bool, u32)> = if dense {
+            vec![(0, true, NONE); shown.len() * count]
+        } else {
+            Vec::new()
+        };
+        let mut map: HashMap<(u32, u32), (i64, bool, u32)> = HashMap::new();
+        for s in 0..self.merged.samples.len() {
+            let w = self.merged.samples[s].value;
+            self.merged.stack(s, &mut self.stack);
             let mut parent = NONE;
-            for &location in self.merged.stack(s).iter().rev() {
+            for &location in self.stack.iter().rev() {
                 let location_nodes = &self.nodes.by_location[location as usize];
                 for (ni, &n) in location_nodes.iter().enumerate().rev() {
                     if kept.is_some_and(|k| !k[n as usize]) {
                         continue;
                     }
-                    if parent != NONE && n != parent {
+                    let at = shown_at[n as usize];
+                    if at != NONE && parent != NONE && n != parent {
                         let inline = ni != location_nodes.len() - 1;
-                        let edge = edges.entry((parent, n)).or_insert((0, inline, NONE));
+                        let edge = if dense {
+                            &mut table[at as usize * count + parent as usize]
+                        } else {
+                            map.entry((parent, at)).or_insert((0, true, NONE))
+                        };
                         if edge.2 != s as u32 {
                             edge.2 = s as u32;
                             edge.0 += w;
@@ -959,23 +1052,31 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        let mut state: HashMap<u32, (bool, bool)> = HashMap::new();
-        for (&(_, callee), &(weight, inline, _)) in &edges {
-            if weight.abs() < edge_cutoff {
-                continue;
+        let mut state = vec![(false, false); shown.len()];
+        let mut mark = |at: usize, &(weight, inline, last): &(i64, bool, u32)| {
+            if last == NONE || weight.abs() < edge_cutoff {
+                return;
             }
-            let entry = state.entry(callee).or_insert((false, false));
             if inline {
-                entry.0 = true;
+                state[at].0 = true;
             } else {
-                entry.1 = true;
+                state[at].1 = true;
+            }
+        };
+        if dense {
+            for (i, edge) in table.iter().enumerate() {
+                mark(i / count, edge);
+            }
+        } else {
+            for (&(_, at), edge) in &map {
+                mark(at as usize, edge);
             }
         }
-        shown
+        state
             .iter()
-            .map(|n| match state.get(n) {
-                Some((true, true)) => "(partial-inline)",
-                Some((true, false)) => "(inline)",
+            .map(|state| match state {
+                (true, true) => "(partial-inline)",
+                (true, false) => "(inline)",
                 _ => "",
             })
             .collect()
