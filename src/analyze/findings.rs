@@ -355,6 +355,21 @@ fn share_measurement(what: String, subject: String, share: f64, mask: Option<Mas
     }
 }
 
+/// Per location: whether one of its (named) frames' functions matches `regex`; each
+/// function is tested once.
+fn function_hits(profile: &Profile, regex: &Regex) -> Vec<bool> {
+    let matches: Vec<bool> = profile
+        .functions
+        .iter()
+        .map(|f| regex.is_match(&f.name))
+        .collect();
+    profile
+        .locations
+        .iter()
+        .map(|l| l.lines.iter().any(|line| matches[line.function]))
+        .collect()
+}
+
 /// The language packages are read in: the evidence's, else Go's (the rules' own).
 fn language(evidence: &Evidence) -> Language {
     evidence.language.unwrap_or(Language::Go)
@@ -371,13 +386,14 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let profile = evidence.cpu_profile?;
             let regex = pattern?;
             let by_package = condition.metric == Metric::CpuPackage;
-            let packages = FramePackages::new(profile, language(evidence));
+            let hits = if by_package {
+                FramePackages::new(profile, language(evidence))
+                    .location_hits(|p| regex.is_match(p))
+            } else {
+                function_hits(profile, &regex)
+            };
             let (share, _, _, mask) = stack_share(profile, "cpu", |sample| {
-                if by_package {
-                    packages.stack(sample).any(|p| regex.is_match(p))
-                } else {
-                    profile.stack_names(sample).any(|n| regex.is_match(n))
-                }
+                sample.locations().any(|l| hits[l])
             })?;
             let noun = if by_package { "package" } else { "function" };
             Some(share_measurement(
@@ -419,8 +435,9 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
         Metric::InuseFunction => {
             let profile = evidence.heap.or(evidence.allocs)?;
             let regex = pattern?;
+            let hits = function_hits(profile, &regex);
             let (share, _, _, mask) = stack_share(profile, "inuse_space", |sample| {
-                profile.stack_names(sample).any(|n| regex.is_match(n))
+                sample.locations().any(|l| hits[l])
             })?;
             Some(share_measurement(
                 "in-use heap allocated under a function matching".to_string(),
@@ -432,9 +449,10 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
         Metric::AllocPackage => {
             let profile = evidence.allocs.or(evidence.heap)?;
             let regex = pattern?;
-            let packages = FramePackages::new(profile, language(evidence));
+            let hits = FramePackages::new(profile, language(evidence))
+                .location_hits(|p| regex.is_match(p));
             let (share, _, _, _) = stack_share(profile, "alloc_space", |sample| {
-                packages.stack(sample).any(|p| regex.is_match(p))
+                sample.locations().any(|l| hits[l])
             })?;
             Some(share_measurement(
                 "allocated bytes under a package matching".to_string(),
@@ -462,9 +480,10 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let profile = evidence.goroutine_profile?;
             let regex = pattern?;
             let index = profile.sample_index_of("goroutine").unwrap_or(0);
+            let hits = function_hits(profile, &regex);
             let count: i64 = profile
                 .samples()
-                .filter(|&s| profile.stack_names(s).any(|n| regex.is_match(n)))
+                .filter(|&s| s.locations().any(|l| hits[l]))
                 .map(|s| s.values().get(index).copied().unwrap_or(0))
                 .sum();
             Some(Measurement {

@@ -817,6 +817,19 @@ impl<'a> FramePackages<'a> {
         })
     }
 
+    /// Per location: whether any of its frames' packages satisfies `hit`. Each package is
+    /// tested once, so a stack test is a lookup per location, not a regex per frame.
+    pub fn location_hits(&self, hit: impl Fn(&str) -> bool) -> Vec<bool> {
+        let key_hits: Vec<bool> = self.names.iter().map(|n| hit(n)).collect();
+        (0..self.starts.len().saturating_sub(1))
+            .map(|l| {
+                self.keys[self.starts[l] as usize..self.starts[l + 1] as usize]
+                    .iter()
+                    .any(|&k| key_hits[k as usize])
+            })
+            .collect()
+    }
+
     /// The packages of a sample's frames, leaf first (inlined frames included).
     pub fn stack(&self, sample: SampleRef<'a>) -> impl Iterator<Item = &str> + '_ {
         self.keys(sample).map(|k| self.names[k as usize].as_str())
