@@ -387,14 +387,12 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let regex = pattern?;
             let by_package = condition.metric == Metric::CpuPackage;
             let hits = if by_package {
-                FramePackages::new(profile, language(evidence))
-                    .location_hits(|p| regex.is_match(p))
+                FramePackages::new(profile, language(evidence)).location_hits(|p| regex.is_match(p))
             } else {
                 function_hits(profile, &regex)
             };
-            let (share, _, _, mask) = stack_share(profile, "cpu", |sample| {
-                sample.locations().any(|l| hits[l])
-            })?;
+            let (share, _, _, mask) =
+                stack_share(profile, "cpu", |sample| sample.locations().any(|l| hits[l]))?;
             let noun = if by_package { "package" } else { "function" };
             Some(share_measurement(
                 format!("CPU with a {noun} on the stack matching"),

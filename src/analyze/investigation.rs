@@ -180,16 +180,6 @@ pub fn investigate(
                 .collect()
         })
         .unwrap_or_default();
-    let memory = memory::analyze(
-        profile_of(MemberKind::Heap),
-        profile_of(MemberKind::Allocs),
-        &MemoryOptions {
-            uptime_seconds: process.uptime.map(|u| u.seconds),
-            cpu_packages,
-            language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
-            ..MemoryOptions::default()
-        },
-    );
     let mutex_profile =
         profile_of(MemberKind::Mutex).or_else(|| profile_of(MemberKind::Contention));
     let dump_of = |kind| match set.member(kind).map(|m| &m.content) {
@@ -199,22 +189,40 @@ pub fn investigate(
     let services_declared = context
         .services
         .or_else(|| set.naming.as_ref().map(|n| n.services));
-    let goroutines = goroutines::analyze(
-        &GoroutineInput {
-            profile: profile_of(MemberKind::Goroutine),
-            debug1: dump_of(MemberKind::GoroutineDebug1),
-            debug2: dump_of(MemberKind::GoroutineDebug2),
-            services: services_declared,
-            expected_per_service: context
-                .expectations
-                .as_ref()
-                .and_then(|e| e.goroutines_per_service)
-                .map(|r| (r.min, r.max)),
-            uptime_seconds: process.uptime.map(|u| u.seconds),
-            mutex: mutex_profile,
-        },
-        &options.goroutines,
-    );
+    let goroutine_input = GoroutineInput {
+        profile: profile_of(MemberKind::Goroutine),
+        debug1: dump_of(MemberKind::GoroutineDebug1),
+        debug2: dump_of(MemberKind::GoroutineDebug2),
+        services: services_declared,
+        expected_per_service: context
+            .expectations
+            .as_ref()
+            .and_then(|e| e.goroutines_per_service)
+            .map(|r| (r.min, r.max)),
+        uptime_seconds: process.uptime.map(|u| u.seconds),
+        mutex: mutex_profile,
+    };
+    let memory_options = MemoryOptions {
+        uptime_seconds: process.uptime.map(|u| u.seconds),
+        cpu_packages,
+        language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
+        ..MemoryOptions::default()
+    };
+    // The three heaviest analyses read the profiles and nothing else of each other: they
+    // run side by side (a production heap profile takes most of the time).
+    let (memory, goroutines, (mut flames, (other_flames, other_graphs))) =
+        std::thread::scope(|scope| {
+            let goroutines =
+                scope.spawn(|| goroutines::analyze(&goroutine_input, &options.goroutines));
+            let flames =
+                scope.spawn(|| (flame_inputs(set), other_flames(set, &options.assets_dir)));
+            let memory = memory::analyze(
+                profile_of(MemberKind::Heap),
+                profile_of(MemberKind::Allocs),
+                &memory_options,
+            );
+            (memory, joined(goroutines), joined(flames))
+        });
     let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
     let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
     let others: Vec<OtherProfile> = unread_members(set)
@@ -258,9 +266,7 @@ pub fn investigate(
         .clone()
         .or_else(|| set.naming.as_ref().map(|n| n.collected_at.clone()));
 
-    let mut flames = flame_inputs(set);
     let mut flame_graphs = flames_for_report(set, &flames, &options.assets_dir);
-    let (other_flames, other_graphs) = other_flames(set, &options.assets_dir);
     flames.extend(other_flames);
     flame_graphs.extend(other_graphs);
     let members = set
@@ -323,6 +329,13 @@ pub fn investigate(
         command: options.command.clone(),
     };
     (report, flames)
+}
+
+/// The result of a scoped thread; a panic in it is a bug, carried on as the panic it was.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// What the rules look at, from a set and its analyses.
