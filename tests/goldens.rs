@@ -116,3 +116,36 @@ fn relative(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// The report computes several views of one profile in one walk (`top_views`); each must be
+/// what `top` gives for that view alone, which the goldens hold to pprof.
+#[test]
+fn views_at_once_equal_views_one_by_one() {
+    let options = DecodeOptions::default();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root().join("fixtures/profiles")).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(profile) = read_profile(&path, &options) else {
+            continue;
+        };
+        for node_count in [0, 10] {
+            let views: Vec<top::TopOptions> = (0..profile.sample_types.len())
+                .flat_map(|index| {
+                    [false, true].map(|cum_sort| top::TopOptions {
+                        sample_index: Some(index.to_string()),
+                        cum_sort,
+                        node_count,
+                        ..top::TopOptions::default()
+                    })
+                })
+                .collect();
+            let together = top::top_views(&profile, None, &views).unwrap();
+            for (view, report) in views.iter().zip(&together) {
+                let alone = top::top(&profile, None, view).unwrap();
+                assert_eq!(&alone, report, "{} {view:?}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 100, "only {checked} views checked");
+}

@@ -267,16 +267,13 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         node_count: options.top_rows,
         ..TopOptions::default()
     };
-    let top_flat = top::top(profile, None, &top_options).ok()?;
-    let top_cum = top::top(
-        profile,
-        None,
-        &TopOptions {
-            cum_sort: true,
-            ..top_options
-        },
-    )
-    .ok()?;
+    let cum_options = TopOptions {
+        cum_sort: true,
+        ..top_options.clone()
+    };
+    let mut tops = top::top_views(profile, None, &[top_options, cum_options]).ok()?;
+    let top_cum = tops.pop()?;
+    let top_flat = tops.pop()?;
     let out_unit = top_flat.output_unit.clone();
 
     let mut packages = ShareCounter::default();

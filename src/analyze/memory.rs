@@ -111,32 +111,63 @@ impl<'a> PackageValues<'a> {
     }
 }
 
-fn view(
+/// The views of `kinds` of one profile: top tables (computed together, in one walk over
+/// the stacks) and package tables. A kind the profile does not have gives `None`.
+fn views(
     profile: &Profile,
     packages: &PackageValues<'_>,
-    kind: &str,
+    kinds: &[&str],
     options: &MemoryOptions,
-) -> Option<MemoryView> {
-    let index = profile.sample_index_of(kind)?;
-    let unit = profile.sample_types[index].unit.clone();
-    let top = top::top(
+) -> Vec<Option<MemoryView>> {
+    let present: Vec<(&str, usize)> = kinds
+        .iter()
+        .filter_map(|&kind| Some((kind, profile.sample_index_of(kind)?)))
+        .collect();
+    let tops = top::top_views(
         profile,
         None,
-        &TopOptions {
-            sample_index: Some(kind.to_string()),
-            node_count: options.top_rows,
-            ..TopOptions::default()
-        },
+        &present
+            .iter()
+            .map(|&(kind, _)| TopOptions {
+                sample_index: Some(kind.to_string()),
+                node_count: options.top_rows,
+                ..TopOptions::default()
+            })
+            .collect::<Vec<_>>(),
     )
-    .ok()?;
-    let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
-    Some(MemoryView {
-        sample_index: kind.to_string(),
-        packages: packages
-            .counter(index)
-            .table(total, options.table_rows, &unit, None, None),
-        top,
-    })
+    .ok();
+    kinds
+        .iter()
+        .map(|&kind| {
+            let position = present.iter().position(|&(k, _)| k == kind)?;
+            let index = present[position].1;
+            let top = tops.as_ref()?.get(position)?.clone();
+            let unit = profile.sample_types[index].unit.clone();
+            let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
+            Some(MemoryView {
+                sample_index: kind.to_string(),
+                packages: packages.counter(index).table(
+                    total,
+                    options.table_rows,
+                    &unit,
+                    None,
+                    None,
+                ),
+                top,
+            })
+        })
+        .collect()
+}
+
+/// The package values and the views of `kinds` of one profile.
+fn profile_views<'a>(
+    profile: &'a Profile,
+    kinds: &[&str],
+    options: &MemoryOptions,
+) -> (PackageValues<'a>, Vec<Option<MemoryView>>) {
+    let packages = PackageValues::count(profile, options.language);
+    let views = views(profile, &packages, kinds, options);
+    (packages, views)
 }
 
 /// Analyzes the heap profile (in-use) and the allocs profile (allocated); either may be
@@ -148,15 +179,33 @@ pub fn analyze(
 ) -> Option<MemoryAnalysis> {
     let in_use = heap.or(allocs)?;
     let allocated = allocs.or(heap)?;
-    let in_use_packages = PackageValues::count(in_use, options.language);
-    let allocated_packages = if std::ptr::eq(in_use, allocated) {
-        None
+    const IN_USE: [&str; 2] = ["inuse_space", "inuse_objects"];
+    const ALLOCATED: [&str; 2] = ["alloc_space", "alloc_objects"];
+    // The heap and allocs profiles are both large in a busy service: each is analysed on its
+    // own thread; one profile standing in for both is walked once for all four views.
+    let (in_use_views, (allocated_packages, allocated_views)) = if std::ptr::eq(in_use, allocated) {
+        let (packages, mut all) = profile_views(in_use, &[IN_USE, ALLOCATED].concat(), options);
+        let allocated_views = all.split_off(2);
+        (all, (packages, allocated_views))
     } else {
-        Some(PackageValues::count(allocated, options.language))
+        std::thread::scope(|scope| {
+            let in_use_views = scope.spawn(|| profile_views(in_use, &IN_USE, options).1);
+            let allocated = profile_views(allocated, &ALLOCATED, options);
+            let in_use_views = in_use_views
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (in_use_views, allocated)
+        })
     };
-    let allocated_packages = allocated_packages.as_ref().unwrap_or(&in_use_packages);
-    let alloc_space = view(allocated, allocated_packages, "alloc_space", options);
-    let alloc_objects = view(allocated, allocated_packages, "alloc_objects", options);
+    let mut in_use_views = in_use_views.into_iter();
+    let (inuse_space, inuse_objects) =
+        (in_use_views.next().flatten(), in_use_views.next().flatten());
+    let mut allocated_views = allocated_views.into_iter();
+    let (alloc_space, alloc_objects) = (
+        allocated_views.next().flatten(),
+        allocated_views.next().flatten(),
+    );
+    let allocated_packages = &allocated_packages;
     let total_of = |p: &Profile, kind: &str| -> Option<i64> {
         let index = p.sample_index_of(kind)?;
         Some(p.samples().map(|s| s.values()[index]).sum())
@@ -207,8 +256,8 @@ pub fn analyze(
         _ => Vec::new(),
     };
     Some(MemoryAnalysis {
-        inuse_space: view(in_use, &in_use_packages, "inuse_space", options),
-        inuse_objects: view(in_use, &in_use_packages, "inuse_objects", options),
+        inuse_space,
+        inuse_objects,
         alloc_space,
         alloc_objects,
         rate,

@@ -122,20 +122,107 @@ pub fn top(
     base: Option<(&Profile, BaseMode)>,
     options: &TopOptions,
 ) -> Result<TopReport, TopError> {
-    let index = sample_index(profile, options.sample_index.as_deref())?;
-    let merged = Merged::build(profile, base, index)?;
-    let nodes = Nodes::build(&merged, options.granularity);
-    let total = merged.total();
-    let sample_type = profile.sample_types[index].clone();
+    let mut reports = top_views(profile, base, std::slice::from_ref(options))?;
+    reports.pop().ok_or(TopError::NoSampleTypes)
+}
 
+/// Computes several top reports of one profile at once: each view has its own sample index
+/// and sort; one walk over the stacks serves all of them (a production heap profile has tens
+/// of millions of frames, and the report wants four views of it). Views that differ in
+/// anything else, and profiles whose samples must be summed first (a base, negative values),
+/// are computed one by one, with the same result.
+pub fn top_views(
+    profile: &Profile,
+    base: Option<(&Profile, BaseMode)>,
+    views: &[TopOptions],
+) -> Result<Vec<TopReport>, TopError> {
+    let indices = views
+        .iter()
+        .map(|v| sample_index(profile, v.sample_index.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(first) = views.first() else {
+        return Ok(Vec::new());
+    };
+    let shared = views.iter().all(|v| {
+        v.granularity == first.granularity
+            && v.node_count == first.node_count
+            && v.node_fraction == first.node_fraction
+            && v.edge_fraction == first.edge_fraction
+    });
+    let mut columns: Vec<usize> = indices.clone();
+    columns.sort_unstable();
+    columns.dedup();
+    let separately = views.len() > 1
+        && (!shared
+            || base.is_some()
+            || profile
+                .samples()
+                .any(|s| columns.iter().any(|&c| s.values()[c] < 0)));
+    if separately {
+        return views
+            .iter()
+            .map(|v| top_views(profile, base, std::slice::from_ref(v)).map(|mut r| r.remove(0)))
+            .collect();
+    }
+    let merged = Merged::build(profile, base, &columns)?;
+    let nodes = Nodes::build(&merged, first.granularity);
     let mut graph = Graph::new(&merged, &nodes);
-    // First pass: everything, to find the low-frequency nodes by their cum weight.
-    let full = graph.build();
+    // One pass: everything, to find the low-frequency nodes by their cum weight.
+    let built = graph.build();
+
+    let mut shaped = Vec::with_capacity(views.len());
+    for (options, &index) in views.iter().zip(&indices) {
+        let column = columns.iter().position(|&c| c == index).unwrap_or(0);
+        shaped.push(shape(&built[column], &nodes, options, column));
+    }
+    let inline_labels = graph.inline_labels(
+        &shaped
+            .iter()
+            .map(|v| EdgeView {
+                column: v.column,
+                kept: v.kept.as_deref(),
+                shown: &v.current.nodes,
+                cutoff: v.edge_cutoff,
+            })
+            .collect::<Vec<_>>(),
+    );
+    Ok(shaped
+        .into_iter()
+        .zip(inline_labels)
+        .zip(views.iter().zip(&indices))
+        .map(|((view, labels), (options, &index))| {
+            let total = merged.total(view.column);
+            format_report(
+                profile,
+                &merged.header,
+                &nodes,
+                view,
+                &labels,
+                total,
+                index,
+                options,
+            )
+        })
+        .collect())
+}
+
+/// One view's graph after pprof's node dropping and node count, before formatting.
+struct Shaped {
+    column: usize,
+    current: Built,
+    kept: Option<Vec<bool>>,
+    dropped_nodes: usize,
+    node_total: usize,
+    edge_cutoff: i64,
+}
+
+/// pprof's node dropping (under the node fraction), sort and node count on a built graph.
+fn shape(full: &Built, nodes: &Nodes, options: &TopOptions, column: usize) -> Shaped {
     let total_value: i64 = full.nodes.iter().map(|&n| full.flat[n as usize]).sum();
     let node_cutoff = ((total_value as f64 * options.node_fraction) as i64).abs();
     let edge_cutoff = ((total_value as f64 * options.edge_fraction) as i64).abs();
 
-    let mut current = full;
+    let mut current = full.restrict(None);
     let mut kept: Option<Vec<bool>> = None;
     let mut dropped_nodes = 0;
     if node_cutoff > 0 {
@@ -145,23 +232,46 @@ pub fn top(
         let kept_count = keep.iter().filter(|&&k| k).count();
         if kept_count != current.nodes.len() {
             dropped_nodes = current.nodes.len() - kept_count;
-            current = current.restrict(&keep);
+            current = current.restrict(Some(&keep));
             kept = Some(keep);
         }
     }
     let node_total = current.nodes.len();
-    current.sort(&nodes, options.cum_sort);
+    current.sort(nodes, options.cum_sort);
     if options.node_count > 0 && options.node_count < current.nodes.len() {
         let mut keep = vec![false; nodes.len()];
         for &n in &current.nodes[..options.node_count] {
             keep[n as usize] = true;
         }
-        current = current.restrict(&keep);
-        current.sort(&nodes, options.cum_sort);
+        current = current.restrict(Some(&keep));
+        current.sort(nodes, options.cum_sort);
         kept = Some(keep);
     }
-    let inline_labels = graph.inline_labels(kept.as_deref(), &current.nodes, edge_cutoff);
+    Shaped {
+        column,
+        current,
+        kept,
+        dropped_nodes,
+        node_total,
+        edge_cutoff,
+    }
+}
 
+/// The report lines and header of one shaped view, as pprof prints them.
+#[allow(clippy::too_many_arguments)]
+fn format_report(
+    profile: &Profile,
+    header: &Header,
+    nodes: &Nodes,
+    view: Shaped,
+    inline_labels: &[&str],
+    total: i64,
+    index: usize,
+    options: &TopOptions,
+) -> TopReport {
+    let current = view.current;
+    let (dropped_nodes, node_total) = (view.dropped_nodes, view.node_total);
+    let sample_type = profile.sample_types[index].clone();
     let output_unit = select_output_unit(&current, total, &sample_type.unit);
     let format = |v: i64| units::scaled_label(v, &sample_type.unit, &output_unit);
 
@@ -184,7 +294,7 @@ pub fn top(
         });
     }
 
-    let mut labels = profile_labels(&merged.header, &sample_type, total, &format);
+    let mut labels = profile_labels(header, &sample_type, total, &format);
     labels.push(format!(
         "Showing nodes accounting for {}, {} of {} total",
         format(flat_sum),
@@ -210,7 +320,7 @@ pub fn top(
 
     let total_text = format(total);
     let shown_flat_text = format(flat_sum);
-    Ok(TopReport {
+    TopReport {
         labels,
         sample_type: sample_type.kind.clone(),
         sample_unit: sample_type.unit.clone(),
@@ -223,7 +333,7 @@ pub fn top(
         dropped_nodes,
         node_total,
         items,
-    })
+    }
 }
 
 /// pprof's `SampleIndexByName`: empty means the default sample type (else the last); a
@@ -314,15 +424,17 @@ struct Merged<'a> {
     /// Stacks of the summed samples.
     owned: Vec<u32>,
     samples: Vec<MergedSample>,
+    /// The sample types computed (columns), and each sample's value in each of them.
+    width: usize,
+    values: Vec<i64>,
 }
 
 /// One merged sample: where its stack is, how many frames prune_frames cut from its leaf
-/// end, its value, and whether it came from a diff base.
+/// end, and whether it came from a diff base (its values are in `Merged::values`).
 #[derive(Debug, Clone, Copy)]
 struct MergedSample {
     stack: StackAt,
     skip: u32,
-    value: i64,
     diff_base: bool,
 }
 
@@ -333,10 +445,12 @@ enum StackAt {
 }
 
 impl<'a> Merged<'a> {
+    /// Merges `profile` (and a negated `base`) for the sample types `columns`. Summing samples
+    /// (with a base, or negative values) needs one column: it depends on the values.
     fn build(
         profile: &'a Profile,
         base: Option<(&'a Profile, BaseMode)>,
-        index: usize,
+        columns: &[usize],
     ) -> Result<Merged<'a>, TopError> {
         if let Some((base, _)) = base {
             compatible(profile, base)?;
@@ -356,7 +470,10 @@ impl<'a> Merged<'a> {
             sources: Vec::new(),
             owned: Vec::new(),
             samples: Vec::new(),
+            width: columns.len(),
+            values: Vec::new(),
         };
+        let index = columns.first().copied().unwrap_or(0);
         let mut function_ids: HashMap<FunctionKey, usize> = HashMap::new();
         let mut location_ids: HashMap<LocationKey, u32> = HashMap::new();
         let sources: Vec<(&Profile, i64, bool)> = std::iter::once((profile, 1, false))
@@ -366,9 +483,10 @@ impl<'a> Merged<'a> {
         // Samples merge when their stacks and labels are equal; only then can values cancel
         // out, which changes pprof's total (a sum of absolute values). Without negative
         // values merging changes nothing, so it is skipped.
-        let needs_merge = sources
-            .iter()
-            .any(|(p, sign, _)| *sign < 0 || p.samples().any(|s| s.values()[index] < 0));
+        let needs_merge = columns.len() == 1
+            && sources
+                .iter()
+                .any(|(p, sign, _)| *sign < 0 || p.samples().any(|s| s.values()[index] < 0));
         let mut sample_ids: HashMap<(Vec<u32>, LabelKey), usize> = HashMap::new();
 
         for (source_number, &(source, sign, diff_base)) in sources.iter().enumerate() {
@@ -418,18 +536,18 @@ impl<'a> Merged<'a> {
                 location_map.push(id);
             }
             for sample in source.samples() {
-                let value = sample.values()[index].wrapping_mul(sign);
-                if value == 0 {
+                let values = sample.values();
+                if columns.iter().all(|&c| values[c] == 0) {
                     continue;
                 }
                 // A profile written by `pprof -proto -diff_base` carries the mark itself.
                 let from_base = diff_base || is_diff_base_sample(sample.labels());
                 if needs_merge {
+                    let value = values[index].wrapping_mul(sign);
                     let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
                     let key = (stack, LabelKey::new(sample.labels(), diff_base));
                     if let Some(&existing) = sample_ids.get(&key) {
-                        let summed: &mut MergedSample = &mut merged.samples[existing];
-                        summed.value += value;
+                        merged.values[existing] += value;
                         continue;
                     }
                     let start = merged.owned.len() as u32;
@@ -441,9 +559,9 @@ impl<'a> Merged<'a> {
                             end: merged.owned.len() as u32,
                         },
                         skip: 0,
-                        value,
                         diff_base: from_base,
                     });
+                    merged.values.push(value);
                 } else {
                     merged.samples.push(MergedSample {
                         stack: StackAt::Source {
@@ -451,9 +569,11 @@ impl<'a> Merged<'a> {
                             sample: sample.index() as u32,
                         },
                         skip: 0,
-                        value,
                         diff_base: from_base,
                     });
+                    merged
+                        .values
+                        .extend(columns.iter().map(|&c| values[c].wrapping_mul(sign)));
                 }
             }
             merged.sources.push((source, location_map));
@@ -547,19 +667,22 @@ impl<'a> Merged<'a> {
     }
 
     /// pprof's computeTotal: the sum of |value|, or of the diff base's samples when present.
-    fn total(&self) -> i64 {
+    fn total(&self, column: usize) -> i64 {
         let mut total = 0i64;
         let mut diff_total = 0i64;
-        for &MergedSample {
-            value, diff_base, ..
-        } in &self.samples
-        {
+        for (s, sample) in self.samples.iter().enumerate() {
+            let value = self.values[s * self.width + column];
             total = total.wrapping_add(value.wrapping_abs());
-            if diff_base {
+            if sample.diff_base {
                 diff_total = diff_total.wrapping_add(value.wrapping_abs());
             }
         }
         if diff_total > 0 { diff_total } else { total }
+    }
+
+    /// The values of sample `s`, one per column.
+    fn values_of(&self, s: usize) -> &[i64] {
+        &self.values[s * self.width..(s + 1) * self.width]
     }
 }
 
@@ -905,8 +1028,9 @@ impl Built {
         self.flat[n] != 0 || self.cum[n] != 0
     }
 
-    /// The graph pprof builds again with only the `kept` nodes (see [`Graph::build`]).
-    fn restrict(&self, kept: &[bool]) -> Built {
+    /// The graph pprof builds again with only the `kept` nodes (see [`Graph::build`]); all
+    /// of them when `None`.
+    fn restrict(&self, kept: Option<&[bool]>) -> Built {
         Built {
             flat: self.flat.clone(),
             cum: self.cum.clone(),
@@ -914,7 +1038,7 @@ impl Built {
                 .nodes
                 .iter()
                 .copied()
-                .filter(|&n| kept[n as usize])
+                .filter(|&n| kept.is_none_or(|k| k[n as usize]))
                 .collect(),
         }
     }
@@ -949,8 +1073,15 @@ const NONE: u32 = u32::MAX;
 struct Graph<'a> {
     merged: &'a Merged<'a>,
     nodes: &'a Nodes,
-    seen: Vec<u32>,
     stack: Vec<u32>,
+}
+
+/// What the edge pass needs of one view: its column, its kept and shown nodes, its cutoff.
+struct EdgeView<'v> {
+    column: usize,
+    kept: Option<&'v [bool]>,
+    shown: &'v [u32],
+    cutoff: i64,
 }
 
 impl<'a> Graph<'a> {
@@ -958,12 +1089,13 @@ impl<'a> Graph<'a> {
         Graph {
             merged,
             nodes,
-            seen: vec![NONE; nodes.len()],
             stack: Vec::new(),
         }
     }
 
-    /// Walks every sample from the root: cum once per node per sample, flat to the leaf.
+    /// Walks every sample from the root: cum once per node per sample, flat to the leaf, for
+    /// every column at once. Samples of value 0 in a column count nothing there (pprof skips
+    /// them).
     ///
     /// pprof builds the graph again after dropping nodes (under the node fraction, past the
     /// node count), skipping the dropped ones. That changes no kept node's numbers: cum is
@@ -972,89 +1104,138 @@ impl<'a> Graph<'a> {
     /// the numbers are computed once and the rebuilt graphs are this one restricted to
     /// their nodes ([`Built::restrict`]); only the edges, which decide `(inline)`, need the
     /// kept set ([`Graph::inline_labels`]).
-    fn build(&mut self) -> Built {
+    fn build(&mut self) -> Vec<Built> {
         let count = self.nodes.len();
-        let mut flat = vec![0i64; count];
-        let mut cum = vec![0i64; count];
-        self.seen.fill(NONE);
+        let width = self.merged.width;
+        let mut flat = vec![0i64; count * width];
+        let mut cum = vec![0i64; count * width];
+        let mut seen = vec![NONE; count];
         for s in 0..self.merged.samples.len() {
-            let w = self.merged.samples[s].value;
+            let values = self.merged.values_of(s);
             self.merged.stack(s, &mut self.stack);
             let mut leaf = NONE;
             for &location in self.stack.iter().rev() {
                 for &n in self.nodes.by_location[location as usize].iter().rev() {
-                    if self.seen[n as usize] != s as u32 {
-                        self.seen[n as usize] = s as u32;
-                        cum[n as usize] += w;
+                    if seen[n as usize] != s as u32 {
+                        seen[n as usize] = s as u32;
+                        let at = n as usize * width;
+                        for (c, v) in cum[at..at + width].iter_mut().zip(values) {
+                            *c += v;
+                        }
                     }
                     leaf = n;
                 }
             }
             if leaf != NONE {
-                flat[leaf as usize] += w;
+                let at = leaf as usize * width;
+                for (f, v) in flat[at..at + width].iter_mut().zip(values) {
+                    *f += v;
+                }
             }
         }
-        let nodes = (0..count as u32)
-            .filter(|&n| flat[n as usize] != 0 || cum[n as usize] != 0)
-            .collect();
-        Built { flat, cum, nodes }
+        (0..width)
+            .map(|column| {
+                let flat: Vec<i64> = (0..count).map(|n| flat[n * width + column]).collect();
+                let cum: Vec<i64> = (0..count).map(|n| cum[n * width + column]).collect();
+                let nodes = (0..count as u32)
+                    .filter(|&n| flat[n as usize] != 0 || cum[n as usize] != 0)
+                    .collect();
+                Built { flat, cum, nodes }
+            })
+            .collect()
     }
 
-    /// pprof's `(inline)` / `(partial-inline)` labels of the shown nodes: a node is inline
-    /// when the calls into it that survive the edge cutoff were inlined into their caller.
-    /// Edges run between kept nodes (a dropped node between two kept ones makes the edge
-    /// residual, which does not matter here); only edges into shown nodes are counted.
-    fn inline_labels(
-        &mut self,
-        kept: Option<&[bool]>,
-        shown: &[u32],
-        edge_cutoff: i64,
-    ) -> Vec<&'static str> {
+    /// pprof's `(inline)` / `(partial-inline)` labels of each view's shown nodes: a node is
+    /// inline when the calls into it that survive the edge cutoff were inlined into their
+    /// caller. Edges run between a view's kept nodes (a dropped node between two kept ones
+    /// makes the edge residual, which does not matter here); only edges into shown nodes are
+    /// counted, and one walk over the stacks serves every view.
+    fn inline_labels(&mut self, views: &[EdgeView<'_>]) -> Vec<Vec<&'static str>> {
         let count = self.nodes.len();
+        let mut edges: Vec<Edges> = views.iter().map(|v| Edges::new(v.shown, count)).collect();
+        let mut parents = vec![NONE; views.len()];
+        for s in 0..self.merged.samples.len() {
+            let values = self.merged.values_of(s);
+            self.merged.stack(s, &mut self.stack);
+            parents.fill(NONE);
+            for &location in self.stack.iter().rev() {
+                let location_nodes = &self.nodes.by_location[location as usize];
+                for (ni, &n) in location_nodes.iter().enumerate().rev() {
+                    let inline = ni != location_nodes.len() - 1;
+                    for ((view, edges), parent) in views.iter().zip(&mut edges).zip(&mut parents) {
+                        let w = values[view.column];
+                        if w == 0 || view.kept.is_some_and(|k| !k[n as usize]) {
+                            continue;
+                        }
+                        if *parent != NONE && n != *parent {
+                            edges.add(*parent, n, w, inline, s as u32);
+                        }
+                        *parent = n;
+                    }
+                }
+            }
+        }
+        views
+            .iter()
+            .zip(edges)
+            .map(|(view, edges)| edges.labels(view.cutoff))
+            .collect()
+    }
+}
+
+/// The edges into one view's shown nodes: (weight, every contribution inline, last sample
+/// counted) per (caller, shown callee), in a dense table while it stays small, else a map.
+struct Edges {
+    shown_at: Vec<u32>,
+    shown: usize,
+    count: usize,
+    table: Vec<(i64, bool, u32)>,
+    map: HashMap<(u32, u32), (i64, bool, u32)>,
+}
+
+impl Edges {
+    fn new(shown: &[u32], count: usize) -> Self {
         let mut shown_at = vec![NONE; count];
         for (position, &n) in shown.iter().enumerate() {
             shown_at[n as usize] = position as u32;
         }
-        // (weight, all contributions inline, last sample counted) per (caller, shown callee):
-        // a dense table while it stays small, else a map.
-        let dense = shown.len().saturating_mul(count) <= 1 << 22;
-        let mut table: Vec<(i64, bool, u32)> = if dense {
-            vec![(0, true, NONE); shown.len() * count]
-        } else {
-            Vec::new()
-        };
-        let mut map: HashMap<(u32, u32), (i64, bool, u32)> = HashMap::new();
-        for s in 0..self.merged.samples.len() {
-            let w = self.merged.samples[s].value;
-            self.merged.stack(s, &mut self.stack);
-            let mut parent = NONE;
-            for &location in self.stack.iter().rev() {
-                let location_nodes = &self.nodes.by_location[location as usize];
-                for (ni, &n) in location_nodes.iter().enumerate().rev() {
-                    if kept.is_some_and(|k| !k[n as usize]) {
-                        continue;
-                    }
-                    let at = shown_at[n as usize];
-                    if at != NONE && parent != NONE && n != parent {
-                        let inline = ni != location_nodes.len() - 1;
-                        let edge = if dense {
-                            &mut table[at as usize * count + parent as usize]
-                        } else {
-                            map.entry((parent, at)).or_insert((0, true, NONE))
-                        };
-                        if edge.2 != s as u32 {
-                            edge.2 = s as u32;
-                            edge.0 += w;
-                            edge.1 &= inline;
-                        }
-                    }
-                    parent = n;
-                }
-            }
+        let dense = shown.len().saturating_mul(count) <= 1 << 18;
+        Edges {
+            shown_at,
+            shown: shown.len(),
+            count,
+            table: if dense {
+                vec![(0, true, NONE); shown.len() * count]
+            } else {
+                Vec::new()
+            },
+            map: HashMap::new(),
         }
-        let mut state = vec![(false, false); shown.len()];
+    }
+
+    /// Counts the edge parent → n once per sample.
+    #[inline]
+    fn add(&mut self, parent: u32, n: u32, w: i64, inline: bool, sample: u32) {
+        let at = self.shown_at[n as usize];
+        if at == NONE {
+            return;
+        }
+        let edge = if self.table.is_empty() {
+            self.map.entry((parent, at)).or_insert((0, true, NONE))
+        } else {
+            &mut self.table[at as usize * self.count + parent as usize]
+        };
+        if edge.2 != sample {
+            edge.2 = sample;
+            edge.0 += w;
+            edge.1 &= inline;
+        }
+    }
+
+    fn labels(&self, cutoff: i64) -> Vec<&'static str> {
+        let mut state = vec![(false, false); self.shown];
         let mut mark = |at: usize, &(weight, inline, last): &(i64, bool, u32)| {
-            if last == NONE || weight.abs() < edge_cutoff {
+            if last == NONE || weight.abs() < cutoff {
                 return;
             }
             if inline {
@@ -1063,13 +1244,13 @@ impl<'a> Graph<'a> {
                 state[at].1 = true;
             }
         };
-        if dense {
-            for (i, edge) in table.iter().enumerate() {
-                mark(i / count, edge);
+        if self.table.is_empty() {
+            for (&(_, at), edge) in &self.map {
+                mark(at as usize, edge);
             }
         } else {
-            for (&(_, at), edge) in &map {
-                mark(at as usize, edge);
+            for (i, edge) in self.table.iter().enumerate() {
+                mark(i / self.count, edge);
             }
         }
         state
