@@ -61,36 +61,49 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
             bytes: s.locations().remaining_bytes() as u32,
             location: 0,
             pending: 0,
+            value: s.value(index),
         })
         .collect();
     let mut narrow_paths = 0;
     let mut narrow_value = 0i64;
     let mut depth = 0;
+    // The nodes whose children this level creates, and the children it created.
+    let mut parents: Vec<u32> = vec![ROOT];
     let mut created: Vec<u32> = Vec::new();
+    // Each parent's position in `parents`, and a parents × names table of children: the
+    // lookup of every sample at every level is an index, not a hash (a level has at most
+    // about 1/min_share parents, since narrower ones are cut).
+    let mut position: Vec<u32> = vec![0];
+    let mut table: Vec<u32> = Vec::new();
+    let names = frames.names.len();
     while !cursors.is_empty() {
         depth += 1;
         created.clear();
-        let mut cache: Option<(u64, u32)> = None;
+        position.resize(tree.nodes.len(), NONE);
+        for (i, &p) in parents.iter().enumerate() {
+            position[p as usize] = i as u32;
+        }
+        let dense = parents.len().saturating_mul(names) <= DENSE_LIMIT;
+        if dense {
+            table.clear();
+            table.resize(parents.len() * names, NONE);
+        }
         cursors.retain_mut(|cursor| {
-            let sample = profile.sample(cursor.sample as usize);
-            let value = sample.value(index);
-            let name = match cursor.next_frame(profile, &frames, depth) {
-                Some(name) => name,
-                None => {
-                    tree.nodes[cursor.node as usize].own += value;
-                    return false;
-                }
+            let Some(name) = cursor.next_frame(profile, &frames, depth) else {
+                tree.nodes[cursor.node as usize].own += cursor.value;
+                return false;
             };
-            let key = (u64::from(cursor.node) << 32) | u64::from(name);
-            let child = match cache {
-                Some((k, child)) if k == key => child,
-                _ => {
-                    let child = tree.child(cursor.node, name, &mut created);
-                    cache = Some((key, child));
-                    child
+            let child = if dense {
+                let slot =
+                    &mut table[position[cursor.node as usize] as usize * names + name as usize];
+                if *slot == NONE {
+                    *slot = tree.add(cursor.node, name, &mut created);
                 }
+                *slot
+            } else {
+                tree.child(cursor.node, name, &mut created)
             };
-            tree.nodes[child as usize].value += value;
+            tree.nodes[child as usize].value += cursor.value;
             cursor.node = child;
             true
         });
@@ -107,6 +120,8 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
             }
             cursors.retain(|c| !tree.nodes[c.node as usize].cut);
         }
+        parents.clear();
+        parents.extend(created.iter().filter(|&&n| !tree.nodes[n as usize].cut));
     }
     Folded {
         lines: tree.lines(&frames),
@@ -185,6 +200,8 @@ struct Cursor {
     location: u32,
     /// Frames of `location` still to visit, outermost first: indices below this one.
     pending: u32,
+    /// The sample's value.
+    value: i64,
 }
 
 impl Cursor {
@@ -207,6 +224,9 @@ impl Cursor {
 }
 
 const ROOT: u32 = 0;
+const NONE: u32 = u32::MAX;
+/// Largest parents × names table of a level (16 MiB); beyond it children are hashed.
+const DENSE_LIMIT: usize = 1 << 22;
 
 struct Node {
     parent: u32,
@@ -259,6 +279,21 @@ impl Default for Tree {
 }
 
 impl Tree {
+    /// A new node under `parent`, for a level that finds its children in a table.
+    fn add(&mut self, parent: u32, name: u32, created: &mut Vec<u32>) -> u32 {
+        let id = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            parent,
+            name,
+            value: 0,
+            own: 0,
+            cut: false,
+        });
+        created.push(id);
+        id
+    }
+
+    /// The child `name` of `parent`, created on first use, for a level that hashes.
     fn child(&mut self, parent: u32, name: u32, created: &mut Vec<u32>) -> u32 {
         let key = (u64::from(parent) << 32) | u64::from(name);
         let next = self.nodes.len() as u32;
