@@ -150,7 +150,9 @@ fn main() {
             );
         }
         _ => {
-            eprintln!("usage: cargo bench --bench large -- parse FILE | decode FILE | flame FILE INDEX");
+            eprintln!(
+                "usage: cargo bench --bench large -- parse FILE | decode FILE | flame FILE INDEX"
+            );
             std::process::exit(2)
         }
     }

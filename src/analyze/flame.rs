@@ -9,7 +9,8 @@
 //! out. The work is bounded by what is drawn, not by the size of the profile.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+
+use rustc_hash::FxHashMap;
 
 use crate::profile::Profile;
 
@@ -238,29 +239,9 @@ struct Node {
     cut: bool,
 }
 
-/// Hashes the (parent, name) pairs of the tree: integers, one multiply each (FxHash's).
-#[derive(Default)]
-struct PairHasher(u64);
-
-impl Hasher for PairHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
 struct Tree {
     nodes: Vec<Node>,
-    children: HashMap<u64, u32, BuildHasherDefault<PairHasher>>,
+    children: FxHashMap<u64, u32>,
 }
 
 impl Default for Tree {

@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::profile::{Labels, Profile, ValueType};
@@ -474,8 +476,8 @@ impl<'a> Merged<'a> {
             values: Vec::new(),
         };
         let index = columns.first().copied().unwrap_or(0);
-        let mut function_ids: HashMap<FunctionKey, usize> = HashMap::new();
-        let mut location_ids: HashMap<LocationKey, u32> = HashMap::new();
+        let mut function_ids: FxHashMap<FunctionKey, usize> = FxHashMap::default();
+        let mut location_ids: FxHashMap<LocationKey, u32> = FxHashMap::default();
         let sources: Vec<(&Profile, i64, bool)> = std::iter::once((profile, 1, false))
             .chain(base.map(|(b, mode)| (b, -1, mode == BaseMode::Diff)))
             .collect();

@@ -46,12 +46,10 @@ struct Block<'a> {
     body_lines: usize,
 }
 
-pub(super) fn parse(text: &str, max_depth: usize) -> Result<GoroutineDump, DumpError> {
-    let mut lines = Lines::new(text);
-    let (header_line, header) = lines
-        .by_ref()
-        .find(|(_, line)| !is_blank(line))
-        .ok_or(DumpError::Empty)?;
+pub(super) fn parse(mut lines: Lines<'_>, max_depth: usize) -> Result<GoroutineDump, DumpError> {
+    let first = lines.by_ref().find(|(_, line)| !is_blank(line));
+    lines.check()?;
+    let (header_line, header) = first.ok_or(DumpError::Empty)?;
     let header_total = parse_header(header).ok_or_else(|| DumpError::Unexpected {
         line: header_line,
         expected: "\"goroutine profile: total N\"",
@@ -70,7 +68,7 @@ pub(super) fn parse(text: &str, max_depth: usize) -> Result<GoroutineDump, DumpE
     let mut blocks = 0usize;
     let mut skipped_lines = 0usize;
 
-    for (number, line) in lines {
+    for (number, line) in lines.by_ref() {
         if is_blank(line) {
             if let Some(done) = block.take() {
                 spare = finish(done, End::Blank, &mut builder, &mut scratch)?;
@@ -122,6 +120,7 @@ pub(super) fn parse(text: &str, max_depth: usize) -> Result<GoroutineDump, DumpE
         next.count = count;
         block = Some(next);
     }
+    lines.check()?;
     if let Some(done) = block.take() {
         finish(done, End::File, &mut builder, &mut scratch)?;
         blocks += 1;

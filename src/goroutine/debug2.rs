@@ -13,7 +13,7 @@
 //!
 //! (Shown with spaces; file lines start with a tab.) Frames are leaf first. `(...)` marks an inlined frame (its file line has no `+0x`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::{
     CreatedBy, DumpError, DumpFormat, GoroutineDump, GoroutineInfo, Lines, excerpt, is_blank,
@@ -76,9 +76,9 @@ struct Current<'a> {
 struct Parser<'a> {
     builder: ProfileBuilder,
     /// (function, file, line) → location, so that a frame seen before costs one lookup.
-    frames: HashMap<(&'a str, &'a str, i64), usize>,
+    frames: FxHashMap<(&'a str, &'a str, i64), usize>,
     /// Stack (locations, leaf first) → sample, to merge goroutines with identical stacks.
-    stacks: HashMap<Vec<usize>, usize>,
+    stacks: FxHashMap<Vec<usize>, usize>,
     /// The locations of the current goroutine.
     stack: Vec<usize>,
     goroutines: Vec<GoroutineInfo>,
@@ -87,12 +87,12 @@ struct Parser<'a> {
     max_depth: usize,
 }
 
-pub(super) fn parse(text: &str, max_depth: usize) -> Result<GoroutineDump, DumpError> {
+pub(super) fn parse(mut lines: Lines<'_>, max_depth: usize) -> Result<GoroutineDump, DumpError> {
     let mut parser = Parser {
         max_depth,
         builder: new_builder(),
-        frames: HashMap::new(),
-        stacks: HashMap::new(),
+        frames: FxHashMap::default(),
+        stacks: FxHashMap::default(),
         stack: Vec::new(),
         goroutines: Vec::new(),
         skipped_lines: 0,
@@ -100,7 +100,7 @@ pub(super) fn parse(text: &str, max_depth: usize) -> Result<GoroutineDump, DumpE
     let mut current: Option<Current> = None;
     let mut pending: Option<Pending> = None;
 
-    for (number, line) in Lines::new(text) {
+    for (number, line) in lines.by_ref() {
         if let Some(waiting) = pending.take() {
             if let Some(file_line) = line.strip_prefix('\t')
                 && let Some((file, line_number)) = parse_file_line(file_line)
@@ -139,6 +139,7 @@ pub(super) fn parse(text: &str, max_depth: usize) -> Result<GoroutineDump, DumpE
         pending = parser.body_line(current, number, line);
     }
 
+    lines.check()?;
     if let Some(waiting) = pending {
         let (line, text) = match waiting {
             Pending::Frame { line, text, .. } | Pending::CreatedBy { line, text, .. } => {

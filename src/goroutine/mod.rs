@@ -257,27 +257,16 @@ pub fn parse_with(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, Dum
     check_final_newline(data)?;
     // Go writes UTF-8, but file names and label values are arbitrary bytes: replace what is
     // not UTF-8 once, up front, so that the parsers work on `&str` slices without copies.
-    let text = String::from_utf8_lossy(data);
-    check_line_lengths(&text, limits.max_line_bytes)?;
+    // The strict check is much faster than the lossy one, which only runs when it fails.
+    let text = match std::str::from_utf8(data) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(data),
+    };
+    let lines = Lines::with_limit(&text, limits.max_line_bytes);
     match format {
-        DumpFormat::Debug1 => debug1::parse(&text, limits.max_stack_depth),
-        DumpFormat::Debug2 => debug2::parse(&text, limits.max_stack_depth),
+        DumpFormat::Debug1 => debug1::parse(lines, limits.max_stack_depth),
+        DumpFormat::Debug2 => debug2::parse(lines, limits.max_stack_depth),
     }
-}
-
-/// Refuses a dump with a line longer than `max`: before parsing, so that no parser ever
-/// holds or scans an absurd line (the search for newlines is memchr-fast).
-fn check_line_lengths(text: &str, max: usize) -> Result<(), DumpError> {
-    for (index, line) in text.split('\n').enumerate() {
-        if line.len() > max {
-            return Err(DumpError::Limit {
-                what: format!("line {} ({} bytes)", index + 1, line.len()),
-                limit: max as u64,
-                flag: "--max-line-length",
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Go ends every line of both formats with `\n`; a non-blank last line without it was cut
@@ -312,13 +301,37 @@ fn new_builder() -> ProfileBuilder {
 struct Lines<'a> {
     rest: &'a str,
     number: usize,
+    /// Longest line accepted (`--max-line-length`); the iteration stops at a longer one.
+    max: usize,
+    /// The first line over `max`: its number and length.
+    too_long: Option<(usize, usize)>,
 }
 
 impl<'a> Lines<'a> {
+    #[cfg(test)]
     fn new(text: &'a str) -> Self {
+        Lines::with_limit(text, usize::MAX)
+    }
+
+    fn with_limit(text: &'a str, max: usize) -> Self {
         Lines {
             rest: text,
             number: 0,
+            max,
+            too_long: None,
+        }
+    }
+
+    /// The error for a line over the limit, if the iteration stopped at one. Parsers call it
+    /// before judging the end of the dump: the dump did not end there.
+    fn check(&self) -> Result<(), DumpError> {
+        match self.too_long {
+            Some((line, length)) => Err(DumpError::Limit {
+                what: format!("line {line} ({length} bytes)"),
+                limit: self.max as u64,
+                flag: "--max-line-length",
+            }),
+            None => Ok(()),
         }
     }
 }
@@ -327,7 +340,7 @@ impl<'a> Iterator for Lines<'a> {
     type Item = (usize, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
+        if self.rest.is_empty() || self.too_long.is_some() {
             return None;
         }
         self.number += 1;
@@ -339,6 +352,10 @@ impl<'a> Iterator for Lines<'a> {
             }
             None => std::mem::take(&mut self.rest),
         };
+        if line.len() > self.max {
+            self.too_long = Some((self.number, line.len()));
+            return None;
+        }
         Some((self.number, line.strip_suffix('\r').unwrap_or(line)))
     }
 }

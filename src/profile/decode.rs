@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use prost::Message;
+use rustc_hash::FxHashMap;
 
 use super::model::{
     BadStack, Function, Labels, Line, Location, Mapping, Profile, Samples, ValueType,
@@ -461,7 +462,7 @@ fn read_fields<R: Read>(
         default_sample_type: 0,
     };
     let mut sample = SampleScratch::default();
-    let mut label_ids: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut label_ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
     while let Some(key) = input.varint_or_end()? {
         let (field, wire) = (key >> 3, key & 7);
         if field == 0 {
@@ -555,7 +556,7 @@ fn read_message(
     payload: &[u8],
     raw: &mut RawProfile,
     sample: &mut SampleScratch,
-    label_ids: &mut HashMap<Vec<u8>, u32>,
+    label_ids: &mut FxHashMap<Vec<u8>, u32>,
     options: &DecodeOptions,
 ) -> Result<(), Failure> {
     match field {
@@ -614,7 +615,7 @@ fn read_sample(
     mut payload: &[u8],
     raw: &mut RawProfile,
     scratch: &mut SampleScratch,
-    label_ids: &mut HashMap<Vec<u8>, u32>,
+    label_ids: &mut FxHashMap<Vec<u8>, u32>,
     options: &DecodeOptions,
 ) -> Result<(), Failure> {
     let number = raw.stack_ends.len() + 1;

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
+
 /// A sample type or the period type: `cpu/nanoseconds`, `inuse_space/bytes`, `goroutine/count`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ValueType {
@@ -492,8 +494,11 @@ impl Profile {
 #[derive(Debug, Default)]
 pub struct ProfileBuilder {
     profile: Profile,
-    function_index: BTreeMap<(String, String), usize>,
-    location_index: BTreeMap<(u64, Vec<(usize, i64)>), usize>,
+    function_index: FxHashMap<(String, String), usize>,
+    location_index: FxHashMap<(u64, Vec<(usize, i64)>), usize>,
+    /// Reused lookup keys: a lookup that finds its entry allocates nothing.
+    function_key: (String, String),
+    location_key: Vec<(usize, i64)>,
 }
 
 impl ProfileBuilder {
@@ -515,8 +520,13 @@ impl ProfileBuilder {
 
     /// The index of the function with this name and file, created on first use.
     pub fn function(&mut self, name: &str, filename: &str) -> usize {
-        let key = (name.to_string(), filename.to_string());
+        let mut key = std::mem::take(&mut self.function_key);
+        key.0.clear();
+        key.0.push_str(name);
+        key.1.clear();
+        key.1.push_str(filename);
         if let Some(&index) = self.function_index.get(&key) {
+            self.function_key = key;
             return index;
         }
         let index = self.profile.functions.len();
@@ -534,14 +544,11 @@ impl ProfileBuilder {
     /// The index of the location with this address and these frames (innermost first),
     /// created on first use.
     pub fn location(&mut self, address: u64, lines: &[Line]) -> usize {
-        let key = (
-            address,
-            lines
-                .iter()
-                .map(|l| (l.function, l.line))
-                .collect::<Vec<_>>(),
-        );
+        let mut key = (address, std::mem::take(&mut self.location_key));
+        key.1.clear();
+        key.1.extend(lines.iter().map(|l| (l.function, l.line)));
         if let Some(&index) = self.location_index.get(&key) {
+            self.location_key = key.1;
             return index;
         }
         let index = self.profile.locations.len();
