@@ -1076,6 +1076,22 @@ struct Graph<'a> {
     merged: &'a Merged<'a>,
     nodes: &'a Nodes,
     stack: Vec<u32>,
+    /// Per source profile: its locations' nodes (innermost first), flattened, so that a
+    /// walk goes from the source's packed stack to nodes without a merged-location step.
+    sources: Vec<NodeTable>,
+}
+
+/// Nodes of each location of one source, flattened: `nodes[starts[l]..starts[l + 1]]`.
+struct NodeTable {
+    starts: Vec<u32>,
+    nodes: Vec<u32>,
+}
+
+impl NodeTable {
+    #[inline]
+    fn of(&self, location: usize) -> &[u32] {
+        &self.nodes[self.starts[location] as usize..self.starts[location + 1] as usize]
+    }
 }
 
 /// What the edge pass needs of one view: its column, its kept and shown nodes, its cutoff.
@@ -1088,10 +1104,67 @@ struct EdgeView<'v> {
 
 impl<'a> Graph<'a> {
     fn new(merged: &'a Merged<'a>, nodes: &'a Nodes) -> Self {
+        let sources = merged
+            .sources
+            .iter()
+            .map(|(_, map)| {
+                let mut table = NodeTable {
+                    starts: Vec::with_capacity(map.len() + 1),
+                    nodes: Vec::with_capacity(map.len()),
+                };
+                for &merged_location in map {
+                    table.starts.push(table.nodes.len() as u32);
+                    table
+                        .nodes
+                        .extend_from_slice(&nodes.by_location[merged_location as usize]);
+                }
+                table.starts.push(table.nodes.len() as u32);
+                table
+            })
+            .collect();
         Graph {
             merged,
             nodes,
             stack: Vec::new(),
+            sources,
+        }
+    }
+
+    /// Calls `visit(node, inline)` for every node of sample `s`'s stack from the root to
+    /// the leaf; `inline` says the frame was inlined into the next one out (it is not its
+    /// location's outermost frame).
+    #[inline]
+    fn walk(&mut self, s: usize, mut visit: impl FnMut(u32, bool)) {
+        let sample = &self.merged.samples[s];
+        match sample.stack {
+            StackAt::Source {
+                source,
+                sample: index,
+            } => {
+                let (profile, _) = &self.merged.sources[source as usize];
+                let table = &self.sources[source as usize];
+                let mut stack = profile.sample(index as usize).locations();
+                for _ in 0..sample.skip {
+                    stack.next();
+                }
+                for location in stack.rev() {
+                    let nodes = table.of(location);
+                    let outermost = nodes.len().wrapping_sub(1);
+                    for (ni, &n) in nodes.iter().enumerate().rev() {
+                        visit(n, ni != outermost);
+                    }
+                }
+            }
+            StackAt::Owned { .. } => {
+                self.merged.stack(s, &mut self.stack);
+                for &location in self.stack.iter().rev() {
+                    let nodes = &self.nodes.by_location[location as usize];
+                    let outermost = nodes.len().wrapping_sub(1);
+                    for (ni, &n) in nodes.iter().enumerate().rev() {
+                        visit(n, ni != outermost);
+                    }
+                }
+            }
         }
     }
 
@@ -1114,20 +1187,17 @@ impl<'a> Graph<'a> {
         let mut seen = vec![NONE; count];
         for s in 0..self.merged.samples.len() {
             let values = self.merged.values_of(s);
-            self.merged.stack(s, &mut self.stack);
             let mut leaf = NONE;
-            for &location in self.stack.iter().rev() {
-                for &n in self.nodes.by_location[location as usize].iter().rev() {
-                    if seen[n as usize] != s as u32 {
-                        seen[n as usize] = s as u32;
-                        let at = n as usize * width;
-                        for (c, v) in cum[at..at + width].iter_mut().zip(values) {
-                            *c += v;
-                        }
+            self.walk(s, |n, _| {
+                if seen[n as usize] != s as u32 {
+                    seen[n as usize] = s as u32;
+                    let at = n as usize * width;
+                    for (c, v) in cum[at..at + width].iter_mut().zip(values) {
+                        *c += v;
                     }
-                    leaf = n;
                 }
-            }
+                leaf = n;
+            });
             if leaf != NONE {
                 let at = leaf as usize * width;
                 for (f, v) in flat[at..at + width].iter_mut().zip(values) {
@@ -1158,24 +1228,19 @@ impl<'a> Graph<'a> {
         let mut parents = vec![NONE; views.len()];
         for s in 0..self.merged.samples.len() {
             let values = self.merged.values_of(s);
-            self.merged.stack(s, &mut self.stack);
             parents.fill(NONE);
-            for &location in self.stack.iter().rev() {
-                let location_nodes = &self.nodes.by_location[location as usize];
-                for (ni, &n) in location_nodes.iter().enumerate().rev() {
-                    let inline = ni != location_nodes.len() - 1;
-                    for ((view, edges), parent) in views.iter().zip(&mut edges).zip(&mut parents) {
-                        let w = values[view.column];
-                        if w == 0 || view.kept.is_some_and(|k| !k[n as usize]) {
-                            continue;
-                        }
-                        if *parent != NONE && n != *parent {
-                            edges.add(*parent, n, w, inline, s as u32);
-                        }
-                        *parent = n;
+            self.walk(s, |n, inline| {
+                for ((view, edges), parent) in views.iter().zip(&mut edges).zip(&mut parents) {
+                    let w = values[view.column];
+                    if w == 0 || view.kept.is_some_and(|k| !k[n as usize]) {
+                        continue;
                     }
+                    if *parent != NONE && n != *parent {
+                        edges.add(*parent, n, w, inline, s as u32);
+                    }
+                    *parent = n;
                 }
-            }
+            });
         }
         views
             .iter()
