@@ -439,6 +439,25 @@ pub struct CompareJob {
     pub decode: DecodeOptions,
 }
 
+/// Prepares several sets side by side, one thread each (each set decodes its own members in
+/// parallel too); the results keep the sets' order, and the first error in that order wins.
+fn prepare_all(paths: &[PathBuf], options: &PrepareOptions) -> Result<Vec<Prepared>, Error> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .iter()
+            .map(|path| scope.spawn(move || prepare(path, options)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// Runs `compare`; returns what it wrote and whether the gate held.
 pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
     let rules = load_rules(&job.rules)?;
@@ -450,8 +469,10 @@ pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
         assets_dir: String::new(),
         command: String::new(),
     };
-    let before = prepare(&job.before, &options)?;
-    let after = prepare(&job.after, &options)?;
+    let mut both = prepare_all(&[job.before.clone(), job.after.clone()], &options)?.into_iter();
+    let (Some(before), Some(after)) = (both.next(), both.next()) else {
+        return Err(Error::Render("compare needs two sets".to_string()));
+    };
     let extension = match job.format {
         Format::Markdown => "md",
         Format::Json => "json",
@@ -589,11 +610,7 @@ pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
         assets_dir: String::new(),
         command: String::new(),
     };
-    let prepared = job
-        .sets
-        .iter()
-        .map(|s| prepare(s, &options))
-        .collect::<Result<Vec<_>, _>>()?;
+    let prepared = prepare_all(&job.sets, &options)?;
     let names: Vec<String> = prepared.iter().map(|p| p.set.name.clone()).collect();
     let out = job.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
