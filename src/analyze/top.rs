@@ -426,9 +426,11 @@ struct Merged<'a> {
     /// Stacks of the summed samples.
     owned: Vec<u32>,
     samples: Vec<MergedSample>,
-    /// The sample types computed (columns), and each sample's value in each of them.
+    /// The sample types computed (columns). A sample read from its source has its values
+    /// there; a summed one (one column only) has its value in `summed`.
+    columns: Vec<usize>,
     width: usize,
-    values: Vec<i64>,
+    summed: Vec<i64>,
 }
 
 /// One merged sample: where its stack is, how many frames prune_frames cut from its leaf
@@ -443,7 +445,7 @@ struct MergedSample {
 #[derive(Debug, Clone, Copy)]
 enum StackAt {
     Source { source: u32, sample: u32 },
-    Owned { start: u32, end: u32 },
+    Owned { start: u32, end: u32, summed: u32 },
 }
 
 impl<'a> Merged<'a> {
@@ -472,8 +474,9 @@ impl<'a> Merged<'a> {
             sources: Vec::new(),
             owned: Vec::new(),
             samples: Vec::new(),
+            columns: columns.to_vec(),
             width: columns.len(),
-            values: Vec::new(),
+            summed: Vec::new(),
         };
         let index = columns.first().copied().unwrap_or(0);
         let mut function_ids: FxHashMap<FunctionKey, usize> = FxHashMap::default();
@@ -549,7 +552,9 @@ impl<'a> Merged<'a> {
                     let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
                     let key = (stack, LabelKey::new(sample.labels(), diff_base));
                     if let Some(&existing) = sample_ids.get(&key) {
-                        merged.values[existing] += value;
+                        if let StackAt::Owned { summed, .. } = merged.samples[existing].stack {
+                            merged.summed[summed as usize] += value;
+                        }
                         continue;
                     }
                     let start = merged.owned.len() as u32;
@@ -559,11 +564,12 @@ impl<'a> Merged<'a> {
                         stack: StackAt::Owned {
                             start,
                             end: merged.owned.len() as u32,
+                            summed: merged.summed.len() as u32,
                         },
                         skip: 0,
                         diff_base: from_base,
                     });
-                    merged.values.push(value);
+                    merged.summed.push(value);
                 } else {
                     merged.samples.push(MergedSample {
                         stack: StackAt::Source {
@@ -573,9 +579,8 @@ impl<'a> Merged<'a> {
                         skip: 0,
                         diff_base: from_base,
                     });
-                    merged
-                        .values
-                        .extend(columns.iter().map(|&c| values[c].wrapping_mul(sign)));
+                    // Unsummed samples come from the profile itself (a base is always
+                    // summed, so `sign` is 1 here): their values are read from it, not copied.
                 }
             }
             merged.sources.push((source, location_map));
@@ -661,7 +666,7 @@ impl<'a> Merged<'a> {
                         .map(|l| map[l]),
                 );
             }
-            StackAt::Owned { start, end } => {
+            StackAt::Owned { start, end, .. } => {
                 let start = (start + merged.skip).min(end);
                 out.extend_from_slice(&self.owned[start as usize..end as usize]);
             }
@@ -672,8 +677,10 @@ impl<'a> Merged<'a> {
     fn total(&self, column: usize) -> i64 {
         let mut total = 0i64;
         let mut diff_total = 0i64;
+        let mut values = Vec::with_capacity(self.width);
         for (s, sample) in self.samples.iter().enumerate() {
-            let value = self.values[s * self.width + column];
+            self.values_into(s, &mut values);
+            let value = values[column];
             total = total.wrapping_add(value.wrapping_abs());
             if sample.diff_base {
                 diff_total = diff_total.wrapping_add(value.wrapping_abs());
@@ -682,9 +689,20 @@ impl<'a> Merged<'a> {
         if diff_total > 0 { diff_total } else { total }
     }
 
-    /// The values of sample `s`, one per column.
-    fn values_of(&self, s: usize) -> &[i64] {
-        &self.values[s * self.width..(s + 1) * self.width]
+    /// Fills `out` with the values of sample `s`, one per column.
+    #[inline]
+    fn values_into(&self, s: usize, out: &mut Vec<i64>) {
+        out.clear();
+        match self.samples[s].stack {
+            StackAt::Source { source, sample } => {
+                let values = self.sources[source as usize]
+                    .0
+                    .sample(sample as usize)
+                    .values();
+                out.extend(self.columns.iter().map(|&c| values[c]));
+            }
+            StackAt::Owned { summed, .. } => out.push(self.summed[summed as usize]),
+        }
     }
 }
 
@@ -1185,8 +1203,10 @@ impl<'a> Graph<'a> {
         let mut flat = vec![0i64; count * width];
         let mut cum = vec![0i64; count * width];
         let mut seen = vec![NONE; count];
+        let mut values = Vec::with_capacity(width);
         for s in 0..self.merged.samples.len() {
-            let values = self.merged.values_of(s);
+            self.merged.values_into(s, &mut values);
+            let values = values.as_slice();
             let mut leaf = NONE;
             self.walk(s, |n, _| {
                 if seen[n as usize] != s as u32 {
@@ -1226,8 +1246,10 @@ impl<'a> Graph<'a> {
         let count = self.nodes.len();
         let mut edges: Vec<Edges> = views.iter().map(|v| Edges::new(v.shown, count)).collect();
         let mut parents = vec![NONE; views.len()];
+        let mut values = Vec::with_capacity(self.merged.width);
         for s in 0..self.merged.samples.len() {
-            let values = self.merged.values_of(s);
+            self.merged.values_into(s, &mut values);
+            let values = values.as_slice();
             parents.fill(NONE);
             self.walk(s, |n, inline| {
                 for ((view, edges), parent) in views.iter().zip(&mut edges).zip(&mut parents) {
