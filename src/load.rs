@@ -35,41 +35,52 @@ pub enum DecodeAnyError {
 }
 
 /// Decodes bytes: a goroutine dump is recognised by its first line (after gzip, if any),
-/// anything else must be a pprof protobuf. Gzip is inflated while the protobuf is read, so a
-/// large profile never exists in memory both compressed, inflated and decoded.
+/// anything else must be a pprof protobuf.
 pub fn decode_any(data: &[u8], options: &DecodeOptions) -> Result<Decoded, DecodeAnyError> {
-    if data.is_empty() {
-        return Err(DecodeError::Empty.into());
-    }
-    if !profile::is_gzip(data) {
-        if goroutine::sniff(data).is_some() {
-            return Ok(Decoded::Dump(goroutine::parse_with(
-                data,
-                &dump_limits(options),
-            )?));
-        }
-        return Ok(Decoded::Profile(profile::decode(data, options)?));
-    }
-    // Enough of the inflated start to recognise a dump by its first line.
-    let mut reader = profile::decompressing_reader(data, data, options);
+    decode_reader(data, options)
+}
+
+/// Decodes a stream, as [`decode_any`] does bytes. A protobuf is decoded while it is read
+/// (and inflated), so a large profile never exists in memory both compressed, inflated and
+/// decoded; a text dump is read whole, since its parser works on the text.
+pub fn decode_reader(
+    mut input: impl Read,
+    options: &DecodeOptions,
+) -> Result<Decoded, DecodeAnyError> {
+    let limit = options.max_decompressed_bytes;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    (&mut reader)
+    (&mut input)
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
-        .map_err(|e| profile::decode::read_error(&e, true, options.max_decompressed_bytes))?;
-    if goroutine::sniff(&head).is_some() {
-        let mut text = head;
+        .map_err(|e| profile::decode::read_error(&e, false, limit))?;
+    if head.is_empty() {
+        return Err(DecodeError::Empty.into());
+    }
+    let gzip = profile::is_gzip(&head);
+    let mut reader = profile::decompressing_reader(
+        &head,
+        std::io::Cursor::new(head.clone()).chain(input),
+        options,
+    );
+    // Enough of the (inflated) start to recognise a dump by its first line.
+    let mut start = Vec::with_capacity(SNIFF_BYTES);
+    (&mut reader)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut start)
+        .map_err(|e| profile::decode::read_error(&e, gzip, limit))?;
+    if goroutine::sniff(&start).is_some() {
+        let mut text = start;
         reader
             .read_to_end(&mut text)
-            .map_err(|e| profile::decode::read_error(&e, true, options.max_decompressed_bytes))?;
+            .map_err(|e| profile::decode::read_error(&e, gzip, limit))?;
         return Ok(Decoded::Dump(goroutine::parse_with(
             &text,
             &dump_limits(options),
         )?));
     }
-    let stream = std::io::Cursor::new(head).chain(reader);
+    let stream = std::io::Cursor::new(start).chain(reader);
     Ok(Decoded::Profile(profile::decode_stream(
-        stream, true, options,
+        stream, gzip, options,
     )?))
 }
 

@@ -462,30 +462,76 @@ enum Read {
     Other(String),
 }
 
+/// Reads from a file while counting its bytes and hashing them, so that a member is read once:
+/// its size and SHA-256 for the appendix come from the same pass that decodes it.
+struct Hashing<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    size: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Read> Hashing<R> {
+    /// Reads what the decoder left (nothing, usually), then the size and SHA-256.
+    fn finish(mut self) -> std::io::Result<(u64, String)> {
+        use sha2::Digest;
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        let sha256 = self
+            .hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok((self.size, sha256))
+    }
+}
+
 fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
-    let data = std::fs::read(path).map_err(|e| SetError::Io {
+    use std::io::Read as _;
+    let io_error = |e: std::io::Error| SetError::Io {
         path: path.to_path_buf(),
         what: describe_io(&e),
-    })?;
-    let size = data.len() as u64;
-    let sha256 = sha256_hex(&data);
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let mut reader = Hashing {
+        inner: file,
+        hasher: <sha2::Sha256 as sha2::Digest>::new(),
+        size: 0,
+    };
+    let mut head = Vec::with_capacity(4096);
+    (&mut reader)
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(io_error)?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    if !profile::is_gzip(&data) && goroutine::sniff(&data).is_none() && looks_like_text(&data) {
-        return Ok(Read::Other(text_reason(&data)));
+    if !profile::is_gzip(&head) && goroutine::sniff(&head).is_none() && looks_like_text(&head) {
+        reader.finish().map_err(io_error)?;
+        return Ok(Read::Other(text_reason(&head)));
     }
-    let decoded = load::decode_any(&data, options).map_err(|e| match e {
-        load::DecodeAnyError::Profile(source) => SetError::Decode {
-            path: path.to_path_buf(),
-            source,
-        },
-        load::DecodeAnyError::Dump(source) => SetError::Dump {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
+    let decoded = load::decode_reader(std::io::Cursor::new(head).chain(&mut reader), options)
+        .map_err(|e| match e {
+            load::DecodeAnyError::Profile(source) => SetError::Decode {
+                path: path.to_path_buf(),
+                source,
+            },
+            load::DecodeAnyError::Dump(source) => SetError::Dump {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+    let (size, sha256) = reader.finish().map_err(io_error)?;
     let decoded = match decoded {
         load::Decoded::Dump(dump) => {
             let kind = match dump.format {
@@ -549,14 +595,6 @@ pub fn classify(profile: &Profile, file_name: &str) -> MemberKind {
         };
     }
     MemberKind::Other
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn looks_like_text(data: &[u8]) -> bool {
