@@ -1242,7 +1242,44 @@ impl<'a> Graph<'a> {
     /// caller. Edges run between a view's kept nodes (a dropped node between two kept ones
     /// makes the edge residual, which does not matter here); only edges into shown nodes are
     /// counted, and one walk over the stacks serves every view.
-    fn inline_labels(&mut self, views: &[EdgeView<'_>]) -> Vec<Vec<&'static str>> {
+    fn inline_labels(&mut self, all_views: &[EdgeView<'_>]) -> Vec<Vec<&'static str>> {
+        let count = self.nodes.len();
+        // An edge is inline when its callee's frame is not the outermost of its location,
+        // so a node that is outermost wherever it appears has no inline edge and no label:
+        // only views showing a node that is somewhere inlined need the walk.
+        let mut inlined = vec![false; count];
+        for nodes in &self.nodes.by_location {
+            for &n in nodes.iter().take(nodes.len().saturating_sub(1)) {
+                inlined[n as usize] = true;
+            }
+        }
+        let needed: Vec<bool> = all_views
+            .iter()
+            .map(|v| v.shown.iter().any(|&n| inlined[n as usize]))
+            .collect();
+        let views: Vec<&EdgeView<'_>> = all_views
+            .iter()
+            .zip(&needed)
+            .filter(|(_, needed)| **needed)
+            .map(|(v, _)| v)
+            .collect();
+        let mut walked = if views.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            self.walk_edges(&views).into_iter()
+        };
+        all_views
+            .iter()
+            .zip(&needed)
+            .map(|(view, needed)| match needed {
+                true => walked.next().unwrap_or_default(),
+                false => vec![""; view.shown.len()],
+            })
+            .collect()
+    }
+
+    /// The edge walk of [`Graph::inline_labels`], for the views that need it.
+    fn walk_edges(&mut self, views: &[&EdgeView<'_>]) -> Vec<Vec<&'static str>> {
         let count = self.nodes.len();
         let mut edges: Vec<Edges> = views.iter().map(|v| Edges::new(v.shown, count)).collect();
         let mut parents = vec![NONE; views.len()];
