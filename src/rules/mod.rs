@@ -204,8 +204,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
         }
         for condition in &rule.when {
             if let Some(pattern) = &condition.pattern {
-                regex::Regex::new(pattern)
-                    .map_err(|e| invalid(format!("pattern {pattern:?}: {e}")))?;
+                regex::Regex::new(pattern).map_err(|e| {
+                    invalid(format!(
+                        "pattern {pattern:?}: {}",
+                        crate::error::describe_regex(&e)
+                    ))
+                })?;
             }
             let needs_pattern = matches!(
                 condition.metric,
