@@ -458,8 +458,12 @@ fn check_structure(lines: &[&str]) -> Result<(), String> {
         .map(|l| content(l))
         .collect::<Vec<_>>()
         .join("\n");
-    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&front)
-        .map_err(|e| format!("the front matter does not parse: {e}"))?;
+    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&front).map_err(|e| {
+        format!(
+            "the front matter does not parse: {}",
+            crate::error::one_line(&e.to_string())
+        )
+    })?;
     check_markers(lines)
 }
 

@@ -116,7 +116,7 @@ impl Context {
 /// `line L column C: message` from a YAML error (its location first, so the line is named
 /// even when the message is long).
 fn describe_yaml_error(error: &serde_yaml_ng::Error) -> String {
-    let message = error.to_string();
+    let message = crate::error::one_line(&error.to_string());
     match error.location() {
         Some(at) => {
             let suffix = format!(" at line {} column {}", at.line(), at.column());

@@ -173,7 +173,8 @@ pub enum RuleError {
 pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
     let parsed: RuleFile = serde_yaml_ng::from_str(text).map_err(|e| RuleError::Parse {
         file: file.to_string(),
-        reason: match e.location() {
+        // One line: the message may quote a value that spans lines.
+        reason: crate::error::one_line(&match e.location() {
             Some(at) => format!(
                 "line {} column {}: {}",
                 at.line(),
@@ -184,7 +185,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 )
             ),
             None => e.to_string(),
-        },
+        }),
     })?;
     for rule in &parsed.rules {
         let invalid = |reason: String| RuleError::Invalid {

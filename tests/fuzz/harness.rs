@@ -179,8 +179,9 @@ impl Runner {
                 if !watched.busy.load(Ordering::Relaxed) {
                     continue;
                 }
-                let since = started.elapsed().as_millis() as u64
-                    - watched.started_ms.load(Ordering::Relaxed);
+                // Saturating: the runner may start a new input between the two reads.
+                let since = (started.elapsed().as_millis() as u64)
+                    .saturating_sub(watched.started_ms.load(Ordering::Relaxed));
                 if Duration::from_millis(since) > hang {
                     let input = watched.input.lock().map(|i| i.clone()).unwrap_or_default();
                     let path = save(target, "hang", &input);

@@ -20,12 +20,12 @@ mod mutate;
 mod pb;
 mod targets;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use harness::{Config, Rng, Runner};
-use targets::Target;
+use targets::{Target, gzip};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -49,12 +49,6 @@ fn gunzip(data: &[u8]) -> Vec<u8> {
         .read_to_end(&mut out)
         .expect("fixture gunzips");
     out
-}
-
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(data).expect("gzip in memory");
-    encoder.finish().expect("gzip in memory")
 }
 
 fn read(path: &Path) -> Vec<u8> {
@@ -240,6 +234,10 @@ const YAML_WORDS: &[&str] = &[
     "        pattern: '(?i)'\n",
     "    impact:\n      condition: 18446744073709551615\n",
     "    severity: critical\n",
+    "    severity: \"high\\nlow\"\n",
+    "    severity: h\n\n     t\n",
+    "host: \"a\\nb\"\n",
+    "services: \"5\\n\"\n",
     "      - metric: nonsense\n",
     "    when: []\n",
     "    actions: {}\n",

@@ -389,7 +389,7 @@ fn odd_scalar(rng: &mut Rng) -> serde_yaml_ng::Value {
         7 => Value::Number((-1).into()),
         8 => Value::Number(0.into()),
         9 => Value::Number(1e300.into()),
-        10 => Value::String(String::new()),
+        10 => Value::String((*rng.pick(&["", "high\nlow", "a\r\nb", "\t", "x\u{7}"])).to_string()),
         11 => Value::String("x".repeat(rng.range(1, 100_000))),
         12 => Value::Sequence(vec![Value::Null; rng.range(0, 3)]),
         13 => Value::Mapping(serde_yaml_ng::Mapping::new()),

@@ -155,6 +155,28 @@ fn profile(data: &[u8]) -> Outcome {
     }
 }
 
+/// The decoders alone: the loader that sniffs dumps and gzip, and the protobuf decoder.
+/// For cargo-fuzz, whose speed depends on not running the analyses on every input.
+pub fn decode_only(data: &[u8]) -> Outcome {
+    let direct = pprof_report::profile::decode(data, &DECODE);
+    match load::decode_any(data, &DECODE) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            if let Err(d) = direct {
+                clean(d);
+            }
+            Err(clean(e))
+        }
+    }
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data).expect("gzip in memory");
+    encoder.finish().expect("gzip in memory")
+}
+
 /// The base profile for `-diff_base` runs: a real one, so that merging meets real names.
 fn base_profile() -> &'static Profile {
     static BASE: OnceLock<Profile> = OnceLock::new();
