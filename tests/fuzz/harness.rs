@@ -153,6 +153,8 @@ pub struct Runner {
     pub errors: usize,
     failures: Vec<String>,
     slowest: (Duration, u64),
+    /// Kept to be written out at the end: the input to look at when a run gets slow.
+    slowest_input: Vec<u8>,
     current: Arc<Current>,
     watchdog: Option<std::thread::JoinHandle<()>>,
 }
@@ -203,6 +205,7 @@ impl Runner {
             errors: 0,
             failures: Vec::new(),
             slowest: (Duration::ZERO, 0),
+            slowest_input: Vec::new(),
             current,
             watchdog: Some(watchdog),
         }
@@ -246,6 +249,8 @@ impl Runner {
         }
         if elapsed > self.slowest.0 {
             self.slowest = (elapsed, hash(data));
+            self.slowest_input.clear();
+            self.slowest_input.extend_from_slice(data);
         }
         if elapsed > slow_limit(self.target) {
             let path = save(self.target, "slow", data);
@@ -265,8 +270,9 @@ impl Runner {
             let _ = w.join();
         }
         let elapsed = self.started.elapsed();
+        let slowest = save(self.target, "slowest", &self.slowest_input);
         println!(
-            "fuzz {}: {} inputs in {:.1}s (seed {:#x}, {}): {} ok, {} clean errors, {} failures; slowest {:?} (input {:016x})",
+            "fuzz {}: {} inputs in {:.1}s (seed {:#x}, {}): {} ok, {} clean errors, {} failures; slowest {:?} ({})",
             self.target.name(),
             self.inputs,
             elapsed.as_secs_f64(),
@@ -279,7 +285,7 @@ impl Runner {
             self.errors,
             self.failures.len(),
             self.slowest.0,
-            self.slowest.1
+            slowest.display()
         );
         if !self.failures.is_empty() {
             panic!(
