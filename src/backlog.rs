@@ -332,24 +332,7 @@ fn content(line: &str) -> &str {
 fn edit(text: &str, block: &[String], key: &str, now: &UtcTime) -> Result<(String, bool), String> {
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let lines = split_lines(text);
-    // Front matter: the first line is `---`, up to the next `---`.
-    if lines.first().map(|l| content(l)) != Some("---") {
-        return Err("no front matter: the file must start with a --- line".to_string());
-    }
-    let fm_end = lines
-        .iter()
-        .skip(1)
-        .position(|l| content(l) == "---")
-        .map(|i| i + 1)
-        .ok_or("the front matter has no closing --- line")?;
-    let front: String = lines[1..fm_end]
-        .iter()
-        .map(|l| content(l))
-        .collect::<Vec<_>>()
-        .join("\n");
-    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&front)
-        .map_err(|e| format!("the front matter does not parse: {e}"))?;
-    check_markers(&lines)?;
+    check_structure(&lines)?;
 
     let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     let with_eol = |s: &str| format!("{s}{eol}");
@@ -447,7 +430,41 @@ fn edit(text: &str, block: &[String], key: &str, now: &UtcTime) -> Result<(Strin
         let trimmed = line.trim_end_matches(['\n', '\r']).len();
         line.truncate(trimmed);
     }
-    Ok((out.concat(), replaced))
+    let result = out.concat();
+    // What is written must pass the checks above, or neither Backlog.md nor a later attach
+    // could read it. The line edits assume a plain front matter; fuzzing found files where
+    // they do not hold (a scalar `documentation`, a key behind a bare CR that YAML reads as
+    // a line break, marker lines inside the report's summary): refuse those instead.
+    check_structure(&split_lines(&result)).map_err(|what| {
+        format!("attaching would leave a file that does not read back ({what}); nothing written")
+    })?;
+    Ok((result, replaced))
+}
+
+/// The checks a task file must pass before and after attaching: a front matter (from a
+/// first `---` line to the next) that parses as YAML, and balanced markers.
+fn check_structure(lines: &[&str]) -> Result<(), String> {
+    if lines.first().map(|l| content(l)) != Some("---") {
+        return Err("no front matter: the file must start with a --- line".to_string());
+    }
+    let fm_end = lines
+        .iter()
+        .skip(1)
+        .position(|l| content(l) == "---")
+        .map(|i| i + 1)
+        .ok_or("the front matter has no closing --- line")?;
+    let front: String = lines[1..fm_end]
+        .iter()
+        .map(|l| content(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&front).map_err(|e| {
+        format!(
+            "the front matter does not parse: {}",
+            crate::error::one_line(&e.to_string())
+        )
+    })?;
+    check_markers(lines)
 }
 
 /// Adds `link` to the documentation list (block or flow style), creating the field.
@@ -540,6 +557,9 @@ fn check_markers(lines: &[&str]) -> Result<(), String> {
         } else {
             continue;
         };
+        // Escaped for the messages below: a bare CR inside a marker line would break the
+        // one-line error (found by fuzzing). Escaping keeps distinct names distinct.
+        let name = name.escape_debug().to_string();
         if begins {
             if open.iter().any(|(n, _)| *n == name) {
                 return Err(format!(
@@ -565,5 +585,46 @@ fn check_markers(lines: &[&str]) -> Result<(), String> {
             "markers are unbalanced: {name} opened on line {line} is never closed"
         )),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(lines: &[&str]) -> Vec<String> {
+        let mut out = vec![format!("{BLOCK_BEGIN}r.md -->")];
+        out.extend(lines.iter().map(|l| l.to_string()));
+        out.push(format!("{BLOCK_END}r.md -->"));
+        out
+    }
+
+    #[test]
+    fn files_the_edit_would_break_are_refused() {
+        let now = UtcTime::from_unix_seconds(1_790_000_000);
+        // A front matter that is not a mapping, a scalar documentation field, a key that a
+        // bare CR starts (YAML reads the CR as a line break), a marker in the report's text.
+        for (text, lines) in [
+            ("---\no\n---\n", vec!["x"]),
+            ("---\ndocumentation: '['\n---\n", vec!["x"]),
+            ("---\n\rdocumentation\n---\n", vec!["x"]),
+            ("---\nid: t\n---\n", vec![NOTES_END]),
+        ] {
+            let error = edit(text, &block(&lines), "r.md", &now).unwrap_err();
+            assert!(
+                error.starts_with("attaching would leave a file that does not read back ("),
+                "{text:?}: {error}"
+            );
+        }
+        assert!(edit("---\nid: t\n---\n", &block(&["x"]), "r.md", &now).is_ok());
+    }
+
+    #[test]
+    fn marker_names_are_escaped_in_messages() {
+        let error = check_markers(&["<!-- SECTION:A\rB:END -->\n"]).unwrap_err();
+        assert_eq!(
+            error,
+            "markers are unbalanced: line 1 closes SECTION:A\\rB, which is not open"
+        );
     }
 }

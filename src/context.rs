@@ -116,7 +116,7 @@ impl Context {
 /// `line L column C: message` from a YAML error (its location first, so the line is named
 /// even when the message is long).
 fn describe_yaml_error(error: &serde_yaml_ng::Error) -> String {
-    let message = error.to_string();
+    let message = crate::error::one_line(&error.to_string());
     match error.location() {
         Some(at) => {
             let suffix = format!(" at line {} column {}", at.line(), at.column());
@@ -245,7 +245,20 @@ impl HumanDuration {
             seconds += value * factor;
             rest = tail;
         }
-        Ok(HumanDuration { seconds })
+        HumanDuration::checked(seconds).map_err(|_| format!("{text:?} is out of range"))
+    }
+
+    /// Refuses negative, infinite and NaN durations: none is a real uptime or profile
+    /// length, and their text (`-1s`, `infs`) would not read back from the context or the
+    /// JSON analysis that carries them (found by fuzzing).
+    fn checked(seconds: f64) -> Result<HumanDuration, String> {
+        if seconds.is_finite() && seconds >= 0.0 {
+            Ok(HumanDuration { seconds })
+        } else {
+            Err(format!(
+                "a duration cannot be negative, infinite or NaN ({seconds})"
+            ))
+        }
     }
 }
 
@@ -277,7 +290,7 @@ impl Serialize for HumanDuration {
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match NumberOrText::deserialize(deserializer)? {
-            NumberOrText::Number(n) => Ok(HumanDuration { seconds: n }),
+            NumberOrText::Number(n) => HumanDuration::checked(n).map_err(serde::de::Error::custom),
             NumberOrText::Text(t) => HumanDuration::parse(&t).map_err(serde::de::Error::custom),
         }
     }
@@ -288,6 +301,20 @@ impl<'de> Deserialize<'de> for HumanDuration {
 pub struct Range {
     pub min: f64,
     pub max: f64,
+}
+
+impl Range {
+    /// Refuses what no goroutine count can be and what would not read back as written
+    /// (`-5`, `-inf`, NaN: found by fuzzing), and a minimum above the maximum.
+    fn checked(min: f64, max: f64) -> Result<Range, String> {
+        if !(min.is_finite() && max.is_finite() && min >= 0.0) {
+            return Err("a range needs finite numbers that are not negative".to_string());
+        }
+        if min > max {
+            return Err("the minimum is above the maximum".to_string());
+        }
+        Ok(Range { min, max })
+    }
 }
 
 impl fmt::Display for Range {
@@ -320,13 +347,10 @@ impl<'de> Deserialize<'de> for Range {
                     (v, v)
                 }
             };
-            if min > max {
-                return Err(format!("{t:?}: the minimum is above the maximum"));
-            }
-            Ok(Range { min, max })
+            Range::checked(min, max).map_err(|e| format!("{t:?}: {e}"))
         };
         match NumberOrText::deserialize(deserializer)? {
-            NumberOrText::Number(n) => Ok(Range { min: n, max: n }),
+            NumberOrText::Number(n) => Range::checked(n, n).map_err(serde::de::Error::custom),
             NumberOrText::Text(t) => parse(&t).map_err(serde::de::Error::custom),
         }
     }
@@ -366,6 +390,30 @@ mod tests {
         assert_eq!(HumanDuration::from_secs(3723.0).to_string(), "1h2m3s");
         assert_eq!(HumanDuration::from_secs(60.0).to_string(), "1m0s");
         assert_eq!(HumanDuration::from_secs(1.5).to_string(), "1.5s");
+    }
+
+    #[test]
+    fn durations_and_ranges_that_would_not_read_back_are_refused() {
+        for text in [
+            "process:\n  uptime: -1\n",
+            "process:\n  uptime: .inf\n",
+            "process:\n  cpu_time: .nan\n",
+            "cpu_profile: 1000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000s\n",
+            "expectations:\n  goroutines_per_service: -9\n",
+            "expectations:\n  goroutines_per_service: -.inf\n",
+            "expectations:\n  goroutines_per_service: .nan\n",
+        ] {
+            let error = Context::parse(text).unwrap_err().to_string();
+            assert!(error.starts_with("line "), "{text}: {error}");
+        }
+        // What is accepted writes back into YAML that reads again.
+        let context =
+            Context::parse("process:\n  uptime: 0\nexpectations:\n  goroutines_per_service: 0\n")
+                .unwrap();
+        assert_eq!(
+            Context::parse(&context.to_yaml("t").unwrap()).unwrap(),
+            context
+        );
     }
 
     #[test]

@@ -353,7 +353,10 @@ pub fn render_from_json(
     let text = std::fs::read_to_string(json).map_err(|e| Error::io(json, &e))?;
     let report: ReportContext = serde_json::from_str(&text).map_err(|e| Error::Read {
         path: json.to_path_buf(),
-        what: format!("not a pprof-report analysis: {e}"),
+        what: format!(
+            "not a pprof-report analysis: {}",
+            crate::error::one_line(&e.to_string())
+        ),
     })?;
     let markdown = render_markdown(&report, templates)?;
     write_all(vec![(out.to_path_buf(), markdown.into_bytes())], None)

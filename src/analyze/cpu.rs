@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::frames::{FunctionKeys, FunctionStacks, KeyCounter};
 use super::language::{FramePackages, Language};
 use super::names::{is_standard_package, package_of};
 use super::shares::{ShareCounter, ShareTable};
@@ -224,13 +225,61 @@ pub fn categorize(names: &[&str]) -> &'static str {
     CATEGORIES[4]
 }
 
-/// The function a syscall is charged to: the first frame, from the leaf, outside the
-/// standard library (and outside golang.org/x/sys, which only wraps syscalls).
-pub fn syscall_caller<'a>(names: &[&'a str]) -> Option<&'a str> {
-    names.iter().copied().find(|name| {
-        let package = package_of(name);
-        !is_standard_package(package) && !package.starts_with("golang.org/x/sys/")
-    })
+/// What each function of a profile says about a stack's category, computed once per
+/// function so that categorizing a stack is a few bit tests per frame.
+pub struct CategoryFlags {
+    flags: Vec<u8>,
+}
+
+const GC: u8 = 1;
+const SYSCALL_LEAF: u8 = 2;
+const SCHEDULER: u8 = 4;
+const ALLOCATION: u8 = 8;
+
+impl CategoryFlags {
+    pub fn new(profile: &Profile) -> Self {
+        CategoryFlags {
+            flags: profile
+                .functions
+                .iter()
+                .map(|f| {
+                    let n = f.name.as_str();
+                    (if is_gc_frame(n) { GC } else { 0 })
+                        | (if is_syscall_leaf(n) { SYSCALL_LEAF } else { 0 })
+                        | (if is_scheduler_frame(n) { SCHEDULER } else { 0 })
+                        | (if is_allocation_frame(n) {
+                            ALLOCATION
+                        } else {
+                            0
+                        })
+                })
+                .collect(),
+        }
+    }
+
+    /// The category of one stack of function indices, leaf first: what [`categorize`] says
+    /// of their names.
+    pub fn category(&self, functions: &[u32]) -> &'static str {
+        let any = |flag: u8| {
+            functions
+                .iter()
+                .any(|&f| self.flags[f as usize] & flag != 0)
+        };
+        if any(GC) {
+            CATEGORIES[0]
+        } else if functions
+            .first()
+            .is_some_and(|&f| self.flags[f as usize] & SYSCALL_LEAF != 0)
+        {
+            CATEGORIES[1]
+        } else if any(SCHEDULER) {
+            CATEGORIES[2]
+        } else if any(ALLOCATION) {
+            CATEGORIES[3]
+        } else {
+            CATEGORIES[4]
+        }
+    }
 }
 
 /// Runs the CPU analysis. `None` when the profile has no cpu sample type.
@@ -276,46 +325,95 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     let top_flat = tops.pop()?;
     let out_unit = top_flat.output_unit.clone();
 
-    let mut packages = ShareCounter::default();
-    let mut subsystems = ShareCounter::default();
-    let mut categories = ShareCounter::default();
-    let mut callers = ShareCounter::default();
-    let mut caller_packages = ShareCounter::default();
-    let mut syscall_total = 0i64;
-    let mut names: Vec<&str> = Vec::new();
     let go = options.language == Language::Go;
     let frame_packages = FramePackages::new(profile, options.language);
+    let mut packages = KeyCounter::new(frame_packages.names().len(), 1);
+    // Per function, computed once: its Go package, whether that is code outside the
+    // standard library (the subsystem a sample is charged to), and its category flags.
+    let stacks = FunctionStacks::new(profile);
+    let go_packages = FunctionKeys::new(profile, package_of);
+    let user_package: Vec<bool> = go_packages
+        .names
+        .iter()
+        .map(|p| !is_standard_package(p) && !p.starts_with("golang.org/x/sys/"))
+        .collect();
+    let flags = CategoryFlags::new(profile);
+    let mut subsystems = vec![0i64; go_packages.names.len() + 1];
+    let mut categories = [0i64; CATEGORIES.len()];
+    let mut callers = vec![0i64; profile.functions.len() + 1];
+    let mut syscall_total = 0i64;
+    let mut functions: Vec<u32> = Vec::new();
     for sample in profile.samples() {
         let value = sample.values()[index];
         if value == 0 {
             continue;
         }
-        packages.add(frame_packages.stack(sample), value);
+        packages.add(frame_packages.keys(sample), &[value]);
         if !go {
             continue;
         }
-        names.clear();
-        names.extend(profile.stack_names(sample));
-        let subsystem = names
+        stacks.sample_named(sample, &mut functions);
+        // The last slot stands for "(standard library and runtime)".
+        let subsystem = functions
             .iter()
-            .map(|n| package_of(n))
-            .find(|p| !is_standard_package(p) && !p.starts_with("golang.org/x/sys/"))
-            .unwrap_or("(standard library and runtime)");
-        subsystems.add_one(subsystem, value);
-        let category = categorize(&names);
-        categories.add_one(category, value);
+            .map(|&f| go_packages.of(f))
+            .find(|&k| user_package[k as usize])
+            .map_or(go_packages.names.len(), |k| k as usize);
+        subsystems[subsystem] += value;
+        let category = flags.category(&functions);
+        if let Some(c) = CATEGORIES.iter().position(|c| *c == category) {
+            categories[c] += value;
+        }
         if category == CATEGORIES[1] {
             syscall_total += value;
-            let caller = syscall_caller(&names).unwrap_or("(standard library only)");
-            callers.add_one(caller, value);
-            let package = if caller.starts_with('(') {
-                caller
-            } else {
-                package_of(caller)
-            };
-            caller_packages.add_one(package, value);
+            // The last slot stands for "(standard library only)".
+            let caller = functions
+                .iter()
+                .find(|&&f| user_package[go_packages.of(f) as usize])
+                .map_or(profile.functions.len(), |&f| f as usize);
+            callers[caller] += value;
         }
     }
+    let packages =
+        ShareCounter::from_values(frame_packages.names().iter().enumerate().map(|(k, name)| {
+            let (flat, cum) = packages.get(k, 0);
+            (name.as_str(), flat, cum)
+        }));
+    let subsystems = ShareCounter::from_values(subsystems.iter().enumerate().map(|(k, &v)| {
+        let name = go_packages
+            .names
+            .get(k)
+            .copied()
+            .unwrap_or("(standard library and runtime)");
+        (name, v, v)
+    }));
+    let categories = ShareCounter::from_values(
+        CATEGORIES
+            .iter()
+            .zip(categories)
+            .map(|(name, v)| (*name, v, v)),
+    );
+    let caller_name = |f: usize| {
+        profile
+            .functions
+            .get(f)
+            .map_or("(standard library only)", |f| f.name.as_str())
+    };
+    let caller_packages = ShareCounter::from_values(callers.iter().enumerate().map(|(f, &v)| {
+        let name = caller_name(f);
+        let package = if name.starts_with('(') {
+            name
+        } else {
+            package_of(name)
+        };
+        (package, v, v)
+    }));
+    let callers = ShareCounter::from_values(
+        callers
+            .iter()
+            .enumerate()
+            .map(|(f, &v)| (caller_name(f), v, v)),
+    );
     let table = |counter: ShareCounter, rows: usize, of: i64| {
         counter.table(of, rows, &unit, Some(&out_unit), cores_per_share)
     };
@@ -355,6 +453,40 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The function a syscall is charged to: the first frame, from the leaf, outside the
+    /// standard library (and outside golang.org/x/sys, which only wraps syscalls).
+    fn syscall_caller<'a>(names: &[&'a str]) -> Option<&'a str> {
+        names.iter().copied().find(|name| {
+            let package = package_of(name);
+            !is_standard_package(package) && !package.starts_with("golang.org/x/sys/")
+        })
+    }
+
+    /// The per-function flags must categorize every stack as `categorize` does its names.
+    #[test]
+    fn category_flags_agree_with_categorize_on_the_fixtures() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/profiles");
+        let mut stacks_checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.to_string_lossy().ends_with("-cpu.prof") {
+                continue;
+            }
+            let data = std::fs::read(&path).unwrap();
+            let p = crate::profile::decode(&data, &Default::default()).unwrap();
+            let stacks = FunctionStacks::new(&p);
+            let flags = CategoryFlags::new(&p);
+            let mut functions = Vec::new();
+            for sample in p.samples() {
+                stacks.sample_named(sample, &mut functions);
+                let names: Vec<&str> = p.stack_names(sample).collect();
+                assert_eq!(flags.category(&functions), categorize(&names));
+                stacks_checked += 1;
+            }
+        }
+        assert!(stacks_checked > 1000, "{stacks_checked}");
+    }
 
     #[test]
     fn categories_in_priority_order() {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::contention::{ContentionAnalysis, Verdict};
 use super::cpu::{self, CpuAnalysis};
+use super::frames::FunctionStacks;
 use super::goroutines::GoroutineAnalysis;
 use super::language::{FramePackages, Language};
 use super::shares::format_cores;
@@ -405,13 +406,14 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let profile = evidence.cpu_profile?;
             let name = condition.name.clone()?;
             let index = profile.sample_index_of("cpu")?;
-            let mut names: Vec<&str> = Vec::new();
+            let stacks = FunctionStacks::new(profile);
+            let flags = cpu::CategoryFlags::new(profile);
+            let mut functions: Vec<u32> = Vec::new();
             let mut mask = Vec::with_capacity(profile.samples.len());
             let (mut matched, mut total) = (0i64, 0i64);
             for sample in profile.samples() {
-                names.clear();
-                names.extend(profile.stack_names(sample));
-                let hit = cpu::categorize(&names) == name;
+                stacks.sample_named(sample, &mut functions);
+                let hit = flags.category(&functions) == name;
                 total += sample.values()[index];
                 if hit {
                     matched += sample.values()[index];

@@ -367,7 +367,7 @@ pub fn sample_index(profile: &Profile, requested: Option<&str>) -> Result<usize,
             available: profile
                 .sample_types
                 .iter()
-                .map(|t| t.kind.as_str())
+                .map(|t| t.kind.escape_debug().to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
         })
@@ -599,7 +599,7 @@ impl<'a> Merged<'a> {
         let compile = |pattern: &str| {
             regex::Regex::new(&format!("^({pattern})$")).map_err(|e| TopError::BadFramePattern {
                 pattern: pattern.to_string(),
-                reason: e.to_string(),
+                reason: crate::error::describe_regex(&e),
             })
         };
         let drop = compile(&self.header.drop_frames)?;
@@ -807,8 +807,10 @@ fn compatible(profile: &Profile, base: &Profile) -> Result<(), TopError> {
     Ok(())
 }
 
+/// `kind/unit` for an error message, escaped: the names come from the profile, and a line
+/// break in one would split the one-line error (found by fuzzing).
 fn describe(t: &ValueType) -> String {
-    format!("{}/{}", t.kind, t.unit)
+    format!("{}/{}", t.kind.escape_debug(), t.unit.escape_debug())
 }
 
 /// pprof's combineHeaders, plus unsourceMappings for the main file name.

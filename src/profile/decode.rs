@@ -39,17 +39,22 @@ pub struct DecodeOptions {
     pub max_line_bytes: usize,
 }
 
+impl DecodeOptions {
+    /// The defaults, usable in constants (`..DecodeOptions::DEFAULT`).
+    pub const DEFAULT: DecodeOptions = DecodeOptions {
+        max_decompressed_bytes: 1 << 30,
+        max_samples: 50_000_000,
+        max_locations: 20_000_000,
+        max_functions: 20_000_000,
+        max_stack_depth: 100_000,
+        max_string_bytes: 1 << 20,
+        max_line_bytes: 1 << 20,
+    };
+}
+
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions {
-            max_decompressed_bytes: 1 << 30,
-            max_samples: 50_000_000,
-            max_locations: 20_000_000,
-            max_functions: 20_000_000,
-            max_stack_depth: 100_000,
-            max_string_bytes: 1 << 20,
-            max_line_bytes: 1 << 20,
-        }
+        DecodeOptions::DEFAULT
     }
 }
 

@@ -178,7 +178,8 @@ pub enum RuleError {
 pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
     let parsed: RuleFile = serde_yaml_ng::from_str(text).map_err(|e| RuleError::Parse {
         file: file.to_string(),
-        reason: match e.location() {
+        // One line: the message may quote a value that spans lines.
+        reason: crate::error::one_line(&match e.location() {
             Some(at) => format!(
                 "line {} column {}: {}",
                 at.line(),
@@ -189,7 +190,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 )
             ),
             None => e.to_string(),
-        },
+        }),
     })?;
     for rule in &parsed.rules {
         let invalid = |reason: String| RuleError::Invalid {
@@ -209,8 +210,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
         }
         for condition in &rule.when {
             if let Some(pattern) = &condition.pattern {
-                regex::Regex::new(pattern)
-                    .map_err(|e| invalid(format!("pattern {pattern:?}: {e}")))?;
+                regex::Regex::new(pattern).map_err(|e| {
+                    invalid(format!(
+                        "pattern {pattern:?}: {}",
+                        crate::error::describe_regex(&e)
+                    ))
+                })?;
             }
             let needs_pattern = matches!(
                 condition.metric,
