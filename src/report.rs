@@ -211,6 +211,13 @@ pub fn differential_flame(before: &Prepared, after: &Prepared) -> Result<Option<
 
 /// Runs the whole job.
 pub fn run(options: &ReportOptions) -> Result<Written, Error> {
+    std::thread::scope(|scope| run_in(options, scope))
+}
+
+fn run_in<'scope, 'env>(
+    options: &'env ReportOptions,
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+) -> Result<Written, Error> {
     let extension = match options.format {
         Format::Markdown => "md",
         Format::Json => "json",
@@ -218,6 +225,13 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
     let rules = load_rules(&options.rules)?;
     let decode = options.decode;
     let opened = set::open(&options.set, &decode)?;
+    // Parsing the templates takes as long as the analyses of a small set: it runs alongside
+    // them (not alongside the decoding, which already keeps every core busy).
+    let templates = (options.format == Format::Markdown).then(|| {
+        scope.spawn(|| {
+            Templates::new(options.templates.as_deref()).map_err(|e| Error::Render(e.to_string()))
+        })
+    });
     let out = options.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
             "{}.{extension}",
@@ -282,39 +296,83 @@ pub fn run(options: &ReportOptions) -> Result<Written, Error> {
     // Render everything before writing anything.
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut assets = assets_of(&out, &assets_dir);
-    let mut svgs: Vec<(String, String)> = Vec::new();
-    for input in flames.iter().filter(|f| !f.folded.is_empty()) {
-        let svg = flame::svg(
-            &input.folded,
-            &FlameSpec {
-                title: input.title.clone(),
-                subtitle: input.subtitle.clone(),
-                count_name: input.count_name.clone(),
-                palette: input.palette,
-            },
-        )
-        .map_err(|e| Error::Render(e.to_string()))?;
-        svgs.push((input.title.clone(), svg.clone()));
+    let drawn: Vec<&investigation::FlameInput> =
+        flames.iter().filter(|f| !f.folded.is_empty()).collect();
+    // The flame graphs and the Markdown are independent: drawn and rendered side by side.
+    let (rendered, svgs) = std::thread::scope(|scope| {
+        let svgs = scope.spawn(|| flame_svgs(&drawn));
+        let rendered = match (options.format, templates) {
+            (Format::Markdown, Some(templates)) => templates
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                .and_then(|t| t.render(&report).map_err(|e| Error::Render(e.to_string())))
+                .map(Rendered::Markdown),
+            _ => json_bytes(&report).map(Rendered::Json),
+        };
+        let svgs = svgs
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (rendered, svgs)
+    });
+    let mut titled: Vec<(String, String)> = Vec::new();
+    for (input, svg) in drawn.iter().zip(svgs) {
+        let svg = svg?;
+        titled.push((input.title.clone(), svg.clone()));
         assets
             .files
             .push((format!("{}.svg", input.id), svg.into_bytes()));
     }
     for (name, title, svg) in extra_svgs {
-        svgs.push((title, svg.clone()));
+        titled.push((title, svg.clone()));
         assets.files.push((name, svg.into_bytes()));
     }
-    match options.format {
-        Format::Json => files.push((out.clone(), json_bytes(&report)?)),
-        Format::Markdown => {
-            let markdown = render_markdown(&report, options.templates.as_deref())?;
+    match rendered? {
+        Rendered::Markdown(markdown) => {
             if options.html {
-                let page = html::page(&report.title, &markdown, &svgs);
+                let page = html::page(&report.title, &markdown, &titled);
                 files.push((out.with_extension("html"), page.into_bytes()));
             }
             files.push((out.clone(), markdown.into_bytes()));
         }
+        Rendered::Json(json) => files.push((out.clone(), json)),
     }
     write_all(files, Some(assets))
+}
+
+/// The report's main file, rendered.
+enum Rendered {
+    Markdown(String),
+    Json(Vec<u8>),
+}
+
+/// The SVGs of the flame graphs, drawn side by side (one thread each; a report has four).
+fn flame_svgs(inputs: &[&investigation::FlameInput]) -> Vec<Result<String, Error>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = inputs
+            .iter()
+            .map(|input| {
+                scope.spawn(move || {
+                    flame::svg(
+                        &input.folded,
+                        &FlameSpec {
+                            title: input.title.clone(),
+                            subtitle: input.subtitle.clone(),
+                            count_name: input.count_name.clone(),
+                            palette: input.palette,
+                        },
+                    )
+                    .map_err(|e| Error::Render(e.to_string()))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// The folder of a report's flame graphs: named after the report (`reports/x.md` →

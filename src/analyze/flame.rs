@@ -14,9 +14,11 @@ use rustc_hash::FxHashMap;
 
 use crate::profile::Profile;
 
-/// The narrowest frame inferno draws (its default `min_width`, 0.1 px) as a share of the
-/// width its default 1200 px image gives the frames (10 px padding on each side).
-pub const MIN_SHARE: f64 = 0.1 / 1180.0;
+/// The narrowest frame drawn, as a share of the width inferno's default 1200 px image gives
+/// the frames (10 px padding on each side): one pixel. Narrower frames cannot be seen or
+/// pointed at; inferno would still draw those over 0.1 px, at the cost of an SVG several times
+/// larger and slower to render for a production profile.
+pub const MIN_SHARE: f64 = 1.0 / 1180.0;
 
 /// Frames kept per stack, from the root. Go records at most 128 PCs per profile stack by
 /// default (1024 at most), so real stacks stay far below this even with inlined frames; a

@@ -534,7 +534,7 @@ fn flame_subtitle(base: String, folded: &flame::Folded) -> String {
         "call paths"
     };
     format!(
-        "{base}; {} {noun} narrower than 0.1 px ({} of the total) drawn as their callers' own",
+        "{base}; {} {noun} narrower than 1 px ({} of the total) drawn as their callers' own",
         folded.narrow_paths,
         crate::units::percentage(folded.narrow_value, folded.total).trim()
     )
