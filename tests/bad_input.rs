@@ -199,3 +199,45 @@ fn corrupt_member_of_a_set_names_the_member() {
          which the profile does not define"
     );
 }
+
+/// Each decoding limit refuses with one line naming the limit and the flag that raises it,
+/// on a profile (the 3-service fixture's CPU profile) or a goroutine dump over it.
+#[test]
+fn every_limit_names_its_flag() {
+    let cpu = std::fs::read(common::fixture(
+        "profiles/fixture-3svc-20261125-120000-cpu.prof",
+    ))
+    .unwrap();
+    let dump = std::fs::read(common::fixture(
+        "profiles/fixture-3svc-20261125-120000-goroutines-debug2.txt",
+    ))
+    .unwrap();
+    let cases: [(&str, &[u8], &str, &str); 7] = [
+        ("cpu.prof", &cpu, "--max-samples", "1"),
+        ("cpu.prof", &cpu, "--max-locations", "1"),
+        ("cpu.prof", &cpu, "--max-functions", "1"),
+        ("cpu.prof", &cpu, "--max-stack-depth", "1"),
+        ("cpu.prof", &cpu, "--max-string-length", "4"),
+        ("dump.txt", &dump, "--max-line-length", "20"),
+        ("dump.txt", &dump, "--max-stack-depth", "1"),
+    ];
+    for (name, data, flag, value) in cases {
+        let (code, stdout, stderr) = top_on(name, data, &[flag, value]);
+        assert_eq!(code, 1, "{flag}: {stderr}");
+        assert!(stdout.is_empty(), "{flag}: {stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{flag}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: {name}: ")),
+            "{flag}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "exceeds the limit of {value} (raise it with {flag})"
+            )),
+            "{flag}: {stderr}"
+        );
+        // The same file within the limit's default decodes.
+        let (code, _, stderr) = top_on(name, data, &[]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+}
