@@ -170,10 +170,7 @@ impl FrameNames {
         let binaries: Vec<String> = profile
             .mappings
             .iter()
-            .map(|m| match m.filename.rsplit('/').next() {
-                Some(base) if !base.is_empty() => format!("[{base}]"),
-                _ => "<unknown>".to_string(),
-            })
+            .map(|m| m.binary_frame_name())
             .collect();
         let mut index: HashMap<String, u32> = HashMap::new();
         let mut names: Vec<String> = Vec::new();

@@ -755,10 +755,7 @@ impl<'a> FramePackages<'a> {
         let by_mapping: Vec<String> = profile
             .mappings
             .iter()
-            .map(|m| match m.filename.rsplit('/').next() {
-                Some(base) if !base.is_empty() => format!("[{base}]"),
-                _ => "<unknown>".to_string(),
-            })
+            .map(|m| m.binary_frame_name())
             .collect();
         // Interned once per location, so that a stack's packages are integers to count.
         let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();

@@ -27,6 +27,17 @@ pub struct Mapping {
     pub has_inline_frames: bool,
 }
 
+impl Mapping {
+    /// How a frame without a function name is named after its mapping, as pprof does:
+    /// `[libc.so.6]`, or `<unknown>` when the mapping names no file.
+    pub fn binary_frame_name(&self) -> String {
+        match self.filename.rsplit('/').next() {
+            Some(base) if !base.is_empty() => format!("[{base}]"),
+            _ => "<unknown>".to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Function {
     pub id: u64,
