@@ -362,7 +362,8 @@ pub fn detect_many<'a>(
     let mut votes: BTreeMap<Language, (usize, Vec<String>)> = BTreeMap::new();
     let mut go_runtime: Vec<String> = Vec::new();
     let mut go_files = false;
-    let mut seen: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+    // Borrowed keys and a fast hash: this runs over every function of every member.
+    let mut seen: rustc_hash::FxHashSet<(&str, &str)> = rustc_hash::FxHashSet::default();
     let mut unnamed = 0usize;
     for profile in profiles {
         for location in &profile.locations {
@@ -372,7 +373,7 @@ pub fn detect_many<'a>(
         }
         for function in &profile.functions {
             if function.name.is_empty()
-                || !seen.insert((function.name.clone(), function.filename.clone()))
+                || !seen.insert((function.name.as_str(), function.filename.as_str()))
             {
                 continue;
             }
