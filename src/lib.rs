@@ -9,6 +9,7 @@ pub mod error;
 pub mod goroutine;
 pub mod load;
 pub mod output;
+pub mod parallel;
 pub mod profile;
 pub mod render;
 pub mod report;

@@ -11,6 +11,7 @@ use crate::analyze::investigation::{self, InvestigationOptions, ReportContext};
 use crate::context::Context;
 use crate::error::Error;
 use crate::output::{Assets, Publication, publish, safe_file_name};
+use crate::parallel::{self, joined};
 use crate::profile::DecodeOptions;
 use crate::render::flame::{self, FlameSpec};
 use crate::render::html;
@@ -302,17 +303,12 @@ fn run_in<'scope, 'env>(
     let (rendered, svgs) = std::thread::scope(|scope| {
         let svgs = scope.spawn(|| flame_svgs(&drawn));
         let rendered = match (options.format, templates) {
-            (Format::Markdown, Some(templates)) => templates
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            (Format::Markdown, Some(templates)) => joined(templates)
                 .and_then(|t| t.render(&report).map_err(|e| Error::Render(e.to_string())))
                 .map(Rendered::Markdown),
             _ => json_bytes(&report).map(Rendered::Json),
         };
-        let svgs = svgs
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (rendered, svgs)
+        (rendered, joined(svgs))
     });
     let mut titled: Vec<(String, String)> = Vec::new();
     for (input, svg) in drawn.iter().zip(svgs) {
@@ -345,33 +341,19 @@ enum Rendered {
     Json(Vec<u8>),
 }
 
-/// The SVGs of the flame graphs, drawn side by side (one thread each; a report has four).
+/// The SVGs of the flame graphs, drawn side by side (a report has four).
 fn flame_svgs(inputs: &[&investigation::FlameInput]) -> Vec<Result<String, Error>> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = inputs
-            .iter()
-            .map(|input| {
-                scope.spawn(move || {
-                    flame::svg(
-                        &input.folded,
-                        &FlameSpec {
-                            title: input.title.clone(),
-                            subtitle: input.subtitle.clone(),
-                            count_name: input.count_name.clone(),
-                            palette: input.palette,
-                        },
-                    )
-                    .map_err(|e| Error::Render(e.to_string()))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+    parallel::map(inputs, |input| {
+        flame::svg(
+            &input.folded,
+            &FlameSpec {
+                title: input.title.clone(),
+                subtitle: input.subtitle.clone(),
+                count_name: input.count_name.clone(),
+                palette: input.palette,
+            },
+        )
+        .map_err(|e| Error::Render(e.to_string()))
     })
 }
 
@@ -500,23 +482,12 @@ pub struct CompareJob {
     pub decode: DecodeOptions,
 }
 
-/// Prepares several sets side by side, one thread each (each set decodes its own members in
-/// parallel too); the results keep the sets' order, and the first error in that order wins.
+/// Prepares several sets side by side (each set decodes its own members in parallel too);
+/// the first error in the sets' order wins.
 fn prepare_all(paths: &[PathBuf], options: &PrepareOptions) -> Result<Vec<Prepared>, Error> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .iter()
-            .map(|path| scope.spawn(move || prepare(path, options)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+    parallel::map(paths, |path| prepare(path, options))
+        .into_iter()
+        .collect()
 }
 
 /// Runs `compare`; returns what it wrote and whether the gate held.

@@ -431,30 +431,9 @@ fn open_files(
     })
 }
 
-/// Reads the files of a set in parallel, one thread per file (a set has about eight), and
-/// returns their results in the files' order, so the first error is the same on every run.
+/// Reads the files of a set in parallel; the results keep the files' order.
 fn read_members(files: &[PathBuf], options: &DecodeOptions) -> Vec<Result<Read, SetError>> {
-    if files.len() <= 1 {
-        return files.iter().map(|f| read_member(f, options)).collect();
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .iter()
-            .map(|file| scope.spawn(move || read_member(file, options)))
-            .collect();
-        handles
-            .into_iter()
-            .zip(files)
-            .map(|(handle, file)| {
-                handle.join().unwrap_or_else(|_| {
-                    Err(SetError::Io {
-                        path: file.clone(),
-                        what: "reading it failed unexpectedly".to_string(),
-                    })
-                })
-            })
-            .collect()
-    })
+    crate::parallel::map(files, |file| read_member(file, options))
 }
 
 enum Read {

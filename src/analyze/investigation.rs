@@ -13,6 +13,7 @@ use super::language::{self, Language, LanguageVerdict};
 use super::memory::{self, MemoryAnalysis, MemoryOptions};
 use super::other::{self, OtherProfile};
 use crate::context::Context;
+use crate::parallel::joined;
 use crate::set::{Content, MemberKind, ProfileSet, SetName};
 use crate::timefmt;
 use crate::units;
@@ -329,13 +330,6 @@ pub fn investigate(
         command: options.command.clone(),
     };
     (report, flames)
-}
-
-/// The result of a scoped thread; a panic in it is a bug, carried on as the panic it was.
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// What the rules look at, from a set and its analyses.

@@ -191,9 +191,7 @@ pub fn analyze(
         std::thread::scope(|scope| {
             let in_use_views = scope.spawn(|| profile_views(in_use, &IN_USE, options).1);
             let allocated = profile_views(allocated, &ALLOCATED, options);
-            let in_use_views = in_use_views
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let in_use_views = crate::parallel::joined(in_use_views);
             (in_use_views, allocated)
         })
     };
