@@ -208,23 +208,6 @@ fn is_allocation_frame(name: &str) -> bool {
         || name.starts_with("runtime.(*mheap).")
 }
 
-/// The category of one stack (names leaf first).
-pub fn categorize(names: &[&str]) -> &'static str {
-    if names.iter().any(|n| is_gc_frame(n)) {
-        return CATEGORIES[0];
-    }
-    if names.first().is_some_and(|n| is_syscall_leaf(n)) {
-        return CATEGORIES[1];
-    }
-    if names.iter().any(|n| is_scheduler_frame(n)) {
-        return CATEGORIES[2];
-    }
-    if names.iter().any(|n| is_allocation_frame(n)) {
-        return CATEGORIES[3];
-    }
-    CATEGORIES[4]
-}
-
 /// What each function of a profile says about a stack's category, computed once per
 /// function so that categorizing a stack is a few bit tests per frame.
 pub struct CategoryFlags {
@@ -257,8 +240,9 @@ impl CategoryFlags {
         }
     }
 
-    /// The category of one stack of function indices, leaf first: what [`categorize`] says
-    /// of their names.
+    /// The category of one stack of function indices, leaf first: the first that matches of
+    /// garbage collection (a GC frame anywhere), syscalls (a syscall leaf), scheduler, memory
+    /// allocation; else application.
     pub fn category(&self, functions: &[u32]) -> &'static str {
         let any = |flag: u8| {
             functions
@@ -453,6 +437,24 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The category of one stack of names, leaf first: the reference that the per-function
+    /// flags of [`CategoryFlags`] are held to.
+    fn categorize(names: &[&str]) -> &'static str {
+        if names.iter().any(|n| is_gc_frame(n)) {
+            return CATEGORIES[0];
+        }
+        if names.first().is_some_and(|n| is_syscall_leaf(n)) {
+            return CATEGORIES[1];
+        }
+        if names.iter().any(|n| is_scheduler_frame(n)) {
+            return CATEGORIES[2];
+        }
+        if names.iter().any(|n| is_allocation_frame(n)) {
+            return CATEGORIES[3];
+        }
+        CATEGORIES[4]
+    }
 
     /// The function a syscall is charged to: the first frame, from the leaf, outside the
     /// standard library (and outside golang.org/x/sys, which only wraps syscalls).

@@ -7,63 +7,35 @@ use std::collections::HashMap;
 
 use crate::profile::{Profile, SampleRef};
 
-/// Stands for a location without lines (an unsymbolized address) in a function stack.
-pub const NO_FUNCTION: u32 = u32::MAX;
-
-/// The functions of every location, innermost (inlined callee) first.
-pub struct FunctionStacks<'a> {
-    profile: &'a Profile,
+/// The named frames of every location: its functions, innermost (inlined callee) first; none
+/// for a location without lines (an unsymbolized address), as `Profile::stack_names` skips it.
+pub struct FunctionStacks {
     starts: Vec<u32>,
     functions: Vec<u32>,
 }
 
-impl<'a> FunctionStacks<'a> {
-    pub fn new(profile: &'a Profile) -> Self {
+impl FunctionStacks {
+    pub fn new(profile: &Profile) -> Self {
         let mut starts = Vec::with_capacity(profile.locations.len() + 1);
         let mut functions = Vec::with_capacity(profile.locations.len());
         for location in &profile.locations {
             starts.push(functions.len() as u32);
-            if location.lines.is_empty() {
-                functions.push(NO_FUNCTION);
-            }
             functions.extend(location.lines.iter().map(|l| l.function as u32));
         }
         starts.push(functions.len() as u32);
-        FunctionStacks {
-            profile,
-            starts,
-            functions,
-        }
+        FunctionStacks { starts, functions }
     }
 
-    pub fn profile(&self) -> &'a Profile {
-        self.profile
-    }
-
-    /// The functions of a location, innermost first (`NO_FUNCTION` for one without lines).
-    pub fn of_location(&self, location: usize) -> &[u32] {
+    fn of_location(&self, location: usize) -> &[u32] {
         &self.functions[self.starts[location] as usize..self.starts[location + 1] as usize]
     }
 
     /// Fills `out` with the functions of a sample's stack, leaf first, inlined frames
-    /// included (innermost first); a location without lines gives `NO_FUNCTION`.
-    pub fn sample(&self, sample: SampleRef<'_>, out: &mut Vec<u32>) {
-        out.clear();
-        for location in sample.locations() {
-            out.extend_from_slice(self.of_location(location));
-        }
-    }
-
-    /// Like [`FunctionStacks::sample`] but leaves out locations without lines, as
-    /// `Profile::stack_names` does.
+    /// included (innermost first).
     pub fn sample_named(&self, sample: SampleRef<'_>, out: &mut Vec<u32>) {
         out.clear();
         for location in sample.locations() {
-            out.extend(
-                self.of_location(location)
-                    .iter()
-                    .filter(|&&f| f != NO_FUNCTION),
-            );
+            out.extend_from_slice(self.of_location(location));
         }
     }
 }
@@ -201,8 +173,6 @@ mod tests {
         let p = profile();
         let stacks = FunctionStacks::new(&p);
         let mut out = Vec::new();
-        stacks.sample(p.sample(0), &mut out);
-        assert_eq!(out, [NO_FUNCTION, 1, 0, 2]);
         stacks.sample_named(p.sample(0), &mut out);
         assert_eq!(out, [1, 0, 2]);
 

@@ -728,8 +728,7 @@ fn rust_crate_of_file(file: &str) -> Option<String> {
 /// Packages of a profile's frames, computed once per function: what the package tables and
 /// the package rules look at. Frames without a function name (addresses only) are named by
 /// their binary, as pprof names them (`[libc.so.6]`), outside Go.
-pub struct FramePackages<'a> {
-    profile: &'a Profile,
+pub struct FramePackages {
     /// Distinct package names; `keys` index them.
     names: Vec<String>,
     /// Per location, where its package keys start in `keys` (innermost frame first).
@@ -737,8 +736,8 @@ pub struct FramePackages<'a> {
     keys: Vec<u32>,
 }
 
-impl<'a> FramePackages<'a> {
-    pub fn new(profile: &'a Profile, language: Language) -> Self {
+impl FramePackages {
+    pub fn new(profile: &Profile, language: Language) -> Self {
         let by_function: Vec<String> = profile
             .functions
             .iter()
@@ -794,7 +793,6 @@ impl<'a> FramePackages<'a> {
         }
         starts.push(keys.len() as u32);
         FramePackages {
-            profile,
             names,
             starts,
             keys,
@@ -807,7 +805,7 @@ impl<'a> FramePackages<'a> {
     }
 
     /// The package keys of a sample's frames, leaf first (inlined frames included).
-    pub fn keys(&self, sample: SampleRef<'a>) -> impl Iterator<Item = u32> + '_ {
+    pub fn keys<'s>(&'s self, sample: SampleRef<'s>) -> impl Iterator<Item = u32> + 's {
         sample.locations().flat_map(move |l| {
             self.keys[self.starts[l] as usize..self.starts[l + 1] as usize]
                 .iter()
@@ -829,12 +827,8 @@ impl<'a> FramePackages<'a> {
     }
 
     /// The packages of a sample's frames, leaf first (inlined frames included).
-    pub fn stack(&self, sample: SampleRef<'a>) -> impl Iterator<Item = &str> + '_ {
+    pub fn stack<'s>(&'s self, sample: SampleRef<'s>) -> impl Iterator<Item = &'s str> + 's {
         self.keys(sample).map(|k| self.names[k as usize].as_str())
-    }
-
-    pub fn profile(&self) -> &'a Profile {
-        self.profile
     }
 }
 

@@ -76,13 +76,13 @@ pub struct MemoryAnalysis {
 }
 
 /// Package flat and cum of every sample type of a profile, counted in one pass.
-struct PackageValues<'a> {
-    packages: FramePackages<'a>,
+struct PackageValues {
+    packages: FramePackages,
     counter: KeyCounter,
 }
 
-impl<'a> PackageValues<'a> {
-    fn count(profile: &'a Profile, language: Language) -> Self {
+impl PackageValues {
+    fn count(profile: &Profile, language: Language) -> Self {
         let packages = FramePackages::new(profile, language);
         let mut counter = KeyCounter::new(packages.names().len(), profile.sample_types.len());
         for sample in profile.samples() {
@@ -115,7 +115,7 @@ impl<'a> PackageValues<'a> {
 /// the stacks) and package tables. A kind the profile does not have gives `None`.
 fn views(
     profile: &Profile,
-    packages: &PackageValues<'_>,
+    packages: &PackageValues,
     kinds: &[&str],
     options: &MemoryOptions,
 ) -> Vec<Option<MemoryView>> {
@@ -160,11 +160,11 @@ fn views(
 }
 
 /// The package values and the views of `kinds` of one profile.
-fn profile_views<'a>(
-    profile: &'a Profile,
+fn profile_views(
+    profile: &Profile,
     kinds: &[&str],
     options: &MemoryOptions,
-) -> (PackageValues<'a>, Vec<Option<MemoryView>>) {
+) -> (PackageValues, Vec<Option<MemoryView>>) {
     let packages = PackageValues::count(profile, options.language);
     let views = views(profile, &packages, kinds, options);
     (packages, views)

@@ -15,7 +15,7 @@ use prost::Message;
 use rustc_hash::FxHashMap;
 
 use super::model::{
-    BadStack, Function, Labels, Line, Location, Mapping, Profile, Samples, ValueType,
+    BadLocation, Function, Labels, Line, Location, Mapping, Profile, Samples, ValueType,
 };
 use super::proto;
 
@@ -214,7 +214,7 @@ pub fn decode_stream<R: Read>(
             "the gzip stream holds no data".to_string(),
         ));
     }
-    resolve(raw, options)
+    resolve(raw)
 }
 
 /// What stopped the field reader: a wire-format error (the input is probably not a profile
@@ -834,8 +834,7 @@ impl IdIndex {
     }
 }
 
-fn resolve(raw: RawProfile, options: &DecodeOptions) -> Result<Profile, DecodeError> {
-    let _ = options;
+fn resolve(raw: RawProfile) -> Result<Profile, DecodeError> {
     let table = raw.strings;
     if table.first().map(String::as_str) != Some("") {
         let why = if table.is_empty() {
@@ -998,12 +997,8 @@ fn resolve(raw: RawProfile, options: &DecodeOptions) -> Result<Profile, DecodeEr
             return Err(unknown_location(sample + 1, id));
         }
     }
-    match samples.check_stacks(locations.len(), usize::MAX) {
-        Ok(()) => {}
-        Err(BadStack::Location { sample, value }) => {
-            return Err(unknown_location(sample + 1, value));
-        }
-        Err(BadStack::TooDeep { .. }) => {}
+    if let Err(BadLocation { sample, value }) = samples.check_stacks(locations.len()) {
+        return Err(unknown_location(sample + 1, value));
     }
 
     let period_type = match &raw.period_type {

@@ -131,18 +131,8 @@ impl Samples {
         self.stack_ends.is_empty()
     }
 
-    /// Number of values per sample (the number of sample types).
-    pub fn value_count(&self) -> usize {
-        self.value_count
-    }
-
-    /// Bytes used by the stack buffer (a measure of the profile's size in frames).
-    pub fn stack_bytes(&self) -> usize {
-        self.stacks.len()
-    }
-
-    /// Adds a label set and returns its id for [`Samples::push_encoded`]; the empty set is 0.
-    pub fn add_label_set(&mut self, labels: Labels) -> u32 {
+    /// Adds a label set and returns its index; the empty set is 0.
+    fn add_label_set(&mut self, labels: Labels) -> u32 {
         if labels.is_empty() {
             return 0;
         }
@@ -240,42 +230,31 @@ impl Samples {
         self.stacks = stacks;
     }
 
-    /// Checks every stack: each entry is a location `1..=locations`, and no stack is deeper
-    /// than `max_depth`. Returns the first bad sample with its bad entry, or its depth.
-    pub fn check_stacks(&self, locations: usize, max_depth: usize) -> Result<(), BadStack> {
+    /// Checks every stack entry is a location `1..=locations`; the first one that is not,
+    /// with its sample. (Depth is limited while decoding, sample by sample.)
+    pub fn check_stacks(&self, locations: usize) -> Result<(), BadLocation> {
         let mut start = 0;
         for (sample, &end) in self.stack_ends.iter().enumerate() {
             let cursor = Varints {
                 bytes: &self.stacks[start..end as usize],
             };
             start = end as usize;
-            let mut depth = 0;
             for value in cursor {
                 if value == 0 || value > locations as u64 {
-                    return Err(BadStack::Location { sample, value });
+                    return Err(BadLocation { sample, value });
                 }
-                depth += 1;
-            }
-            if depth > max_depth {
-                return Err(BadStack::TooDeep { sample, depth });
             }
         }
         Ok(())
     }
 }
 
-/// What [`Samples::check_stacks`] found wrong.
+/// What [`Samples::check_stacks`] found wrong: sample `sample` (from 0) names location entry
+/// `value` (an id, or an index + 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BadStack {
-    /// Sample `sample` (from 0) names location entry `value` (an id, or an index + 1).
-    Location {
-        sample: usize,
-        value: u64,
-    },
-    TooDeep {
-        sample: usize,
-        depth: usize,
-    },
+pub struct BadLocation {
+    pub sample: usize,
+    pub value: u64,
 }
 
 /// Appends `value` as a LEB128 varint.
@@ -420,11 +399,6 @@ impl<'a> SampleRef<'a> {
 
     pub fn labels(&self) -> &'a Labels {
         &self.samples.label_sets[self.samples.label_of[self.index] as usize]
-    }
-
-    /// Id of the sample's label set: samples with equal ids have equal labels.
-    pub fn label_set(&self) -> u32 {
-        self.samples.label_of[self.index]
     }
 }
 
@@ -642,23 +616,16 @@ mod tests {
         let mut samples = Samples::new(1);
         samples.push(&[0, 1], &[1], Labels::default()).unwrap();
         samples.push(&[0, 1, 2], &[1], Labels::default()).unwrap();
-        assert_eq!(samples.check_stacks(3, 3), Ok(()));
+        assert_eq!(samples.check_stacks(3), Ok(()));
         assert_eq!(
-            samples.check_stacks(2, 3),
-            Err(BadStack::Location {
+            samples.check_stacks(2),
+            Err(BadLocation {
                 sample: 1,
                 value: 3
             })
         );
-        assert_eq!(
-            samples.check_stacks(3, 2),
-            Err(BadStack::TooDeep {
-                sample: 1,
-                depth: 3
-            })
-        );
         samples.remap_locations(|_, v| v + 1);
-        assert_eq!(samples.check_stacks(4, 3), Ok(()));
+        assert_eq!(samples.check_stacks(4), Ok(()));
     }
 
     #[test]
@@ -666,7 +633,6 @@ mod tests {
         let mut samples = Samples::new(1);
         let mut labels = Labels::default();
         labels.strings.insert("k".into(), vec!["v".into()]);
-        let set = samples.add_label_set(labels.clone());
         samples.push(&[0], &[1], Labels::default()).unwrap();
         samples.push(&[0], &[1], labels).unwrap();
         samples.values_mut(0)[0] += 41;
@@ -675,9 +641,7 @@ mod tests {
             ..Profile::default()
         };
         assert_eq!(profile.sample(0).value(0), 42);
-        assert_eq!(profile.sample(0).label_set(), 0);
         assert!(profile.sample(0).labels().is_empty());
         assert_eq!(profile.sample(1).labels().strings["k"], ["v"]);
-        assert_ne!(profile.sample(1).label_set(), set);
     }
 }
