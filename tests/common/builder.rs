@@ -1,58 +1,44 @@
 //! A profile.proto writer with an interned string table, for hand-made profiles in the
 //! exact shape another profiler writes (field numbers as in google/pprof's profile.proto).
 
-use std::collections::HashMap;
+use super::{Pb, ProfileBuilder};
 
-use super::Pb;
-
-#[derive(Default)]
+/// The shared writer (`ProfileBuilder`: string table, header fields) with the messages in the
+/// shape other profilers write: fields they leave out are left out.
 pub struct Builder {
-    strings: Vec<String>,
-    index: HashMap<String, i64>,
-    body: Pb,
+    inner: ProfileBuilder,
 }
 
 impl Builder {
     pub fn new() -> Self {
-        let mut b = Builder::default();
-        b.s("");
-        b
+        Builder {
+            inner: ProfileBuilder::new(),
+        }
     }
 
     /// The string's index in the table, added on first use.
     pub fn s(&mut self, text: &str) -> i64 {
-        if let Some(&i) = self.index.get(text) {
-            return i;
-        }
-        let i = self.strings.len() as i64;
-        self.strings.push(text.to_string());
-        self.index.insert(text.to_string(), i);
-        i
+        self.inner.s(text)
     }
 
     fn field(&mut self, f: impl FnOnce(Pb) -> Pb) {
-        let body = std::mem::take(&mut self.body);
-        self.body = f(body);
+        self.inner.field(f);
     }
 
     pub fn sample_type(&mut self, kind: &str, unit: &str) {
-        let (k, u) = (self.s(kind), self.s(unit));
-        self.field(|b| b.msg(1, Pb::default().int(1, k).int(2, u)));
+        self.inner.sample_type(kind, unit);
     }
 
     pub fn period_type(&mut self, kind: &str, unit: &str, period: i64) {
-        let (k, u) = (self.s(kind), self.s(unit));
-        self.field(|b| b.msg(11, Pb::default().int(1, k).int(2, u)).int(12, period));
+        self.inner.period_type(kind, unit, period);
     }
 
     pub fn default_sample_type(&mut self, kind: &str) {
-        let k = self.s(kind);
-        self.field(|b| b.int(14, k));
+        self.inner.default_sample_type(kind);
     }
 
     pub fn comment(&mut self, text: &str) {
-        let c = self.s(text);
-        self.field(|b| b.int(13, c));
+        self.inner.comment(text);
     }
 
     /// A mapping; `has_functions` as the profiler sets it.
@@ -133,10 +119,6 @@ impl Builder {
     }
 
     pub fn finish(self) -> Vec<u8> {
-        let mut out = self.body;
-        for s in &self.strings {
-            out = out.bytes(6, s.as_bytes());
-        }
-        out.0
+        self.inner.finish()
     }
 }
