@@ -223,16 +223,18 @@ fn run_in<'scope, 'env>(
         Format::Markdown => "md",
         Format::Json => "json",
     };
-    let rules = load_rules(&options.rules)?;
-    let decode = options.decode;
-    let opened = set::open(&options.set, &decode)?;
-    // Parsing the templates takes as long as the analyses of a small set: it runs alongside
-    // them (not alongside the decoding, which already keeps every core busy).
+    // Parsing the templates and the rules takes as long as decoding a small set: both run
+    // while the set is decoded (a small set leaves a core idle behind its largest member).
     let templates = (options.format == Format::Markdown).then(|| {
         scope.spawn(|| {
             Templates::new(options.templates.as_deref()).map_err(|e| Error::Render(e.to_string()))
         })
     });
+    let rules = scope.spawn(|| load_rules(&options.rules));
+    let decode = options.decode;
+    let opened = set::open(&options.set, &decode);
+    let rules = joined(rules)?;
+    let opened = opened?;
     let out = options.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
             "{}.{extension}",

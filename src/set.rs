@@ -431,9 +431,19 @@ fn open_files(
     })
 }
 
-/// Reads the files of a set in parallel; the results keep the files' order.
+/// Reads the files of a set in parallel; the results keep the files' order. The largest files
+/// start first: the set is read once the slowest member is, so it must not wait its turn.
 fn read_members(files: &[PathBuf], options: &DecodeOptions) -> Vec<Result<Read, SetError>> {
-    crate::parallel::map(files, |file| read_member(file, options))
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_cached_key(|&i| {
+        let size = std::fs::metadata(&files[i]).map_or(0, |m| m.len());
+        (std::cmp::Reverse(size), i)
+    });
+    let results = crate::parallel::map(&order, |&i| read_member(&files[i], options));
+    let mut in_file_order: Vec<(usize, Result<Read, SetError>)> =
+        order.into_iter().zip(results).collect();
+    in_file_order.sort_by_key(|(i, _)| *i);
+    in_file_order.into_iter().map(|(_, read)| read).collect()
 }
 
 enum Read {
