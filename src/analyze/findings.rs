@@ -377,10 +377,7 @@ fn language(evidence: &Evidence) -> Language {
 }
 
 fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
-    let pattern = condition
-        .pattern
-        .as_deref()
-        .and_then(|p| Regex::new(p).ok());
+    let pattern = condition.regex();
     let pattern_text = condition.pattern.clone().unwrap_or_default();
     match condition.metric {
         Metric::CpuFunction | Metric::CpuPackage => {

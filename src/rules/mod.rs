@@ -72,6 +72,31 @@ pub struct Condition {
     /// For `module_version_below`: the first version that is fine (`v1.80.0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// `pattern`, compiled once when the rule file is read (every report evaluates it).
+    #[serde(skip)]
+    pub compiled: Option<CompiledPattern>,
+}
+
+/// A compiled `pattern`; equal when the patterns are.
+#[derive(Debug, Clone)]
+pub struct CompiledPattern(regex::Regex);
+
+impl PartialEq for CompiledPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Condition {
+    /// The pattern as a regex: the one compiled on reading, else compiled now (a condition
+    /// built in code); `None` without a pattern or when it does not compile.
+    pub fn regex(&self) -> Option<std::borrow::Cow<'_, regex::Regex>> {
+        match (&self.compiled, &self.pattern) {
+            (Some(CompiledPattern(regex)), _) => Some(std::borrow::Cow::Borrowed(regex)),
+            (None, Some(pattern)) => regex::Regex::new(pattern).ok().map(std::borrow::Cow::Owned),
+            (None, None) => None,
+        }
+    }
 }
 
 /// What a condition measures. Shares are percentages (0–100).
@@ -192,10 +217,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             None => e.to_string(),
         }),
     })?;
-    for rule in &parsed.rules {
+    let mut rules = parsed.rules;
+    for rule in &mut rules {
+        let id = rule.id.clone();
         let invalid = |reason: String| RuleError::Invalid {
             file: file.to_string(),
-            id: rule.id.clone(),
+            id: id.clone(),
             reason,
         };
         if rule.when.is_empty() {
@@ -208,14 +235,15 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 rule.when.len()
             )));
         }
-        for condition in &rule.when {
+        for condition in &mut rule.when {
             if let Some(pattern) = &condition.pattern {
-                regex::Regex::new(pattern).map_err(|e| {
+                let regex = regex::Regex::new(pattern).map_err(|e| {
                     invalid(format!(
                         "pattern {pattern:?}: {}",
                         crate::error::describe_regex(&e)
                     ))
                 })?;
+                condition.compiled = Some(CompiledPattern(regex));
             }
             let needs_pattern = matches!(
                 condition.metric,
@@ -239,7 +267,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             }
         }
     }
-    Ok(parsed.rules)
+    Ok(rules)
 }
 
 /// The built-in rules, then the user's (`--rules`), a user rule replacing the built-in rule
