@@ -87,7 +87,85 @@ struct Parser<'a> {
     max_depth: usize,
 }
 
-pub(super) fn parse(mut lines: Lines<'_>, max_depth: usize) -> Result<GoroutineDump, DumpError> {
+/// Dumps at least this large are parsed in pieces, side by side (a production `debug=2`
+/// dump of tens of thousands of goroutines is tens of MB).
+const PIECE_BYTES: usize = 1 << 20;
+
+/// Parses a whole `debug=2` dump. A large one is cut at goroutine boundaries into one piece
+/// per core; each piece is parsed alone and the pieces are merged in order, which gives what
+/// one pass over the whole text gives (the tests check it).
+pub(super) fn parse(
+    text: &str,
+    max_line_bytes: usize,
+    max_depth: usize,
+) -> Result<GoroutineDump, DumpError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    parse_in_pieces(
+        text,
+        max_line_bytes,
+        max_depth,
+        cores.min(text.len() / PIECE_BYTES),
+    )
+}
+
+fn parse_in_pieces(
+    text: &str,
+    max_line_bytes: usize,
+    max_depth: usize,
+    pieces: usize,
+) -> Result<GoroutineDump, DumpError> {
+    let pieces = split_at_goroutines(text, pieces);
+    let parsed = crate::parallel::map(&pieces, |&(lines_before, piece)| {
+        let lines = Lines::with_limit(piece, max_line_bytes).after_line(lines_before);
+        parse_piece(lines, max_depth)
+    });
+    // The first error in the text's order is the one a single pass would have met.
+    let mut parsed = parsed.into_iter();
+    let mut whole = match parsed.next() {
+        Some(first) => first?,
+        None => parse_piece(Lines::with_limit(text, max_line_bytes), max_depth)?,
+    };
+    for piece in parsed {
+        whole.append(piece?)?;
+    }
+    Ok(GoroutineDump {
+        format: DumpFormat::Debug2,
+        header_total: None,
+        profile: whole.builder.finish(),
+        goroutines: whole.goroutines,
+        skipped_lines: whole.skipped_lines,
+    })
+}
+
+/// Cuts `text` into at most `pieces` parts, each but the first starting at a goroutine header
+/// right after a blank line (where a single pass holds no state), with the number of lines
+/// before each part.
+fn split_at_goroutines(text: &str, pieces: usize) -> Vec<(usize, &str)> {
+    const BOUNDARY: &str = "\n\ngoroutine ";
+    let mut parts = Vec::new();
+    let (mut start, mut lines_before) = (0, 0);
+    for k in 1..pieces.max(1) {
+        let mut target = (text.len() / pieces * k).max(start);
+        while !text.is_char_boundary(target) {
+            target += 1;
+        }
+        let Some(found) = text[target..].find(BOUNDARY) else {
+            break;
+        };
+        let end = target + found + 2;
+        parts.push((lines_before, &text[start..end]));
+        lines_before += text.as_bytes()[start..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        start = end;
+    }
+    parts.push((lines_before, &text[start..]));
+    parts
+}
+
+/// One piece of a dump, parsed, before its builder is finished.
+fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Parser<'_>, DumpError> {
     let mut parser = Parser {
         max_depth,
         builder: new_builder(),
@@ -161,16 +239,73 @@ pub(super) fn parse(mut lines: Lines<'_>, max_depth: usize) -> Result<GoroutineD
         }
         parser.finish(done)?;
     }
-    Ok(GoroutineDump {
-        format: DumpFormat::Debug2,
-        header_total: None,
-        profile: parser.builder.finish(),
-        goroutines: parser.goroutines,
-        skipped_lines: parser.skipped_lines,
-    })
+    Ok(parser)
 }
 
 impl<'a> Parser<'a> {
+    /// Adds the next piece of the dump: its frames, stacks and goroutines, in their order
+    /// of appearance, as if this parser had read on.
+    fn append(&mut self, next: Parser<'a>) -> Result<(), DumpError> {
+        let mut frames: Vec<(&(&'a str, &'a str, i64), &usize)> = next.frames.iter().collect();
+        frames.sort_unstable_by_key(|&(_, &location)| location);
+        let mut location_of = vec![0; frames.len()];
+        for (&(name, file, line), &location) in frames {
+            location_of[location] = self.frame_location(name, file, line);
+        }
+        let mut stacks: Vec<(&Vec<usize>, &usize)> = next.stacks.iter().collect();
+        stacks.sort_unstable_by_key(|&(_, &sample)| sample);
+        let next_profile = next.builder.finish();
+        let mut sample_of = vec![0; stacks.len()];
+        for (stack, &sample) in stacks {
+            self.stack.clear();
+            self.stack.extend(stack.iter().map(|&l| location_of[l]));
+            let count = next_profile.sample(sample).value(0);
+            sample_of[sample] = self.add_stack(count)?;
+        }
+        self.stack.clear();
+        self.goroutines
+            .extend(next.goroutines.into_iter().map(|mut info| {
+                info.sample = sample_of[info.sample];
+                info
+            }));
+        self.skipped_lines += next.skipped_lines;
+        Ok(())
+    }
+
+    /// The location of a frame, created on first sight.
+    fn frame_location(&mut self, name: &'a str, file: &'a str, line: i64) -> usize {
+        if let Some(&location) = self.frames.get(&(name, file, line)) {
+            return location;
+        }
+        let function = self.builder.function(name, file);
+        let location = self.builder.location(0, &[Line { function, line }]);
+        self.frames.insert((name, file, line), location);
+        location
+    }
+
+    /// Counts `count` goroutines with the stack in `self.stack`: adds to the sample of the
+    /// same stack, else makes one. Returns the sample.
+    fn add_stack(&mut self, count: i64) -> Result<usize, DumpError> {
+        if let Some(&sample) = self.stacks.get(self.stack.as_slice()) {
+            if let Some(value) = self
+                .builder
+                .profile_mut()
+                .samples
+                .values_mut(sample)
+                .first_mut()
+            {
+                *value += count;
+            }
+            return Ok(sample);
+        }
+        let sample = self.builder.profile_mut().samples.len();
+        self.builder
+            .sample(&self.stack, &[count], Labels::default())
+            .map_err(|_| DumpError::stacks_full())?;
+        self.stacks.insert(self.stack.clone(), sample);
+        Ok(sample)
+    }
+
     /// A line inside a goroutine's block other than a header or a blank line. Returns what
     /// now waits for its file line.
     fn body_line(
@@ -244,15 +379,7 @@ impl<'a> Parser<'a> {
     ) {
         match pending {
             Pending::Frame { name, .. } => {
-                let location = match self.frames.get(&(name, file, line)) {
-                    Some(&location) => location,
-                    None => {
-                        let function = self.builder.function(name, file);
-                        let location = self.builder.location(0, &[Line { function, line }]);
-                        self.frames.insert((name, file, line), location);
-                        location
-                    }
-                };
+                let location = self.frame_location(name, file, line);
                 self.stack.push(location);
             }
             Pending::CreatedBy {
@@ -283,28 +410,7 @@ impl<'a> Parser<'a> {
             });
         }
         let mut info = current.info;
-        info.sample = match self.stacks.get(self.stack.as_slice()) {
-            Some(&sample) => {
-                if let Some(value) = self
-                    .builder
-                    .profile_mut()
-                    .samples
-                    .values_mut(sample)
-                    .first_mut()
-                {
-                    *value += 1;
-                }
-                sample
-            }
-            None => {
-                let sample = self.builder.profile_mut().samples.len();
-                self.builder
-                    .sample(&self.stack, &[1], Labels::default())
-                    .map_err(|_| DumpError::stacks_full())?;
-                self.stacks.insert(self.stack.clone(), sample);
-                sample
-            }
-        };
+        info.sample = self.add_stack(1)?;
         self.stack.clear();
         self.goroutines.push(info);
         Ok(())
@@ -383,6 +489,91 @@ fn parse_file_line(text: &str) -> Option<(&str, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The committed `debug=2` dumps, decompressed.
+    fn committed_dumps() -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut paths: Vec<std::path::PathBuf> = ["goroutine", "profiles"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.to_string_lossy().contains("debug2"))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let data = std::fs::read(&path).unwrap();
+                let options = crate::profile::DecodeOptions::default();
+                let text = crate::profile::decompress(&data, &options).unwrap();
+                let text = String::from_utf8(text.into_owned()).unwrap();
+                (path.display().to_string(), text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_dump_parsed_in_pieces_is_the_dump_parsed_in_one_pass() {
+        let dumps = committed_dumps();
+        assert!(dumps.len() >= 3, "{}", dumps.len());
+        let mut split_somewhere = false;
+        for (path, text) in &dumps {
+            let whole = parse_in_pieces(text, usize::MAX, usize::MAX, 1).unwrap();
+            for pieces in [2, 3, 8] {
+                split_somewhere |= split_at_goroutines(text, pieces).len() == pieces;
+                let parsed = parse_in_pieces(text, usize::MAX, usize::MAX, pieces).unwrap();
+                assert_eq!(parsed, whole, "{path} in {pieces} pieces");
+            }
+        }
+        assert!(split_somewhere, "no dump was cut into pieces");
+    }
+
+    #[test]
+    fn an_error_in_a_later_piece_names_its_line_in_the_whole_dump() {
+        let (_, text) = committed_dumps()
+            .into_iter()
+            .max_by_key(|(_, text)| text.len())
+            .unwrap();
+        let pieces = split_at_goroutines(&text, 3);
+        assert_eq!(pieces.len(), 3);
+        // A broken header at the start of the last piece, and one too-long line in it.
+        let (lines_before, last) = pieces[2];
+        let at = text.len() - last.len();
+        let broken = format!(
+            "{}goroutine x{}",
+            &text[..at],
+            &text[at + "goroutine".len()..]
+        );
+        let one_pass = parse_in_pieces(&broken, usize::MAX, usize::MAX, 1).unwrap_err();
+        assert_eq!(
+            parse_in_pieces(&broken, usize::MAX, usize::MAX, 3).unwrap_err(),
+            one_pass
+        );
+        assert!(
+            one_pass
+                .to_string()
+                .contains(&format!("line {}", lines_before + 1)),
+            "{one_pass}"
+        );
+        let longest = text.lines().map(str::len).max().unwrap();
+        let long = format!(
+            "{}\t{}\n{}",
+            &text[..at],
+            "x".repeat(longest + 1),
+            &text[at..]
+        );
+        let one_pass = parse_in_pieces(&long, longest, usize::MAX, 1).unwrap_err();
+        assert_eq!(
+            parse_in_pieces(&long, longest, usize::MAX, 3).unwrap_err(),
+            one_pass
+        );
+        assert!(
+            one_pass
+                .to_string()
+                .contains(&format!("line {}", lines_before + 1)),
+            "{one_pass}"
+        );
+    }
 
     #[test]
     fn headers() {

@@ -262,10 +262,12 @@ pub fn parse_with(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, Dum
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(data),
     };
-    let lines = Lines::with_limit(&text, limits.max_line_bytes);
     match format {
-        DumpFormat::Debug1 => debug1::parse(lines, limits.max_stack_depth),
-        DumpFormat::Debug2 => debug2::parse(lines, limits.max_stack_depth),
+        DumpFormat::Debug1 => debug1::parse(
+            Lines::with_limit(&text, limits.max_line_bytes),
+            limits.max_stack_depth,
+        ),
+        DumpFormat::Debug2 => debug2::parse(&text, limits.max_line_bytes, limits.max_stack_depth),
     }
 }
 
@@ -320,6 +322,13 @@ impl<'a> Lines<'a> {
             max,
             too_long: None,
         }
+    }
+
+    /// Numbers the lines as if `before` lines came first: a piece of a dump parsed alone
+    /// names the lines of the whole.
+    fn after_line(mut self, before: usize) -> Self {
+        self.number = before;
+        self
     }
 
     /// The error for a line over the limit, if the iteration stopped at one. Parsers call it
