@@ -76,6 +76,15 @@ pub fn prepare(set_path: &Path, options: &PrepareOptions) -> Result<Prepared, Er
 
 /// Reads the context of an open set, and investigates it.
 pub fn investigate_set(set: set::ProfileSet, options: &PrepareOptions) -> Result<Prepared, Error> {
+    investigate_set_drawing(set, options, |_| ()).map(|(prepared, ())| prepared)
+}
+
+/// [`investigate_set`], and `draw` of the flame graphs' inputs while the analyses go on.
+fn investigate_set_drawing<T: Send>(
+    set: set::ProfileSet,
+    options: &PrepareOptions,
+    draw: impl Fn(&[investigation::FlameInput]) -> T + Sync,
+) -> Result<(Prepared, T), Error> {
     let context_path = options
         .context
         .map(Path::to_path_buf)
@@ -87,7 +96,7 @@ pub fn investigate_set(set: set::ProfileSet, options: &PrepareOptions) -> Result
         })?,
         None => Context::default(),
     };
-    let (report, flames) = investigation::investigate(
+    let (report, flames, drawn) = investigation::investigate_drawing(
         &set,
         &context,
         &InvestigationOptions {
@@ -103,12 +112,16 @@ pub fn investigate_set(set: set::ProfileSet, options: &PrepareOptions) -> Result
                 .and_then(|p| p.file_name())
                 .map(|n| n.to_string_lossy().into_owned()),
         },
+        draw,
     );
-    Ok(Prepared {
-        set,
-        report,
-        flames,
-    })
+    Ok((
+        Prepared {
+            set,
+            report,
+            flames,
+        },
+        drawn,
+    ))
 }
 
 /// The built-in rules and the user's rule files.
@@ -251,11 +264,17 @@ fn run_in<'scope, 'env>(
         assets_dir: assets_dir.clone(),
         command,
     };
-    let Prepared {
-        set,
-        mut report,
-        flames,
-    } = investigate_set(opened, &prepare_options)?;
+    // The SVGs are drawn while the analyses that do not need them go on.
+    let (
+        Prepared {
+            set,
+            mut report,
+            flames,
+        },
+        svgs,
+    ) = investigate_set_drawing(opened, &prepare_options, |inputs| {
+        flame_svgs(&drawable(inputs))
+    })?;
     // Flame graphs beside the report's own: (file name, caption, SVG).
     let mut extra_svgs: Vec<(String, String, String)> = Vec::new();
     if let Some(baseline) = &options.baseline {
@@ -299,19 +318,13 @@ fn run_in<'scope, 'env>(
     // Render everything before writing anything.
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut assets = assets_of(&out, &assets_dir);
-    let drawn: Vec<&investigation::FlameInput> =
-        flames.iter().filter(|f| !f.folded.is_empty()).collect();
-    // The flame graphs and the Markdown are independent: drawn and rendered side by side.
-    let (rendered, svgs) = std::thread::scope(|scope| {
-        let svgs = scope.spawn(|| flame_svgs(&drawn));
-        let rendered = match (options.format, templates) {
-            (Format::Markdown, Some(templates)) => joined(templates)
-                .and_then(|t| t.render(&report).map_err(|e| Error::Render(e.to_string())))
-                .map(Rendered::Markdown),
-            _ => json_bytes(&report).map(Rendered::Json),
-        };
-        (rendered, joined(svgs))
-    });
+    let drawn = drawable(&flames);
+    let rendered = match (options.format, templates) {
+        (Format::Markdown, Some(templates)) => joined(templates)
+            .and_then(|t| t.render(&report).map_err(|e| Error::Render(e.to_string())))
+            .map(Rendered::Markdown),
+        _ => json_bytes(&report).map(Rendered::Json),
+    };
     let mut titled: Vec<(String, String)> = Vec::new();
     for (input, svg) in drawn.iter().zip(svgs) {
         let svg = svg?;
@@ -341,6 +354,11 @@ fn run_in<'scope, 'env>(
 enum Rendered {
     Markdown(String),
     Json(Vec<u8>),
+}
+
+/// The flame graphs with something to draw.
+fn drawable(flames: &[investigation::FlameInput]) -> Vec<&investigation::FlameInput> {
+    flames.iter().filter(|f| !f.folded.is_empty()).collect()
 }
 
 /// The SVGs of the flame graphs, drawn side by side (a report has four).

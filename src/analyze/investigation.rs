@@ -147,40 +147,30 @@ pub fn investigate(
     context: &Context,
     options: &InvestigationOptions,
 ) -> (ReportContext, Vec<FlameInput>) {
+    let (report, flames, ()) = investigate_drawing(set, context, options, |_| ());
+    (report, flames)
+}
+
+/// [`investigate`], and `draw` of the flame graphs' inputs, run as soon as they are ready
+/// while the other analyses go on (a report draws its SVGs there).
+pub fn investigate_drawing<T: Send>(
+    set: &ProfileSet,
+    context: &Context,
+    options: &InvestigationOptions,
+    draw: impl Fn(&[FlameInput]) -> T + Sync,
+) -> (ReportContext, Vec<FlameInput>, T) {
     let profile_of = |kind| set.member(kind).map(|m| m.profile());
     let process = context.process.clone().unwrap_or_default();
     let set_language = set_language(set);
+    let fallback_language = set_language.language;
     let language_of = |kinds: &[MemberKind]| {
         kinds
             .iter()
             .find_map(|k| set.member(*k))
-            .map_or(set_language.language, |m| {
-                member_language(m.profile(), set_language.language)
+            .map_or(fallback_language, |m| {
+                member_language(m.profile(), fallback_language)
             })
     };
-    let cpu = profile_of(MemberKind::Cpu).and_then(|p| {
-        cpu::analyze(
-            p,
-            &CpuOptions {
-                process_cpu_percent: process.cpu_percent,
-                language: language_of(&[MemberKind::Cpu]),
-                ..CpuOptions::default()
-            },
-        )
-    });
-    // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
-    let cpu_packages: Vec<String> = cpu
-        .as_ref()
-        .and_then(|c| c.subsystems.as_ref())
-        .map(|t| {
-            t.rows
-                .iter()
-                .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
-                .take(3)
-                .map(|r| r.name.clone())
-                .collect()
-        })
-        .unwrap_or_default();
     let mutex_profile =
         profile_of(MemberKind::Mutex).or_else(|| profile_of(MemberKind::Contention));
     let dump_of = |kind| match set.member(kind).map(|m| &m.content) {
@@ -203,133 +193,159 @@ pub fn investigate(
         uptime_seconds: process.uptime.map(|u| u.seconds),
         mutex: mutex_profile,
     };
-    let memory_options = MemoryOptions {
-        uptime_seconds: process.uptime.map(|u| u.seconds),
-        cpu_packages,
-        language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
-        ..MemoryOptions::default()
-    };
-    // The three heaviest analyses read the profiles and nothing else of each other: they
-    // run side by side (a production heap profile takes most of the time).
-    let (memory, goroutines, (mut flames, (other_flames, other_graphs))) =
-        std::thread::scope(|scope| {
-            let goroutines =
-                scope.spawn(|| goroutines::analyze(&goroutine_input, &options.goroutines));
-            let flames =
-                scope.spawn(|| (flame_inputs(set), other_flames(set, &options.assets_dir)));
-            let memory = memory::analyze(
-                profile_of(MemberKind::Heap),
-                profile_of(MemberKind::Allocs),
-                &memory_options,
-            );
-            (memory, joined(goroutines), joined(flames))
+    // The flame graphs and the goroutines read the profiles and nothing else of the other
+    // analyses: they run alongside them.
+    std::thread::scope(|scope| {
+        let flames = scope.spawn(|| {
+            let mut inputs = flame_inputs(set);
+            let (other_inputs, other_graphs) = other_flames(set, &options.assets_dir);
+            inputs.extend(other_inputs);
+            let drawn = draw(&inputs);
+            (inputs, other_graphs, drawn)
         });
-    let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
-    let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
-    let others: Vec<OtherProfile> = unread_members(set)
-        .map(|m| {
-            other::analyze(
-                m.profile(),
-                &file_name(&m.path),
-                m.kind.describe(),
-                member_language(m.profile(), set_language.language),
-                10,
+        let goroutines = scope.spawn(|| goroutines::analyze(&goroutine_input, &options.goroutines));
+        let cpu = profile_of(MemberKind::Cpu).and_then(|p| {
+            cpu::analyze(
+                p,
+                &CpuOptions {
+                    process_cpu_percent: process.cpu_percent,
+                    language: language_of(&[MemberKind::Cpu]),
+                    ..CpuOptions::default()
+                },
             )
-        })
-        .collect();
-    let findings = findings::evaluate(
-        &options.rules,
-        &evidence(
-            set,
-            context,
+        });
+        // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
+        let cpu_packages: Vec<String> = cpu
+            .as_ref()
+            .and_then(|c| c.subsystems.as_ref())
+            .map(|t| {
+                t.rows
+                    .iter()
+                    .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
+                    .take(3)
+                    .map(|r| r.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let memory_options = MemoryOptions {
+            uptime_seconds: process.uptime.map(|u| u.seconds),
+            cpu_packages,
+            language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
+            ..MemoryOptions::default()
+        };
+        let memory = memory::analyze(
+            profile_of(MemberKind::Heap),
+            profile_of(MemberKind::Allocs),
+            &memory_options,
+        );
+        let goroutines = joined(goroutines);
+        let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
+        let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
+        let others: Vec<OtherProfile> = unread_members(set)
+            .map(|m| {
+                other::analyze(
+                    m.profile(),
+                    &file_name(&m.path),
+                    m.kind.describe(),
+                    member_language(m.profile(), set_language.language),
+                    10,
+                )
+            })
+            .collect();
+        let findings = findings::evaluate(
+            &options.rules,
+            &evidence(
+                set,
+                context,
+                cpu.as_ref(),
+                goroutines.as_ref(),
+                &mutex,
+                &block,
+            ),
+        );
+        let summary = summarize(
             cpu.as_ref(),
             goroutines.as_ref(),
+            memory.as_ref(),
             &mutex,
             &block,
-        ),
-    );
-    let summary = summarize(
-        cpu.as_ref(),
-        goroutines.as_ref(),
-        memory.as_ref(),
-        &mutex,
-        &block,
-        &findings,
-    );
+            &findings,
+        );
 
-    let host = context
-        .host
-        .clone()
-        .or_else(|| set.naming.as_ref().map(|n| n.host.clone()));
-    let services = services_declared;
-    let collected_at = context
-        .collected_at
-        .clone()
-        .or_else(|| set.naming.as_ref().map(|n| n.collected_at.clone()));
+        let host = context
+            .host
+            .clone()
+            .or_else(|| set.naming.as_ref().map(|n| n.host.clone()));
+        let services = services_declared;
+        let collected_at = context
+            .collected_at
+            .clone()
+            .or_else(|| set.naming.as_ref().map(|n| n.collected_at.clone()));
 
-    let mut flame_graphs = flames_for_report(set, &flames, &options.assets_dir);
-    flames.extend(other_flames);
-    flame_graphs.extend(other_graphs);
-    let members = set
-        .members
-        .iter()
-        .map(|m| member_info(m, set_language.language))
-        .collect();
-    let report = ReportContext {
-        tool: Tool {
-            name: "pprof-report".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-        },
-        title: match (&host, services) {
-            (Some(h), Some(n)) => format!("Profile investigation: {h}, {n} services"),
-            (Some(h), None) => format!("Profile investigation: {h}"),
-            _ => format!("Profile investigation: {}", set.name),
-        },
-        set: SetInfo {
-            name: set.name.clone(),
-            dir: set.dir.display().to_string(),
-            naming: set.naming.clone(),
-            host,
-            services,
-            collected_at,
-            members,
-            missing: set
-                .missing
-                .iter()
-                .map(|kind| MissingMember {
-                    kind: *kind,
-                    kind_text: kind.describe().to_string(),
-                    endpoint: kind.endpoint().to_string(),
-                })
-                .collect(),
-            skipped: set
-                .members
-                .iter()
-                .filter_map(|m| match &m.content {
-                    Content::Dump(d) if d.skipped_lines > 0 => Some(Skipped {
-                        file: file_name(&m.path),
-                        lines: d.skipped_lines,
-                    }),
-                    _ => None,
-                })
-                .collect(),
-        },
-        context: context.clone(),
-        context_file: options.context_file.clone(),
-        language: set_language,
-        cpu,
-        goroutines,
-        memory,
-        mutex,
-        block,
-        others,
-        summary,
-        findings,
-        flame_graphs,
-        baseline: None,
-        command: options.command.clone(),
-    };
-    (report, flames)
+        let (flames, other_graphs, drawn) = joined(flames);
+        let mut flame_graphs = flames_for_report(set, &flames, &options.assets_dir);
+        flame_graphs.extend(other_graphs);
+        let members = set
+            .members
+            .iter()
+            .map(|m| member_info(m, set_language.language))
+            .collect();
+        let report = ReportContext {
+            tool: Tool {
+                name: "pprof-report".to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            title: match (&host, services) {
+                (Some(h), Some(n)) => format!("Profile investigation: {h}, {n} services"),
+                (Some(h), None) => format!("Profile investigation: {h}"),
+                _ => format!("Profile investigation: {}", set.name),
+            },
+            set: SetInfo {
+                name: set.name.clone(),
+                dir: set.dir.display().to_string(),
+                naming: set.naming.clone(),
+                host,
+                services,
+                collected_at,
+                members,
+                missing: set
+                    .missing
+                    .iter()
+                    .map(|kind| MissingMember {
+                        kind: *kind,
+                        kind_text: kind.describe().to_string(),
+                        endpoint: kind.endpoint().to_string(),
+                    })
+                    .collect(),
+                skipped: set
+                    .members
+                    .iter()
+                    .filter_map(|m| match &m.content {
+                        Content::Dump(d) if d.skipped_lines > 0 => Some(Skipped {
+                            file: file_name(&m.path),
+                            lines: d.skipped_lines,
+                        }),
+                        _ => None,
+                    })
+                    .collect(),
+            },
+            context: context.clone(),
+            context_file: options.context_file.clone(),
+            language: set_language,
+            cpu,
+            goroutines,
+            memory,
+            mutex,
+            block,
+            others,
+            summary,
+            findings,
+            flame_graphs,
+            baseline: None,
+            command: options.command.clone(),
+        };
+        (report, flames, drawn)
+    })
 }
 
 /// What the rules look at, from a set and its analyses.
