@@ -12,23 +12,23 @@ macro_rules! template {
     };
 }
 
-/// The default templates, by name. `report.md.tera` is the entry point.
+/// The default templates, by name. `report.md.j2` is the entry point.
 pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
-    template!("report.md.tera"),
-    template!("macros.md.tera"),
-    template!("metadata.md.tera"),
-    template!("summary.md.tera"),
-    template!("cpu.md.tera"),
-    template!("goroutines.md.tera"),
-    template!("memory.md.tera"),
-    template!("contention.md.tera"),
-    template!("others.md.tera"),
-    template!("recommendations.md.tera"),
-    template!("baseline.md.tera"),
-    template!("comparison.md.tera"),
-    template!("trend.md.tera"),
-    template!("flamegraphs.md.tera"),
-    template!("appendix.md.tera"),
+    template!("report.md.j2"),
+    template!("macros.md.j2"),
+    template!("metadata.md.j2"),
+    template!("summary.md.j2"),
+    template!("cpu.md.j2"),
+    template!("goroutines.md.j2"),
+    template!("memory.md.j2"),
+    template!("contention.md.j2"),
+    template!("others.md.j2"),
+    template!("recommendations.md.j2"),
+    template!("baseline.md.j2"),
+    template!("comparison.md.j2"),
+    template!("trend.md.j2"),
+    template!("flamegraphs.md.j2"),
+    template!("appendix.md.j2"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -72,14 +72,14 @@ impl Templates {
         }
         let mut tera = tera::Tera::default();
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-            .map_err(|e| template_error("report.md.tera", &e))?;
+            .map_err(|e| template_error("report.md.j2", &e))?;
         super::filters::register(&mut tera);
         Ok(Templates { tera })
     }
 
     /// The Markdown report.
     pub fn render(&self, report: &ReportContext) -> Result<String, RenderError> {
-        self.render_entry("report.md.tera", report)
+        self.render_entry("report.md.j2", report)
     }
 
     /// Markdown from any entry template and the value it presents.
