@@ -5,6 +5,8 @@
 //!   cargo bench --bench large -- parse FILE        goroutine dump (debug=1 or 2) parse rate
 //!   cargo bench --bench large -- decode FILE       pprof protobuf decode (gzip included)
 //!   cargo bench --bench large -- flame FILE INDEX  flame graph SVG of one sample type
+//!   cargo bench --bench large -- templates SET     parsing the default templates, and
+//!                                                  rendering the set's Markdown report
 //!
 //! Without arguments (as `cargo bench` runs every bench) it measures the committed fixtures,
 //! so that it always has something to do.
@@ -16,6 +18,7 @@ use pprof_report::analyze::flame;
 use pprof_report::goroutine;
 use pprof_report::profile::{self, DecodeOptions};
 use pprof_report::render::flame::{FlameSpec, svg};
+use pprof_report::render::report::Templates;
 
 fn runs() -> usize {
     std::env::var("RUNS")
@@ -121,6 +124,44 @@ fn flame_graph(path: &str, index: &str) {
     );
 }
 
+/// The template engine's two costs in a report: parsing the templates (paid by every run) and
+/// rendering one report.
+fn templates(set: &str) {
+    let fail = |e: &dyn std::fmt::Display| -> ! {
+        eprintln!("bench: {set}: {e}");
+        std::process::exit(2)
+    };
+    let rules = pprof_report::report::load_rules(&[]).unwrap_or_else(|e| fail(&e));
+    let options = pprof_report::report::PrepareOptions {
+        context: None,
+        rules: &rules,
+        group_level: Default::default(),
+        decode: &DecodeOptions::default(),
+        assets_dir: "report".to_string(),
+        command: "pprof-report report".to_string(),
+    };
+    let prepared =
+        pprof_report::report::prepare(Path::new(set), &options).unwrap_or_else(|e| fail(&e));
+    let parse = median(|| {
+        Templates::new(None).unwrap_or_else(|e| fail(&e));
+    });
+    let templates = Templates::new(None).unwrap_or_else(|e| fail(&e));
+    let mut bytes = 0;
+    let render = median(|| {
+        bytes = templates
+            .render(&prepared.report)
+            .unwrap_or_else(|e| fail(&e))
+            .len();
+    });
+    println!(
+        "templates {}: parse median {:.2} ms, render ({:.0} kB of Markdown) median {:.2} ms",
+        name(set),
+        parse.as_secs_f64() * 1e3,
+        bytes as f64 / 1e3,
+        render.as_secs_f64() * 1e3
+    );
+}
+
 fn name(path: &str) -> String {
     Path::new(path)
         .file_name()
@@ -138,6 +179,7 @@ fn main() {
         ["parse", file] => parse(file),
         ["decode", file] => decode(file),
         ["flame", file, index] => flame_graph(file, index),
+        ["templates", set] => templates(set),
         [] => {
             let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/profiles/");
             parse(&format!(
@@ -148,10 +190,11 @@ fn main() {
                 &format!("{fixtures}sim-57svc-20261125-145700-heap.prof"),
                 "inuse_space",
             );
+            templates(&format!("{fixtures}sim-57svc-20261125-145700"));
         }
         _ => {
             eprintln!(
-                "usage: cargo bench --bench large -- parse FILE | decode FILE | flame FILE INDEX"
+                "usage: cargo bench --bench large -- parse FILE | decode FILE | flame FILE INDEX | templates SET"
             );
             std::process::exit(2)
         }

@@ -587,7 +587,7 @@ pub fn run_compare(job: &CompareJob) -> Result<(Written, bool), Error> {
             let templates = Templates::new(job.templates.as_deref())
                 .map_err(|e| Error::Render(e.to_string()))?;
             let markdown = templates
-                .render_entry("comparison.md.tera", &report)
+                .render_entry("comparison.md.j2", &report)
                 .map_err(|e| Error::Render(e.to_string()))?;
             if job.html {
                 let page = html::page(&title, &markdown, &svgs);
@@ -805,7 +805,7 @@ pub fn run_trend(job: &TrendJob) -> Result<Written, Error> {
     let templates =
         Templates::new(job.templates.as_deref()).map_err(|e| Error::Render(e.to_string()))?;
     let markdown = templates
-        .render_entry("trend.md.tera", &report)
+        .render_entry("trend.md.j2", &report)
         .map_err(|e| Error::Render(e.to_string()))?;
     if job.html {
         files.push((

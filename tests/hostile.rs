@@ -1,6 +1,6 @@
 //! Hostile strings: profile sets whose function, file, mapping and label names, build ids,
 //! comments, goroutine dump frames and states, context fields and set names are Markdown,
-//! HTML, SVG, Tera and JavaScript, control and bidi characters, NUL, invalid UTF-8 and a
+//! HTML, SVG, Jinja and JavaScript, control and bidi characters, NUL, invalid UTF-8 and a
 //! 100 kB name. `report` (Markdown, HTML, JSON), `report --baseline`, `compare`, `trend` and
 //! `attach` must keep every output well-formed and inert: what the profile says is shown as
 //! text, never read as markup, never run.
@@ -32,7 +32,7 @@ const HOSTILE_HOST: &str = "..\\evil <script>x<img src=x onerror=alert(1)>|*?\":
 const SET_A: &str = "hostile-3svc-20260101-000000";
 const SET_B: &str = "hostile-9svc-20260102-000000";
 
-/// Texts that Markdown, HTML, XML, Tera or a terminal would read as something else.
+/// Texts that Markdown, HTML, XML, Jinja or a terminal would read as something else.
 fn payloads() -> Vec<Vec<u8>> {
     let js = JS;
     let texts: Vec<String> = vec![

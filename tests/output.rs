@@ -83,7 +83,7 @@ fn a_failed_report_leaves_the_previous_one_and_its_flame_graphs_intact() {
     assert!(before.iter().any(|(p, _)| p == Path::new("r/cpu.svg")));
 
     // A template error: nothing rendered, nothing written.
-    let templates = broken_templates(dir, "cpu.md.tera");
+    let templates = broken_templates(dir, "cpu.md.j2");
     run_fails(
         &[
             "report",
@@ -95,7 +95,7 @@ fn a_failed_report_leaves_the_previous_one_and_its_flame_graphs_intact() {
             "--html",
         ],
         dir,
-        "cpu.md.tera",
+        "cpu.md.j2",
     );
     assert_eq!(snapshot(&out), before, "after a template error");
 
@@ -208,7 +208,7 @@ fn failed_comparisons_and_trends_leave_theirs_intact() {
     let before = snapshot(&out);
     assert!(before.iter().any(|(p, _)| p == Path::new("c/cpu-diff.svg")));
     assert!(before.iter().any(|(p, _)| p == Path::new("t/cpu.svg")));
-    let templates = broken_templates(dir, "baseline.md.tera");
+    let templates = broken_templates(dir, "baseline.md.j2");
     run_fails(
         &[
             "compare",
@@ -221,9 +221,9 @@ fn failed_comparisons_and_trends_leave_theirs_intact() {
             "--html",
         ],
         dir,
-        "baseline.md.tera",
+        "baseline.md.j2",
     );
-    let templates = broken_templates(dir, "trend.md.tera");
+    let templates = broken_templates(dir, "trend.md.j2");
     run_fails(
         &[
             "trend",
@@ -236,7 +236,7 @@ fn failed_comparisons_and_trends_leave_theirs_intact() {
             "--html",
         ],
         dir,
-        "trend.md.tera",
+        "trend.md.j2",
     );
     assert_eq!(snapshot(&out), before);
 }

@@ -143,8 +143,8 @@ fn an_empty_mutex_profile_is_not_called_no_contention() {
 fn a_template_can_be_overridden_alone() {
     let ws = workspace();
     run_ok(&["templates", "tpl"], ws.path());
-    std::fs::write(ws.path().join("tpl/cpu.md.tera"), "## CPU, our way\n").unwrap();
-    std::fs::remove_file(ws.path().join("tpl/memory.md.tera")).unwrap();
+    std::fs::write(ws.path().join("tpl/cpu.md.j2"), "## CPU, our way\n").unwrap();
+    std::fs::remove_file(ws.path().join("tpl/memory.md.j2")).unwrap();
     run_ok(
         &["report", SET_3SVC, "--templates", "tpl", "--out", "r.md"],
         ws.path(),
@@ -155,14 +155,52 @@ fn a_template_can_be_overridden_alone() {
         markdown.contains("## Memory"),
         "the default memory template still applies"
     );
-    std::fs::write(ws.path().join("tpl/cpu.md.tera"), "{{ nope }\n").unwrap();
+    std::fs::write(ws.path().join("tpl/cpu.md.j2"), "{{ nope }\n").unwrap();
     let (code, _, stderr) = common::run(
         &["report", SET_3SVC, "--templates", "tpl", "--out", "r.md"],
         ws.path(),
     );
     assert_eq!(code, 1);
     assert!(stderr.starts_with("error: template "), "{stderr}");
-    assert!(stderr.contains("cpu.md.tera"), "{stderr}");
+    assert!(stderr.contains("cpu.md.j2"), "{stderr}");
+    assert!(stderr.contains("line 1: syntax error"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // A misspelt field is an error naming it, printed or filtered, not an empty cell; an
+    // absent one may still be tested.
+    for (template, names) in [
+        ("{{ cpu.nope }}\n", "`cpu.nope` is undefined"),
+        ("{% for x in nope %}{% endfor %}\n", "`nope` is undefined"),
+        (
+            "{{ cpu.nope | md }}\n",
+            "the md filter was given an undefined value",
+        ),
+    ] {
+        std::fs::write(ws.path().join("tpl/cpu.md.j2"), template).unwrap();
+        let (code, _, stderr) = common::run(
+            &["report", SET_3SVC, "--templates", "tpl", "--out", "r.md"],
+            ws.path(),
+        );
+        assert_eq!(code, 1, "{template}");
+        assert!(
+            stderr.contains("cpu.md.j2 line 1: undefined value"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(names), "{stderr}");
+    }
+    std::fs::write(
+        ws.path().join("tpl/cpu.md.j2"),
+        "{% if cpu.nope %}never{% else %}## CPU, tested{% endif %}\n",
+    )
+    .unwrap();
+    run_ok(
+        &["report", SET_3SVC, "--templates", "tpl", "--out", "r2.md"],
+        ws.path(),
+    );
+    assert!(
+        std::fs::read_to_string(ws.path().join("r2.md"))
+            .unwrap()
+            .contains("## CPU, tested")
+    );
     // The earlier report is still there, untouched.
     assert!(
         std::fs::read_to_string(ws.path().join("r.md"))

@@ -638,7 +638,7 @@ fn yes() -> bool {
     true
 }
 
-/// What the executive summary says, as data; `summary.md.tera` writes the sentences.
+/// What the executive summary says, as data; `summary.md.j2` writes the sentences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutiveSummary {
     pub cpu: Option<CpuSummary>,

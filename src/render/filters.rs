@@ -1,80 +1,129 @@
-//! The Tera filters the templates use, in one place. Each escapes or formats for the place a
-//! value lands in: Markdown text, a Markdown table cell, a code span.
+//! The template filters, in one place. Each escapes or formats for the place a value lands
+//! in: Markdown text, a Markdown table cell, a code span.
 
-use std::collections::HashMap;
-
-use tera::{Tera, Value, to_value};
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind};
 
 use crate::text::{NAME_MAX, neutralise, truncate, truncate_words};
 
 /// Registers every filter.
-pub fn register(tera: &mut Tera) {
-    tera.register_filter("md", |v: &Value, _: &HashMap<String, Value>| {
-        Ok(to_value(markdown_text(&text_of(v)))?)
-    });
-    tera.register_filter("inline", |v: &Value, _: &HashMap<String, Value>| {
-        Ok(to_value(markdown_inline(&text_of(v)))?)
-    });
-    tera.register_filter("code", |v: &Value, args: &HashMap<String, Value>| {
-        Ok(to_value(code_span(&text_of(v), false, max_arg(args)))?)
-    });
-    tera.register_filter("code_cell", |v: &Value, args: &HashMap<String, Value>| {
-        Ok(to_value(code_span(&text_of(v), true, max_arg(args)))?)
-    });
-    tera.register_filter("url", |v: &Value, _: &HashMap<String, Value>| {
-        Ok(to_value(url_path(&text_of(v)))?)
-    });
-    tera.register_filter("pct", |v: &Value, args: &HashMap<String, Value>| {
-        let digits = args.get("digits").and_then(Value::as_u64).unwrap_or(2) as usize;
-        match v.as_f64() {
-            Some(x) => Ok(to_value(format!("{x:.digits$}%"))?),
-            None => Ok(to_value("–")?),
-        }
-    });
-    tera.register_filter("bytes", |v: &Value, _: &HashMap<String, Value>| {
-        match v.as_i64() {
-            Some(x) => Ok(to_value(crate::units::label(x, "bytes"))?),
-            None => Ok(to_value("–")?),
-        }
-    });
-    tera.register_filter("upper_first", |v: &Value, _: &HashMap<String, Value>| {
-        let text = text_of(v);
-        let mut chars = text.chars();
-        Ok(to_value(match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-            None => String::new(),
-        })?)
-    });
-    tera.register_filter("size", |v: &Value, _: &HashMap<String, Value>| {
-        let text = text_of(v);
-        Ok(to_value(match crate::context::ByteSize::parse(&text) {
-            Ok(size) => crate::units::label(size.0 as i64, "bytes"),
-            Err(_) => text,
-        })?)
-    });
-    tera.register_filter("or_dash", |v: &Value, _: &HashMap<String, Value>| {
-        Ok(match v {
-            Value::Null => to_value("–")?,
-            Value::String(s) if s.is_empty() => to_value("–")?,
-            other => other.clone(),
-        })
-    });
+pub fn register(env: &mut Environment) {
+    env.add_filter("md", md);
+    env.add_filter("inline", inline);
+    env.add_filter("code", code);
+    env.add_filter("code_cell", code_cell);
+    env.add_filter("url", url);
+    env.add_filter("pct", pct);
+    env.add_filter("bytes", bytes);
+    env.add_filter("upper_first", upper_first);
+    env.add_filter("size", size);
+    env.add_filter("or_dash", or_dash);
 }
 
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+fn md(v: Value) -> Result<String, Error> {
+    Ok(markdown_text(&text_of(&v, "md")?))
+}
+
+fn inline(v: Value) -> Result<String, Error> {
+    Ok(markdown_inline(&text_of(&v, "inline")?))
+}
+
+/// `code`, `code(max=0)`.
+fn code(v: Value, args: Kwargs) -> Result<String, Error> {
+    Ok(code_span(&text_of(&v, "code")?, false, max_arg(&args)?))
+}
+
+/// `code_cell`, `code_cell(max=0)`.
+fn code_cell(v: Value, args: Kwargs) -> Result<String, Error> {
+    Ok(code_span(&text_of(&v, "code_cell")?, true, max_arg(&args)?))
+}
+
+fn url(v: Value) -> Result<String, Error> {
+    Ok(url_path(&text_of(&v, "url")?))
+}
+
+/// `pct`, `pct(digits=1)`: a number as a percentage, `–` for anything else.
+fn pct(v: Value, args: Kwargs) -> Result<String, Error> {
+    defined(&v, "pct")?;
+    let digits = args.get::<Option<usize>>("digits")?.unwrap_or(2);
+    args.assert_all_used()?;
+    Ok(match number(&v) {
+        Some(x) => format!("{x:.digits$}%"),
+        None => "–".to_string(),
+    })
+}
+
+/// A whole number of bytes with its unit, `–` for anything else.
+fn bytes(v: Value) -> Result<String, Error> {
+    defined(&v, "bytes")?;
+    Ok(match v.as_i64().filter(|_| v.is_integer()) {
+        Some(x) => crate::units::label(x, "bytes"),
+        None => "–".to_string(),
+    })
+}
+
+fn upper_first(v: Value) -> Result<String, Error> {
+    let text = text_of(&v, "upper_first")?;
+    let mut chars = text.chars();
+    Ok(match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    })
+}
+
+/// A size as the context writes it (`2808240KiB`) in the report's units; other text as it is.
+fn size(v: Value) -> Result<String, Error> {
+    let text = text_of(&v, "size")?;
+    Ok(match crate::context::ByteSize::parse(&text) {
+        Ok(size) => crate::units::label(size.0 as i64, "bytes"),
+        Err(_) => text,
+    })
+}
+
+/// `–` for none or an empty string, any other value as it is.
+fn or_dash(v: Value) -> Result<Value, Error> {
+    defined(&v, "or_dash")?;
+    Ok(if v.is_none() || v.as_str() == Some("") {
+        Value::from("–")
+    } else {
+        v
+    })
+}
+
+/// Filters refuse an undefined value, as printing one is refused: a misspelt field must not
+/// come out as an empty cell or a dash.
+fn defined(value: &Value, filter: &str) -> Result<(), Error> {
+    if value.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            format!("the {filter} filter was given an undefined value"),
+        ));
     }
+    Ok(())
+}
+
+/// The text of a value: strings as they are, none as nothing, anything else as printed.
+fn text_of(value: &Value, filter: &str) -> Result<String, Error> {
+    defined(value, filter)?;
+    Ok(match value.as_str() {
+        Some(s) => s.to_string(),
+        None if value.is_none() => String::new(),
+        None => value.to_string(),
+    })
+}
+
+fn number(value: &Value) -> Option<f64> {
+    (value.kind() == ValueKind::Number)
+        .then(|| f64::try_from(value.clone()).ok())
+        .flatten()
 }
 
 /// `max=N` of `code` and `code_cell`: the longest text shown, 0 for no limit (commands, which
 /// the reader copies and which come from the command line, not from a profile).
-fn max_arg(args: &HashMap<String, Value>) -> usize {
-    args.get("max")
-        .and_then(Value::as_u64)
-        .map_or(NAME_MAX, |m| if m == 0 { usize::MAX } else { m as usize })
+fn max_arg(args: &Kwargs) -> Result<usize, Error> {
+    let max = args.get::<Option<u64>>("max")?;
+    args.assert_all_used()?;
+    Ok(max.map_or(NAME_MAX, |m| if m == 0 { usize::MAX } else { m as usize }))
 }
 
 /// Plain text that Markdown must not interpret: punctuation with a meaning is backslash-
@@ -166,7 +215,7 @@ pub fn url_path(path: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Texts that Markdown, HTML, XML or Tera would read as something else.
+    /// Texts that Markdown, HTML, XML or Jinja would read as something else.
     const HOSTILE: &[&str] = &[
         "pipe|in|cell",
         "*star* _under_ **bold** __bold__ ~~strike~~",
@@ -331,30 +380,37 @@ mod tests {
     }
 
     #[test]
-    fn filters_run_in_tera() {
-        let mut tera = Tera::default();
-        register(&mut tera);
-        tera.add_raw_template(
-            "t",
-            "{{ j | inline }} {{ a | code_cell }} {{ b | pct }} {{ c | bytes }} {{ d | or_dash }} {{ e | md }} \
-             {{ f | upper_first }} {{ g | size }} {{ h | code(max=3) }} {{ h | code(max=0) }} \
-             {{ i | url }}",
-        )
-        .unwrap();
-        let mut context = tera::Context::new();
-        context.insert("a", "x|y");
-        context.insert("b", &12.345);
-        context.insert("c", &(3u64 << 20));
-        context.insert("d", &Option::<String>::None);
-        context.insert("e", "*bold*");
-        context.insert("f", "heap profile");
-        context.insert("g", "2808240KiB");
-        context.insert("h", "abcdef");
-        context.insert("i", "a b/c.svg");
-        context.insert("j", "-1|2");
+    fn filters_run_in_templates() {
+        let mut env = Environment::new();
+        register(&mut env);
+        let context = minijinja::context! {
+            a => "x|y", b => 12.345, c => 3u64 << 20, d => Option::<String>::None,
+            e => "*bold*", f => "heap profile", g => "2808240KiB", h => "abcdef",
+            i => "a b/c.svg", j => "-1|2", k => "",
+        };
+        let render = |source: &str| env.render_str(source, context.clone());
         assert_eq!(
-            tera.render("t", &context).unwrap(),
+            render(
+                "{{ j | inline }} {{ a | code_cell }} {{ b | pct }} {{ c | bytes }} {{ d | or_dash }} {{ e | md }} \
+                 {{ f | upper_first }} {{ g | size }} {{ h | code(max=3) }} {{ h | code(max=0) }} \
+                 {{ i | url }}"
+            )
+            .unwrap(),
             "-1\\|2 `x\\|y` 12.35% 3MB – \\*bold\\* Heap profile 2.68GB `ab…` `abcdef` a%20b/c.svg"
         );
+        assert_eq!(
+            render("{{ b | pct(digits=1) }} {{ h | pct }} {{ b | bytes }} {{ k | or_dash }} {{ c | or_dash }}")
+                .unwrap(),
+            "12.3% – – – 3145728"
+        );
+        // Misspelt arguments and undefined values are errors, not a silent default.
+        for bad in [
+            "{{ h | code(mx=3) }}",
+            "{{ nope | md }}",
+            "{{ nope | or_dash }}",
+            "{{ h | md(1) }}",
+        ] {
+            assert!(render(bad).is_err(), "{bad}");
+        }
     }
 }
