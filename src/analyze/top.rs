@@ -387,28 +387,31 @@ struct Header {
 
 /// A function or a location, deduplicated across the profile and its base the way
 /// pprof's Merge does (by content, not by id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct FunctionKey {
+/// Its strings are borrowed from the profiles: a merge allocates nothing per function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FunctionKey<'a> {
     start_line: i64,
-    name: String,
-    system_name: String,
-    filename: String,
+    name: &'a str,
+    system_name: &'a str,
+    filename: &'a str,
 }
 
+/// `mapping` is the merged mapping's number (see [`mapping_key`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LocationKey {
     address: u64,
-    mapping: Option<(u64, u64, String)>,
+    mapping: Option<u32>,
     lines: Vec<(usize, i64)>,
     is_folded: bool,
 }
 
 /// A merged location: its frames (innermost first) as (function, line), and the file of
-/// its mapping (pprof shows `[binary]` for frames without a function name).
+/// its mapping (pprof shows `[binary]` for frames without a function name), as an index
+/// into `Merged::objfiles`.
 #[derive(Debug, Clone)]
 struct MergedLocation {
     lines: Vec<(usize, i64)>,
-    objfile: String,
+    objfile: u32,
 }
 
 /// The samples of the profile (and negated base) reduced to one value each, with stacks as
@@ -419,8 +422,10 @@ struct MergedLocation {
 #[derive(Debug)]
 struct Merged<'a> {
     header: Header,
-    functions: Vec<FunctionKey>,
+    functions: Vec<FunctionKey<'a>>,
     locations: Vec<MergedLocation>,
+    /// The file names locations show for their mapping; the first is none (`""`).
+    objfiles: Vec<String>,
     /// Each source profile and its map from location index to merged location.
     sources: Vec<(&'a Profile, Vec<u32>)>,
     /// Stacks of the summed samples.
@@ -471,6 +476,7 @@ impl<'a> Merged<'a> {
             },
             functions: Vec::new(),
             locations: Vec::new(),
+            objfiles: vec![String::new()],
             sources: Vec::new(),
             owned: Vec::new(),
             samples: Vec::new(),
@@ -479,7 +485,10 @@ impl<'a> Merged<'a> {
             summed: Vec::new(),
         };
         let index = columns.first().copied().unwrap_or(0);
-        let mut function_ids: FxHashMap<FunctionKey, usize> = FxHashMap::default();
+        let mut function_ids: FxHashMap<FunctionKey<'a>, usize> = FxHashMap::default();
+        // Mappings are few: each gets its merged number and shown file once, not per location.
+        let mut mapping_ids: FxHashMap<(u64, u64, &'a str), u32> = FxHashMap::default();
+        let mut objfile_ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut location_ids: FxHashMap<LocationKey, u32> = FxHashMap::default();
         let sources: Vec<(&Profile, i64, bool)> = std::iter::once((profile, 1, false))
             .chain(base.map(|(b, mode)| (b, -1, mode == BaseMode::Diff)))
@@ -497,6 +506,24 @@ impl<'a> Merged<'a> {
         for (source_number, &(source, sign, diff_base)) in sources.iter().enumerate() {
             let mut location_map: Vec<u32> = Vec::with_capacity(source.locations.len());
             let mut function_map: Vec<Option<usize>> = vec![None; source.functions.len()];
+            let mapping_map: Vec<(u32, u32)> = source
+                .mappings
+                .iter()
+                .map(|m| {
+                    let next = mapping_ids.len() as u32;
+                    let id = *mapping_ids.entry(mapping_key(m)).or_insert(next);
+                    let shown = shown_file_name(m);
+                    let next = merged.objfiles.len() as u32;
+                    let objfile = match shown {
+                        "" => 0,
+                        _ => *objfile_ids.entry(shown.to_string()).or_insert(next),
+                    };
+                    if objfile == next {
+                        merged.objfiles.push(shown.to_string());
+                    }
+                    (id, objfile)
+                })
+                .collect();
             for location in &source.locations {
                 let mut lines = Vec::with_capacity(location.lines.len());
                 for line in &location.lines {
@@ -506,12 +533,12 @@ impl<'a> Merged<'a> {
                             let f = &source.functions[line.function];
                             let key = FunctionKey {
                                 start_line: f.start_line,
-                                name: f.name.clone(),
-                                system_name: f.system_name.clone(),
-                                filename: f.filename.clone(),
+                                name: &f.name,
+                                system_name: &f.system_name,
+                                filename: &f.filename,
                             };
                             let next = merged.functions.len();
-                            let id = *function_ids.entry(key.clone()).or_insert(next);
+                            let id = *function_ids.entry(key).or_insert(next);
                             if id == next {
                                 merged.functions.push(key);
                             }
@@ -522,11 +549,12 @@ impl<'a> Merged<'a> {
                     lines.push((id, line.line));
                 }
                 let mapping = location.mapping.map(|m| &source.mappings[m]);
+                let mapped = location.mapping.map(|m| mapping_map[m]);
                 let key = LocationKey {
                     address: location
                         .address
                         .wrapping_sub(mapping.map_or(0, |m| m.memory_start)),
-                    mapping: mapping.map(mapping_key),
+                    mapping: mapped.map(|(id, _)| id),
                     lines: lines.clone(),
                     is_folded: location.is_folded,
                 };
@@ -535,7 +563,7 @@ impl<'a> Merged<'a> {
                 if id == next {
                     merged.locations.push(MergedLocation {
                         lines,
-                        objfile: mapping.map(shown_file_name).unwrap_or_default(),
+                        objfile: mapped.map_or(0, |(_, objfile)| objfile),
                     });
                 }
                 location_map.push(id);
@@ -769,14 +797,14 @@ fn simplify_function_name(name: &str) -> &str {
 }
 
 /// pprof's mapping key: size rounded up to 4 KiB, offset, and build id or else file name.
-fn mapping_key(m: &crate::profile::Mapping) -> (u64, u64, String) {
+fn mapping_key(m: &crate::profile::Mapping) -> (u64, u64, &str) {
     let size = m.memory_limit.wrapping_sub(m.memory_start);
     let size = size.wrapping_add(0xfff);
     let size = size - size % 0x1000;
     let ident = if !m.build_id.is_empty() {
-        m.build_id.clone()
+        &m.build_id
     } else {
-        m.filename.clone()
+        &m.filename
     };
     (size, m.file_offset, ident)
 }
@@ -834,7 +862,7 @@ fn combine_headers(sources: &[(&Profile, i64, bool)]) -> Header {
     let main_file = mapping
         .map(shown_file_name)
         .filter(|file| !file.is_empty())
-        .map(|file| go_base(&file));
+        .map(go_base);
     Header {
         main_file,
         build_id: mapping.map(|m| m.build_id.clone()).unwrap_or_default(),
@@ -848,11 +876,11 @@ fn combine_headers(sources: &[(&Profile, i64, bool)]) -> Header {
 
 /// A mapping's file name as pprof shows it: unsourceMappings empties names that are URLs
 /// when there is no build id.
-fn shown_file_name(m: &crate::profile::Mapping) -> String {
+fn shown_file_name(m: &crate::profile::Mapping) -> &str {
     if m.build_id.is_empty() && is_absolute_url(&m.filename) {
-        String::new()
+        ""
     } else {
-        m.filename.clone()
+        &m.filename
     }
 }
 
@@ -971,11 +999,15 @@ impl Nodes {
             Granularity::Files => (false, true, false),
             Granularity::Lines => (true, true, true),
         };
-        let mut ids: HashMap<NodeInfo, u32> = HashMap::new();
+        let mut ids: FxHashMap<NodeInfo, u32> = FxHashMap::default();
         let mut infos: Vec<NodeInfo> = Vec::new();
+        // A named function's node depends on the function (and line) alone, not on the
+        // location: found once, not once per location it appears in.
+        let mut named_nodes: FxHashMap<(usize, i64), u32> = FxHashMap::default();
         let mut by_location = Vec::with_capacity(merged.locations.len());
         for location in &merged.locations {
             let lines = &location.lines;
+            let objfile = &merged.objfiles[location.objfile as usize];
             let mut location_nodes = Vec::with_capacity(lines.len().max(1));
             let mut add = |info: NodeInfo| {
                 let next = infos.len() as u32;
@@ -983,41 +1015,50 @@ impl Nodes {
                 if id == next {
                     infos.push(info);
                 }
-                location_nodes.push(id);
+                id
             };
             if lines.is_empty() {
-                add(NodeInfo {
+                location_nodes.push(add(NodeInfo {
                     name: String::new(),
                     file: String::new(),
                     start_line: 0,
                     lineno: 0,
-                    objfile: location.objfile.clone(),
-                });
+                    objfile: objfile.clone(),
+                }));
             }
             for &(function, line) in lines {
                 let f = &merged.functions[function];
+                let lineno = if keep_line { line } else { 0 };
+                let named = keep_function && !f.name.is_empty();
+                if named && let Some(&id) = named_nodes.get(&(function, lineno)) {
+                    location_nodes.push(id);
+                    continue;
+                }
                 let name = if keep_function {
-                    f.name.clone()
+                    f.name.to_string()
                 } else {
                     String::new()
                 };
                 let file = if keep_file && !f.filename.is_empty() {
-                    go_clean(trim_path(&f.filename))
+                    go_clean(trim_path(f.filename))
                 } else {
                     String::new()
                 };
-                let unnamed = name.is_empty();
-                add(NodeInfo {
+                let id = add(NodeInfo {
                     name,
                     file,
-                    start_line: if unnamed { f.start_line } else { 0 },
-                    lineno: if keep_line { line } else { 0 },
-                    objfile: if unnamed {
-                        location.objfile.clone()
-                    } else {
+                    start_line: if named { 0 } else { f.start_line },
+                    lineno,
+                    objfile: if named {
                         String::new()
+                    } else {
+                        objfile.clone()
                     },
                 });
+                if named {
+                    named_nodes.insert((function, lineno), id);
+                }
+                location_nodes.push(id);
             }
             by_location.push(location_nodes);
         }
