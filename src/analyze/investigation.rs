@@ -193,8 +193,13 @@ pub fn investigate_drawing<T: Send>(
         uptime_seconds: process.uptime.map(|u| u.seconds),
         mutex: mutex_profile,
     };
-    // The flame graphs and the goroutines read the profiles and nothing else of the other
-    // analyses: they run alongside them.
+    let memory_options = MemoryOptions {
+        uptime_seconds: process.uptime.map(|u| u.seconds),
+        language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
+        ..MemoryOptions::default()
+    };
+    // The flame graphs, the goroutines and the memory read the profiles and (but for one
+    // last step of the memory's) nothing of the other analyses: they run alongside them.
     std::thread::scope(|scope| {
         let flames = scope.spawn(|| {
             let mut inputs = flame_inputs(set);
@@ -204,6 +209,13 @@ pub fn investigate_drawing<T: Send>(
             (inputs, other_graphs, drawn)
         });
         let goroutines = scope.spawn(|| goroutines::analyze(&goroutine_input, &options.goroutines));
+        let memory = scope.spawn(|| {
+            memory::measure(
+                profile_of(MemberKind::Heap),
+                profile_of(MemberKind::Allocs),
+                &memory_options,
+            )
+        });
         let cpu = profile_of(MemberKind::Cpu).and_then(|p| {
             cpu::analyze(
                 p,
@@ -227,17 +239,7 @@ pub fn investigate_drawing<T: Send>(
                     .collect()
             })
             .unwrap_or_default();
-        let memory_options = MemoryOptions {
-            uptime_seconds: process.uptime.map(|u| u.seconds),
-            cpu_packages,
-            language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
-            ..MemoryOptions::default()
-        };
-        let memory = memory::analyze(
-            profile_of(MemberKind::Heap),
-            profile_of(MemberKind::Allocs),
-            &memory_options,
-        );
+        let memory = joined(memory).map(|m| m.with_cpu_packages(&cpu_packages));
         let goroutines = joined(goroutines);
         let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
         let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);

@@ -177,6 +177,24 @@ pub fn analyze(
     allocs: Option<&Profile>,
     options: &MemoryOptions,
 ) -> Option<MemoryAnalysis> {
+    measure(heap, allocs, options).map(|m| m.with_cpu_packages(&options.cpu_packages))
+}
+
+/// The memory analysis but for the allocation share of the packages that dominate CPU: it
+/// needs nothing from the CPU analysis, so the two run side by side.
+pub struct Measured {
+    analysis: MemoryAnalysis,
+    allocated_packages: PackageValues,
+    /// The `alloc_space` index and total of the allocated profile.
+    alloc_space: Option<(usize, i64)>,
+}
+
+/// [`analyze`] without `options.cpu_packages`.
+pub fn measure(
+    heap: Option<&Profile>,
+    allocs: Option<&Profile>,
+    options: &MemoryOptions,
+) -> Option<Measured> {
     let in_use = heap.or(allocs)?;
     let allocated = allocs.or(heap)?;
     const IN_USE: [&str; 2] = ["inuse_space", "inuse_objects"];
@@ -203,7 +221,6 @@ pub fn analyze(
         allocated_views.next().flatten(),
         allocated_views.next().flatten(),
     );
-    let allocated_packages = &allocated_packages;
     let total_of = |p: &Profile, kind: &str| -> Option<i64> {
         let index = p.sample_index_of(kind)?;
         Some(p.samples().map(|s| s.values()[index]).sum())
@@ -229,36 +246,50 @@ pub fn analyze(
         }
         _ => None,
     };
-    let cpu_packages = match (&alloc_space, total_of(allocated, "alloc_space")) {
-        (Some(_), Some(total)) => {
-            let index = allocated.sample_index_of("alloc_space");
-            options
-                .cpu_packages
-                .iter()
-                .filter_map(|package| {
-                    let value = allocated_packages.cum(package, index?);
-                    Some(PackageAllocation {
-                        package: package.clone(),
-                        alloc_space: value,
-                        alloc_space_text: units::label(value, "bytes"),
-                        share: if total == 0 {
-                            0.0
-                        } else {
-                            value as f64 / total as f64 * 100.0
-                        },
-                        share_text: units::percentage(value, total).trim().to_string(),
-                    })
-                })
-                .collect()
-        }
-        _ => Vec::new(),
+    let alloc_space_total = match (&alloc_space, allocated.sample_index_of("alloc_space")) {
+        (Some(_), Some(index)) => total_of(allocated, "alloc_space").map(|total| (index, total)),
+        _ => None,
     };
-    Some(MemoryAnalysis {
-        inuse_space,
-        inuse_objects,
-        alloc_space,
-        alloc_objects,
-        rate,
-        cpu_packages,
+    Some(Measured {
+        analysis: MemoryAnalysis {
+            inuse_space,
+            inuse_objects,
+            alloc_space,
+            alloc_objects,
+            rate,
+            cpu_packages: Vec::new(),
+        },
+        allocated_packages,
+        alloc_space: alloc_space_total,
     })
+}
+
+impl Measured {
+    /// The analysis, with the allocation share of `cpu_packages`.
+    pub fn with_cpu_packages(self, cpu_packages: &[String]) -> MemoryAnalysis {
+        let Some((index, total)) = self.alloc_space else {
+            return self.analysis;
+        };
+        let packages = cpu_packages
+            .iter()
+            .map(|package| {
+                let value = self.allocated_packages.cum(package, index);
+                PackageAllocation {
+                    package: package.clone(),
+                    alloc_space: value,
+                    alloc_space_text: units::label(value, "bytes"),
+                    share: if total == 0 {
+                        0.0
+                    } else {
+                        value as f64 / total as f64 * 100.0
+                    },
+                    share_text: units::percentage(value, total).trim().to_string(),
+                }
+            })
+            .collect();
+        MemoryAnalysis {
+            cpu_packages: packages,
+            ..self.analysis
+        }
+    }
 }
