@@ -114,13 +114,21 @@ fn flame_graph(path: &str, index: &str) {
         lines = folded.lines.len();
         bytes = svg(&folded.lines, &spec).map(|s| s.len()).unwrap_or(0);
     });
+    // The two parts apart: the call tree (ours) and the SVG (inferno's).
+    let folding = median(|| {
+        lines = flame::folded_for_width(&p, index, flame::MIN_SHARE)
+            .lines
+            .len();
+    });
     println!(
-        "flame {} ({}): {} samples, {lines} folded stacks drawn, SVG {:.0} kB, median {:.1} ms",
+        "flame {} ({}): {} samples, {lines} folded stacks drawn, SVG {:.0} kB, median {:.1} ms \
+         ({:.1} ms folding)",
         name(path),
         p.sample_types[index].kind,
         p.sample_count(),
         bytes as f64 / 1e3,
-        time.as_secs_f64() * 1e3
+        time.as_secs_f64() * 1e3,
+        folding.as_secs_f64() * 1e3
     );
 }
 
