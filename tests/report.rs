@@ -140,6 +140,33 @@ fn an_empty_mutex_profile_is_not_called_no_contention() {
 }
 
 #[test]
+fn an_override_that_replaces_no_template_is_refused_by_name() {
+    let ws = workspace();
+    run_ok(&["templates", "tpl"], ws.path());
+    // Notes beside the templates are fine.
+    std::fs::write(ws.path().join("tpl/README.md"), "our changes\n").unwrap();
+    run_ok(
+        &["report", SET_3SVC, "--templates", "tpl", "--out", "r.md"],
+        ws.path(),
+    );
+    for (file, says) in [
+        ("cpu.md.tera", "a Tera template"),
+        ("cpuu.md.j2", "not the name of a template"),
+    ] {
+        std::fs::write(ws.path().join("tpl").join(file), "## CPU\n").unwrap();
+        let (code, _, stderr) = common::run(
+            &["report", SET_3SVC, "--templates", "tpl", "--out", "r2.md"],
+            ws.path(),
+        );
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains(&format!("tpl/{file}: {says}")), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(!ws.path().join("r2.md").exists());
+        std::fs::remove_file(ws.path().join("tpl").join(file)).unwrap();
+    }
+}
+
+#[test]
 fn a_template_can_be_overridden_alone() {
     let ws = workspace();
     run_ok(&["templates", "tpl"], ws.path());

@@ -43,6 +43,36 @@ pub enum RenderError {
     },
 }
 
+/// A template file in an override folder that replaces no template would be ignored without
+/// a word: a misspelt name, or a Tera template (`*.md.tera`) of earlier versions. Other
+/// files (notes, a README) are left alone.
+fn check_override_names(dir: &Path) -> Result<(), RenderError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| RenderError::Override {
+        path: dir.to_path_buf(),
+        reason: crate::error::describe_io(&e),
+    })?;
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".j2") || name.ends_with(".tera"))
+        .filter(|name| !DEFAULT_TEMPLATES.iter().any(|(known, _)| known == name))
+        .collect();
+    names.sort();
+    let Some(name) = names.first() else {
+        return Ok(());
+    };
+    let reason = if name.ends_with(".tera") {
+        "a Tera template: the templates are Jinja now (minijinja), named *.md.j2; \
+         `pprof-report templates DIR` writes the current ones"
+    } else {
+        "not the name of a template; `pprof-report templates DIR` writes them all, by name"
+    };
+    Err(RenderError::Override {
+        path: dir.join(name),
+        reason: reason.to_string(),
+    })
+}
+
 /// The template set: defaults, with the files of `overrides` (when given) in their place.
 pub struct Templates {
     env: minijinja::Environment<'static>,
@@ -69,6 +99,9 @@ impl Templates {
                 path: dir.to_path_buf(),
                 reason: "not a directory of templates".to_string(),
             });
+        }
+        if let Some(dir) = overrides {
+            check_override_names(dir)?;
         }
         // Each template is parsed as it is added: a broken override fails here, before anything
         // is rendered.
