@@ -8,6 +8,7 @@
 //! inferno leaves for frames it does not draw), and counted, so the SVG can say what it left
 //! out. The work is bounded by what is drawn, not by the size of the profile.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use rustc_hash::FxHashMap;
@@ -96,7 +97,9 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
             for cursor in &cursors {
                 let count = cursor.remaining_frames(profile, &frames);
                 let name = *elided.entry(count).or_insert_with(|| {
-                    frames.names.push(format!("[{count} frames elided]"));
+                    frames
+                        .names
+                        .push(Cow::Owned(format!("[{count} frames elided]")));
                     (frames.names.len() - 1) as u32
                 });
                 let child = tree.child(cursor.node, name, &mut created);
@@ -158,23 +161,24 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
 }
 
 /// The cleaned frame names of every location, innermost first, interned.
-struct FrameNames {
-    names: Vec<String>,
+/// Names are borrowed from the profile unless cleaning changed them.
+struct FrameNames<'a> {
+    names: Vec<Cow<'a, str>>,
     starts: Vec<u32>,
     ids: Vec<u32>,
     no_stack: u32,
 }
 
-impl FrameNames {
-    fn new(profile: &Profile) -> Self {
+impl<'a> FrameNames<'a> {
+    fn new(profile: &'a Profile) -> Self {
         let binaries: Vec<String> = profile
             .mappings
             .iter()
             .map(|m| m.binary_frame_name())
             .collect();
-        let mut index: HashMap<String, u32> = HashMap::new();
-        let mut names: Vec<String> = Vec::new();
-        let mut intern = |name: String| {
+        let mut index: FxHashMap<Cow<'a, str>, u32> = FxHashMap::default();
+        let mut names: Vec<Cow<'a, str>> = Vec::new();
+        let mut intern = |name: Cow<'a, str>| {
             *index.entry(name).or_insert_with_key(|name| {
                 names.push(name.clone());
                 (names.len() - 1) as u32
@@ -194,12 +198,12 @@ impl FrameNames {
                     .mapping
                     .and_then(|m| binaries.get(m))
                     .map_or("<unknown>", String::as_str);
-                ids.push(intern(binary.to_string()));
+                ids.push(intern(Cow::Owned(binary.to_string())));
             }
             ids.extend(location.lines.iter().map(|l| function_ids[l.function]));
         }
         starts.push(ids.len() as u32);
-        let no_stack = intern("[no stack]".to_string());
+        let no_stack = intern(Cow::Borrowed("[no stack]"));
         FrameNames {
             names,
             starts,
@@ -349,12 +353,17 @@ impl Tree {
     }
 }
 
-fn clean(name: &str) -> String {
+fn clean(name: &str) -> Cow<'_, str> {
     if name.is_empty() {
-        return "[unknown]".to_string();
+        return Cow::Borrowed("[unknown]");
+    }
+    // Nearly every name needs nothing done: it is used as it is, not copied.
+    let short = name.len() <= crate::text::NAME_MAX;
+    if short && !name.contains(';') && !name.chars().any(crate::text::is_hazard) {
+        return Cow::Borrowed(name);
     }
     let cleaned = crate::text::neutralise(name).replace(';', ":");
-    crate::text::truncate(&cleaned, crate::text::NAME_MAX)
+    Cow::Owned(crate::text::truncate(&cleaned, crate::text::NAME_MAX))
 }
 
 #[cfg(test)]
