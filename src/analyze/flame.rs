@@ -371,28 +371,24 @@ mod tests {
     use super::*;
     use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
 
-    #[test]
-    fn stacks_fold_root_first_and_merge() {
-        let mut b = ProfileBuilder::new(vec![ValueType {
+    /// A builder of one `samples/count` type, and a function to add a one-frame location.
+    fn builder() -> ProfileBuilder {
+        ProfileBuilder::new(vec![ValueType {
             kind: "samples".into(),
             unit: "count".into(),
-        }]);
-        let main = b.function("main.main", "");
-        let odd = b.function("weird;name\n\u{202e}", "");
-        let l1 = b.location(
-            1,
-            &[Line {
-                function: main,
-                line: 0,
-            }],
-        );
-        let l2 = b.location(
-            2,
-            &[Line {
-                function: odd,
-                line: 0,
-            }],
-        );
+        }])
+    }
+
+    fn frame(b: &mut ProfileBuilder, address: u64, name: &str) -> usize {
+        let function = b.function(name, "");
+        b.location(address, &[Line { function, line: 0 }])
+    }
+
+    #[test]
+    fn stacks_fold_root_first_and_merge() {
+        let mut b = builder();
+        let l1 = frame(&mut b, 1, "main.main");
+        let l2 = frame(&mut b, 2, "weird;name\n\u{202e}");
         b.sample(&[l2, l1], &[3], Labels::default()).unwrap();
         b.sample(&[l2, l1], &[4], Labels::default()).unwrap();
         b.sample(&[l1], &[0], Labels::default()).unwrap();
@@ -406,26 +402,9 @@ mod tests {
 
     #[test]
     fn deep_stacks_are_cut_with_a_count_of_what_was_left_out() {
-        let mut b = ProfileBuilder::new(vec![ValueType {
-            kind: "samples".into(),
-            unit: "count".into(),
-        }]);
-        let main = b.function("main.main", "");
-        let f = b.function("main.f", "");
-        let root = b.location(
-            1,
-            &[Line {
-                function: main,
-                line: 0,
-            }],
-        );
-        let deep = b.location(
-            2,
-            &[Line {
-                function: f,
-                line: 0,
-            }],
-        );
+        let mut b = builder();
+        let root = frame(&mut b, 1, "main.main");
+        let deep = frame(&mut b, 2, "main.f");
         let mut stack = vec![deep; MAX_FRAMES + 9];
         stack.push(root);
         b.sample(&stack, &[5], Labels::default()).unwrap();
@@ -440,14 +419,8 @@ mod tests {
 
     #[test]
     fn narrow_paths_merge_into_their_callers() {
-        let mut b = ProfileBuilder::new(vec![ValueType {
-            kind: "samples".into(),
-            unit: "count".into(),
-        }]);
-        let mut location = |name: &str| {
-            let function = b.function(name, "");
-            b.location(0, &[Line { function, line: 0 }])
-        };
+        let mut b = builder();
+        let mut location = |name: &str| frame(&mut b, 0, name);
         let (root, wide, thin, thinner, alone) = (
             location("root"),
             location("wide"),
