@@ -544,17 +544,21 @@ mod tests {
             &text[..at],
             &text[at + "goroutine".len()..]
         );
-        let one_pass = parse_in_pieces(&broken, usize::MAX, usize::MAX, 1).unwrap_err();
-        assert_eq!(
-            parse_in_pieces(&broken, usize::MAX, usize::MAX, 3).unwrap_err(),
-            one_pass
-        );
-        assert!(
-            one_pass
-                .to_string()
-                .contains(&format!("line {}", lines_before + 1)),
-            "{one_pass}"
-        );
+        // The error of three pieces is the one pass's, and names the line in the whole dump.
+        let same_error_at_line = |text: &str, max_line: usize| {
+            let one_pass = parse_in_pieces(text, max_line, usize::MAX, 1).unwrap_err();
+            assert_eq!(
+                parse_in_pieces(text, max_line, usize::MAX, 3).unwrap_err(),
+                one_pass
+            );
+            assert!(
+                one_pass
+                    .to_string()
+                    .contains(&format!("line {}", lines_before + 1)),
+                "{one_pass}"
+            );
+        };
+        same_error_at_line(&broken, usize::MAX);
         let longest = text.lines().map(str::len).max().unwrap();
         let long = format!(
             "{}\t{}\n{}",
@@ -562,17 +566,7 @@ mod tests {
             "x".repeat(longest + 1),
             &text[at..]
         );
-        let one_pass = parse_in_pieces(&long, longest, usize::MAX, 1).unwrap_err();
-        assert_eq!(
-            parse_in_pieces(&long, longest, usize::MAX, 3).unwrap_err(),
-            one_pass
-        );
-        assert!(
-            one_pass
-                .to_string()
-                .contains(&format!("line {}", lines_before + 1)),
-            "{one_pass}"
-        );
+        same_error_at_line(&long, longest);
     }
 
     #[test]
