@@ -150,7 +150,7 @@ pub fn compare_prepared<'a>(
 }
 
 /// What the rules look at in a prepared set.
-fn prepared_evidence(p: &Prepared) -> crate::analyze::findings::Evidence<'_> {
+pub fn prepared_evidence(p: &Prepared) -> crate::analyze::findings::Evidence<'_> {
     let r = &p.report;
     investigation::evidence(
         &p.set,

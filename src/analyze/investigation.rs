@@ -171,28 +171,9 @@ pub fn investigate_drawing<T: Send>(
                 member_language(m.profile(), fallback_language)
             })
     };
-    let mutex_profile =
-        profile_of(MemberKind::Mutex).or_else(|| profile_of(MemberKind::Contention));
-    let dump_of = |kind| match set.member(kind).map(|m| &m.content) {
-        Some(Content::Dump(d)) => Some(d),
-        _ => None,
-    };
-    let services_declared = context
-        .services
-        .or_else(|| set.naming.as_ref().map(|n| n.services));
-    let goroutine_input = GoroutineInput {
-        profile: profile_of(MemberKind::Goroutine),
-        debug1: dump_of(MemberKind::GoroutineDebug1),
-        debug2: dump_of(MemberKind::GoroutineDebug2),
-        services: services_declared,
-        expected_per_service: context
-            .expectations
-            .as_ref()
-            .and_then(|e| e.goroutines_per_service)
-            .map(|r| (r.min, r.max)),
-        uptime_seconds: process.uptime.map(|u| u.seconds),
-        mutex: mutex_profile,
-    };
+    let mutex_profile = mutex_profile_of(set);
+    let services_declared = services_declared(set, context);
+    let goroutine_input = goroutine_input(set, context);
     let memory_options = MemoryOptions {
         uptime_seconds: process.uptime.map(|u| u.seconds),
         language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
@@ -348,6 +329,45 @@ pub fn investigate_drawing<T: Send>(
         };
         (report, flames, drawn)
     })
+}
+
+/// The mutex profile of a set, else its unnamed contention profile.
+fn mutex_profile_of(set: &ProfileSet) -> Option<&crate::profile::Profile> {
+    set.member(MemberKind::Mutex)
+        .or_else(|| set.member(MemberKind::Contention))
+        .map(|m| m.profile())
+}
+
+/// The services the context declares, else the set's name.
+fn services_declared(set: &ProfileSet, context: &Context) -> Option<u32> {
+    context
+        .services
+        .or_else(|| set.naming.as_ref().map(|n| n.services))
+}
+
+/// What the goroutine analysis reads of a set and its context.
+pub fn goroutine_input<'a>(set: &'a ProfileSet, context: &Context) -> GoroutineInput<'a> {
+    let dump_of = |kind| match set.member(kind).map(|m| &m.content) {
+        Some(Content::Dump(d)) => Some(d),
+        _ => None,
+    };
+    GoroutineInput {
+        profile: set.member(MemberKind::Goroutine).map(|m| m.profile()),
+        debug1: dump_of(MemberKind::GoroutineDebug1),
+        debug2: dump_of(MemberKind::GoroutineDebug2),
+        services: services_declared(set, context),
+        expected_per_service: context
+            .expectations
+            .as_ref()
+            .and_then(|e| e.goroutines_per_service)
+            .map(|r| (r.min, r.max)),
+        uptime_seconds: context
+            .process
+            .as_ref()
+            .and_then(|p| p.uptime.as_ref())
+            .map(|u| u.seconds),
+        mutex: mutex_profile_of(set),
+    }
 }
 
 /// What the rules look at, from a set and its analyses.

@@ -394,24 +394,8 @@ fn context(data: &[u8]) -> Outcome {
             ..MemoryOptions::default()
         },
     );
-    let dump_of = |kind| match set.set.member(kind).map(|m| &m.content) {
-        Some(set::Content::Dump(d)) => Some(d),
-        _ => None,
-    };
     let _ = goroutines::analyze(
-        &GoroutineInput {
-            profile: profile_of(set::MemberKind::Goroutine),
-            debug1: dump_of(set::MemberKind::GoroutineDebug1),
-            debug2: dump_of(set::MemberKind::GoroutineDebug2),
-            services: context.services,
-            expected_per_service: context
-                .expectations
-                .as_ref()
-                .and_then(|e| e.goroutines_per_service)
-                .map(|r| (r.min, r.max)),
-            uptime_seconds: process.uptime.map(|u| u.seconds),
-            mutex: profile_of(set::MemberKind::Mutex),
-        },
+        &investigation::goroutine_input(&set.set, &context),
         &GoroutineOptions::default(),
     );
     // The whole investigation and its Markdown, with this context.
@@ -465,17 +449,8 @@ fn rules_file(data: &[u8]) -> Outcome {
     );
     let rules = loaded.map_err(clean)?;
     let prepared = fixture_set();
-    let r = &prepared.report;
-    let evidence = investigation::evidence(
-        &prepared.set,
-        &r.context,
-        r.cpu.as_ref(),
-        r.goroutines.as_ref(),
-        &r.mutex,
-        &r.block,
-    );
-    let found = findings::evaluate(&rules, &evidence);
-    let mut report = r.clone();
+    let found = findings::evaluate(&rules, &report::prepared_evidence(prepared));
+    let mut report = prepared.report.clone();
     report.findings = found;
     report::render_markdown(&report, None).map_err(clean)?;
     Ok(())
