@@ -406,12 +406,11 @@ struct LocationKey {
 }
 
 /// A merged location: its frames (innermost first) as (function, line), and the file of
-/// its mapping (pprof shows `[binary]` for frames without a function name), as an index
-/// into `Merged::objfiles`.
+/// its mapping (pprof shows `[binary]` for frames without a function name).
 #[derive(Debug, Clone)]
-struct MergedLocation {
+struct MergedLocation<'a> {
     lines: Vec<(usize, i64)>,
-    objfile: u32,
+    objfile: &'a str,
 }
 
 /// The samples of the profile (and negated base) reduced to one value each, with stacks as
@@ -423,9 +422,7 @@ struct MergedLocation {
 struct Merged<'a> {
     header: Header,
     functions: Vec<FunctionKey<'a>>,
-    locations: Vec<MergedLocation>,
-    /// The file names locations show for their mapping; the first is none (`""`).
-    objfiles: Vec<String>,
+    locations: Vec<MergedLocation<'a>>,
     /// Each source profile and its map from location index to merged location.
     sources: Vec<(&'a Profile, Vec<u32>)>,
     /// Stacks of the summed samples.
@@ -476,7 +473,6 @@ impl<'a> Merged<'a> {
             },
             functions: Vec::new(),
             locations: Vec::new(),
-            objfiles: vec![String::new()],
             sources: Vec::new(),
             owned: Vec::new(),
             samples: Vec::new(),
@@ -488,7 +484,6 @@ impl<'a> Merged<'a> {
         let mut function_ids: FxHashMap<FunctionKey<'a>, usize> = FxHashMap::default();
         // Mappings are few: each gets its merged number and shown file once, not per location.
         let mut mapping_ids: FxHashMap<(u64, u64, &'a str), u32> = FxHashMap::default();
-        let mut objfile_ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut location_ids: FxHashMap<LocationKey, u32> = FxHashMap::default();
         let sources: Vec<(&Profile, i64, bool)> = std::iter::once((profile, 1, false))
             .chain(base.map(|(b, mode)| (b, -1, mode == BaseMode::Diff)))
@@ -506,22 +501,12 @@ impl<'a> Merged<'a> {
         for (source_number, &(source, sign, diff_base)) in sources.iter().enumerate() {
             let mut location_map: Vec<u32> = Vec::with_capacity(source.locations.len());
             let mut function_map: Vec<Option<usize>> = vec![None; source.functions.len()];
-            let mapping_map: Vec<(u32, u32)> = source
+            let mapping_ids_of_source: Vec<u32> = source
                 .mappings
                 .iter()
                 .map(|m| {
                     let next = mapping_ids.len() as u32;
-                    let id = *mapping_ids.entry(mapping_key(m)).or_insert(next);
-                    let shown = shown_file_name(m);
-                    let next = merged.objfiles.len() as u32;
-                    let objfile = match shown {
-                        "" => 0,
-                        _ => *objfile_ids.entry(shown.to_string()).or_insert(next),
-                    };
-                    if objfile == next {
-                        merged.objfiles.push(shown.to_string());
-                    }
-                    (id, objfile)
+                    *mapping_ids.entry(mapping_key(m)).or_insert(next)
                 })
                 .collect();
             for location in &source.locations {
@@ -549,12 +534,11 @@ impl<'a> Merged<'a> {
                     lines.push((id, line.line));
                 }
                 let mapping = location.mapping.map(|m| &source.mappings[m]);
-                let mapped = location.mapping.map(|m| mapping_map[m]);
                 let key = LocationKey {
                     address: location
                         .address
                         .wrapping_sub(mapping.map_or(0, |m| m.memory_start)),
-                    mapping: mapped.map(|(id, _)| id),
+                    mapping: location.mapping.map(|m| mapping_ids_of_source[m]),
                     lines: lines.clone(),
                     is_folded: location.is_folded,
                 };
@@ -563,7 +547,7 @@ impl<'a> Merged<'a> {
                 if id == next {
                     merged.locations.push(MergedLocation {
                         lines,
-                        objfile: mapped.map_or(0, |(_, objfile)| objfile),
+                        objfile: mapping.map_or("", shown_file_name),
                     });
                 }
                 location_map.push(id);
@@ -1007,7 +991,7 @@ impl Nodes {
         let mut by_location = Vec::with_capacity(merged.locations.len());
         for location in &merged.locations {
             let lines = &location.lines;
-            let objfile = &merged.objfiles[location.objfile as usize];
+            let objfile = location.objfile;
             let mut location_nodes = Vec::with_capacity(lines.len().max(1));
             let mut add = |info: NodeInfo| {
                 let next = infos.len() as u32;
@@ -1023,7 +1007,7 @@ impl Nodes {
                     file: String::new(),
                     start_line: 0,
                     lineno: 0,
-                    objfile: objfile.clone(),
+                    objfile: objfile.to_string(),
                 }));
             }
             for &(function, line) in lines {
@@ -1052,7 +1036,7 @@ impl Nodes {
                     objfile: if named {
                         String::new()
                     } else {
-                        objfile.clone()
+                        objfile.to_string()
                     },
                 });
                 if named {
