@@ -1,23 +1,41 @@
 //! Side-by-side work on scoped threads, the one way the crate runs things in parallel: a
-//! set's members, compare's and trend's sets, a report's flame graphs. There are few items
-//! (a set has about eight members), so each gets a thread of its own.
+//! set's members, compare's and trend's sets, a report's flame graphs.
 
 use std::thread::ScopedJoinHandle;
 
-/// `f` of every item, each on its own thread; the results in the items' order, so that the
-/// first error in that order is the same on every run. One item runs on this thread.
+/// `f` of every item, on one thread per core (this one among them), each taking the next item
+/// not yet taken: items start in their order. The results come in the items' order, so that
+/// the first error in that order is the same on every run. A thread costs about as much as
+/// decoding a small profile (its stack, and an allocator arena), so there are no more than
+/// the cores can run.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() <= 1 {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
         return items.iter().map(&f).collect();
     }
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .iter()
-            .map(|item| scope.spawn(move || f(item)))
-            .collect();
-        handles.into_iter().map(joined).collect()
-    })
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(index) else {
+                return done;
+            };
+            done.push((index, f(item)));
+        }
+    };
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut results = work();
+        for other in others {
+            results.extend(joined(other));
+        }
+        results
+    });
+    results.sort_unstable_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// The result of a scoped thread. A panic in it is a bug; it carries on as the panic it was.
