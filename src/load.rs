@@ -79,14 +79,14 @@ fn decode_unchecked(
         .read_to_end(&mut start)
         .map_err(|e| profile::decode::read_error(&e, gzip, limit))?;
     if goroutine::sniff(&start).is_some() {
-        let mut text = start;
-        reader
-            .read_to_end(&mut text)
-            .map_err(|e| profile::decode::read_error(&e, gzip, limit))?;
-        return Ok(Decoded::Dump(goroutine::parse_with(
-            &text,
-            &dump_limits(options),
-        )?));
+        return goroutine::parse_stream(start, reader, &dump_limits(options))
+            .map(Decoded::Dump)
+            .map_err(|e| match e {
+                goroutine::StreamError::Read(e) => {
+                    profile::decode::read_error(&e, gzip, limit).into()
+                }
+                goroutine::StreamError::Dump(e) => e.into(),
+            });
     }
     let stream = std::io::Cursor::new(start).chain(reader);
     Ok(Decoded::Profile(profile::decode_stream(

@@ -16,8 +16,8 @@
 use rustc_hash::FxHashMap;
 
 use super::{
-    CreatedBy, DumpError, DumpFormat, GoroutineDump, GoroutineInfo, Lines, excerpt, is_blank,
-    new_builder, parse_decimal, split_file_line,
+    CreatedBy, DumpError, DumpFormat, GoroutineDump, GoroutineInfo, Lines, StreamError, excerpt,
+    find_byte, is_blank, new_builder, parse_decimal, rsplit_once_byte, split_file_line,
 };
 use crate::profile::model::{Labels, Line, ProfileBuilder};
 
@@ -25,10 +25,10 @@ use crate::profile::model::{Labels, Line, ProfileBuilder};
 /// before the bracket) → the id and the text inside the brackets.
 pub(super) fn parse_header(line: &str) -> Option<(u64, &str)> {
     let rest = line.strip_prefix("goroutine ")?;
-    let id_end = rest.find(' ')?;
+    let id_end = find_byte(rest, b' ')?;
     let id = parse_decimal(&rest[..id_end])?;
     let rest = &rest[id_end..];
-    let open = rest.find('[')?;
+    let open = find_byte(rest, b'[')?;
     // Only `key=value` fields may stand between the id and the bracket.
     if !rest[..open]
         .split_ascii_whitespace()
@@ -73,16 +73,22 @@ struct Current<'a> {
     section: Section,
 }
 
-struct Parser<'a> {
+/// What a piece of a dump adds up to. It owns all it holds, so that a piece's text can go as
+/// soon as it is parsed: a dump is parsed while the rest of it is still being read.
+struct Piece {
     builder: ProfileBuilder,
-    /// (function, file, line) → location, so that a frame seen before costs one lookup.
-    frames: FxHashMap<(&'a str, &'a str, i64), usize>,
     /// Stack (locations, leaf first) → sample, to merge goroutines with identical stacks.
     stacks: FxHashMap<Vec<usize>, usize>,
-    /// The locations of the current goroutine.
-    stack: Vec<usize>,
     goroutines: Vec<GoroutineInfo>,
     skipped_lines: usize,
+}
+
+struct Parser<'a> {
+    piece: Piece,
+    /// (function, file, line) → location, so that a frame seen before costs one lookup.
+    frames: FxHashMap<(&'a str, &'a str, i64), usize>,
+    /// The locations of the current goroutine.
+    stack: Vec<usize>,
     /// Most frames a goroutine may have (`--max-stack-depth`).
     max_depth: usize,
 }
@@ -119,61 +125,225 @@ fn parse_in_pieces(
         let lines = Lines::with_limit(piece, max_line_bytes).after_line(lines_before);
         parse_piece(lines, max_depth)
     });
-    // The first error in the text's order is the one a single pass would have met.
-    let mut parsed = parsed.into_iter();
-    let mut whole = match parsed.next() {
-        Some(first) => first?,
-        None => parse_piece(Lines::with_limit(text, max_line_bytes), max_depth)?,
-    };
-    for piece in parsed {
-        whole.append(piece?)?;
+    merged(parsed)
+}
+
+/// The pieces of a dump, in order, as one dump.
+fn merged(
+    pieces: impl IntoIterator<Item = Result<Piece, DumpError>>,
+) -> Result<GoroutineDump, DumpError> {
+    let mut in_order = InOrder::default();
+    for (index, piece) in pieces.into_iter().enumerate() {
+        in_order.add(index, piece);
     }
-    Ok(GoroutineDump {
-        format: DumpFormat::Debug2,
-        header_total: None,
-        profile: whole.builder.finish(),
-        goroutines: whole.goroutines,
-        skipped_lines: whole.skipped_lines,
-    })
+    in_order.finish()
+}
+
+/// Merges the pieces of a dump in the text's order, whatever the order they are parsed in:
+/// each is appended once those before it are. The first error in the text's order is the one
+/// a single pass would have met; what comes after it is dropped.
+#[derive(Default)]
+struct InOrder {
+    whole: Option<Piece>,
+    /// The index of the next piece to append.
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, Result<Piece, DumpError>>,
+    error: Option<DumpError>,
+}
+
+impl InOrder {
+    fn add(&mut self, index: usize, piece: Result<Piece, DumpError>) {
+        self.waiting.insert(index, piece);
+        while let Some(piece) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            if self.error.is_some() {
+                continue;
+            }
+            let appended = piece.and_then(|piece| match self.whole.as_mut() {
+                Some(whole) => whole.append(piece),
+                None => {
+                    self.whole = Some(piece);
+                    Ok(())
+                }
+            });
+            if let Err(error) = appended {
+                self.error = Some(error);
+            }
+        }
+    }
+
+    /// The dump, once every piece is in.
+    fn finish(self) -> Result<GoroutineDump, DumpError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let whole = self.whole.unwrap_or_else(Piece::new);
+        Ok(GoroutineDump {
+            format: DumpFormat::Debug2,
+            header_total: None,
+            profile: whole.builder.finish(),
+            goroutines: whole.goroutines,
+            skipped_lines: whole.skipped_lines,
+        })
+    }
+}
+
+/// The first piece of a streamed dump: small, so that parsing starts early. Pieces then
+/// double up to the last size, which bounds the text held per piece.
+const FIRST_STREAM_PIECE: usize = 256 << 10;
+const LAST_STREAM_PIECE: usize = 4 << 20;
+
+/// Parses a `debug=2` dump while it is read: `text` is its start, `rest` the remainder of the
+/// stream. Pieces cut at goroutine boundaries go to one parser per core as they are read,
+/// so inflating a compressed dump and parsing it overlap, and the whole text is never in
+/// memory at once. Errors come in the order of a read-then-parse: a read error first, then
+/// a cut-off last line, then the first error in the text.
+pub(super) fn parse_stream(
+    text: Vec<u8>,
+    rest: impl std::io::Read,
+    max_line_bytes: usize,
+    max_depth: usize,
+) -> Result<GoroutineDump, StreamError> {
+    parse_stream_from(text, rest, max_line_bytes, max_depth, FIRST_STREAM_PIECE)
+}
+
+/// [`parse_stream`] with the size of its first piece (the tests cut small dumps finely).
+fn parse_stream_from(
+    text: Vec<u8>,
+    rest: impl std::io::Read,
+    max_line_bytes: usize,
+    max_depth: usize,
+    first_piece_bytes: usize,
+) -> Result<GoroutineDump, StreamError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Bounded, so that reading waits for the parsers rather than piling up text.
+    let (to_parse, queue) = std::sync::mpsc::sync_channel::<(usize, usize, Vec<u8>)>(workers);
+    // Shared by the parsers alone: if they all stop (a panic), reading stops too.
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+    // Each parser appends what it parsed as soon as the pieces before it are in.
+    let in_order = std::sync::Mutex::new(InOrder::default());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let queue = std::sync::Arc::clone(&queue);
+            let in_order = &in_order;
+            scope.spawn(move || {
+                loop {
+                    // A poisoned lock means another parser panicked: that panic carries on.
+                    let next = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((index, lines_before, piece)) = next else {
+                        return;
+                    };
+                    let piece = match String::from_utf8(piece) {
+                        Ok(piece) => piece,
+                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    };
+                    let lines = Lines::with_limit(&piece, max_line_bytes).after_line(lines_before);
+                    let parsed = parse_piece(lines, max_depth);
+                    match in_order.lock() {
+                        Ok(mut in_order) => in_order.add(index, parsed),
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+        drop(queue);
+        // Moved in, so that the parsers stop once it returns, whether it read all or failed.
+        send_pieces(text, rest, first_piece_bytes, to_parse)
+    })?;
+    // The parsers are done, and none panicked: the scope would have carried that on.
+    in_order
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .finish()
+        .map_err(StreamError::Dump)
+}
+
+/// Reads a dump's text in pieces cut at goroutine boundaries and sends each to the parsers
+/// with the number of lines before it.
+fn send_pieces(
+    mut text: Vec<u8>,
+    mut rest: impl std::io::Read,
+    first_piece_bytes: usize,
+    to_parse: std::sync::mpsc::SyncSender<(usize, usize, Vec<u8>)>,
+) -> Result<(), StreamError> {
+    use std::io::Read as _;
+    let (mut pieces, mut lines_before, mut piece_bytes) = (0, 0, first_piece_bytes);
+    loop {
+        let wanted = piece_bytes.saturating_sub(text.len());
+        text.reserve(wanted);
+        let read = (&mut rest)
+            .take(wanted as u64)
+            .read_to_end(&mut text)
+            .map_err(StreamError::Read)?;
+        let at_end = read < wanted;
+        let cut = if at_end {
+            text.len()
+        } else {
+            match memchr::memmem::rfind(&text, BOUNDARY) {
+                Some(found) => found + 2,
+                // One goroutine larger than the piece so far: read on.
+                None => {
+                    piece_bytes = piece_bytes.saturating_mul(2);
+                    continue;
+                }
+            }
+        };
+        let tail = text.split_off(cut);
+        let piece = std::mem::replace(&mut text, tail);
+        if at_end {
+            super::check_final_newline(&piece, lines_before).map_err(StreamError::Dump)?;
+        }
+        let lines = if at_end { 0 } else { count_lines(&piece) };
+        // Fails only when every parser stopped, which only a panic does: the scope
+        // carries it on.
+        if to_parse.send((pieces, lines_before, piece)).is_err() || at_end {
+            break;
+        }
+        pieces += 1;
+        lines_before += lines;
+        piece_bytes = (piece_bytes * 2).min(LAST_STREAM_PIECE);
+    }
+    Ok(())
 }
 
 /// Cuts `text` into at most `pieces` parts, each but the first starting at a goroutine header
 /// right after a blank line (where a single pass holds no state), with the number of lines
 /// before each part.
 fn split_at_goroutines(text: &str, pieces: usize) -> Vec<(usize, &str)> {
-    const BOUNDARY: &str = "\n\ngoroutine ";
     let mut parts = Vec::new();
     let (mut start, mut lines_before) = (0, 0);
     for k in 1..pieces.max(1) {
-        let mut target = (text.len() / pieces * k).max(start);
-        while !text.is_char_boundary(target) {
-            target += 1;
-        }
-        let Some(found) = text[target..].find(BOUNDARY) else {
+        let target = (text.len() / pieces * k).max(start);
+        let Some(found) = memchr::memmem::find(&text.as_bytes()[target..], BOUNDARY) else {
             break;
         };
+        // Just after the blank line: a char boundary, as `\n` is ASCII.
         let end = target + found + 2;
         parts.push((lines_before, &text[start..end]));
-        lines_before += text.as_bytes()[start..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        lines_before += count_lines(&text.as_bytes()[start..end]);
         start = end;
     }
     parts.push((lines_before, &text[start..]));
     parts
 }
 
+/// Where a piece of a dump may end: a blank line, then the header of the next goroutine.
+const BOUNDARY: &[u8] = b"\n\ngoroutine ";
+
+fn count_lines(text: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', text).count()
+}
+
 /// One piece of a dump, parsed, before its builder is finished.
-fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Parser<'_>, DumpError> {
+fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Piece, DumpError> {
     let mut parser = Parser {
-        max_depth,
-        builder: new_builder(),
+        piece: Piece::new(),
         frames: FxHashMap::default(),
-        stacks: FxHashMap::default(),
         stack: Vec::new(),
-        goroutines: Vec::new(),
-        skipped_lines: 0,
+        max_depth,
     };
     let mut current: Option<Current> = None;
     let mut pending: Option<Pending> = None;
@@ -188,7 +358,7 @@ fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Parser<'_>, Dum
                 continue;
             }
             // A name line without its file line: drop it and read this line afresh.
-            parser.skipped_lines += 1;
+            parser.piece.skipped_lines += 1;
         }
         if is_blank(line) {
             if let Some(done) = current.take() {
@@ -239,30 +409,48 @@ fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Parser<'_>, Dum
         }
         parser.finish(done)?;
     }
-    Ok(parser)
+    Ok(parser.piece)
 }
 
-impl<'a> Parser<'a> {
+impl Piece {
+    fn new() -> Self {
+        Piece {
+            builder: new_builder(),
+            stacks: FxHashMap::default(),
+            goroutines: Vec::new(),
+            skipped_lines: 0,
+        }
+    }
+
     /// Adds the next piece of the dump: its frames, stacks and goroutines, in their order
-    /// of appearance, as if this parser had read on.
-    fn append(&mut self, next: Parser<'a>) -> Result<(), DumpError> {
-        let mut frames: Vec<(&(&'a str, &'a str, i64), &usize)> = next.frames.iter().collect();
-        frames.sort_unstable_by_key(|&(_, &location)| location);
-        let mut location_of = vec![0; frames.len()];
-        for (&(name, file, line), &location) in frames {
-            location_of[location] = self.frame_location(name, file, line);
-        }
-        let mut stacks: Vec<(&Vec<usize>, &usize)> = next.stacks.iter().collect();
-        stacks.sort_unstable_by_key(|&(_, &sample)| sample);
+    /// of appearance, as if this piece's parser had read on.
+    fn append(&mut self, next: Piece) -> Result<(), DumpError> {
         let next_profile = next.builder.finish();
-        let mut sample_of = vec![0; stacks.len()];
-        for (stack, &sample) in stacks {
-            self.stack.clear();
-            self.stack.extend(stack.iter().map(|&l| location_of[l]));
-            let count = next_profile.sample(sample).value(0);
-            sample_of[sample] = self.add_stack(count)?;
-        }
-        self.stack.clear();
+        let mut lines = Vec::new();
+        let location_of: Vec<usize> = next_profile
+            .locations
+            .iter()
+            .map(|location| {
+                lines.clear();
+                lines.extend(location.lines.iter().map(|line| {
+                    let function = &next_profile.functions[line.function];
+                    Line {
+                        function: self.builder.function(&function.name, &function.filename),
+                        line: line.line,
+                    }
+                }));
+                self.builder.location(location.address, &lines)
+            })
+            .collect();
+        let mut stack = Vec::new();
+        let sample_of = next_profile
+            .samples()
+            .map(|sample| {
+                stack.clear();
+                stack.extend(sample.locations().map(|l| location_of[l]));
+                self.add_stack(&stack, sample.value(0))
+            })
+            .collect::<Result<Vec<usize>, DumpError>>()?;
         self.goroutines
             .extend(next.goroutines.into_iter().map(|mut info| {
                 info.sample = sample_of[info.sample];
@@ -272,21 +460,10 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// The location of a frame, created on first sight.
-    fn frame_location(&mut self, name: &'a str, file: &'a str, line: i64) -> usize {
-        if let Some(&location) = self.frames.get(&(name, file, line)) {
-            return location;
-        }
-        let function = self.builder.function(name, file);
-        let location = self.builder.location(0, &[Line { function, line }]);
-        self.frames.insert((name, file, line), location);
-        location
-    }
-
-    /// Counts `count` goroutines with the stack in `self.stack`: adds to the sample of the
-    /// same stack, else makes one. Returns the sample.
-    fn add_stack(&mut self, count: i64) -> Result<usize, DumpError> {
-        if let Some(&sample) = self.stacks.get(self.stack.as_slice()) {
+    /// Counts `count` goroutines with `stack`: adds to the sample of the same stack, else
+    /// makes one. Returns the sample.
+    fn add_stack(&mut self, stack: &[usize], count: i64) -> Result<usize, DumpError> {
+        if let Some(&sample) = self.stacks.get(stack) {
             if let Some(value) = self
                 .builder
                 .profile_mut()
@@ -300,10 +477,24 @@ impl<'a> Parser<'a> {
         }
         let sample = self.builder.profile_mut().samples.len();
         self.builder
-            .sample(&self.stack, &[count], Labels::default())
+            .sample(stack, &[count], Labels::default())
             .map_err(|_| DumpError::stacks_full())?;
-        self.stacks.insert(self.stack.clone(), sample);
+        self.stacks.insert(stack.to_vec(), sample);
         Ok(sample)
+    }
+}
+
+impl<'a> Parser<'a> {
+    /// The location of a frame, created on first sight.
+    fn frame_location(&mut self, name: &'a str, file: &'a str, line: i64) -> usize {
+        if let Some(&location) = self.frames.get(&(name, file, line)) {
+            return location;
+        }
+        let builder = &mut self.piece.builder;
+        let function = builder.function(name, file);
+        let location = builder.location(0, &[Line { function, line }]);
+        self.frames.insert((name, file, line), location);
+        location
     }
 
     /// A line inside a goroutine's block other than a header or a blank line. Returns what
@@ -315,20 +506,22 @@ impl<'a> Parser<'a> {
         line: &'a str,
     ) -> Option<Pending<'a>> {
         if current.section == Section::Ancestors {
-            self.skipped_lines += 1;
+            self.piece.skipped_lines += 1;
             return None;
         }
         if let Some(rest) = line.strip_prefix("created by ") {
             if current.section != Section::Stack {
-                self.skipped_lines += 1;
+                self.piece.skipped_lines += 1;
                 return None;
             }
             current.section = Section::AfterCreatedBy;
-            let (function, parent) = match rest.rsplit_once(" in goroutine ") {
-                Some((function, parent)) => match parse_decimal(parent) {
-                    Some(parent) => (function, Some(parent)),
-                    None => (rest, None),
-                },
+            // `F in goroutine 7`: the function, and the number after the last space.
+            let parent = rsplit_once_byte(rest, b' ').and_then(|(before, number)| {
+                let function = before.strip_suffix(" in goroutine")?;
+                Some((function, parse_decimal(number)?))
+            });
+            let (function, parent) = match parent {
+                Some((function, parent)) => (function, Some(parent)),
                 None => (rest, None),
             };
             return Some(Pending::CreatedBy {
@@ -340,14 +533,14 @@ impl<'a> Parser<'a> {
         }
         if line.starts_with("[originating from goroutine ") {
             current.section = Section::Ancestors;
-            self.skipped_lines += 1;
+            self.piece.skipped_lines += 1;
             return None;
         }
         if let Some(message) = line.strip_prefix('\t') {
             if message == "goroutine running on other thread; stack unavailable" {
                 current.info.stack_unavailable = true;
             } else {
-                self.skipped_lines += 1;
+                self.piece.skipped_lines += 1;
             }
             return None;
         }
@@ -365,7 +558,7 @@ impl<'a> Parser<'a> {
                 name,
             });
         }
-        self.skipped_lines += 1;
+        self.piece.skipped_lines += 1;
         None
     }
 
@@ -410,16 +603,16 @@ impl<'a> Parser<'a> {
             });
         }
         let mut info = current.info;
-        info.sample = self.add_stack(1)?;
+        info.sample = self.piece.add_stack(&self.stack, 1)?;
         self.stack.clear();
-        self.goroutines.push(info);
+        self.piece.goroutines.push(info);
         Ok(())
     }
 }
 
 /// The goroutine of a header, before its stack is read.
 fn new_info(id: u64, inner: &str, line: usize) -> GoroutineInfo {
-    let mut items = inner.split(", ");
+    let mut items = bracket_items(inner);
     let state = items.next().unwrap_or_default().to_string();
     let mut info = GoroutineInfo {
         id,
@@ -445,6 +638,26 @@ fn new_info(id: u64, inner: &str, line: usize) -> GoroutineInfo {
     info
 }
 
+/// The items of a header's brackets: `str::split(", ")`, without building a substring searcher
+/// for every goroutine.
+fn bracket_items(inner: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(inner);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        while let Some(at) = memchr::memchr(b',', &bytes[from..]).map(|i| from + i) {
+            if bytes.get(at + 1) == Some(&b' ') {
+                rest = Some(&text[at + 2..]);
+                return Some(&text[..at]);
+            }
+            from = at + 1;
+        }
+        rest = None;
+        Some(text)
+    })
+}
+
 /// `5 minutes` → 5. The runtime always writes `minutes`; `1 minute` is accepted too.
 fn parse_minutes(item: &str) -> Option<u64> {
     let (number, unit) = item.split_once(' ')?;
@@ -460,7 +673,7 @@ fn frame_name(line: &str) -> Option<&str> {
     if !line.ends_with(')') {
         return None;
     }
-    let open = line.rfind('(')?;
+    let open = memchr::memrchr(b'(', line.as_bytes())?;
     let name = &line[..open];
     if name.is_empty() || name.starts_with(char::is_whitespace) {
         return None;
@@ -473,7 +686,7 @@ fn frame_name(line: &str) -> Option<&str> {
 /// Paths may hold spaces, so the known trailing fields are removed from the end.
 fn parse_file_line(text: &str) -> Option<(&str, i64)> {
     let mut text = text.trim_end();
-    while let Some((before, last)) = text.rsplit_once(' ') {
+    while let Some((before, last)) = rsplit_once_byte(text, b' ') {
         let known = last.starts_with("+0x")
             || last.starts_with("fp=")
             || last.starts_with("sp=")
@@ -569,6 +782,105 @@ mod tests {
         same_error_at_line(&long, longest);
     }
 
+    /// The dump streamed in pieces from `first_piece` bytes on, its first 100 bytes given as
+    /// already read.
+    fn streamed(
+        text: &str,
+        max_line: usize,
+        first_piece: usize,
+    ) -> Result<GoroutineDump, StreamError> {
+        let (start, rest) = text.as_bytes().split_at(100.min(text.len()));
+        parse_stream_from(start.to_vec(), rest, max_line, usize::MAX, first_piece)
+    }
+
+    fn dump_error(result: Result<GoroutineDump, StreamError>) -> DumpError {
+        match result {
+            Err(StreamError::Dump(e)) => e,
+            other => panic!("expected a dump error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_dump_parsed_while_read_is_the_dump_parsed_in_one_pass() {
+        for (path, text) in committed_dumps() {
+            let whole = parse_in_pieces(&text, usize::MAX, usize::MAX, 1).unwrap();
+            for first_piece in [1 << 10, 5 << 10, 64 << 10, FIRST_STREAM_PIECE] {
+                let parsed = streamed(&text, usize::MAX, first_piece).unwrap();
+                assert_eq!(parsed, whole, "{path} from {first_piece} bytes on");
+            }
+        }
+    }
+
+    #[test]
+    fn a_dump_read_in_pieces_fails_as_one_pass_does() {
+        let (_, text) = committed_dumps()
+            .into_iter()
+            .max_by_key(|(_, text)| text.len())
+            .unwrap();
+        let one_pass = |text: &str, max_line: usize| {
+            parse_in_pieces(text, max_line, usize::MAX, 1).unwrap_err()
+        };
+        // A broken header far into the dump, in a later piece.
+        let at = text[text.len() / 2..].find("\n\ngoroutine ").unwrap() + text.len() / 2 + 2;
+        let broken = format!(
+            "{}goroutine x{}",
+            &text[..at],
+            &text[at + "goroutine".len()..]
+        );
+        let error = dump_error(streamed(&broken, usize::MAX, 1 << 10));
+        assert_eq!(error, one_pass(&broken, usize::MAX));
+        assert!(matches!(error, DumpError::Unexpected { .. }), "{error}");
+        // A line over the limit there.
+        let longest = text.lines().map(str::len).max().unwrap();
+        let long = format!(
+            "{}\t{}\n{}",
+            &text[..at],
+            "x".repeat(longest + 1),
+            &text[at..]
+        );
+        assert_eq!(
+            dump_error(streamed(&long, longest, 1 << 10)),
+            one_pass(&long, longest)
+        );
+        // A last line cut off, after the broken header: the cut is named first, as when the
+        // whole dump is read before it is parsed.
+        let cut = format!("{}main.f(", broken.trim_end());
+        let error = dump_error(streamed(&cut, usize::MAX, 1 << 10));
+        assert_eq!(
+            Err(error.clone()),
+            crate::goroutine::parse(cut.as_bytes()).map(|_| ())
+        );
+        assert!(matches!(error, DumpError::MidLine { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_read_error_in_a_streamed_dump_is_reported_as_one() {
+        struct FailsAfter<'a>(&'a [u8]);
+        impl std::io::Read for FailsAfter<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::other("disk on fire"));
+                }
+                let n = buf.len().min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let (_, text) = committed_dumps().into_iter().next().unwrap();
+        let result = parse_stream_from(
+            Vec::new(),
+            FailsAfter(&text.as_bytes()[..text.len() / 2]),
+            usize::MAX,
+            usize::MAX,
+            1 << 10,
+        );
+        match result {
+            Err(StreamError::Read(e)) => assert_eq!(e.to_string(), "disk on fire"),
+            other => panic!("expected a read error, got {other:?}"),
+        }
+    }
+
     #[test]
     fn headers() {
         assert_eq!(parse_header("goroutine 1 [running]:"), Some((1, "running")));
@@ -596,6 +908,48 @@ mod tests {
         assert_eq!(info.state, "chan receive (durable)");
         assert_eq!(info.wait_minutes, Some(1));
         assert_eq!(info.annotations, vec!["synctest bubble 1"]);
+    }
+
+    #[test]
+    fn bracket_items_split_as_str_split_does() {
+        for inner in [
+            "running",
+            "chan receive, 5 minutes, locked to thread",
+            "a,b, c",
+            "a, ,b",
+            "trailing, ",
+            ", leading",
+            "",
+            "x,, y",
+        ] {
+            let ours: Vec<&str> = bracket_items(inner).collect();
+            let std: Vec<&str> = inner.split(", ").collect();
+            assert_eq!(ours, std, "{inner:?}");
+        }
+    }
+
+    #[test]
+    fn created_by_parents() {
+        let parse = |line: &str| {
+            let text =
+                format!("goroutine 9 [select]:\nmain.f()\n\tm.go:1\n{line}\n\tm.go:2 +0x1\n\n");
+            let dump = crate::goroutine::parse(text.as_bytes()).unwrap();
+            let created = dump.goroutines[0].created_by.clone().unwrap();
+            (created.function, created.parent_goroutine)
+        };
+        assert_eq!(
+            parse("created by main.g in goroutine 12"),
+            ("main.g".into(), Some(12))
+        );
+        assert_eq!(parse("created by main.g"), ("main.g".into(), None));
+        assert_eq!(
+            parse("created by main.g in goroutine 1 2"),
+            ("main.g in goroutine 1 2".into(), None)
+        );
+        assert_eq!(
+            parse("created by main.g in goroutine "),
+            ("main.g in goroutine ".into(), None)
+        );
     }
 
     #[test]

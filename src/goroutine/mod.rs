@@ -243,6 +243,29 @@ pub fn parse(data: &[u8]) -> Result<GoroutineDump, DumpError> {
     parse_with(data, &DumpLimits::default())
 }
 
+/// Why a dump read from a stream was not parsed.
+#[derive(Debug)]
+pub enum StreamError {
+    /// Reading (or inflating) the stream failed.
+    Read(std::io::Error),
+    Dump(DumpError),
+}
+
+/// Parses a goroutine dump from a stream: `start` is what was read of it to recognise it
+/// ([`sniff`]), `rest` the remainder. A `debug=2` dump, which can be tens of MB, is parsed
+/// while it is read; a `debug=1` dump, a few KB per distinct stack, is read whole first.
+pub fn parse_stream(
+    mut start: Vec<u8>,
+    mut rest: impl std::io::Read,
+    limits: &DumpLimits,
+) -> Result<GoroutineDump, StreamError> {
+    if sniff(&start) == Some(DumpFormat::Debug2) {
+        return debug2::parse_stream(start, rest, limits.max_line_bytes, limits.max_stack_depth);
+    }
+    rest.read_to_end(&mut start).map_err(StreamError::Read)?;
+    parse_with(&start, limits).map_err(StreamError::Dump)
+}
+
 /// Parses a `debug=1` or `debug=2` goroutine dump, recognised by content.
 pub fn parse_with(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, DumpError> {
     let Some((line, first)) = first_line(data) else {
@@ -254,7 +277,7 @@ pub fn parse_with(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, Dum
         expected: "\"goroutine profile: total N\" (debug=1) or \"goroutine N [state]:\" (debug=2)",
         found: excerpt(&first),
     })?;
-    check_final_newline(data)?;
+    check_final_newline(data, 0)?;
     // Go writes UTF-8, but file names and label values are arbitrary bytes: replace what is
     // not UTF-8 once, up front, so that the parsers work on `&str` slices without copies.
     // The strict check is much faster than the lossy one, which only runs when it fails.
@@ -273,8 +296,9 @@ pub fn parse_with(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, Dum
 
 /// Go ends every line of both formats with `\n`; a non-blank last line without it was cut
 /// (runtime/pprof stops the `debug=2` dump at 64 MB, copies get interrupted), and its frame
-/// or count may be wrong without looking wrong.
-fn check_final_newline(data: &[u8]) -> Result<(), DumpError> {
+/// or count may be wrong without looking wrong. `data` is the end of a dump that has
+/// `lines_before` lines before it.
+fn check_final_newline(data: &[u8], lines_before: usize) -> Result<(), DumpError> {
     if data.ends_with(b"\n") {
         return Ok(());
     }
@@ -282,7 +306,7 @@ fn check_final_newline(data: &[u8]) -> Result<(), DumpError> {
     if data[last_start..].iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
-    let line = 1 + data[..last_start].iter().filter(|&&b| b == b'\n').count();
+    let line = lines_before + 1 + data[..last_start].iter().filter(|&&b| b == b'\n').count();
     Err(DumpError::MidLine { line })
 }
 
@@ -353,7 +377,7 @@ impl<'a> Iterator for Lines<'a> {
             return None;
         }
         self.number += 1;
-        let line = match self.rest.find('\n') {
+        let line = match memchr::memchr(b'\n', self.rest.as_bytes()) {
             Some(end) => {
                 let line = &self.rest[..end];
                 self.rest = &self.rest[end + 1..];
@@ -395,11 +419,25 @@ fn excerpt(line: &str) -> String {
 /// Splits `file:line` (the line number after the last colon, so Windows drive letters and
 /// colons in directory names stay in the file). `None` unless the number is all digits.
 fn split_file_line(text: &str) -> Option<(&str, i64)> {
-    let (file, line) = text.rsplit_once(':')?;
+    let (file, line) = rsplit_once_byte(text, b':')?;
     if file.is_empty() {
         return None;
     }
     Some((file, parse_decimal(line)?.try_into().ok()?))
+}
+
+/// `str::rsplit_once` of an ASCII byte, with memchr's vectorised search: the parsers split
+/// every line of a dump, and core's search is the slower one.
+fn rsplit_once_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    debug_assert!(byte.is_ascii());
+    let at = memchr::memrchr(byte, text.as_bytes())?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
+/// The byte position of the first `byte` (ASCII) in `text`, as `str::find` of it.
+fn find_byte(text: &str, byte: u8) -> Option<usize> {
+    debug_assert!(byte.is_ascii());
+    memchr::memchr(byte, text.as_bytes())
 }
 
 /// A decimal number of ASCII digits only (no sign, no spaces, not empty).
