@@ -9,9 +9,7 @@ use std::thread::ScopedJoinHandle;
 /// decoding a small profile (its stack, and an allocator arena), so there are no more than
 /// the cores can run.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let threads = cores().min(items.len());
     if threads <= 1 {
         return items.iter().map(&f).collect();
     }
@@ -36,6 +34,13 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     });
     results.sort_unstable_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// The cores this process may use. Asked once: on Linux the answer reads three files (the
+/// cgroup's CPU quota), which takes longer than decoding a small profile.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The result of a scoped thread. A panic in it is a bug; it carries on as the panic it was.

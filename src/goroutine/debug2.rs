@@ -105,7 +105,7 @@ pub(super) fn parse(
     max_line_bytes: usize,
     max_depth: usize,
 ) -> Result<GoroutineDump, DumpError> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::parallel::cores();
     parse_in_pieces(
         text,
         max_line_bytes,
@@ -215,7 +215,7 @@ fn parse_stream_from(
     max_depth: usize,
     first_piece_bytes: usize,
 ) -> Result<GoroutineDump, StreamError> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = crate::parallel::cores();
     // Bounded, so that reading waits for the parsers rather than piling up text.
     let (to_parse, queue) = std::sync::mpsc::sync_channel::<(usize, usize, Vec<u8>)>(workers);
     // Shared by the parsers alone: if they all stop (a panic), reading stops too.
