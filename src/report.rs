@@ -264,7 +264,8 @@ fn run_in<'scope, 'env>(
         assets_dir: assets_dir.clone(),
         command,
     };
-    // The SVGs are drawn while the analyses that do not need them go on.
+    // The SVGs are drawn while the analyses that do not need them, and the rendering, go on:
+    // they are only needed when the files are written.
     let (
         Prepared {
             set,
@@ -273,7 +274,9 @@ fn run_in<'scope, 'env>(
         },
         svgs,
     ) = investigate_set_drawing(opened, &prepare_options, |inputs| {
-        flame_svgs(&drawable(inputs))
+        let inputs: Vec<investigation::FlameInput> =
+            drawable(inputs).into_iter().cloned().collect();
+        scope.spawn(move || flame_svgs(&inputs.iter().collect::<Vec<_>>()))
     })?;
     // Flame graphs beside the report's own: (file name, caption, SVG).
     let mut extra_svgs: Vec<(String, String, String)> = Vec::new();
@@ -325,16 +328,21 @@ fn run_in<'scope, 'env>(
             .map(Rendered::Markdown),
         _ => json_bytes(&report).map(Rendered::Json),
     };
+    // (caption, SVG) for the HTML page, which shows them inline.
     let mut titled: Vec<(String, String)> = Vec::new();
-    for (input, svg) in drawn.iter().zip(svgs) {
+    for (input, svg) in drawn.iter().zip(joined(svgs)) {
         let svg = svg?;
-        titled.push((input.title.clone(), svg.clone()));
+        if options.html {
+            titled.push((input.title.clone(), svg.clone()));
+        }
         assets
             .files
             .push((format!("{}.svg", input.id), svg.into_bytes()));
     }
     for (name, title, svg) in extra_svgs {
-        titled.push((title, svg.clone()));
+        if options.html {
+            titled.push((title, svg.clone()));
+        }
         assets.files.push((name, svg.into_bytes()));
     }
     match rendered? {
