@@ -145,6 +145,8 @@ fn merged(
 #[derive(Default)]
 struct InOrder {
     whole: Option<Piece>,
+    /// The goroutines of the pieces after the first, appended.
+    later_goroutines: Vec<Vec<GoroutineInfo>>,
     /// The index of the next piece to append.
     next: usize,
     waiting: std::collections::BTreeMap<usize, Result<Piece, DumpError>>,
@@ -160,14 +162,15 @@ impl InOrder {
                 continue;
             }
             let appended = piece.and_then(|piece| match self.whole.as_mut() {
-                Some(whole) => whole.append(piece),
+                Some(whole) => whole.append(piece).map(Some),
                 None => {
                     self.whole = Some(piece);
-                    Ok(())
+                    Ok(None)
                 }
             });
-            if let Err(error) = appended {
-                self.error = Some(error);
+            match appended {
+                Ok(goroutines) => self.later_goroutines.extend(goroutines),
+                Err(error) => self.error = Some(error),
             }
         }
     }
@@ -178,20 +181,29 @@ impl InOrder {
             return Err(error);
         }
         let whole = self.whole.unwrap_or_else(Piece::new);
+        let mut goroutines = whole.goroutines;
+        goroutines.reserve_exact(self.later_goroutines.iter().map(Vec::len).sum());
+        for later in self.later_goroutines {
+            goroutines.extend(later);
+        }
         Ok(GoroutineDump {
             format: DumpFormat::Debug2,
             header_total: None,
             profile: whole.builder.finish(),
-            goroutines: whole.goroutines,
+            goroutines,
             skipped_lines: whole.skipped_lines,
         })
     }
 }
 
-/// The first piece of a streamed dump: small, so that parsing starts early. Pieces then
-/// double up to the last size, which bounds the text held per piece.
+/// The first pieces of a streamed dump are small, so that parsing starts early and their
+/// buffers, passed back by the parsers, are reused: a few of them hold the whole text in
+/// turn, where fresh memory for all of it would cost a page fault per 4 KB. Every
+/// `PIECES_PER_SIZE` pieces the size doubles, up to the last size: a dump of tens of MB is
+/// merged from fewer pieces.
 const FIRST_STREAM_PIECE: usize = 256 << 10;
 const LAST_STREAM_PIECE: usize = 4 << 20;
+const PIECES_PER_SIZE: usize = 8;
 
 /// Parses a `debug=2` dump while it is read: `text` is its start, `rest` the remainder of the
 /// stream. Pieces cut at goroutine boundaries go to one parser per core as they are read,
@@ -222,10 +234,12 @@ fn parse_stream_from(
     let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
     // Each parser appends what it parsed as soon as the pieces before it are in.
     let in_order = std::sync::Mutex::new(InOrder::default());
+    let (to_reuse, reusable) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let queue = std::sync::Arc::clone(&queue);
             let in_order = &in_order;
+            let to_reuse = to_reuse.clone();
             scope.spawn(move || {
                 loop {
                     // A poisoned lock means another parser panicked: that panic carries on.
@@ -246,12 +260,14 @@ fn parse_stream_from(
                         Ok(mut in_order) => in_order.add(index, parsed),
                         Err(_) => return,
                     }
+                    // The reader may have finished: then the buffer just goes.
+                    let _ = to_reuse.send(piece.into_bytes());
                 }
             });
         }
-        drop(queue);
+        drop((queue, to_reuse));
         // Moved in, so that the parsers stop once it returns, whether it read all or failed.
-        send_pieces(text, rest, first_piece_bytes, to_parse)
+        send_pieces(text, rest, first_piece_bytes, to_parse, reusable)
     })?;
     // The parsers are done, and none panicked: the scope would have carried that on.
     in_order
@@ -262,12 +278,13 @@ fn parse_stream_from(
 }
 
 /// Reads a dump's text in pieces cut at goroutine boundaries and sends each to the parsers
-/// with the number of lines before it.
+/// with the number of lines before it; the buffers of parsed pieces come back to be reused.
 fn send_pieces(
     mut text: Vec<u8>,
     mut rest: impl std::io::Read,
     first_piece_bytes: usize,
     to_parse: std::sync::mpsc::SyncSender<(usize, usize, Vec<u8>)>,
+    reusable: std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Result<(), StreamError> {
     use std::io::Read as _;
     let (mut pieces, mut lines_before, mut piece_bytes) = (0, 0, first_piece_bytes);
@@ -291,8 +308,11 @@ fn send_pieces(
                 }
             }
         };
-        let tail = text.split_off(cut);
-        let piece = std::mem::replace(&mut text, tail);
+        let mut next = reusable.try_recv().unwrap_or_default();
+        next.clear();
+        next.extend_from_slice(&text[cut..]);
+        text.truncate(cut);
+        let piece = std::mem::replace(&mut text, next);
         if at_end {
             super::check_final_newline(&piece, lines_before).map_err(StreamError::Dump)?;
         }
@@ -304,7 +324,9 @@ fn send_pieces(
         }
         pieces += 1;
         lines_before += lines;
-        piece_bytes = (piece_bytes * 2).min(LAST_STREAM_PIECE);
+        if pieces % PIECES_PER_SIZE == 0 {
+            piece_bytes = (piece_bytes * 2).min(LAST_STREAM_PIECE);
+        }
     }
     Ok(())
 }
@@ -422,9 +444,11 @@ impl Piece {
         }
     }
 
-    /// Adds the next piece of the dump: its frames, stacks and goroutines, in their order
-    /// of appearance, as if this piece's parser had read on.
-    fn append(&mut self, next: Piece) -> Result<(), DumpError> {
+    /// Adds the frames and stacks of the next piece of the dump, in their order of
+    /// appearance, as if this piece's parser had read on. Returns the next piece's goroutines,
+    /// their samples now this piece's: the caller puts all goroutines together once, rather
+    /// than moving the ones before at every piece.
+    fn append(&mut self, next: Piece) -> Result<Vec<GoroutineInfo>, DumpError> {
         let next_profile = next.builder.finish();
         let mut lines = Vec::new();
         let location_of: Vec<usize> = next_profile
@@ -451,13 +475,12 @@ impl Piece {
                 self.add_stack(&stack, sample.value(0))
             })
             .collect::<Result<Vec<usize>, DumpError>>()?;
-        self.goroutines
-            .extend(next.goroutines.into_iter().map(|mut info| {
-                info.sample = sample_of[info.sample];
-                info
-            }));
+        let mut goroutines = next.goroutines;
+        for info in &mut goroutines {
+            info.sample = sample_of[info.sample];
+        }
         self.skipped_lines += next.skipped_lines;
-        Ok(())
+        Ok(goroutines)
     }
 
     /// Counts `count` goroutines with `stack`: adds to the sample of the same stack, else
