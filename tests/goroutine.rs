@@ -312,7 +312,7 @@ fn debug2_states_and_wait_times() {
     let states: Vec<_> = dump
         .goroutines
         .iter()
-        .map(|g| (g.id, g.state.as_str(), g.wait_minutes, g.locked_to_thread))
+        .map(|g| (g.id, &*g.state, g.wait_minutes, g.locked_to_thread))
         .collect();
     assert_eq!(
         states,
@@ -346,15 +346,15 @@ fn debug2_created_by() {
     assert_eq!(
         dump.goroutines[0].created_by,
         Some(CreatedBy {
-            function: "net/http.(*Server).Serve".to_string(),
-            file: "/usr/lib/go/src/net/http/server.go".to_string(),
+            function: "net/http.(*Server).Serve".into(),
+            file: "/usr/lib/go/src/net/http/server.go".into(),
             line: 3360,
             parent_goroutine: Some(8),
         })
     );
     let grown = dump.goroutines.iter().find(|g| g.id == 20).unwrap();
     let created = grown.created_by.as_ref().unwrap();
-    assert_eq!(created.function, "example.com/shop/queue.(*Pool).Grow");
+    assert_eq!(&*created.function, "example.com/shop/queue.(*Pool).Grow");
     assert_eq!(created.parent_goroutine, Some(18));
 
     // Go before 1.21: no `in goroutine N`.
@@ -362,8 +362,8 @@ fn debug2_created_by() {
     assert_eq!(
         old.goroutines[0].created_by,
         Some(CreatedBy {
-            function: "net/http.(*Server).Serve".to_string(),
-            file: "/usr/lib/go-1.19/src/net/http/server.go".to_string(),
+            function: "net/http.(*Server).Serve".into(),
+            file: "/usr/lib/go-1.19/src/net/http/server.go".into(),
             line: 3089,
             parent_goroutine: None,
         })
@@ -433,14 +433,14 @@ fn debug2_go119_dump() {
     let relays: Vec<_> = dump
         .goroutines
         .iter()
-        .filter(|g| g.state == "chan receive")
+        .filter(|g| &*g.state == "chan receive")
         .collect();
     assert_eq!(relays.len(), 3);
     assert_eq!(value(&dump, relays[0].sample), 3);
     assert_eq!(relays[2].wait_minutes, Some(13));
     let main = &dump.goroutines[1];
     assert_eq!(
-        (main.state.as_str(), main.wait_minutes),
+        (&*main.state, main.wait_minutes),
         ("select (no cases)", Some(14))
     );
     let deep = dump.goroutines.last().unwrap();
@@ -464,7 +464,7 @@ fn debug2_minute_singular_and_annotations() {
          \t/src/main.go:4\n",
     );
     assert_eq!(dump.goroutines[0].wait_minutes, Some(1));
-    assert_eq!(dump.goroutines[1].state, "select (durable)");
+    assert_eq!(&*dump.goroutines[1].state, "select (durable)");
     assert_eq!(dump.goroutines[1].wait_minutes, Some(4));
     assert_eq!(dump.goroutines[1].annotations, vec!["synctest bubble 2"]);
 }
@@ -501,7 +501,7 @@ fn debug2_lenient_lines_are_counted() {
     assert_eq!(dump.goroutines.len(), 3);
     assert_eq!(stack(&dump.profile, 0), vec!["main.f:10", "main.main:20"]);
     let created = dump.goroutines[0].created_by.as_ref().unwrap();
-    assert_eq!(created.function, "main.init");
+    assert_eq!(&*created.function, "main.init");
     assert_eq!(created.parent_goroutine, Some(0));
     // A goroutine without frames in the middle of the dump keeps its count, stack empty.
     assert!(

@@ -673,19 +673,38 @@ impl Grouping {
 
     /// Adds what only `debug=2` knows per goroutine: state, wait time, creator.
     fn add_goroutine_details(&mut self, dump: &GoroutineDump) {
+        // (group, creator) → goroutines, counted on the dump's own strings: a dump has tens of
+        // thousands of goroutines and a few creators.
+        let mut creators: rustc_hash::FxHashMap<(usize, &str, &str, i64), u64> =
+            rustc_hash::FxHashMap::default();
         for goroutine in &dump.goroutines {
             let Some(index) = self.group_of(goroutine.sample) else {
                 continue;
             };
             let group = &mut self.groups[index];
-            *group.states.entry(goroutine.state.clone()).or_default() += 1;
+            count_state(&mut group.states, &goroutine.state);
             if let Some(created) = &goroutine.created_by {
-                let key = (created.function.clone(), created.file.clone(), created.line);
-                *group.creators.entry(key).or_default() += 1;
+                let key = (index, &*created.function, &*created.file, created.line);
+                *creators.entry(key).or_default() += 1;
             }
             if let Some(wait) = goroutine.wait_minutes {
                 group.max_wait = Some(group.max_wait.map_or(wait, |m| m.max(wait)));
             }
+        }
+        for ((index, function, file, line), count) in creators {
+            let key = (function.to_string(), file.to_string(), line);
+            *self.groups[index].creators.entry(key).or_default() += count;
+        }
+    }
+}
+
+/// One more goroutine in `state`. A state is counted for every goroutine of a dump (tens of
+/// thousands): its name is copied only the first time.
+fn count_state(counts: &mut BTreeMap<String, u64>, state: &str) {
+    match counts.get_mut(state) {
+        Some(count) => *count += 1,
+        None => {
+            counts.insert(state.to_string(), 1);
         }
     }
 }
@@ -1079,7 +1098,7 @@ fn states(
     // Group index → (blocked goroutines, min wait, max wait, states).
     let mut suspects: BTreeMap<usize, (u64, u64, u64, BTreeMap<String, u64>)> = BTreeMap::new();
     for goroutine in &dump.goroutines {
-        *by_state.entry(goroutine.state.clone()).or_default() += 1;
+        count_state(&mut by_state, &goroutine.state);
         locked += u64::from(goroutine.locked_to_thread);
         let wait = goroutine.wait_minutes.unwrap_or(0);
         let bucket = BOUNDS
@@ -1096,7 +1115,7 @@ fn states(
             entry.0 += 1;
             entry.1 = entry.1.min(wait);
             entry.2 = entry.2.max(wait);
-            *entry.3.entry(goroutine.state.clone()).or_default() += 1;
+            count_state(&mut entry.3, &goroutine.state);
         }
     }
     let mut states: Vec<StateRow> = by_state
@@ -1183,7 +1202,7 @@ fn mutex_waiters(
             for goroutine in &dump.goroutines {
                 if is_mutex_state(&goroutine.state) || has_lock_frame(goroutine.sample) {
                     waiters += 1;
-                    *by_state.entry(goroutine.state.clone()).or_default() += 1;
+                    count_state(&mut by_state, &goroutine.state);
                     *by_group.entry(label_of(goroutine.sample)).or_default() += 1;
                 }
             }

@@ -13,6 +13,8 @@
 //!
 //! (Shown with spaces; file lines start with a tab.) Frames are leaf first. `(...)` marks an inlined frame (its file line has no `+0x`).
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use super::{
@@ -91,6 +93,8 @@ struct Parser<'a> {
     stack: Vec<usize>,
     /// Most frames a goroutine may have (`--max-stack-depth`).
     max_depth: usize,
+    /// States and creators, one copy each: tens of thousands of goroutines share a few.
+    strings: FxHashMap<&'a str, Arc<str>>,
 }
 
 /// Dumps at least this large are parsed in pieces, side by side (a production `debug=2`
@@ -366,6 +370,7 @@ fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Piece, DumpErro
         frames: FxHashMap::default(),
         stack: Vec::new(),
         max_depth,
+        strings: FxHashMap::default(),
     };
     let mut current: Option<Current> = None;
     let mut pending: Option<Pending> = None;
@@ -393,7 +398,7 @@ fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Piece, DumpErro
                 parser.finish(done)?;
             }
             current = Some(Current {
-                info: new_info(id, inner, number),
+                info: new_info(id, inner, number, |state| parser.shared(state)),
                 header: line,
                 section: Section::Stack,
             });
@@ -508,6 +513,11 @@ impl Piece {
 }
 
 impl<'a> Parser<'a> {
+    /// The one copy of `text` that this piece's goroutines share.
+    fn shared(&mut self, text: &'a str) -> Arc<str> {
+        Arc::clone(self.strings.entry(text).or_insert_with(|| Arc::from(text)))
+    }
+
     /// The location of a frame, created on first sight.
     fn frame_location(&mut self, name: &'a str, file: &'a str, line: i64) -> usize {
         if let Some(&location) = self.frames.get(&(name, file, line)) {
@@ -602,8 +612,8 @@ impl<'a> Parser<'a> {
                 function, parent, ..
             } => {
                 current.info.created_by = Some(CreatedBy {
-                    function: function.to_string(),
-                    file: file.to_string(),
+                    function: self.shared(function),
+                    file: self.shared(file),
                     line,
                     parent_goroutine: parent,
                 });
@@ -634,9 +644,14 @@ impl<'a> Parser<'a> {
 }
 
 /// The goroutine of a header, before its stack is read.
-fn new_info(id: u64, inner: &str, line: usize) -> GoroutineInfo {
+fn new_info<'a>(
+    id: u64,
+    inner: &'a str,
+    line: usize,
+    shared: impl FnOnce(&'a str) -> Arc<str>,
+) -> GoroutineInfo {
     let mut items = bracket_items(inner);
-    let state = items.next().unwrap_or_default().to_string();
+    let state = shared(items.next().unwrap_or_default());
     let mut info = GoroutineInfo {
         id,
         state,
@@ -923,12 +938,17 @@ mod tests {
 
     #[test]
     fn header_items() {
-        let info = new_info(3, "semacquire, 112 minutes, locked to thread", 1);
-        assert_eq!(info.state, "semacquire");
+        let info = new_info(3, "semacquire, 112 minutes, locked to thread", 1, Arc::from);
+        assert_eq!(&*info.state, "semacquire");
         assert_eq!(info.wait_minutes, Some(112));
         assert!(info.locked_to_thread);
-        let info = new_info(3, "chan receive (durable), synctest bubble 1, 1 minute", 1);
-        assert_eq!(info.state, "chan receive (durable)");
+        let info = new_info(
+            3,
+            "chan receive (durable), synctest bubble 1, 1 minute",
+            1,
+            Arc::from,
+        );
+        assert_eq!(&*info.state, "chan receive (durable)");
         assert_eq!(info.wait_minutes, Some(1));
         assert_eq!(info.annotations, vec!["synctest bubble 1"]);
     }

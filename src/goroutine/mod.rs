@@ -110,8 +110,8 @@ impl GoroutineDump {
 pub struct GoroutineInfo {
     pub id: u64,
     /// The wait reason or status, as printed: `chan receive`, `IO wait`, `select (no cases)`,
-    /// `sync.Mutex.Lock`, `running`.
-    pub state: String,
+    /// `sync.Mutex.Lock`, `running`. Shared by the goroutines in the same state.
+    pub state: std::sync::Arc<str>,
     /// `N minutes` in the header. The runtime prints it only from one minute of waiting on.
     pub wait_minutes: Option<u64>,
     /// `locked to thread` in the header (`runtime.LockOSThread`).
@@ -135,8 +135,9 @@ pub struct GoroutineInfo {
 /// The `created by` line of a `debug=2` goroutine and the file line after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedBy {
-    pub function: String,
-    pub file: String,
+    /// Shared by the goroutines of the same creator, as `file`.
+    pub function: std::sync::Arc<str>,
+    pub file: std::sync::Arc<str>,
     pub line: i64,
     /// `in goroutine N` (Go ≥ 1.21); older runtimes do not print it.
     pub parent_goroutine: Option<u64>,
