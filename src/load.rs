@@ -40,9 +40,10 @@ pub fn decode_any(data: &[u8], options: &DecodeOptions) -> Result<Decoded, Decod
     decode_reader(data, options)
 }
 
-/// Decodes a stream, as [`decode_any`] does bytes. A protobuf is decoded while it is read
-/// (and inflated), so a large profile never exists in memory both compressed, inflated and
-/// decoded; a text dump is read whole, since its parser works on the text.
+/// Decodes a stream, as [`decode_any`] does bytes. A protobuf, or a `debug=2` dump, is decoded
+/// while it is read (and inflated), so a large profile never exists in memory both
+/// compressed, inflated and decoded; a `debug=1` dump (one block per distinct stack, small) is
+/// read whole first.
 pub fn decode_reader(input: impl Read, options: &DecodeOptions) -> Result<Decoded, DecodeAnyError> {
     let decoded = decode_unchecked(input, options)?;
     let profile = match &decoded {
@@ -137,8 +138,9 @@ pub fn read_profile(path: &Path, options: &DecodeOptions) -> Result<Profile, Err
             what: "is a directory, not a profile file".to_string(),
         });
     }
-    let data = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
-    decode_any(&data, options)
+    // Decoded while it is read: a large profile or dump is never in memory whole as well.
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    decode_reader(std::io::BufReader::with_capacity(1 << 16, file), options)
         .map(Decoded::into_profile)
         .map_err(|e| match e {
             DecodeAnyError::Profile(source) => Error::Decode {
