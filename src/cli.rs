@@ -378,7 +378,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-/// Runs a parsed command line, writing results to `out`.
+/// Runs a parsed command line, writing results to `out`. The process ends after it: the data
+/// of the last report made is left to the exit rather than freed.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
     match cli.command {
         Command::Top(args) => run_top(&args, out),
@@ -435,8 +436,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             } else {
                 vec![options(args.set.clone(), args.out.clone())]
             };
-            for run in &runs {
-                let written = report::run(run)?;
+            for (index, run) in runs.iter().enumerate() {
+                let (written, leftovers) = report::run_keeping(run)?;
                 list_written(out, &written.files)?;
                 if let (Some(task), Some(markdown)) = (
                     &args.attach,
@@ -446,6 +447,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                         .find(|f| f.extension().is_some_and(|e| e == "md")),
                 ) {
                     attach_report(markdown, task, &args.backlog_dir, out)?;
+                }
+                // The command ends after its last report: what that one was made from goes
+                // with the process rather than being freed piece by piece. Earlier ones are
+                // freed, or memory would grow with the number of sets.
+                if index + 1 == runs.len() {
+                    std::mem::forget(leftovers);
                 }
             }
             Ok(())
