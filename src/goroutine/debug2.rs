@@ -763,6 +763,36 @@ mod tests {
             .collect()
     }
 
+    fn largest_committed_dump() -> String {
+        committed_dumps()
+            .into_iter()
+            .map(|(_, text)| text)
+            .max_by_key(String::len)
+            .unwrap()
+    }
+
+    /// `text` with the goroutine header at byte `at` broken: `goroutine x…`.
+    fn with_broken_header(text: &str, at: usize) -> String {
+        format!(
+            "{}goroutine x{}",
+            &text[..at],
+            &text[at + "goroutine".len()..]
+        )
+    }
+
+    /// `text` with a line one byte longer than its longest inserted at byte `at`, and the
+    /// longest line's length: the limit that line is over.
+    fn with_long_line(text: &str, at: usize) -> (String, usize) {
+        let longest = text.lines().map(str::len).max().unwrap();
+        let long = format!(
+            "{}\t{}\n{}",
+            &text[..at],
+            "x".repeat(longest + 1),
+            &text[at..]
+        );
+        (long, longest)
+    }
+
     #[test]
     fn a_dump_parsed_in_pieces_is_the_dump_parsed_in_one_pass() {
         let dumps = committed_dumps();
@@ -781,20 +811,13 @@ mod tests {
 
     #[test]
     fn an_error_in_a_later_piece_names_its_line_in_the_whole_dump() {
-        let (_, text) = committed_dumps()
-            .into_iter()
-            .max_by_key(|(_, text)| text.len())
-            .unwrap();
+        let text = largest_committed_dump();
         let pieces = split_at_goroutines(&text, 3);
         assert_eq!(pieces.len(), 3);
         // A broken header at the start of the last piece, and one too-long line in it.
         let (lines_before, last) = pieces[2];
         let at = text.len() - last.len();
-        let broken = format!(
-            "{}goroutine x{}",
-            &text[..at],
-            &text[at + "goroutine".len()..]
-        );
+        let broken = with_broken_header(&text, at);
         // The error of three pieces is the one pass's, and names the line in the whole dump.
         let same_error_at_line = |text: &str, max_line: usize| {
             let one_pass = parse_in_pieces(text, max_line, usize::MAX, 1).unwrap_err();
@@ -810,13 +833,7 @@ mod tests {
             );
         };
         same_error_at_line(&broken, usize::MAX);
-        let longest = text.lines().map(str::len).max().unwrap();
-        let long = format!(
-            "{}\t{}\n{}",
-            &text[..at],
-            "x".repeat(longest + 1),
-            &text[at..]
-        );
+        let (long, longest) = with_long_line(&text, at);
         same_error_at_line(&long, longest);
     }
 
@@ -851,31 +868,18 @@ mod tests {
 
     #[test]
     fn a_dump_read_in_pieces_fails_as_one_pass_does() {
-        let (_, text) = committed_dumps()
-            .into_iter()
-            .max_by_key(|(_, text)| text.len())
-            .unwrap();
+        let text = largest_committed_dump();
         let one_pass = |text: &str, max_line: usize| {
             parse_in_pieces(text, max_line, usize::MAX, 1).unwrap_err()
         };
         // A broken header far into the dump, in a later piece.
         let at = text[text.len() / 2..].find("\n\ngoroutine ").unwrap() + text.len() / 2 + 2;
-        let broken = format!(
-            "{}goroutine x{}",
-            &text[..at],
-            &text[at + "goroutine".len()..]
-        );
+        let broken = with_broken_header(&text, at);
         let error = dump_error(streamed(&broken, usize::MAX, 1 << 10));
         assert_eq!(error, one_pass(&broken, usize::MAX));
         assert!(matches!(error, DumpError::Unexpected { .. }), "{error}");
         // A line over the limit there.
-        let longest = text.lines().map(str::len).max().unwrap();
-        let long = format!(
-            "{}\t{}\n{}",
-            &text[..at],
-            "x".repeat(longest + 1),
-            &text[at..]
-        );
+        let (long, longest) = with_long_line(&text, at);
         assert_eq!(
             dump_error(streamed(&long, longest, 1 << 10)),
             one_pass(&long, longest)
