@@ -51,29 +51,30 @@ measure() {
 		'{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f %d\n", m/1000, rss}'
 }
 
-# Runs two commands alternately N times each (so that a busy moment of a shared machine falls
-# on both alike); prints the median wall time in ms of each.
+# Runs the command line $1 once (through eval: it holds quoted paths); prints its wall time
+# in microseconds, or fails with its error output.
+time_once() {
+	local start end
+	start=$(date +%s%N)
+	eval "$1" >/dev/null 2>"$tmp/err" || {
+		echo "bench: failed: $1" >&2
+		cat "$tmp/err" >&2
+		return 1
+	}
+	end=$(date +%s%N)
+	echo $(((end - start) / 1000))
+}
+
+# Runs two command lines alternately N times each (so that a busy moment of a shared machine
+# falls on both alike); prints the median wall time in ms of each.
 measure_pair() {
 	local n=$1 a=$2 b=$3
-	local times_a=() times_b=()
+	local times_a=() times_b=() t
 	for ((i = 0; i < n; i++)); do
-		local start end
-		start=$(date +%s%N)
-		eval "$a" >/dev/null 2>"$tmp/err" || {
-			echo "bench: failed: $a" >&2
-			cat "$tmp/err" >&2
-			exit 1
-		}
-		end=$(date +%s%N)
-		times_a+=($(((end - start) / 1000)))
-		start=$(date +%s%N)
-		eval "$b" >/dev/null 2>"$tmp/err" || {
-			echo "bench: failed: $b" >&2
-			cat "$tmp/err" >&2
-			exit 1
-		}
-		end=$(date +%s%N)
-		times_b+=($(((end - start) / 1000)))
+		t=$(time_once "$a") || exit 1
+		times_a+=("$t")
+		t=$(time_once "$b") || exit 1
+		times_b+=("$t")
 	done
 	local median='{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'
 	echo "$(printf '%s\n' "${times_a[@]}" | sort -n | awk "$median") $(printf '%s\n' "${times_b[@]}" | sort -n | awk "$median")"
