@@ -79,8 +79,8 @@ fn decode_unchecked(
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut start)
         .map_err(|e| profile::decode::read_error(&e, gzip, limit))?;
-    if goroutine::sniff(&start).is_some() {
-        return goroutine::parse_stream(start, reader, &dump_limits(options))
+    if let Some(format) = goroutine::sniff(&start) {
+        return goroutine::parse_stream(format, start, reader, &dump_limits(options))
             .map(Decoded::Dump)
             .map_err(|e| match e {
                 goroutine::StreamError::Read(e) => {

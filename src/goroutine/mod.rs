@@ -252,15 +252,16 @@ pub enum StreamError {
     Dump(DumpError),
 }
 
-/// Parses a goroutine dump from a stream: `start` is what was read of it to recognise it
-/// ([`sniff`]), `rest` the remainder. A `debug=2` dump, which can be tens of MB, is parsed
-/// while it is read; a `debug=1` dump, a few KB per distinct stack, is read whole first.
+/// Parses a goroutine dump from a stream: `start` is what was read of it to recognise it as
+/// `format` ([`sniff`]), `rest` the remainder. A `debug=2` dump, which can be tens of MB, is
+/// parsed while it is read; a `debug=1` dump, a few KB per distinct stack, is read whole first.
 pub fn parse_stream(
+    format: DumpFormat,
     mut start: Vec<u8>,
     mut rest: impl std::io::Read,
     limits: &DumpLimits,
 ) -> Result<GoroutineDump, StreamError> {
-    if sniff(&start) == Some(DumpFormat::Debug2) {
+    if format == DumpFormat::Debug2 {
         return debug2::parse_stream(start, rest, limits.max_line_bytes, limits.max_stack_depth);
     }
     rest.read_to_end(&mut start).map_err(StreamError::Read)?;
