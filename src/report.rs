@@ -291,7 +291,7 @@ fn run_in<'scope, 'env>(
     ) = investigate_set_drawing(opened, &prepare_options, |inputs| {
         let inputs: Vec<investigation::FlameInput> =
             drawable(inputs).into_iter().cloned().collect();
-        scope.spawn(move || flame_svgs(&inputs.iter().collect::<Vec<_>>()))
+        scope.spawn(move || flame_svgs(&inputs))
     })?;
     // Flame graphs beside the report's own: (file name, caption, SVG).
     let mut extra_svgs: Vec<(String, String, String)> = Vec::new();
@@ -395,7 +395,7 @@ fn drawable(flames: &[investigation::FlameInput]) -> Vec<&investigation::FlameIn
 }
 
 /// The SVGs of the flame graphs, drawn side by side (a report has four).
-fn flame_svgs(inputs: &[&investigation::FlameInput]) -> Vec<Result<String, Error>> {
+fn flame_svgs(inputs: &[investigation::FlameInput]) -> Vec<Result<String, Error>> {
     parallel::map(inputs, |input| {
         flame::svg(
             &input.folded,
