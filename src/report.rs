@@ -371,7 +371,6 @@ fn run_in<'scope, 'env>(
         }
         Rendered::Json(json) => files.push((out.clone(), json)),
     }
-    drop(drawn);
     let written = write_all(files, Some(assets))?;
     Ok((
         written,
