@@ -15,10 +15,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use pprof_report::analyze::flame;
-use pprof_report::goroutine;
+use pprof_report::dump;
 use pprof_report::profile::{self, DecodeOptions};
 use pprof_report::render::flame::{FlameSpec, svg};
-use pprof_report::render::report::Templates;
+use pprof_report::render::templates::Templates;
 
 fn runs() -> usize {
     std::env::var("RUNS")
@@ -58,7 +58,7 @@ fn parse(path: &str) {
         .into_owned();
     let mut goroutines = 0;
     let time = median(|| {
-        let dump = goroutine::parse(&text).unwrap_or_else(|e| {
+        let dump = dump::parse(&text).unwrap_or_else(|e| {
             eprintln!("bench: {path}: {e}");
             std::process::exit(2)
         });
@@ -139,8 +139,8 @@ fn templates(set: &str) {
         eprintln!("bench: {set}: {e}");
         std::process::exit(2)
     };
-    let rules = pprof_report::report::load_rules(&[]).unwrap_or_else(|e| fail(&e));
-    let options = pprof_report::report::PrepareOptions {
+    let rules = pprof_report::jobs::report::load_rules(&[]).unwrap_or_else(|e| fail(&e));
+    let options = pprof_report::jobs::report::PrepareOptions {
         context: None,
         rules: &rules,
         group_level: Default::default(),
@@ -149,7 +149,7 @@ fn templates(set: &str) {
         command: "pprof-report report".to_string(),
     };
     let prepared =
-        pprof_report::report::prepare(Path::new(set), &options).unwrap_or_else(|e| fail(&e));
+        pprof_report::jobs::report::prepare(Path::new(set), &options).unwrap_or_else(|e| fail(&e));
     let parse = median(|| {
         Templates::new(None).unwrap_or_else(|e| fail(&e));
     });

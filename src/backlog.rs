@@ -74,12 +74,12 @@ pub struct Plan {
 pub fn plan(options: &AttachOptions) -> Result<Plan, BacklogError> {
     let report_text = std::fs::read_to_string(&options.report).map_err(|e| BacklogError::Io {
         path: options.report.clone(),
-        what: crate::error::describe_io(&e),
+        what: crate::text::describe_io(&e),
     })?;
     let task_file = find_task(&options.backlog_dir, &options.task)?;
     let original = std::fs::read(&task_file).map_err(|e| BacklogError::Io {
         path: task_file.clone(),
-        what: crate::error::describe_io(&e),
+        what: crate::text::describe_io(&e),
     })?;
     let text = String::from_utf8(original.clone()).map_err(|_| BacklogError::Refused {
         path: task_file.clone(),
@@ -109,7 +109,7 @@ impl Plan {
     pub fn write(self) -> Result<Attached, BacklogError> {
         let now_on_disk = std::fs::read(&self.task_file).map_err(|e| BacklogError::Io {
             path: self.task_file.clone(),
-            what: crate::error::describe_io(&e),
+            what: crate::text::describe_io(&e),
         })?;
         if now_on_disk != self.original {
             return Err(BacklogError::Refused {
@@ -121,7 +121,7 @@ impl Plan {
         write_atomic(&self.task_file, self.updated.as_bytes(), Existing::Replace).map_err(|e| {
             BacklogError::Io {
                 path: self.task_file.clone(),
-                what: crate::error::describe_io(&e),
+                what: crate::text::describe_io(&e),
             }
         })?;
         Ok(Attached {
@@ -461,7 +461,7 @@ fn check_structure(lines: &[&str]) -> Result<(), String> {
     serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&front).map_err(|e| {
         format!(
             "the front matter does not parse: {}",
-            crate::error::one_line(&e.to_string())
+            crate::text::one_line(&e.to_string())
         )
     })?;
     check_markers(lines)

@@ -10,11 +10,11 @@ use crate::analyze::goroutines::GroupLevel;
 use crate::analyze::top::{self, BaseMode, Granularity, TopOptions};
 use crate::collect;
 use crate::error::Error;
-use crate::load;
+use crate::jobs::report;
 use crate::profile::DecodeOptions;
 use crate::render;
-use crate::report;
 use crate::set;
+use crate::set::load;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -499,7 +499,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             list_written(out, &written.files)
         }
         Command::Templates(args) => {
-            let written = crate::render::report::write_defaults(&args.dir)
+            let written = crate::render::templates::write_defaults(&args.dir)
                 .map_err(|e| Error::io(&args.dir, &e))?;
             list_written(out, &written)
         }

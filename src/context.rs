@@ -94,7 +94,7 @@ impl Context {
 
     pub fn load(path: &Path) -> Result<Context, ContextError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| ContextError::Read(crate::error::describe_io(&e)))?;
+            .map_err(|e| ContextError::Read(crate::text::describe_io(&e)))?;
         Context::parse(&text)
     }
 
@@ -116,7 +116,7 @@ impl Context {
 /// `line L column C: message` from a YAML error (its location first, so the line is named
 /// even when the message is long).
 fn describe_yaml_error(error: &serde_yaml_ng::Error) -> String {
-    let message = crate::error::one_line(&error.to_string());
+    let message = crate::text::one_line(&error.to_string());
     match error.location() {
         Some(at) => {
             let suffix = format!(" at line {} column {}", at.line(), at.column());

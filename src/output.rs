@@ -144,7 +144,7 @@ impl PublishError {
     fn io(path: &Path, error: &std::io::Error) -> PublishError {
         PublishError {
             path: path.to_path_buf(),
-            what: crate::error::describe_io(error),
+            what: crate::text::describe_io(error),
         }
     }
 

@@ -89,6 +89,45 @@ pub fn for_terminal(text: &str) -> String {
     out
 }
 
+/// An I/O error in words rather than errno text.
+pub fn describe_io(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => "no such file or directory".to_string(),
+        ErrorKind::PermissionDenied => "permission denied".to_string(),
+        ErrorKind::IsADirectory => "is a directory, not a file".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// Text for a one-line error message, with line breaks and other control characters
+/// escaped. Parser errors quote the input (a YAML value that spans lines, a JSON string with
+/// a `\n`), which would split `error: <file>: <what>` (found by fuzzing).
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A regular expression error on one line. The regex crate draws the pattern with a caret
+/// under the problem, over several lines, which would break the one-line
+/// `error: <file>: <what>` (found by fuzzing): keep its last line, the problem itself.
+pub fn describe_regex(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())
+        .unwrap_or("invalid regular expression");
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +172,23 @@ mod tests {
         assert_eq!(for_terminal("a\nb"), "a\\nb");
         assert_eq!(for_terminal("x\u{202e}y\u{1b}"), "x\\u{202e}y\\u{1b}");
         assert_eq!(for_terminal("reports/ok.md"), "reports/ok.md");
+    }
+
+    #[test]
+    // The point is a pattern that does not compile.
+    #[allow(clippy::invalid_regex)]
+    fn regex_errors_are_one_line() {
+        let error = regex::Regex::new("^(()$").unwrap_err();
+        assert!(error.to_string().contains('\n'));
+        assert_eq!(describe_regex(&error), "unclosed group");
+    }
+
+    #[test]
+    fn quoted_input_stays_on_one_line() {
+        assert_eq!(
+            one_line("unknown variant `h\nt`\r\u{7}"),
+            "unknown variant `h\\nt`\\r\\u{7}"
+        );
+        assert_eq!(one_line("plain é"), "plain é");
     }
 }

@@ -4,8 +4,8 @@
 mod common;
 
 use pprof_report::analyze::compare::{Comparison, GateSpec, parse_gate};
+use pprof_report::jobs::report::{self, PrepareOptions, Prepared};
 use pprof_report::profile::DecodeOptions;
-use pprof_report::report::{self, PrepareOptions, Prepared};
 
 const SIM14: &str = "profiles/sim-14svc-20261125-140000";
 const SIM57: &str = "profiles/sim-57svc-20261125-145700";

@@ -2,8 +2,8 @@
 
 mod common;
 
-use pprof_report::load::read_profile;
 use pprof_report::profile::{DecodeOptions, decode};
+use pprof_report::set::load::read_profile;
 
 fn read(relative: &str) -> pprof_report::profile::Profile {
     read_profile(&common::fixture(relative), &DecodeOptions::default()).unwrap()

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use common::builder::Builder;
 use pprof_report::analyze::language::{self, Language};
 use pprof_report::analyze::top::{self, TopOptions};
-use pprof_report::load::read_profile;
 use pprof_report::profile::DecodeOptions;
+use pprof_report::set::load::read_profile;
 
 const NS_PER_MS: i64 = 1_000_000;
 /// 2025-11-20 10:00:00 UTC: a fixed time, so the fixtures never change.

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use pprof_report::analyze::top::{self, BaseMode, Granularity, TopOptions};
-use pprof_report::load::read_profile;
 use pprof_report::profile::DecodeOptions;
 use pprof_report::render::top_text;
+use pprof_report::set::load::read_profile;
 
 struct Case {
     name: String,

@@ -1,7 +1,7 @@
 //! The goroutine text dump parsers, through the public API, on the dumps of
 //! fixtures/goroutine/ and on small inline inputs for the edge cases and errors.
 
-use pprof_report::goroutine::{CreatedBy, DumpError, DumpFormat, GoroutineDump, parse, sniff};
+use pprof_report::dump::{CreatedBy, DumpError, DumpFormat, GoroutineDump, parse, sniff};
 use pprof_report::profile::{Profile, ValueType};
 
 const DEBUG1: &[u8] = include_bytes!("../fixtures/goroutine/debug1.txt");

@@ -6,7 +6,7 @@ use pprof_report::analyze::goroutines::{
     self, Expectation, GoroutineAnalysis, GoroutineInput, GoroutineOptions, GoroutineSource,
     MutexProfileState,
 };
-use pprof_report::goroutine::{self, GoroutineDump};
+use pprof_report::dump::{self, GoroutineDump};
 use pprof_report::profile::{self, DecodeOptions, Profile};
 
 fn root() -> PathBuf {
@@ -23,7 +23,7 @@ fn protobuf(path: &Path) -> Profile {
 }
 
 fn dump(path: &Path) -> GoroutineDump {
-    goroutine::parse(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    dump::parse(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The members of a set named `PREFIX-kind…` in `dir`.

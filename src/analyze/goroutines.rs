@@ -49,7 +49,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::names::{is_standard_package, module_version, package_of};
-use crate::goroutine::GoroutineDump;
+use crate::dump::GoroutineDump;
 use crate::profile::{Profile, SampleRef};
 use crate::{timefmt, units};
 
@@ -1742,7 +1742,7 @@ mod tests {
     #[test]
     fn totals_keep_every_source_and_the_protobuf_time() {
         let profile = goroutine_profile(&[(6, stack(&["example.com/a.Worker"]))]);
-        let dump = crate::goroutine::parse(DEBUG1.as_bytes()).expect("dump");
+        let dump = crate::dump::parse(DEBUG1.as_bytes()).expect("dump");
         let input = GoroutineInput {
             profile: Some(&profile),
             debug1: Some(&dump),
@@ -1885,7 +1885,7 @@ created by example.com/app/server.Start in goroutine 1
 
     #[test]
     fn debug2_groups_carry_states_creators_and_waits() {
-        let dump = crate::goroutine::parse(DEBUG2.as_bytes()).expect("dump");
+        let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
         let analysis = run(&debug2_input(&dump, None, None));
         assert_eq!(analysis.groups.source, GoroutineSource::Debug2);
         // Two groups of two: by label, server.loop before store.(*DB).Get.
@@ -1919,7 +1919,7 @@ created by example.com/app/server.Start in goroutine 1
 
     #[test]
     fn debug2_states_wait_buckets_and_leak_suspects() {
-        let dump = crate::goroutine::parse(DEBUG2.as_bytes()).expect("dump");
+        let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
         // Uptime unknown: blocked for an hour or more.
         let states = run(&debug2_input(&dump, None, None))
             .states
@@ -1978,7 +1978,7 @@ created by example.com/app/server.Start in goroutine 1
 
     #[test]
     fn mutex_waiters_against_the_mutex_profile() {
-        let dump = crate::goroutine::parse(DEBUG2.as_bytes()).expect("dump");
+        let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
         // The WaitGroup semacquire is not a mutex wait; the two lockers are.
         let empty = mutex_profile(&[]);
         let waiters = run(&debug2_input(&dump, None, Some(&empty))).mutex_waiters;
@@ -2051,8 +2051,8 @@ created by example.com/app/server.Start in goroutine 1
 
     #[test]
     fn module_versions_from_every_source() {
-        let dump = crate::goroutine::parse(DEBUG2.as_bytes()).expect("dump");
-        let debug1 = crate::goroutine::parse(DEBUG1.as_bytes()).expect("dump");
+        let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
+        let debug1 = crate::dump::parse(DEBUG1.as_bytes()).expect("dump");
         let profile = goroutine_profile(&[(
             3,
             vec![
@@ -2111,7 +2111,7 @@ created by example.com/app/server.Start in goroutine 1
 
     #[test]
     fn round_trips_through_json_and_is_deterministic() {
-        let dump = crate::goroutine::parse(DEBUG2.as_bytes()).expect("dump");
+        let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
         let mutex = mutex_profile(&[]);
         let mut input = debug2_input(&dump, Some(6000.0), Some(&mutex));
         input.services = Some(2);

@@ -611,7 +611,7 @@ impl<'a> Merged<'a> {
         let compile = |pattern: &str| {
             regex::Regex::new(&format!("^({pattern})$")).map_err(|e| TopError::BadFramePattern {
                 pattern: pattern.to_string(),
-                reason: crate::error::describe_regex(&e),
+                reason: crate::text::describe_regex(&e),
             })
         };
         let drop = compile(&self.header.drop_frames)?;

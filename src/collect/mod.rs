@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::context::{ByteSize, Context, HumanDuration, ProcessStats};
-use crate::goroutine;
+use crate::dump;
 use crate::output::{Existing, write_atomic};
 use crate::profile::{self, DecodeOptions};
 use crate::set::MemberKind;
@@ -181,7 +181,7 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     let dir = &options.out_dir;
     std::fs::create_dir_all(dir).map_err(|e| CollectError::Write {
         path: dir.clone(),
-        what: crate::error::describe_io(&e),
+        what: crate::text::describe_io(&e),
     })?;
     if set_exists(dir, &prefix) {
         return Err(CollectError::Exists {
@@ -283,7 +283,7 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     write_atomic(&context_path, yaml.as_bytes(), Existing::Refuse).map_err(|e| {
         CollectError::Write {
             path: context_path.clone(),
-            what: crate::error::describe_io(&e),
+            what: crate::text::describe_io(&e),
         }
     })?;
     Ok(Outcome {
@@ -350,7 +350,7 @@ fn store(
     let path = options.out_dir.join(format!("{prefix}-{}", target.suffix));
     write_atomic(&path, &body, Existing::Refuse).map_err(|e| CollectError::Write {
         path: path.clone(),
-        what: crate::error::describe_io(&e),
+        what: crate::text::describe_io(&e),
     })?;
     saved.push(Saved {
         kind: target.kind,
@@ -373,7 +373,7 @@ fn check_body(target: Target, fetched: Fetched, decode: &DecodeOptions) -> Resul
         return Err("HTTP 200 with an empty body".to_string());
     }
     let (what, problem) = if target.text {
-        match goroutine::parse(&body) {
+        match dump::parse(&body) {
             Ok(_) => return Ok(body),
             Err(e) => ("a goroutine dump", e.to_string()),
         }

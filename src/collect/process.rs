@@ -40,7 +40,7 @@ fn snapshot_in(proc_root: &Path, pid: u32) -> Result<Snapshot, ProcessError> {
                 std::io::ErrorKind::NotFound => "no such process".to_string(),
                 _ => format!(
                     "cannot read /proc/{pid}/{name}: {}",
-                    crate::error::describe_io(&e)
+                    crate::text::describe_io(&e)
                 ),
             })
         })

@@ -5,7 +5,7 @@ pub mod filters;
 pub mod flame;
 pub mod html;
 pub mod members_text;
-pub mod report;
+pub mod templates;
 pub mod top_text;
 
 /// Text for XML and HTML (element content and quoted attributes).

@@ -204,7 +204,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
     let parsed: RuleFile = serde_yaml_ng::from_str(text).map_err(|e| RuleError::Parse {
         file: file.to_string(),
         // One line: the message may quote a value that spans lines.
-        reason: crate::error::one_line(&match e.location() {
+        reason: crate::text::one_line(&match e.location() {
             Some(at) => format!(
                 "line {} column {}: {}",
                 at.line(),
@@ -240,7 +240,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 let regex = regex::Regex::new(pattern).map_err(|e| {
                     invalid(format!(
                         "pattern {pattern:?}: {}",
-                        crate::error::describe_regex(&e)
+                        crate::text::describe_regex(&e)
                     ))
                 })?;
                 condition.compiled = Some(CompiledPattern(regex));

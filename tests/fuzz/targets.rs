@@ -22,13 +22,13 @@ use pprof_report::analyze::memory::{self, MemoryOptions};
 use pprof_report::analyze::top::{self, BaseMode, Granularity, TopOptions};
 use pprof_report::backlog::{self, AttachOptions};
 use pprof_report::context::Context;
-use pprof_report::goroutine::{self, GoroutineDump};
-use pprof_report::load::{self, Decoded};
+use pprof_report::dump::{self, GoroutineDump};
+use pprof_report::jobs::report::{self, Format, PrepareOptions, Prepared, ReportOptions};
 use pprof_report::profile::{DecodeOptions, Profile};
 use pprof_report::render::flame::FlameSpec;
-use pprof_report::report::{self, Format, PrepareOptions, Prepared, ReportOptions};
 use pprof_report::rules;
 use pprof_report::set;
+use pprof_report::set::load::{self, Decoded};
 use pprof_report::timefmt::UtcTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,7 +290,7 @@ fn flame_svg(folded: &[String]) -> Outcome {
 // --- goroutine dumps -----------------------------------------------------------------------
 
 fn dump(data: &[u8]) -> Outcome {
-    let direct = goroutine::parse(data);
+    let direct = dump::parse(data);
     match load::decode_any(data, &DECODE) {
         Ok(Decoded::Dump(d)) => {
             if !pprof_report::profile::is_gzip(data) {
@@ -329,8 +329,8 @@ fn downstream_dump(d: &GoroutineDump, data: &[u8]) -> Outcome {
             ..GoroutineOptions::default()
         };
         let (debug1, debug2) = match d.format {
-            goroutine::DumpFormat::Debug1 => (Some(d), None),
-            goroutine::DumpFormat::Debug2 => (None, Some(d)),
+            dump::DumpFormat::Debug1 => (Some(d), None),
+            dump::DumpFormat::Debug2 => (None, Some(d)),
         };
         let _ = goroutines::analyze(
             &GoroutineInput {

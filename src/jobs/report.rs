@@ -15,7 +15,7 @@ use crate::parallel::{self, joined};
 use crate::profile::DecodeOptions;
 use crate::render::flame::{self, FlameSpec};
 use crate::render::html;
-use crate::render::report::Templates;
+use crate::render::templates::Templates;
 use crate::set;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -447,7 +447,7 @@ pub fn render_from_json(
         path: json.to_path_buf(),
         what: format!(
             "not a pprof-report analysis: {}",
-            crate::error::one_line(&e.to_string())
+            crate::text::one_line(&e.to_string())
         ),
     })?;
     let markdown = render_markdown(&report, templates)?;

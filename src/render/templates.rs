@@ -49,7 +49,7 @@ pub enum RenderError {
 fn check_override_names(dir: &Path) -> Result<(), RenderError> {
     let entries = std::fs::read_dir(dir).map_err(|e| RenderError::Override {
         path: dir.to_path_buf(),
-        reason: crate::error::describe_io(&e),
+        reason: crate::text::describe_io(&e),
     })?;
     let mut names: Vec<String> = entries
         .filter_map(|entry| entry.ok())
@@ -112,7 +112,7 @@ impl Templates {
                     let text =
                         std::fs::read_to_string(&path).map_err(|e| RenderError::Override {
                             path: path.clone(),
-                            reason: crate::error::describe_io(&e),
+                            reason: crate::text::describe_io(&e),
                         })?;
                     env.add_template_owned(name, text)
                 }

@@ -4,8 +4,8 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::dump::{self, DumpError, GoroutineDump};
 use crate::error::Error;
-use crate::goroutine::{self, DumpError, GoroutineDump};
 use crate::profile::{self, DecodeError, DecodeOptions, Profile};
 
 /// A decoded file.
@@ -79,14 +79,12 @@ fn decode_unchecked(
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut start)
         .map_err(|e| profile::decode::read_error(&e, gzip, limit))?;
-    if let Some(format) = goroutine::sniff(&start) {
-        return goroutine::parse_stream(format, start, reader, &dump_limits(options))
+    if let Some(format) = dump::sniff(&start) {
+        return dump::parse_stream(format, start, reader, &dump_limits(options))
             .map(Decoded::Dump)
             .map_err(|e| match e {
-                goroutine::StreamError::Read(e) => {
-                    profile::decode::read_error(&e, gzip, limit).into()
-                }
-                goroutine::StreamError::Dump(e) => e.into(),
+                dump::StreamError::Read(e) => profile::decode::read_error(&e, gzip, limit).into(),
+                dump::StreamError::Dump(e) => e.into(),
             });
     }
     let stream = std::io::Cursor::new(start).chain(reader);
@@ -99,8 +97,8 @@ fn decode_unchecked(
 const SNIFF_BYTES: usize = 4096;
 
 /// The text-dump limits of the decode options.
-pub fn dump_limits(options: &DecodeOptions) -> goroutine::DumpLimits {
-    goroutine::DumpLimits {
+pub fn dump_limits(options: &DecodeOptions) -> dump::DumpLimits {
+    dump::DumpLimits {
         max_line_bytes: options.max_line_bytes,
         max_stack_depth: options.max_stack_depth,
     }

@@ -2,15 +2,16 @@
 //! found from a directory or a path prefix and classified by their content. The file name
 //! only breaks ties (mutex and block profiles carry the same sample types).
 
+pub mod load;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::describe_io;
-use crate::goroutine::{self, DumpFormat, GoroutineDump};
-use crate::load;
+use crate::dump::{self, DumpFormat, GoroutineDump};
 use crate::profile::{self, DecodeOptions, Profile};
+use crate::text::describe_io;
 
 /// What a member of a set is, decided from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -166,7 +167,7 @@ pub enum SetError {
     #[error("{}: {source}", path.display())]
     Dump {
         path: PathBuf,
-        source: goroutine::DumpError,
+        source: dump::DumpError,
     },
 }
 
@@ -505,7 +506,7 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    if !profile::is_gzip(&head) && goroutine::sniff(&head).is_none() && looks_like_text(&head) {
+    if !profile::is_gzip(&head) && dump::sniff(&head).is_none() && looks_like_text(&head) {
         reader.finish().map_err(io_error)?;
         return Ok(Read::Other(text_reason(&head)));
     }

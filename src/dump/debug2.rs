@@ -890,7 +890,7 @@ mod tests {
         let error = dump_error(streamed(&cut, usize::MAX, 1 << 10));
         assert_eq!(
             Err(error.clone()),
-            crate::goroutine::parse(cut.as_bytes()).map(|_| ())
+            crate::dump::parse(cut.as_bytes()).map(|_| ())
         );
         assert!(matches!(error, DumpError::MidLine { .. }), "{error}");
     }
@@ -980,7 +980,7 @@ mod tests {
         let parse = |line: &str| {
             let text =
                 format!("goroutine 9 [select]:\nmain.f()\n\tm.go:1\n{line}\n\tm.go:2 +0x1\n\n");
-            let dump = crate::goroutine::parse(text.as_bytes()).unwrap();
+            let dump = crate::dump::parse(text.as_bytes()).unwrap();
             let created = dump.goroutines[0].created_by.clone().unwrap();
             (created.function, created.parent_goroutine)
         };

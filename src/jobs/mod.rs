@@ -1,0 +1,3 @@
+//! The jobs: read, investigate, render, write. Parallelism and drawing live here.
+
+pub mod report;
