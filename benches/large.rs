@@ -139,17 +139,15 @@ fn templates(set: &str) {
         eprintln!("bench: {set}: {e}");
         std::process::exit(2)
     };
-    let rules = pprof_report::jobs::report::load_rules(&[]).unwrap_or_else(|e| fail(&e));
-    let options = pprof_report::jobs::report::PrepareOptions {
+    let rules = pprof_report::jobs::load_rules(&[]).unwrap_or_else(|e| fail(&e));
+    let options = pprof_report::jobs::PrepareOptions {
         context: None,
         rules: &rules,
         group_level: Default::default(),
         decode: &DecodeOptions::default(),
-        assets_dir: "report".to_string(),
-        command: "pprof-report report".to_string(),
     };
     let prepared =
-        pprof_report::jobs::report::prepare(Path::new(set), &options).unwrap_or_else(|e| fail(&e));
+        pprof_report::jobs::prepare(Path::new(set), &options).unwrap_or_else(|e| fail(&e));
     let parse = median(|| {
         Templates::new(None).unwrap_or_else(|e| fail(&e));
     });

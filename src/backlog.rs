@@ -33,18 +33,20 @@ pub enum BacklogError {
     },
     #[error("{}: {what}", path.display())]
     Refused { path: PathBuf, what: String },
-    #[error("{}: {what}", path.display())]
-    Report { path: PathBuf, what: String },
 }
 
 /// What to attach and where.
 #[derive(Debug, Clone)]
 pub struct AttachOptions {
-    pub backlog_dir: PathBuf,
-    /// The task id: `17`, `task-17`, `TASK-17`.
-    pub task: String,
+    /// The task file ([`find_task`]).
+    pub task_file: PathBuf,
+    /// The report, as the user named it: it keys the block (attaching the same report again
+    /// replaces its block) and goes into the front matter's documentation list.
     pub report: PathBuf,
-    /// The time written into the block and updated_date.
+    /// The block's lines (without line endings), rendered from `backlog.md.j2`; the markers
+    /// around them are added here.
+    pub block: Vec<String>,
+    /// The time written into updated_date.
     pub now: UtcTime,
 }
 
@@ -56,7 +58,7 @@ pub struct Attached {
     pub replaced: bool,
 }
 
-/// Attaches the report to the task.
+/// Attaches the block to the task.
 pub fn attach(options: &AttachOptions) -> Result<Attached, BacklogError> {
     plan(options)?.write()
 }
@@ -70,13 +72,9 @@ pub struct Plan {
     replaced: bool,
 }
 
-/// Reads the report and the task, and works out the new task file.
+/// Reads the task, and works out the new task file.
 pub fn plan(options: &AttachOptions) -> Result<Plan, BacklogError> {
-    let report_text = std::fs::read_to_string(&options.report).map_err(|e| BacklogError::Io {
-        path: options.report.clone(),
-        what: crate::text::describe_io(&e),
-    })?;
-    let task_file = find_task(&options.backlog_dir, &options.task)?;
+    let task_file = options.task_file.clone();
     let original = std::fs::read(&task_file).map_err(|e| BacklogError::Io {
         path: task_file.clone(),
         what: crate::text::describe_io(&e),
@@ -85,12 +83,11 @@ pub fn plan(options: &AttachOptions) -> Result<Plan, BacklogError> {
         path: task_file.clone(),
         what: "the task file is not UTF-8".to_string(),
     })?;
-    let link = relative_link(
-        task_file.parent().unwrap_or(Path::new(".")),
-        &options.report,
-    );
     let key = options.report.display().to_string();
-    let block = block_lines(&report_text, &options.report, &link, &key, &options.now)?;
+    let mut block = Vec::with_capacity(options.block.len() + 2);
+    block.push(format!("{BLOCK_BEGIN}{key} -->"));
+    block.extend(options.block.iter().cloned());
+    block.push(format!("{BLOCK_END}{key} -->"));
     let (updated, replaced) =
         edit(&text, &block, &key, &options.now).map_err(|what| BacklogError::Refused {
             path: task_file.clone(),
@@ -216,7 +213,7 @@ pub fn find_task(backlog_dir: &Path, task: &str) -> Result<PathBuf, BacklogError
 }
 
 /// The path from `from_dir` to `target`, `/`-separated, for a Markdown link.
-fn relative_link(from_dir: &Path, target: &Path) -> String {
+pub fn relative_link(from_dir: &Path, target: &Path) -> String {
     let absolute = |p: &Path| -> PathBuf {
         let joined = if p.is_absolute() {
             p.to_path_buf()
@@ -250,73 +247,6 @@ fn relative_link(from_dir: &Path, target: &Path) -> String {
             .map(|c| c.as_os_str().to_string_lossy().into_owned()),
     );
     parts.join("/")
-}
-
-/// The block's lines (without line endings): dated heading, the executive summary and the
-/// recommendations of the report, one line each.
-fn block_lines(
-    report: &str,
-    report_path: &Path,
-    link: &str,
-    key: &str,
-    now: &UtcTime,
-) -> Result<Vec<String>, BacklogError> {
-    let section = |heading: &str| -> Option<Vec<&str>> {
-        let mut lines = report.lines().skip_while(|l| l.trim_end() != heading);
-        lines.next()?;
-        Some(lines.take_while(|l| !l.starts_with("## ")).collect())
-    };
-    let summary = section("## Executive summary").ok_or_else(|| BacklogError::Report {
-        path: report_path.to_path_buf(),
-        what: "no \"## Executive summary\" section; attach takes a report written by pprof-report report"
-            .to_string(),
-    })?;
-    let mut lines = vec![
-        format!("{BLOCK_BEGIN}{key} -->"),
-        format!(
-            "### Profile report, {}-{:02}-{:02} {:02}:{:02} UTC: [{}]({})",
-            now.year,
-            now.month,
-            now.day,
-            now.hour,
-            now.minute,
-            report_path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            link.replace(' ', "%20")
-        ),
-        String::new(),
-    ];
-    lines.extend(
-        summary
-            .iter()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| l.to_string()),
-    );
-    // The recommendations table: `| rank | title | severity | saving |`.
-    let recommendations: Vec<String> = section("## Recommendations")
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|l| {
-            let cells: Vec<&str> = l.trim().trim_matches('|').split(" | ").collect();
-            let rank: usize = cells.first()?.trim().parse().ok()?;
-            let title = cells.get(1)?.trim();
-            let saving = cells.get(3).map(|s| s.trim()).filter(|s| *s != "–");
-            Some(match saving {
-                Some(s) => format!("{rank}. {title}: {s}"),
-                None => format!("{rank}. {title}"),
-            })
-        })
-        .collect();
-    if !recommendations.is_empty() {
-        lines.push(String::new());
-        lines.push("Recommendations, ranked by estimated saving:".to_string());
-        lines.push(String::new());
-        lines.extend(recommendations);
-    }
-    lines.push(format!("{BLOCK_END}{key} -->"));
-    Ok(lines)
 }
 
 /// One line of the file with its own ending (`\n`, `\r\n`, or none for the last).

@@ -2,7 +2,7 @@
 //! sees clap.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -10,7 +10,7 @@ use crate::analyze::goroutines::GroupLevel;
 use crate::analyze::top::{self, BaseMode, Granularity, TopOptions};
 use crate::collect;
 use crate::error::Error;
-use crate::jobs::report;
+use crate::jobs::{self, CommandLine, Format};
 use crate::profile::DecodeOptions;
 use crate::render;
 use crate::set;
@@ -141,6 +141,10 @@ pub struct AttachArgs {
     /// The Backlog.md folder.
     #[arg(long, default_value = "backlog")]
     pub backlog_dir: PathBuf,
+    /// A folder whose templates replace the defaults, file by file (the block is
+    /// `backlog.md.j2`).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -378,129 +382,80 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-/// Runs a parsed command line, writing results to `out`. The process ends after it: the data
-/// of the last report made is left to the exit rather than freed.
+/// Runs a parsed command line, writing results to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
     match cli.command {
         Command::Top(args) => run_top(&args, out),
         Command::Collect(args) => run_collect(&args, out),
-        Command::Report(args) => {
-            let format = match args.format {
-                FormatArg::Md => report::Format::Markdown,
-                FormatArg::Json => report::Format::Json,
-            };
-            let options = |set: PathBuf, out: Option<PathBuf>| report::ReportOptions {
-                set,
-                context: args.context.clone(),
-                out,
-                templates: args.templates.clone(),
-                format,
-                html: args.html,
-                decode: args.decode.options(),
-                rules: args.rules.clone(),
-                baseline: args.baseline.clone(),
-                gate: args.fail_on.clone(),
-                group_level: match args.group_level {
-                    GroupLevelArg::Exact => GroupLevel::Exact,
-                    GroupLevelArg::Functions => GroupLevel::Functions,
-                    GroupLevelArg::Package => GroupLevel::Package,
-                },
-            };
-            let runs = if args.all {
-                let extension = match format {
-                    report::Format::Markdown => "md",
-                    report::Format::Json => "json",
-                };
-                let mut runs: Vec<report::ReportOptions> = Vec::new();
-                for set in set::list(&args.set)? {
-                    let name = set
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    // The set's name came from file names: it becomes a safe one here.
-                    let safe = crate::output::safe_file_name(&name, "report");
-                    let out_file = args.out_dir.join(format!("{safe}.{extension}"));
-                    if let Some(other) = runs.iter().find(|r| r.out.as_ref() == Some(&out_file)) {
-                        return Err(Error::Read {
-                            path: out_file,
-                            what: format!(
-                                "sets {} and {} would both be reported here; rename one",
-                                other.set.display(),
-                                set.display()
-                            ),
-                        });
-                    }
-                    runs.push(options(set, Some(out_file)));
-                }
-                runs
-            } else {
-                vec![options(args.set.clone(), args.out.clone())]
-            };
-            for (index, run) in runs.iter().enumerate() {
-                let (written, leftovers) = report::run_keeping(run)?;
-                list_written(out, &written.files)?;
-                if let (Some(task), Some(markdown)) = (
-                    &args.attach,
-                    written
-                        .files
-                        .iter()
-                        .find(|f| f.extension().is_some_and(|e| e == "md")),
-                ) {
-                    attach_report(markdown, task, &args.backlog_dir, out)?;
-                }
-                // The command ends after its last report: what that one was made from goes
-                // with the process rather than being freed piece by piece. Earlier ones are
-                // freed, or memory would grow with the number of sets.
-                if index + 1 == runs.len() {
-                    std::mem::forget(leftovers);
-                }
-            }
-            Ok(())
-        }
+        Command::Report(args) => run_report(&args, out),
         Command::Compare(args) => {
-            let (written, passed) = report::run_compare(&report::CompareJob {
+            let format = format_of(args.format);
+            let (written, passed) = jobs::compare::run(&jobs::compare::CompareJob {
                 before: args.before.clone(),
                 after: args.after.clone(),
                 out: args.out.clone(),
-                format: match args.format {
-                    FormatArg::Md => report::Format::Markdown,
-                    FormatArg::Json => report::Format::Json,
-                },
+                format,
                 html: args.html,
                 templates: args.templates.clone(),
                 rules: args.rules.clone(),
                 gate: args.fail_on.clone(),
                 decode: args.decode.options(),
+                command: regenerate(
+                    "compare",
+                    &[&args.before, &args.after],
+                    &Flags {
+                        templates: args.templates.as_deref(),
+                        json: format == Format::Json,
+                        html: args.html,
+                        gates: &args.fail_on,
+                        rules: &args.rules,
+                        ..Flags::default()
+                    },
+                ),
             })?;
             list_written(out, &written.files)?;
             if passed {
                 Ok(())
             } else {
-                Err(Error::GateFailed(
-                    "the regression gate failed (see the report's Regression gate table)"
-                        .to_string(),
-                ))
+                Err(Error::GateFailed)
             }
         }
         Command::Trend(args) => {
-            let written = report::run_trend(&report::TrendJob {
+            let paths: Vec<&Path> = args.sets.iter().map(PathBuf::as_path).collect();
+            let written = jobs::trend::run(&jobs::trend::TrendJob {
                 sets: args.sets.clone(),
                 out: args.out.clone(),
                 templates: args.templates.clone(),
                 html: args.html,
                 decode: args.decode.options(),
+                command: regenerate(
+                    "trend",
+                    &paths,
+                    &Flags {
+                        templates: args.templates.as_deref(),
+                        html: args.html,
+                        ..Flags::default()
+                    },
+                ),
             })?;
             list_written(out, &written.files)
         }
-        Command::Attach(args) => attach_report(&args.report, &args.task, &args.backlog_dir, out),
+        Command::Attach(args) => {
+            let attached = jobs::attach::run(&attach_job(
+                &args.report,
+                &args.task,
+                &args.backlog_dir,
+                args.templates.clone(),
+            ))?;
+            say_attached(&attached, out)
+        }
         Command::Render(args) => {
             let written =
-                report::render_from_json(&args.json, &args.out, args.templates.as_deref())?;
+                jobs::report::render_from_json(&args.json, &args.out, args.templates.as_deref())?;
             list_written(out, &written.files)
         }
         Command::Templates(args) => {
-            let written = crate::render::templates::write_defaults(&args.dir)
-                .map_err(|e| Error::io(&args.dir, &e))?;
+            let written = jobs::write_default_templates(&args.dir)?;
             list_written(out, &written)
         }
         Command::Members(args) => {
@@ -508,6 +463,157 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             write_output(out, render::members_text::render(&set).as_bytes())
         }
     }
+}
+
+fn format_of(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Md => Format::Markdown,
+        FormatArg::Json => Format::Json,
+    }
+}
+
+/// `report`: one set, or every set of a folder (`--all`), each attached when asked.
+fn run_report(args: &ReportArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let format = format_of(args.format);
+    let group_level = match args.group_level {
+        GroupLevelArg::Exact => GroupLevel::Exact,
+        GroupLevelArg::Functions => GroupLevel::Functions,
+        GroupLevelArg::Package => GroupLevel::Package,
+    };
+    let options = |set: PathBuf, out: Option<PathBuf>| jobs::report::ReportOptions {
+        command: regenerate(
+            "report",
+            &[&set],
+            &Flags {
+                context: args.context.as_deref(),
+                templates: args.templates.as_deref(),
+                json: format == Format::Json,
+                html: args.html,
+                baseline: args.baseline.as_deref(),
+                gates: &args.fail_on,
+                rules: &args.rules,
+                group_level: (group_level != GroupLevel::default()).then_some(group_level),
+            },
+        ),
+        set,
+        context: args.context.clone(),
+        out,
+        templates: args.templates.clone(),
+        format,
+        html: args.html,
+        decode: args.decode.options(),
+        rules: args.rules.clone(),
+        baseline: args.baseline.clone(),
+        gate: args.fail_on.clone(),
+        group_level,
+    };
+    let runs = if args.all {
+        let mut runs: Vec<jobs::report::ReportOptions> = Vec::new();
+        for set in set::list(&args.set)? {
+            let name = set
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // The set's name came from file names: it becomes a safe one here.
+            let safe = crate::output::safe_file_name(&name, "report");
+            let out_file = args.out_dir.join(format!("{safe}.{}", format.extension()));
+            if let Some(other) = runs.iter().find(|r| r.out.as_ref() == Some(&out_file)) {
+                return Err(Error::SameOutput {
+                    out: out_file,
+                    first: other.set.clone(),
+                    second: set,
+                });
+            }
+            runs.push(options(set, Some(out_file)));
+        }
+        runs
+    } else {
+        vec![options(args.set.clone(), args.out.clone())]
+    };
+    for run in &runs {
+        let reported = jobs::report::run(run)?;
+        list_written(out, &reported.written.files)?;
+        if let (Some(task), Some(markdown)) = (&args.attach, &reported.markdown) {
+            let job = attach_job(markdown, task, &args.backlog_dir, args.templates.clone());
+            let attached = jobs::attach::attach_analysis(&job, &reported.analysis)?;
+            say_attached(&attached, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The flags a regenerated command repeats, in the order it writes them.
+#[derive(Default)]
+struct Flags<'a> {
+    context: Option<&'a Path>,
+    templates: Option<&'a Path>,
+    json: bool,
+    html: bool,
+    baseline: Option<&'a Path>,
+    gates: &'a [crate::analyze::compare::GateSpec],
+    rules: &'a [PathBuf],
+    group_level: Option<GroupLevel>,
+}
+
+/// The command that writes a report, comparison or trend again (but for `--out`, which the
+/// job settles), with the paths as the user gave them: the one place that spells the flags
+/// of a regenerated command.
+fn regenerate(subcommand: &str, paths: &[&Path], flags: &Flags) -> CommandLine {
+    let mut words = vec!["pprof-report".to_string(), subcommand.to_string()];
+    words.extend(paths.iter().map(|p| p.display().to_string()));
+    let path_flag = |words: &mut Vec<String>, name: &str, value: Option<&Path>| {
+        if let Some(value) = value {
+            words.push(name.to_string());
+            words.push(value.display().to_string());
+        }
+    };
+    path_flag(&mut words, "--context", flags.context);
+    path_flag(&mut words, "--templates", flags.templates);
+    if flags.json {
+        words.push("--format json".to_string());
+    }
+    if flags.html {
+        words.push("--html".to_string());
+    }
+    path_flag(&mut words, "--baseline", flags.baseline);
+    for gate in flags.gates {
+        words.push(format!("--fail-on '{}'", gate.text));
+    }
+    for rules in flags.rules {
+        words.push("--rules".to_string());
+        words.push(rules.display().to_string());
+    }
+    if let Some(level) = flags.group_level {
+        words.push(format!("--group-level {}", level.as_arg()));
+    }
+    CommandLine::new(words)
+}
+
+fn attach_job(
+    report: &Path,
+    task: &str,
+    backlog_dir: &Path,
+    templates: Option<PathBuf>,
+) -> jobs::attach::AttachJob {
+    jobs::attach::AttachJob {
+        backlog_dir: backlog_dir.to_path_buf(),
+        task: task.to_string(),
+        report: report.to_path_buf(),
+        templates,
+        now: crate::timefmt::UtcTime::now(),
+    }
+}
+
+fn say_attached(attached: &crate::backlog::Attached, out: &mut dyn Write) -> Result<(), Error> {
+    let verb = if attached.replaced {
+        "replaced the block in"
+    } else {
+        "attached to"
+    };
+    write_output(
+        out,
+        format!("{verb} {}\n", attached.task_file.display()).as_bytes(),
+    )
 }
 
 fn run_top(args: &TopArgs, out: &mut dyn Write) -> Result<(), Error> {
@@ -549,13 +655,9 @@ fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
         progress: !args.quiet,
         at: args.stamp,
     };
-    let outcome = collect::collect(&options).map_err(|e| match e {
-        // A value no collection could use is a usage error, like one clap refuses.
-        collect::CollectError::BadUrl(..)
-        | collect::CollectError::BadHost(..)
-        | collect::CollectError::BadServices(..) => Error::Usage(e.to_string()),
-        _ => Error::Collect(e.to_string()),
-    })?;
+    // A value no collection could use is a usage error, like one clap refuses (`Error`'s
+    // `From<CollectError>`).
+    let outcome = collect::collect(&options)?;
     let mut text = String::new();
     for saved in &outcome.saved {
         text.push_str(&format!(
@@ -579,41 +681,17 @@ fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {
             failure.what
         );
     }
-    Err(Error::Incomplete(format!(
-        "set {} is incomplete: {} of {} members saved",
-        outcome.prefix,
-        outcome.saved.len(),
-        outcome.saved.len() + outcome.failures.len()
-    )))
+    Err(Error::Incomplete {
+        prefix: outcome.prefix.clone(),
+        saved: outcome.saved.len(),
+        total: outcome.saved.len() + outcome.failures.len(),
+    })
 }
 
 /// Parses `30s`, `2m`, `1h`, `1.5s`.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let d = crate::context::HumanDuration::parse(text)?;
     std::time::Duration::try_from_secs_f64(d.seconds).map_err(|e| format!("{text:?}: {e}"))
-}
-
-fn attach_report(
-    report: &std::path::Path,
-    task: &str,
-    backlog_dir: &std::path::Path,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    let attached = crate::backlog::attach(&crate::backlog::AttachOptions {
-        backlog_dir: backlog_dir.to_path_buf(),
-        task: task.to_string(),
-        report: report.to_path_buf(),
-        now: crate::timefmt::UtcTime::now(),
-    })?;
-    let verb = if attached.replaced {
-        "replaced the block in"
-    } else {
-        "attached to"
-    };
-    write_output(
-        out,
-        format!("{verb} {}\n", attached.task_file.display()).as_bytes(),
-    )
 }
 
 fn list_written(out: &mut dyn Write, files: &[PathBuf]) -> Result<(), Error> {
@@ -633,7 +711,10 @@ fn write_output(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::io("<stdout>", &e)),
+        Err(source) => Err(Error::Io {
+            path: PathBuf::from("<stdout>"),
+            source,
+        }),
         Ok(()) => Ok(()),
     }
 }

@@ -128,9 +128,19 @@ pub struct Assets {
 }
 
 impl Assets {
-    /// The extension of every file the folder may hold; a folder with anything else in it is
-    /// not ours to replace.
+    /// The extension of the flame graphs and charts the folder holds.
     const EXTENSION: &'static str = "svg";
+    /// The one other file the folder holds: the report's analysis, as JSON.
+    pub const ANALYSIS: &'static str = "analysis.json";
+
+    /// Whether a file of this name may be in the folder; a folder with anything else in it is
+    /// not ours to replace.
+    fn is_asset(name: &std::ffi::OsStr) -> bool {
+        name == Self::ANALYSIS
+            || Path::new(name)
+                .extension()
+                .is_some_and(|e| e == Self::EXTENSION)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -256,9 +266,7 @@ fn folder_state(dir: &Path) -> Result<Folder, PublishError> {
     for entry in std::fs::read_dir(dir).map_err(|e| PublishError::io(dir, &e))? {
         let entry = entry.map_err(|e| PublishError::io(dir, &e))?;
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        let is_asset = Path::new(&entry.file_name())
-            .extension()
-            .is_some_and(|e| e == Assets::EXTENSION);
+        let is_asset = Assets::is_asset(&entry.file_name());
         if !(is_file && is_asset) {
             return Ok(Folder::Foreign(
                 entry.path(),

@@ -5,7 +5,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use pprof_report::backlog::{self, AttachOptions};
+use pprof_report::backlog::{self, AttachOptions, Attached};
+use pprof_report::jobs::attach::{self as attach_job, AttachJob};
 use pprof_report::timefmt::UtcTime;
 
 /// A copy of fixtures/backlog and of a committed report in a temporary project folder.
@@ -27,17 +28,32 @@ fn project() -> tempfile::TempDir {
             dir.path().join("reports").join(name),
         )
         .unwrap();
+        // The analysis the report wrote beside its flame graphs, which attach reads.
+        let analysis = Path::new(name).with_extension("").join("analysis.json");
+        std::fs::create_dir_all(dir.path().join("reports").join(analysis.parent().unwrap()))
+            .unwrap();
+        std::fs::copy(
+            common::root().join("reports").join(&analysis),
+            dir.path().join("reports").join(&analysis),
+        )
+        .unwrap();
     }
     dir
 }
 
-fn options(dir: &Path, task: &str, report: &str, minute: i64) -> AttachOptions {
-    AttachOptions {
+fn options(dir: &Path, task: &str, report: &str, minute: i64) -> AttachJob {
+    AttachJob {
         backlog_dir: dir.join("backlog"),
         task: task.to_string(),
         report: dir.join("reports").join(report),
+        templates: None,
         now: UtcTime::from_unix_seconds(1_764_086_400 + minute * 60),
     }
+}
+
+/// Attaches as the `attach` command does: the block rendered from the report's analysis.
+fn attach(job: &AttachJob) -> Result<Attached, pprof_report::Error> {
+    attach_job::run(job)
 }
 
 fn task_file(dir: &Path, name: &str) -> PathBuf {
@@ -53,7 +69,7 @@ fn attach_inserts_then_replaces_then_keeps_history() {
     let dir = project();
     let path = task_file(dir.path(), TASK17);
     let before = std::fs::read_to_string(&path).unwrap();
-    let first = backlog::attach(&options(dir.path(), "17", REPORT57, 0)).unwrap();
+    let first = attach(&options(dir.path(), "17", REPORT57, 0)).unwrap();
     assert!(!first.replaced);
     let once = std::fs::read_to_string(&path).unwrap();
     // Everything before the notes' end marker and after the front matter is unchanged,
@@ -80,11 +96,11 @@ fn attach_inserts_then_replaces_then_keeps_history() {
         }
     }
     // Attaching the same report again replaces the block: identical file apart from time.
-    let again = backlog::attach(&options(dir.path(), "task-17", REPORT57, 0)).unwrap();
+    let again = attach(&options(dir.path(), "task-17", REPORT57, 0)).unwrap();
     assert!(again.replaced);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), once);
     // A later round's report is added after the first: history kept.
-    backlog::attach(&options(dir.path(), "17", REPORT_OFF, 90)).unwrap();
+    attach(&options(dir.path(), "17", REPORT_OFF, 90)).unwrap();
     let twice = std::fs::read_to_string(&path).unwrap();
     assert_eq!(twice.matches("<!-- pprof-report:BEGIN").count(), 2);
     let first_at = twice.find(REPORT57).unwrap();
@@ -94,14 +110,14 @@ fn attach_inserts_then_replaces_then_keeps_history() {
     assert!(first_at < second_at);
     assert!(twice.contains("updated_date: '2025-11-25 17:30'\n"));
     // The result parses again: front matter and balanced markers.
-    backlog::attach(&options(dir.path(), "17", REPORT_OFF, 90)).unwrap();
+    attach(&options(dir.path(), "17", REPORT_OFF, 90)).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), twice);
 }
 
 #[test]
 fn a_task_without_notes_gets_the_section_where_backlog_puts_it() {
     let dir = project();
-    backlog::attach(&options(dir.path(), "18", REPORT57, 0)).unwrap();
+    attach(&options(dir.path(), "18", REPORT57, 0)).unwrap();
     let text = std::fs::read_to_string(task_file(dir.path(), "task-18 - Shrink-heap.md")).unwrap();
     let ac_end = text.find("<!-- AC:END -->").unwrap();
     let notes = text.find("## Implementation Notes").unwrap();
@@ -118,7 +134,7 @@ fn a_task_without_notes_gets_the_section_where_backlog_puts_it() {
 fn crlf_and_a_missing_final_newline_are_kept() {
     let dir = project();
     let name = "task-19 - Windows-edited-task.md";
-    backlog::attach(&options(dir.path(), "19", REPORT57, 0)).unwrap();
+    attach(&options(dir.path(), "19", REPORT57, 0)).unwrap();
     let bytes = std::fs::read(task_file(dir.path(), name)).unwrap();
     let text = String::from_utf8(bytes).unwrap();
     assert!(
@@ -144,7 +160,7 @@ fn crlf_and_a_missing_final_newline_are_kept() {
 #[test]
 fn a_completed_task_is_found_too() {
     let dir = project();
-    let attached = backlog::attach(&options(dir.path(), "3", REPORT57, 0)).unwrap();
+    let attached = attach(&options(dir.path(), "3", REPORT57, 0)).unwrap();
     assert!(
         attached
             .task_file
@@ -166,7 +182,7 @@ fn refusals_name_the_file_and_change_nothing() {
     };
     let before = snapshot();
     let error = |task: &str, report: &str| {
-        backlog::attach(&options(dir.path(), task, report, 0))
+        attach(&options(dir.path(), task, report, 0))
             .unwrap_err()
             .to_string()
     };
@@ -186,7 +202,7 @@ fn refusals_name_the_file_and_change_nothing() {
     );
     let no_report = error("17", "nope.md");
     assert!(
-        no_report.ends_with("reports/nope.md: no such file or directory"),
+        no_report.contains("reports/nope/analysis.json: no analysis here; attach takes a report written by pprof-report report"),
         "{no_report}"
     );
     // A duplicate id is refused, naming both files.
@@ -198,12 +214,17 @@ fn refusals_name_the_file_and_change_nothing() {
     let ambiguous = error("18", REPORT57);
     assert!(ambiguous.contains("task 18 matches 2 files"), "{ambiguous}");
     std::fs::remove_file(dir.path().join("backlog/drafts/task-18 - Copy.md")).unwrap();
-    // A file that is not a report is refused before the task is touched.
+    // A file that is not a report (no analysis beside it) is refused before the task is
+    // touched, and so is an analysis that is not one.
     std::fs::write(dir.path().join("reports/notes.md"), "# Notes\n").unwrap();
     let not_report = error("17", "notes.md");
+    assert!(not_report.contains("no analysis here"), "{not_report}");
+    std::fs::create_dir_all(dir.path().join("reports/notes")).unwrap();
+    std::fs::write(dir.path().join("reports/notes/analysis.json"), "{}").unwrap();
+    let not_analysis = error("17", "notes.md");
     assert!(
-        not_report.contains("no \"## Executive summary\" section"),
-        "{not_report}"
+        not_analysis.contains("reports/notes/analysis.json: not a pprof-report analysis: "),
+        "{not_analysis}"
     );
     assert!(before == snapshot(), "a refusal changed a task file");
 }
@@ -257,7 +278,13 @@ fn the_command_line_attaches_and_reports_what_it_did() {
 #[test]
 fn a_file_changed_while_attaching_is_not_overwritten() {
     let dir = project();
-    let plan = backlog::plan(&options(dir.path(), "17", REPORT57, 0)).unwrap();
+    let plan = backlog::plan(&AttachOptions {
+        task_file: task_file(dir.path(), TASK17),
+        report: dir.path().join("reports").join(REPORT57),
+        block: vec!["### A block".to_string()],
+        now: UtcTime::from_unix_seconds(1_764_086_400),
+    })
+    .unwrap();
     let path = task_file(dir.path(), TASK17);
     let edited = format!(
         "{}\nEdited by someone else.\n",
@@ -272,4 +299,69 @@ fn a_file_changed_while_attaching_is_not_overwritten() {
         "{error}"
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+}
+
+/// The block comes from the analysis, not from the rendered Markdown: a report whose entry,
+/// summary and recommendation templates are one word still attaches its summary and its
+/// recommendations, by `attach` and by `report --attach`.
+#[test]
+fn overridden_report_templates_do_not_change_what_is_attached() {
+    let dir = project();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    for name in ["report.md.j2", "summary.md.j2", "recommendations.md.j2"] {
+        std::fs::write(templates.join(name), "Overridden.\n").unwrap();
+    }
+    let set = common::fixture("profiles/sim-57svc-20261125-145700");
+    let set = set.to_str().unwrap();
+    let (code, _, stderr) = common::run(
+        &[
+            "report",
+            set,
+            "--templates",
+            "templates",
+            "--out",
+            "reports/custom.md",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("reports/custom.md")).unwrap(),
+        "Overridden.\n"
+    );
+    let (code, _, stderr) =
+        common::run(&["attach", "--task", "17", "reports/custom.md"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(task_file(dir.path(), TASK17)).unwrap();
+    assert!(text.contains("- **CPU.** The process uses"), "{text}");
+    assert!(
+        text.contains("Recommendations, ranked by estimated saving:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1. Port listing polls /proc for every node: "),
+        "{text}"
+    );
+    // The same through report --attach, into another task.
+    let (code, _, stderr) = common::run(
+        &[
+            "report",
+            set,
+            "--templates",
+            "templates",
+            "--out",
+            "reports/custom2.md",
+            "--attach",
+            "18",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(task_file(dir.path(), "task-18 - Shrink-heap.md")).unwrap();
+    assert!(text.contains("- **CPU.** The process uses"), "{text}");
+    assert!(
+        text.contains("1. Port listing polls /proc for every node: "),
+        "{text}"
+    );
 }

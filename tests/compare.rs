@@ -4,7 +4,7 @@
 mod common;
 
 use pprof_report::analyze::compare::{Comparison, GateSpec, parse_gate};
-use pprof_report::jobs::report::{self, PrepareOptions, Prepared};
+use pprof_report::jobs::{self as report, PrepareOptions, Prepared};
 use pprof_report::profile::DecodeOptions;
 
 const SIM14: &str = "profiles/sim-14svc-20261125-140000";
@@ -20,8 +20,6 @@ fn prepared(set: &str) -> Prepared {
             rules: &rules,
             group_level: Default::default(),
             decode: &DecodeOptions::default(),
-            assets_dir: String::new(),
-            command: String::new(),
         },
     )
     .unwrap()
@@ -29,9 +27,9 @@ fn prepared(set: &str) -> Prepared {
 
 fn compare(before: &str, after: &str, gate: Vec<GateSpec>) -> Comparison {
     let rules = report::load_rules(&[]).unwrap();
-    report::compare_prepared(
-        &prepared(before),
-        &prepared(after),
+    pprof_report::analyze::compare::compare(
+        &prepared(before).side(),
+        &prepared(after).side(),
         &rules,
         &pprof_report::analyze::compare::CompareOptions { rows: 15, gate },
     )
@@ -208,14 +206,12 @@ fn sets_with_missing_members_are_compared_on_what_they_share() {
             rules: &rules,
             group_level: Default::default(),
             decode: &DecodeOptions::default(),
-            assets_dir: String::new(),
-            command: String::new(),
         },
     )
     .unwrap();
-    let c = report::compare_prepared(
-        &prepared(SIM57),
-        &partial,
+    let c = pprof_report::analyze::compare::compare(
+        &prepared(SIM57).side(),
+        &partial.side(),
         &rules,
         &pprof_report::analyze::compare::CompareOptions {
             rows: 5,

@@ -557,13 +557,20 @@ fn check_svg(what: &str, text: &str) -> String {
     seen
 }
 
-/// Every SVG below `dir`, checked; their text content, concatenated.
+/// Every SVG below `dir`, checked; their text content, concatenated. The only other file an
+/// assets folder holds is the report's analysis, which must be JSON.
 fn check_svgs(dir: &Path) -> String {
     let mut seen = String::new();
     let files = common::files_below(dir);
     assert!(!files.is_empty(), "{}: no SVG", dir.display());
     for file in files {
         let path = dir.join(&file);
+        if file == Path::new("analysis.json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            continue;
+        }
         assert_eq!(path.extension().unwrap(), "svg", "{}", path.display());
         let text = std::fs::read_to_string(&path).unwrap();
         seen.push_str(&check_svg(&path.display().to_string(), &text));
@@ -867,8 +874,9 @@ fn names_from_hostile_sets_stay_inside_the_output_folder() {
         &["report", "profiles", "--all", "--out-dir", "all"],
         ws.path(),
     );
-    // The list of written files is one line per file, hazards escaped.
-    assert_eq!(stdout.lines().count(), 6, "{stdout}");
+    // The list of written files is one line per file, hazards escaped: four flame graphs,
+    // the analysis, the page and the report.
+    assert_eq!(stdout.lines().count(), 7, "{stdout}");
     assert!(
         stdout.lines().all(|l| l.starts_with("wrote reports/")),
         "{stdout}"

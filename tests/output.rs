@@ -174,7 +174,7 @@ fn a_new_report_leaves_no_flame_graph_of_an_older_one() {
     );
     assert!(dir.join("out/r/cpu-diff.svg").is_file());
     run_ok(&["report", SET_6SVC, "--out", "out/r.md"], dir);
-    // The folder holds exactly the flame graphs the report links to.
+    // The folder holds exactly the flame graphs the report links to, and its analysis.
     let markdown = std::fs::read_to_string(dir.join("out/r.md")).unwrap();
     let mut linked: Vec<String> = markdown
         .match_indices("](r/")
@@ -183,6 +183,7 @@ fn a_new_report_leaves_no_flame_graph_of_an_older_one() {
             rest[..rest.find(')').unwrap()].to_string()
         })
         .collect();
+    linked.push("r/analysis.json".to_string());
     linked.sort();
     let present: Vec<String> = common::files_below(&dir.join("out/r"))
         .iter()

@@ -29,7 +29,9 @@ fn a_report_is_valid_markdown_with_four_flame_graphs() {
         &["report", SET_3SVC, "--out", "out/r.md", "--html"],
         ws.path(),
     );
-    assert_eq!(stdout.lines().count(), 6, "{stdout}");
+    // Four flame graphs, the analysis, the page and the report.
+    assert_eq!(stdout.lines().count(), 7, "{stdout}");
+    assert!(stdout.contains("wrote out/r/analysis.json\n"), "{stdout}");
     let report = ws.path().join("out/r.md");
     let tables = common::check_markdown(&report);
     assert!(tables >= 15, "only {tables} tables");

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::cpu::CpuAnalysis;
 use super::findings::{self, Evidence};
-use super::investigation::ReportContext;
+use super::goroutines::GoroutineAnalysis;
 use super::names::package_of;
 use super::shares::format_cores;
 use super::top::{self, BaseMode, TopOptions, TopReport};
@@ -20,11 +21,26 @@ use crate::units;
 /// |z| at or above which a change counts as real: 3 standard deviations (p ≈ 0.003).
 pub const SIGNIFICANCE_Z: f64 = 3.0;
 
-/// One side of a comparison, with its analysis.
+/// One side of a comparison: the set and what its investigation found.
 pub struct Side<'a> {
     pub set: &'a ProfileSet,
-    pub report: &'a ReportContext,
+    pub context: &'a crate::context::Context,
+    /// The host: the context's, else the set name's.
+    pub host: Option<&'a str>,
+    /// The services declared (context, else set name).
+    pub services: Option<u32>,
+    pub cpu: Option<&'a CpuAnalysis>,
+    pub goroutines: Option<&'a GoroutineAnalysis>,
+    pub findings: &'a findings::Findings,
     pub evidence: Evidence<'a>,
+}
+
+/// A comparison with another set, and its differential flame graph (relative to the report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub name: String,
+    pub comparison: Comparison,
+    pub diff_flame: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -105,6 +121,10 @@ pub struct ExponentRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeltaTable {
     pub what: String,
+    /// The sample type compared (`cpu`, `inuse_space`, `alloc_space`, `goroutine`): what
+    /// other code finds a table by.
+    #[serde(default)]
+    pub sample_index: String,
     pub unit: String,
     pub rows: Vec<DeltaRow>,
     pub total_rows: usize,
@@ -201,7 +221,6 @@ fn sum_of(profile: &Profile, kind: &str) -> Option<f64> {
 }
 
 fn figures(side: &Side) -> SetFigures {
-    let report = side.report;
     let set = side.set;
     let profile_of = |kind| set.member(kind).map(|m| m.profile());
     let cpu_profile = profile_of(MemberKind::Cpu);
@@ -211,8 +230,8 @@ fn figures(side: &Side) -> SetFigures {
         .map(|p| p.duration_nanos as f64 / 1e9)
         .filter(|d| *d > 0.0);
     let (cpu_percent, cpu_basis) = match (
-        report.context.process.as_ref().and_then(|p| p.cpu_percent),
-        report.cpu.as_ref(),
+        side.context.process.as_ref().and_then(|p| p.cpu_percent),
+        side.cpu,
     ) {
         (Some(p), _) => (Some(p), "process CPU% (context)".to_string()),
         (None, Some(c)) if c.utilisation_known => {
@@ -220,12 +239,11 @@ fn figures(side: &Side) -> SetFigures {
         }
         (None, _) => (None, "no CPU data".to_string()),
     };
-    let instances = report
+    let instances = side
         .goroutines
-        .as_ref()
         .and_then(|g| g.instances.as_ref())
         .map(|i| i.instances as f64);
-    let declared = report.set.services.map(f64::from);
+    let declared = side.services.map(f64::from);
     let (services, services_text) = match (instances, declared) {
         (Some(i), Some(d)) if (i - d).abs() > 0.5 => {
             (Some(i), format!("{i} (inferred; {d} declared)"))
@@ -242,7 +260,7 @@ fn figures(side: &Side) -> SetFigures {
     };
     SetFigures {
         name: set.name.clone(),
-        host: report.set.host.clone(),
+        host: side.host.map(str::to_string),
         services,
         services_text,
         cpu_percent,
@@ -253,12 +271,11 @@ fn figures(side: &Side) -> SetFigures {
             _ => None,
         },
         profile_seconds,
-        goroutines: report.goroutines.as_ref().map(|g| g.totals.total as f64),
+        goroutines: side.goroutines.map(|g| g.totals.total as f64),
         heap_inuse,
         heap_samples,
-        subsystems: report
+        subsystems: side
             .cpu
-            .as_ref()
             .and_then(|c| c.subsystems.as_ref())
             .map(|t| {
                 t.rows
@@ -530,9 +547,7 @@ fn scaling(before: &Side, after: &Side, a: &SetFigures, b: &SetFigures) -> Optio
         row("CPU".to_string(), x, y, &cores);
         // Per package: package cum share × the process's CPU, for the packages that matter.
         let package_cores = |side: &Side, cpu: f64| -> BTreeMap<String, f64> {
-            side.report
-                .cpu
-                .as_ref()
+            side.cpu
                 .map(|c| {
                     c.packages
                         .rows
@@ -704,6 +719,7 @@ fn delta_tables(
         let total_rows = table.len();
         tables.push(DeltaTable {
             what: what.to_string(),
+            sample_index: index_name.to_string(),
             unit: unit.to_string(),
             rows: table.into_iter().take(rows).map(|(_, r)| r).collect(),
             total_rows,
@@ -769,7 +785,7 @@ fn file_name(path: &std::path::Path) -> String {
 /// second set.
 fn predictions(before: &Side, after: &Side, rules: &[Rule], b: &SetFigures) -> Vec<Prediction> {
     let mut out = Vec::new();
-    for recommendation in &before.report.findings.recommendations {
+    for recommendation in &before.findings.recommendations {
         let finding = &recommendation.finding;
         let Some(estimate) = &finding.estimate else {
             continue;
@@ -784,7 +800,7 @@ fn predictions(before: &Side, after: &Side, rules: &[Rule], b: &SetFigures) -> V
                 let cpu_then = before
                     .evidence
                     .process_cpu_percent
-                    .or_else(|| before.report.cpu.as_ref().map(|c| c.utilisation))
+                    .or_else(|| before.cpu.map(|c| c.utilisation))
                     .unwrap_or(0.0);
                 let cpu_now = b.cpu_percent.unwrap_or(0.0);
                 let cores_then = then / 100.0 * cpu_then / 100.0;

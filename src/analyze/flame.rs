@@ -46,6 +46,42 @@ pub fn folded(profile: &Profile, index: usize) -> Vec<String> {
     folded_for_width(profile, index, 0.0).lines
 }
 
+/// The folded stacks of a differential CPU flame graph, `stack before after` (the
+/// differential form inferno reads): widths are the second profile, colours the change in CPU
+/// per second. The first profile's values are scaled to the second's duration so that
+/// profiles of different lengths compare; every stack is kept in full, since a path too narrow
+/// to draw on one side must still meet its counterpart on the other. Empty when either
+/// profile has no `cpu` samples.
+pub fn differential(before: &Profile, after: &Profile) -> Vec<String> {
+    let folded_cpu = |p: &Profile| p.sample_index_of("cpu").map(|index| folded(p, index));
+    let (Some(a), Some(b)) = (folded_cpu(before), folded_cpu(after)) else {
+        return Vec::new();
+    };
+    let seconds = |p: &Profile| Some(p.duration_nanos as f64).filter(|d| *d > 0.0);
+    let scale = match (seconds(before), seconds(after)) {
+        (Some(x), Some(y)) => y / x,
+        _ => 1.0,
+    };
+    let mut stacks: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for (lines, second) in [(&a, false), (&b, true)] {
+        for line in lines {
+            if let Some((stack, count)) = line.rsplit_once(' ') {
+                let value: f64 = count.parse().unwrap_or(0.0);
+                let entry = stacks.entry(stack.to_string()).or_insert((0.0, 0.0));
+                if second {
+                    entry.1 += value;
+                } else {
+                    entry.0 += value * scale;
+                }
+            }
+        }
+    }
+    stacks
+        .into_iter()
+        .map(|(stack, (x, y))| format!("{stack} {} {}", x.round() as i64, y.round() as i64))
+        .collect()
+}
+
 /// Folded stacks of one sample index with paths narrower than `min_share` of the total
 /// merged into their callers (0 keeps everything). Frames are function names (inlined frames
 /// included); a location without a name (an unsymbolized address) is its binary,

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::compare::{Baseline, Side};
 use super::contention::{self, ContentionAnalysis, ContentionKind, Verdict};
 use super::cpu::{self, CpuAnalysis, CpuOptions};
 use super::findings::{self, Evidence, Findings};
@@ -12,8 +13,8 @@ use super::goroutines::{self, GoroutineAnalysis, GoroutineInput, GoroutineOption
 use super::language::{self, Language, LanguageVerdict};
 use super::memory::{self, MemoryAnalysis, MemoryOptions};
 use super::other::{self, OtherProfile};
+use super::{Join, Sequential};
 use crate::context::Context;
-use crate::parallel::joined;
 use crate::set::{Content, MemberKind, ProfileSet, SetName};
 use crate::timefmt;
 use crate::units;
@@ -44,14 +45,6 @@ pub struct ReportContext {
     pub baseline: Option<Baseline>,
     /// The command that writes this report again.
     pub command: String,
-}
-
-/// A comparison with another set, and its differential flame graph (relative to the report).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Baseline {
-    pub name: String,
-    pub comparison: super::compare::Comparison,
-    pub diff_flame: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,34 +128,56 @@ pub struct InvestigationOptions {
     pub goroutines: GoroutineOptions,
     /// The recommendation rules (built-in and the user's).
     pub rules: Vec<crate::rules::Rule>,
-    /// Where the SVGs go, relative to the report (e.g. `storage-57svc-…`): `DIR/cpu.svg`.
-    pub assets_dir: String,
-    pub command: String,
+    /// The context file's name, when there was one (shown in the report).
     pub context_file: Option<String>,
 }
 
-/// Analyzes the set; returns the report context and the flame graphs to draw.
-pub fn investigate(
-    set: &ProfileSet,
-    context: &Context,
-    options: &InvestigationOptions,
-) -> (ReportContext, Vec<FlameInput>) {
-    let (report, flames, ()) = investigate_drawing(set, context, options, |_| ());
-    (report, flames)
+/// The flame graphs a set gives: the inputs to draw, and the report's entries for the
+/// profiles that no section reads (drawn or not).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Flames {
+    pub inputs: Vec<FlameInput>,
+    other_graphs: Vec<FlameGraph>,
 }
 
-/// [`investigate`], and `draw` of the flame graphs' inputs, run as soon as they are ready
-/// while the other analyses go on (a report draws its SVGs there).
-pub fn investigate_drawing<T: Send>(
+impl Flames {
+    /// The flame graphs with something to draw.
+    pub fn drawable(&self) -> impl Iterator<Item = &FlameInput> {
+        self.inputs.iter().filter(|f| !f.folded.is_empty())
+    }
+}
+
+/// The folded stacks of every flame graph of the set (the four of a report, and one per
+/// profile that no section reads). Independent of the other analyses.
+pub fn flames(set: &ProfileSet) -> Flames {
+    let mut inputs = flame_inputs(set);
+    let (other_inputs, other_graphs) = other_flames(set);
+    inputs.extend(other_inputs);
+    Flames {
+        inputs,
+        other_graphs,
+    }
+}
+
+/// The analyses that read only the profiles: computed side by side (through `join`) before
+/// [`assemble`] puts them together with what depends on them.
+pub struct Analyses {
+    cpu: Option<CpuAnalysis>,
+    goroutines: Option<GoroutineAnalysis>,
+    memory: Option<memory::Measured>,
+}
+
+/// The CPU, goroutine and memory analyses of a set; `join` decides whether they run side by
+/// side.
+pub fn analyses(
     set: &ProfileSet,
     context: &Context,
     options: &InvestigationOptions,
-    draw: impl Fn(&[FlameInput]) -> T + Sync,
-) -> (ReportContext, Vec<FlameInput>, T) {
+    join: &impl Join,
+) -> Analyses {
     let profile_of = |kind| set.member(kind).map(|m| m.profile());
     let process = context.process.clone().unwrap_or_default();
-    let set_language = set_language(set);
-    let fallback_language = set_language.language;
+    let fallback_language = set_language(set).language;
     let language_of = |kinds: &[MemberKind]| {
         kinds
             .iter()
@@ -171,166 +186,225 @@ pub fn investigate_drawing<T: Send>(
                 member_language(m.profile(), fallback_language)
             })
     };
-    let mutex_profile = mutex_profile_of(set);
-    let services_declared = services_declared(set, context);
     let goroutine_input = goroutine_input(set, context);
     let memory_options = MemoryOptions {
         uptime_seconds: process.uptime.map(|u| u.seconds),
         language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
         ..MemoryOptions::default()
     };
-    // The flame graphs, the goroutines and the memory read the profiles and (but for one
-    // last step of the memory's) nothing of the other analyses: they run alongside them.
-    std::thread::scope(|scope| {
-        let flames = scope.spawn(|| {
-            let mut inputs = flame_inputs(set);
-            let (other_inputs, other_graphs) = other_flames(set, &options.assets_dir);
-            inputs.extend(other_inputs);
-            let drawn = draw(&inputs);
-            (inputs, other_graphs, drawn)
-        });
-        let goroutines = scope.spawn(|| goroutines::analyze(&goroutine_input, &options.goroutines));
-        let memory = scope.spawn(|| {
-            memory::measure(
-                profile_of(MemberKind::Heap),
-                profile_of(MemberKind::Allocs),
-                &memory_options,
-            )
-        });
-        let cpu = profile_of(MemberKind::Cpu).and_then(|p| {
-            cpu::analyze(
-                p,
-                &CpuOptions {
-                    process_cpu_percent: process.cpu_percent,
-                    language: language_of(&[MemberKind::Cpu]),
-                    ..CpuOptions::default()
+    let cpu_options = CpuOptions {
+        process_cpu_percent: process.cpu_percent,
+        language: language_of(&[MemberKind::Cpu]),
+        ..CpuOptions::default()
+    };
+    let (goroutines, (memory, cpu)) = join.join(
+        || goroutines::analyze(&goroutine_input, &options.goroutines),
+        || {
+            join.join(
+                || {
+                    memory::measure(
+                        profile_of(MemberKind::Heap),
+                        profile_of(MemberKind::Allocs),
+                        &memory_options,
+                        join,
+                    )
                 },
+                || profile_of(MemberKind::Cpu).and_then(|p| cpu::analyze(p, &cpu_options)),
             )
-        });
-        // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
-        let cpu_packages: Vec<String> = cpu
-            .as_ref()
-            .and_then(|c| c.subsystems.as_ref())
-            .map(|t| {
-                t.rows
-                    .iter()
-                    .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
-                    .take(3)
-                    .map(|r| r.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let memory = joined(memory).map(|m| m.with_cpu_packages(&cpu_packages));
-        let goroutines = joined(goroutines);
-        let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
-        let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
-        let others: Vec<OtherProfile> = unread_members(set)
-            .map(|m| {
-                other::analyze(
-                    m.profile(),
-                    &file_name(&m.path),
-                    m.kind.describe(),
-                    member_language(m.profile(), set_language.language),
-                    10,
-                )
-            })
-            .collect();
-        let findings = findings::evaluate(
-            &options.rules,
-            &evidence(
-                set,
-                context,
-                cpu.as_ref(),
-                goroutines.as_ref(),
-                &mutex,
-                &block,
-            ),
-        );
-        let summary = summarize(
-            cpu.as_ref(),
-            goroutines.as_ref(),
-            memory.as_ref(),
-            &mutex,
-            &block,
-            &findings,
-        );
-
-        let host = context
-            .host
-            .clone()
-            .or_else(|| set.naming.as_ref().map(|n| n.host.clone()));
-        let services = services_declared;
-        let collected_at = context
-            .collected_at
-            .clone()
-            .or_else(|| set.naming.as_ref().map(|n| n.collected_at.clone()));
-
-        let (flames, other_graphs, drawn) = joined(flames);
-        let mut flame_graphs = flames_for_report(set, &flames, &options.assets_dir);
-        flame_graphs.extend(other_graphs);
-        let members = set
-            .members
-            .iter()
-            .map(|m| member_info(m, set_language.language))
-            .collect();
-        let report = ReportContext {
-            tool: Tool {
-                name: "pprof-report".to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-            },
-            title: match (&host, services) {
-                (Some(h), Some(n)) => format!("Profile investigation: {h}, {n} services"),
-                (Some(h), None) => format!("Profile investigation: {h}"),
-                _ => format!("Profile investigation: {}", set.name),
-            },
-            set: SetInfo {
-                name: set.name.clone(),
-                dir: set.dir.display().to_string(),
-                naming: set.naming.clone(),
-                host,
-                services,
-                collected_at,
-                members,
-                missing: set
-                    .missing
-                    .iter()
-                    .map(|kind| MissingMember {
-                        kind: *kind,
-                        kind_text: kind.describe().to_string(),
-                        endpoint: kind.endpoint().to_string(),
-                    })
-                    .collect(),
-                skipped: set
-                    .members
-                    .iter()
-                    .filter_map(|m| match &m.content {
-                        Content::Dump(d) if d.skipped_lines > 0 => Some(Skipped {
-                            file: file_name(&m.path),
-                            lines: d.skipped_lines,
-                        }),
-                        _ => None,
-                    })
-                    .collect(),
-            },
-            context: context.clone(),
-            context_file: options.context_file.clone(),
-            language: set_language,
-            cpu,
-            goroutines,
-            memory,
-            mutex,
-            block,
-            others,
-            summary,
-            findings,
-            flame_graphs,
-            baseline: None,
-            command: options.command.clone(),
-        };
-        (report, flames, drawn)
-    })
+        },
+    );
+    Analyses {
+        cpu,
+        goroutines,
+        memory,
+    }
 }
 
+/// Analyzes the set, one analysis after another; returns the report context and the flame
+/// graphs to draw. A job that runs the passes side by side calls [`flames`], [`analyses`]
+/// and [`assemble`] itself.
+pub fn investigate(
+    set: &ProfileSet,
+    context: &Context,
+    options: &InvestigationOptions,
+) -> (ReportContext, Flames) {
+    let flames = flames(set);
+    let analyses = analyses(set, context, options, &Sequential);
+    (assemble(set, context, options, analyses, &flames), flames)
+}
+
+/// The report context from the analyses and the flame graphs: the memory's share of the
+/// CPU's packages, contention, the other profiles, the findings and the summary. The flame
+/// graphs' files are named by their id (`cpu.svg`); [`ReportContext::place_assets`] puts them
+/// in the report's folder.
+pub fn assemble(
+    set: &ProfileSet,
+    context: &Context,
+    options: &InvestigationOptions,
+    analyses: Analyses,
+    flames: &Flames,
+) -> ReportContext {
+    let Analyses {
+        cpu,
+        goroutines,
+        memory,
+    } = analyses;
+    let profile_of = |kind| set.member(kind).map(|m| m.profile());
+    let set_language = set_language(set);
+    let mutex_profile = mutex_profile_of(set);
+    let services_declared = services_declared(set, context);
+    // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
+    let cpu_packages: Vec<String> = cpu
+        .as_ref()
+        .and_then(|c| c.subsystems.as_ref())
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
+                .take(3)
+                .map(|r| r.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let memory = memory.map(|m| m.with_cpu_packages(&cpu_packages));
+    let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
+    let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
+    let others: Vec<OtherProfile> = unread_members(set)
+        .map(|m| {
+            other::analyze(
+                m.profile(),
+                &file_name(&m.path),
+                m.kind.describe(),
+                member_language(m.profile(), set_language.language),
+                10,
+            )
+        })
+        .collect();
+    let findings = findings::evaluate(
+        &options.rules,
+        &evidence(
+            set,
+            context,
+            cpu.as_ref(),
+            goroutines.as_ref(),
+            &mutex,
+            &block,
+        ),
+    );
+    let summary = summarize(
+        cpu.as_ref(),
+        goroutines.as_ref(),
+        memory.as_ref(),
+        &mutex,
+        &block,
+        &findings,
+    );
+
+    let host = context
+        .host
+        .clone()
+        .or_else(|| set.naming.as_ref().map(|n| n.host.clone()));
+    let services = services_declared;
+    let collected_at = context
+        .collected_at
+        .clone()
+        .or_else(|| set.naming.as_ref().map(|n| n.collected_at.clone()));
+
+    let mut flame_graphs = flames_for_report(set, &flames.inputs);
+    flame_graphs.extend(flames.other_graphs.iter().cloned());
+    let members = set
+        .members
+        .iter()
+        .map(|m| member_info(m, set_language.language))
+        .collect();
+    ReportContext {
+        tool: Tool {
+            name: "pprof-report".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        },
+        title: match (&host, services) {
+            (Some(h), Some(n)) => format!("Profile investigation: {h}, {n} services"),
+            (Some(h), None) => format!("Profile investigation: {h}"),
+            _ => format!("Profile investigation: {}", set.name),
+        },
+        set: SetInfo {
+            name: set.name.clone(),
+            dir: set.dir.display().to_string(),
+            naming: set.naming.clone(),
+            host,
+            services,
+            collected_at,
+            members,
+            missing: set
+                .missing
+                .iter()
+                .map(|kind| MissingMember {
+                    kind: *kind,
+                    kind_text: kind.describe().to_string(),
+                    endpoint: kind.endpoint().to_string(),
+                })
+                .collect(),
+            skipped: set
+                .members
+                .iter()
+                .filter_map(|m| match &m.content {
+                    Content::Dump(d) if d.skipped_lines > 0 => Some(Skipped {
+                        file: file_name(&m.path),
+                        lines: d.skipped_lines,
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        },
+        context: context.clone(),
+        context_file: options.context_file.clone(),
+        language: set_language,
+        cpu,
+        goroutines,
+        memory,
+        mutex,
+        block,
+        others,
+        summary,
+        findings,
+        flame_graphs,
+        baseline: None,
+        command: String::new(),
+    }
+}
+
+impl ReportContext {
+    /// This report's side of a comparison; `set` is the set it was made from.
+    pub fn side<'a>(&'a self, set: &'a ProfileSet) -> Side<'a> {
+        Side {
+            set,
+            context: &self.context,
+            host: self.set.host.as_deref(),
+            services: self.set.services,
+            cpu: self.cpu.as_ref(),
+            goroutines: self.goroutines.as_ref(),
+            findings: &self.findings,
+            evidence: evidence(
+                set,
+                &self.context,
+                self.cpu.as_ref(),
+                self.goroutines.as_ref(),
+                &self.mutex,
+                &self.block,
+            ),
+        }
+    }
+
+    /// Puts the flame graphs' files in `dir`, the report's assets folder (relative to the
+    /// report): `cpu.svg` becomes `DIR/cpu.svg`.
+    pub fn place_assets(&mut self, dir: &str) {
+        for graph in &mut self.flame_graphs {
+            if let Some(file) = &mut graph.file {
+                *file = format!("{dir}/{file}");
+            }
+        }
+    }
+}
 /// The mutex profile of a set, else its unnamed contention profile.
 fn mutex_profile_of(set: &ProfileSet) -> Option<&crate::profile::Profile> {
     set.member(MemberKind::Mutex)
@@ -573,7 +647,7 @@ fn flame_subtitle(base: String, folded: &flame::Folded) -> String {
 }
 
 /// Every flame graph the report lists: its file, or why there is none.
-fn flames_for_report(set: &ProfileSet, inputs: &[FlameInput], assets: &str) -> Vec<FlameGraph> {
+fn flames_for_report(set: &ProfileSet, inputs: &[FlameInput]) -> Vec<FlameGraph> {
     FLAME_KINDS
         .iter()
         .map(|kind| {
@@ -586,7 +660,7 @@ fn flames_for_report(set: &ProfileSet, inputs: &[FlameInput], assets: &str) -> V
                     |i| i.title.clone(),
                 ),
                 subtitle: input.map(|i| i.subtitle.clone()).unwrap_or_default(),
-                file: drawn.then(|| format!("{assets}/{}.svg", kind.id)),
+                file: drawn.then(|| format!("{}.svg", kind.id)),
                 missing_reason: match input {
                     _ if drawn => None,
                     Some(_) => Some("the profile has no samples to draw".to_string()),
@@ -599,7 +673,7 @@ fn flames_for_report(set: &ProfileSet, inputs: &[FlameInput], assets: &str) -> V
 
 /// One flame graph per profile that no section reads (its default sample type), so that a
 /// Node.js wall profile or a Java allocation profile is drawn like a Go CPU profile.
-fn other_flames(set: &ProfileSet, assets: &str) -> (Vec<FlameInput>, Vec<FlameGraph>) {
+fn other_flames(set: &ProfileSet) -> (Vec<FlameInput>, Vec<FlameGraph>) {
     let mut inputs = Vec::new();
     let mut graphs = Vec::new();
     for (n, member) in unread_members(set).enumerate() {
@@ -625,7 +699,7 @@ fn other_flames(set: &ProfileSet, assets: &str) -> (Vec<FlameInput>, Vec<FlameGr
             id: id.clone(),
             title: title.clone(),
             subtitle: subtitle.clone(),
-            file: (!folded.is_empty()).then(|| format!("{assets}/{id}.svg")),
+            file: (!folded.is_empty()).then(|| format!("{id}.svg")),
             missing_reason: folded
                 .is_empty()
                 .then(|| "the profile has no samples to draw".to_string()),

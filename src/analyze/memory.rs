@@ -177,7 +177,8 @@ pub fn analyze(
     allocs: Option<&Profile>,
     options: &MemoryOptions,
 ) -> Option<MemoryAnalysis> {
-    measure(heap, allocs, options).map(|m| m.with_cpu_packages(&options.cpu_packages))
+    measure(heap, allocs, options, &super::Sequential)
+        .map(|m| m.with_cpu_packages(&options.cpu_packages))
 }
 
 /// The memory analysis but for the allocation share of the packages that dominate CPU: it
@@ -189,29 +190,29 @@ pub struct Measured {
     alloc_space: Option<(usize, i64)>,
 }
 
-/// [`analyze`] without `options.cpu_packages`.
+/// [`analyze`] without `options.cpu_packages`; `join` decides whether the in-use and the
+/// allocated profiles are walked side by side.
 pub fn measure(
     heap: Option<&Profile>,
     allocs: Option<&Profile>,
     options: &MemoryOptions,
+    join: &impl super::Join,
 ) -> Option<Measured> {
     let in_use = heap.or(allocs)?;
     let allocated = allocs.or(heap)?;
     const IN_USE: [&str; 2] = ["inuse_space", "inuse_objects"];
     const ALLOCATED: [&str; 2] = ["alloc_space", "alloc_objects"];
-    // The heap and allocs profiles are both large in a busy service: each is analysed on its
-    // own thread; one profile standing in for both is walked once for all four views.
+    // The heap and allocs profiles are both large in a busy service: each is a pass of its
+    // own; one profile standing in for both is walked once for all four views.
     let (in_use_views, (allocated_packages, allocated_views)) = if std::ptr::eq(in_use, allocated) {
         let (packages, mut all) = profile_views(in_use, &[IN_USE, ALLOCATED].concat(), options);
         let allocated_views = all.split_off(2);
         (all, (packages, allocated_views))
     } else {
-        std::thread::scope(|scope| {
-            let in_use_views = scope.spawn(|| profile_views(in_use, &IN_USE, options).1);
-            let allocated = profile_views(allocated, &ALLOCATED, options);
-            let in_use_views = crate::parallel::joined(in_use_views);
-            (in_use_views, allocated)
-        })
+        join.join(
+            || profile_views(in_use, &IN_USE, options).1,
+            || profile_views(allocated, &ALLOCATED, options),
+        )
     };
     let mut in_use_views = in_use_views.into_iter();
     let (inuse_space, inuse_objects) =

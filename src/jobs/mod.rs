@@ -1,3 +1,290 @@
-//! The jobs: read, investigate, render, write. Parallelism and drawing live here.
+//! The jobs: read the sets, investigate, render, write. Each command's job is a file of its
+//! own (`report`, `compare`, `trend`, `attach`); what they share is here: preparing sets (the
+//! analyses' passes run side by side on threads), the rules, and publishing what a run made.
 
+pub mod attach;
+pub mod compare;
 pub mod report;
+pub mod trend;
+
+use std::path::{Path, PathBuf};
+
+use crate::analyze::Join;
+use crate::analyze::goroutines::{GoroutineOptions, GroupLevel};
+use crate::analyze::investigation::{self, Flames, InvestigationOptions, ReportContext};
+use crate::context::Context;
+use crate::error::Error;
+use crate::output::{Assets, Publication, publish, safe_file_name};
+use crate::parallel::{self, joined};
+use crate::profile::DecodeOptions;
+use crate::render::flame::{self, FlameSpec};
+use crate::set;
+
+/// The main file a job writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Json,
+}
+
+impl Format {
+    /// The file extension of the format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// The command that writes a report again, as the user gave it (paths as given, so that the
+/// report does not depend on the machine it was made on): every word but `--out`, which the
+/// job settles. `cli` builds it, since it owns the flags' spellings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    words: Vec<String>,
+}
+
+impl CommandLine {
+    /// A command line from its words (`pprof-report`, the subcommand, arguments, flags).
+    pub fn new(words: Vec<String>) -> CommandLine {
+        CommandLine { words }
+    }
+
+    /// The whole command, writing to `out`.
+    pub fn with_out(&self, out: &Path) -> String {
+        let mut words = self.words.clone();
+        words.push("--out".to_string());
+        words.push(out.display().to_string());
+        words.join(" ")
+    }
+}
+
+/// What a run wrote: the flame graphs and the analysis first, then the files in their order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub files: Vec<PathBuf>,
+}
+
+/// A set read and investigated.
+pub struct Prepared {
+    pub set: set::ProfileSet,
+    pub report: ReportContext,
+    pub flames: Flames,
+}
+
+impl Prepared {
+    /// This set's side of a comparison.
+    pub fn side(&self) -> crate::analyze::compare::Side<'_> {
+        self.report.side(&self.set)
+    }
+}
+
+/// What preparing a set needs besides the set.
+pub struct PrepareOptions<'a> {
+    /// The context file; `None` uses the set's own `<prefix>-context.yaml` when present.
+    pub context: Option<&'a Path>,
+    pub rules: &'a [crate::rules::Rule],
+    pub group_level: GroupLevel,
+    pub decode: &'a DecodeOptions,
+}
+
+/// The analyses' independent passes on scoped threads: `a` on a new thread, `b` on this one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Threads;
+
+impl Join for Threads {
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        std::thread::scope(|scope| {
+            let a = scope.spawn(a);
+            let b = b();
+            (joined(a), b)
+        })
+    }
+}
+
+/// Reads a set and its context, and investigates it.
+pub fn prepare(set_path: &Path, options: &PrepareOptions) -> Result<Prepared, Error> {
+    investigate_set(set::open(set_path, options.decode)?, options)
+}
+
+/// Reads the context of an open set, and investigates it.
+pub fn investigate_set(set: set::ProfileSet, options: &PrepareOptions) -> Result<Prepared, Error> {
+    let (context, investigation_options) = investigation_inputs(&set, options)?;
+    let (flames, analyses) = Threads.join(
+        || investigation::flames(&set),
+        || investigation::analyses(&set, &context, &investigation_options, &Threads),
+    );
+    let report = investigation::assemble(&set, &context, &investigation_options, analyses, &flames);
+    Ok(Prepared {
+        set,
+        report,
+        flames,
+    })
+}
+
+/// The context (the option's file, else the set's, else none) and the investigation options.
+fn investigation_inputs(
+    set: &set::ProfileSet,
+    options: &PrepareOptions,
+) -> Result<(Context, InvestigationOptions), Error> {
+    let context_path = options
+        .context
+        .map(Path::to_path_buf)
+        .or_else(|| set.context.clone());
+    let context = match &context_path {
+        Some(path) => Context::load(path).map_err(|source| Error::Context {
+            path: path.clone(),
+            source,
+        })?,
+        None => Context::default(),
+    };
+    let investigation_options = InvestigationOptions {
+        goroutines: GoroutineOptions {
+            level: options.group_level,
+            ..GoroutineOptions::default()
+        },
+        rules: options.rules.to_vec(),
+        context_file: context_path
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned()),
+    };
+    Ok((context, investigation_options))
+}
+
+/// Prepares several sets side by side (each set decodes its own members in parallel too);
+/// the first error in the sets' order wins.
+pub fn prepare_all(paths: &[PathBuf], options: &PrepareOptions) -> Result<Vec<Prepared>, Error> {
+    parallel::map(paths, |path| prepare(path, options))
+        .into_iter()
+        .collect()
+}
+
+/// The built-in rules and the user's rule files.
+pub fn load_rules(files: &[PathBuf]) -> Result<Vec<crate::rules::Rule>, Error> {
+    let mut user_rules = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        user_rules.push((path.display().to_string(), text));
+    }
+    Ok(crate::rules::load(&user_rules)?)
+}
+
+/// The SVGs of the flame graphs, drawn side by side (a report has four).
+fn flame_svgs(inputs: &[investigation::FlameInput]) -> Vec<Result<String, Error>> {
+    parallel::map(inputs, |input| {
+        flame::svg(
+            &input.folded,
+            &FlameSpec {
+                title: input.title.clone(),
+                subtitle: input.subtitle.clone(),
+                count_name: input.count_name.clone(),
+                palette: input.palette,
+            },
+        )
+        .map_err(Error::from)
+    })
+}
+
+/// The differential CPU flame graph of two sets (`None` when either has no CPU samples).
+fn differential_svg(before: &Prepared, after: &Prepared) -> Result<Option<String>, Error> {
+    fn cpu(p: &Prepared) -> Option<&crate::profile::Profile> {
+        p.set.member(set::MemberKind::Cpu).map(|m| m.profile())
+    }
+    let (Some(a), Some(b)) = (cpu(before), cpu(after)) else {
+        return Ok(None);
+    };
+    let lines = crate::analyze::flame::differential(a, b);
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let svg = flame::svg(
+        &lines,
+        &FlameSpec {
+            title: format!("CPU change — {} → {}", before.set.name, after.set.name),
+            subtitle:
+                "widths: the second set; red: more CPU per second than the first set, blue: less"
+                    .to_string(),
+            count_name: "nanoseconds".to_string(),
+            palette: "hot",
+        },
+    )?;
+    Ok(Some(svg))
+}
+
+/// The main file of a job: `explicit`, else `reports/<name>.<extension>`, the name made safe
+/// (it may come from a set's file names).
+fn out_file(explicit: Option<&Path>, name: &str, fallback: &str, format: Format) -> PathBuf {
+    explicit.map(Path::to_path_buf).unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "{}.{}",
+            safe_file_name(name, fallback),
+            format.extension()
+        ))
+    })
+}
+
+/// The folder of a report's flame graphs: named after the report (`reports/x.md` →
+/// `reports/x/`), made a safe name, since the report's name may come from a set's.
+pub fn assets_dir_of(out: &Path, fallback: &str) -> String {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    safe_file_name(&stem, fallback)
+}
+
+/// The (still empty) assets of the report written to `out`.
+fn assets_of(out: &Path, assets_dir: &str) -> Assets {
+    let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    Assets {
+        dir: out_dir.join(assets_dir),
+        files: Vec::new(),
+    }
+}
+
+/// Publishes a run's files and its flame graph folder together (`output::publish`), and
+/// says what was written: the assets first, then the files in their order.
+fn write_all(files: Vec<(PathBuf, Vec<u8>)>, assets: Option<Assets>) -> Result<Written, Error> {
+    let mut written: Vec<PathBuf> = assets
+        .iter()
+        .flat_map(|a| a.files.iter().map(|(name, _)| a.dir.join(name)))
+        .collect();
+    written.extend(files.iter().map(|(p, _)| p.clone()));
+    publish(&Publication { files, assets })?;
+    Ok(Written { files: written })
+}
+
+/// A value as pretty JSON with a final newline.
+fn json_bytes(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
+    let json = serde_json::to_string_pretty(value).map_err(Error::Json)?;
+    Ok(format!("{json}\n").into_bytes())
+}
+
+/// Writes the default templates into `dir` for a user to start from; existing files are kept.
+pub fn write_default_templates(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    use crate::output::{Existing, write_atomic};
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut written = Vec::new();
+    for (name, text) in crate::render::templates::DEFAULT_TEMPLATES {
+        let path = dir.join(name);
+        match write_atomic(&path, text.as_bytes(), Existing::Refuse) {
+            Ok(()) => written.push(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(Error::Io { path, source }),
+        }
+    }
+    Ok(written)
+}

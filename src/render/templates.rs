@@ -19,6 +19,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     template!("macros.md.j2"),
     template!("metadata.md.j2"),
     template!("summary.md.j2"),
+    template!("summary-items.md.j2"),
     template!("cpu.md.j2"),
     template!("goroutines.md.j2"),
     template!("memory.md.j2"),
@@ -30,6 +31,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     template!("trend.md.j2"),
     template!("flamegraphs.md.j2"),
     template!("appendix.md.j2"),
+    template!("backlog.md.j2"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -221,19 +223,4 @@ fn tidy(text: &str) -> String {
         out.pop();
     }
     out
-}
-
-/// Writes the default templates into `dir` for a user to start from; existing files are kept.
-pub fn write_defaults(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let mut written = Vec::new();
-    for (name, text) in DEFAULT_TEMPLATES {
-        let path = dir.join(name);
-        match crate::output::write_atomic(&path, text.as_bytes(), crate::output::Existing::Refuse) {
-            Ok(()) => written.push(path),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(written)
 }

@@ -4,8 +4,8 @@
 use std::io::Read;
 use std::path::Path;
 
+use super::SetError;
 use crate::dump::{self, DumpError, GoroutineDump};
-use crate::error::Error;
 use crate::profile::{self, DecodeError, DecodeOptions, Profile};
 
 /// A decoded file.
@@ -128,24 +128,28 @@ fn check_value_sums(profile: &Profile) -> Result<(), DecodeError> {
 }
 
 /// Reads and decodes a profile file into the stack→count model.
-pub fn read_profile(path: &Path, options: &DecodeOptions) -> Result<Profile, Error> {
-    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, &e))?;
+pub fn read_profile(path: &Path, options: &DecodeOptions) -> Result<Profile, SetError> {
+    let io = |e: std::io::Error| SetError::Io {
+        path: path.to_path_buf(),
+        what: crate::text::describe_io(&e),
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
     if metadata.is_dir() {
-        return Err(Error::Read {
+        return Err(SetError::Io {
             path: path.to_path_buf(),
             what: "is a directory, not a profile file".to_string(),
         });
     }
     // Decoded while it is read: a large profile or dump is never in memory whole as well.
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let file = std::fs::File::open(path).map_err(io)?;
     decode_reader(std::io::BufReader::with_capacity(1 << 16, file), options)
         .map(Decoded::into_profile)
         .map_err(|e| match e {
-            DecodeAnyError::Profile(source) => Error::Decode {
+            DecodeAnyError::Profile(source) => SetError::Decode {
                 path: path.to_path_buf(),
                 source,
             },
-            DecodeAnyError::Dump(source) => Error::Dump {
+            DecodeAnyError::Dump(source) => SetError::Dump {
                 path: path.to_path_buf(),
                 source,
             },

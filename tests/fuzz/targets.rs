@@ -9,7 +9,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use pprof_report::analyze::contention::{self, ContentionKind};
@@ -23,9 +23,11 @@ use pprof_report::analyze::top::{self, BaseMode, Granularity, TopOptions};
 use pprof_report::backlog::{self, AttachOptions};
 use pprof_report::context::Context;
 use pprof_report::dump::{self, GoroutineDump};
-use pprof_report::jobs::report::{self, Format, PrepareOptions, Prepared, ReportOptions};
+use pprof_report::jobs::report::{self, ReportOptions};
+use pprof_report::jobs::{self, CommandLine, Format, PrepareOptions, Prepared};
 use pprof_report::profile::{DecodeOptions, Profile};
 use pprof_report::render::flame::FlameSpec;
+use pprof_report::render::templates::Templates;
 use pprof_report::rules;
 use pprof_report::set;
 use pprof_report::set::load::{self, Decoded};
@@ -407,7 +409,16 @@ fn context(data: &[u8]) -> Outcome {
             ..Default::default()
         },
     );
-    report::render_markdown(&report, None).map_err(clean)?;
+    render_markdown(&report)?;
+    Ok(())
+}
+
+/// The report's Markdown through the default templates.
+fn render_markdown(report: &investigation::ReportContext) -> Outcome {
+    Templates::new(None)
+        .map_err(clean)?
+        .render(report)
+        .map_err(clean)?;
     Ok(())
 }
 
@@ -423,15 +434,13 @@ fn fixture_set() -> &'static Prepared {
     static SET: OnceLock<Prepared> = OnceLock::new();
     SET.get_or_init(|| {
         let path = root().join("fixtures/profiles/fixture-3svc-20261125-120000");
-        report::prepare(
+        jobs::prepare(
             &path,
             &PrepareOptions {
                 context: None,
                 rules: builtin_rules(),
                 group_level: GroupLevel::Functions,
                 decode: &DecodeOptions::default(),
-                assets_dir: "fuzz".to_string(),
-                command: String::new(),
             },
         )
         .expect("the fixture set reads")
@@ -449,10 +458,10 @@ fn rules_file(data: &[u8]) -> Outcome {
     );
     let rules = loaded.map_err(clean)?;
     let prepared = fixture_set();
-    let found = findings::evaluate(&rules, &report::prepared_evidence(prepared));
+    let found = findings::evaluate(&rules, &prepared.side().evidence);
     let mut report = prepared.report.clone();
     report.findings = found;
-    report::render_markdown(&report, None).map_err(clean)?;
+    render_markdown(&report)?;
     Ok(())
 }
 
@@ -461,9 +470,10 @@ fn rules_file(data: &[u8]) -> Outcome {
 /// A fixed time, so that replays write the same bytes.
 const NOW: i64 = 1_790_000_000;
 
-/// A backlog folder with `task` as task 17 and `report` as the report; attaches, then
-/// attaches again to what was written, which must be accepted and replace the block.
-fn attach(task: &[u8], report_text: &[u8]) -> Outcome {
+/// A backlog folder with `task` as task 17, and a block whose lines are `block_text`'s (what
+/// `backlog.md.j2` renders); attaches, then attaches again to what was written, which must
+/// be accepted and replace the block.
+fn attach(task: &[u8], block_text: &[u8]) -> Outcome {
     let dir = tempfile::tempdir().expect("temporary directory");
     let backlog_dir = dir.path().join("backlog");
     let tasks = backlog_dir.join("tasks");
@@ -476,12 +486,13 @@ fn attach(task: &[u8], report_text: &[u8]) -> Outcome {
     let task_file = tasks.join("task-17 - Fuzz.md");
     std::fs::write(&task_file, task).expect("write the task");
     let report_file = dir.path().join("reports").join("fuzz report.md");
-    std::fs::create_dir_all(report_file.parent().unwrap_or(Path::new("."))).expect("reports/");
-    std::fs::write(&report_file, report_text).expect("write the report");
     let options = AttachOptions {
-        backlog_dir: backlog_dir.clone(),
-        task: "17".to_string(),
+        task_file: backlog::find_task(&backlog_dir, "17").map_err(clean)?,
         report: report_file.clone(),
+        block: String::from_utf8_lossy(block_text)
+            .lines()
+            .map(str::to_string)
+            .collect(),
         now: UtcTime::from_unix_seconds(NOW),
     };
     let first = backlog::attach(&options).map_err(clean)?;
@@ -607,10 +618,12 @@ fn pipeline(member: &str, content: &[u8]) -> Outcome {
         rules: Vec::new(),
         baseline: (pick & 4 == 4).then(|| profiles.join("fixture-6svc-20261125-121500")),
         gate: Vec::new(),
+        command: CommandLine::default(),
     };
-    let written = report::run(&options).map_err(clean)?;
+    let reported = report::run(&options).map_err(clean)?;
     if json {
-        let json_file = written
+        let json_file = reported
+            .written
             .files
             .iter()
             .find(|f| f.extension().is_some_and(|e| e == "json"))

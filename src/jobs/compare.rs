@@ -1,0 +1,115 @@
+//! The `compare` job: two sets side by side, with the differential flame graph and the
+//! regression gate.
+
+use std::path::PathBuf;
+
+use super::{
+    CommandLine, Format, PrepareOptions, Threads, Written, assets_dir_of, assets_of,
+    differential_svg, json_bytes, load_rules, prepare, write_all,
+};
+use crate::analyze::Join;
+use crate::analyze::compare::{self, Baseline, CompareOptions};
+use crate::analyze::goroutines::GroupLevel;
+use crate::analyze::investigation;
+use crate::error::Error;
+use crate::output::safe_file_name;
+use crate::profile::DecodeOptions;
+use crate::render::html;
+use crate::render::templates::Templates;
+
+/// The standalone comparison report (`pprof-report compare A B`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ComparisonReport {
+    pub title: String,
+    pub tool: investigation::Tool,
+    pub command: String,
+    pub baseline: Baseline,
+}
+
+/// Options of `compare`.
+#[derive(Debug, Clone)]
+pub struct CompareJob {
+    pub before: PathBuf,
+    pub after: PathBuf,
+    /// Default: reports/<before>-vs-<after>.md
+    pub out: Option<PathBuf>,
+    pub format: Format,
+    pub html: bool,
+    pub templates: Option<PathBuf>,
+    pub rules: Vec<PathBuf>,
+    pub gate: Vec<compare::GateSpec>,
+    pub decode: DecodeOptions,
+    /// The command that writes this comparison again, but for `--out`.
+    pub command: CommandLine,
+}
+
+/// Runs `compare`; returns what it wrote and whether the gate held.
+pub fn run(job: &CompareJob) -> Result<(Written, bool), Error> {
+    let rules = load_rules(&job.rules)?;
+    let options = PrepareOptions {
+        context: None,
+        rules: &rules,
+        group_level: GroupLevel::default(),
+        decode: &job.decode,
+    };
+    // Side by side; the first set's error wins.
+    let (before, after) = Threads.join(
+        || prepare(&job.before, &options),
+        || prepare(&job.after, &options),
+    );
+    let (before, after) = (before?, after?);
+    let out = job.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "{}-vs-{}.{}",
+            safe_file_name(&before.set.name, "before"),
+            safe_file_name(&after.set.name, "after"),
+            job.format.extension()
+        ))
+    });
+    let assets_dir = assets_dir_of(&out, "comparison");
+    let comparison = compare::compare(
+        &before.side(),
+        &after.side(),
+        &rules,
+        &CompareOptions {
+            rows: 15,
+            gate: job.gate.clone(),
+        },
+    );
+    let passed = comparison.gate.as_ref().is_none_or(|g| g.passed);
+    let diff = differential_svg(&before, &after)?;
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut assets = assets_of(&out, &assets_dir);
+    let mut svgs = Vec::new();
+    let diff_file = diff.as_ref().map(|_| format!("{assets_dir}/cpu-diff.svg"));
+    let title = format!("Comparison: {} → {}", before.set.name, after.set.name);
+    if let Some(svg) = diff {
+        svgs.push((title.clone(), svg.clone()));
+        assets
+            .files
+            .push(("cpu-diff.svg".to_string(), svg.into_bytes()));
+    }
+    let report = ComparisonReport {
+        title: title.clone(),
+        tool: before.report.tool.clone(),
+        command: job.command.with_out(&out),
+        baseline: Baseline {
+            name: before.set.name.clone(),
+            comparison,
+            diff_flame: diff_file,
+        },
+    };
+    match job.format {
+        Format::Json => files.push((out.clone(), json_bytes(&report)?)),
+        Format::Markdown => {
+            let markdown = Templates::new(job.templates.as_deref())?
+                .render_entry("comparison.md.j2", &report)?;
+            if job.html {
+                let page = html::page(&title, &markdown, &svgs);
+                files.push((out.with_extension("html"), page.into_bytes()));
+            }
+            files.push((out.clone(), markdown.into_bytes()));
+        }
+    }
+    Ok((write_all(files, Some(assets))?, passed))
+}

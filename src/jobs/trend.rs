@@ -1,0 +1,132 @@
+//! The `trend` job: sets in time order, their key figures as a table and SVG charts, and what
+//! changed beyond noise between consecutive sets.
+
+use std::path::PathBuf;
+
+use super::{
+    CommandLine, PrepareOptions, Written, assets_dir_of, assets_of, load_rules, prepare_all,
+    write_all,
+};
+use crate::analyze::compare::{self, CompareOptions, Comparison};
+use crate::analyze::goroutines::GroupLevel;
+use crate::analyze::investigation;
+use crate::analyze::trend::{self, TrendMetric, TrendStep, ValueKind};
+use crate::error::{Error, UsageError};
+use crate::output::safe_file_name;
+use crate::profile::DecodeOptions;
+use crate::render::chart::{self, Chart, Series, ValueFormat};
+use crate::render::html;
+use crate::render::templates::Templates;
+
+/// The trend report (`pprof-report trend SET1 SET2 …`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrendReport {
+    pub title: String,
+    pub tool: investigation::Tool,
+    pub command: String,
+    pub sets: Vec<String>,
+    /// One row per metric, one value per set.
+    pub metrics: Vec<TrendMetric>,
+    pub charts: Vec<TrendChart>,
+    pub steps: Vec<TrendStep>,
+}
+
+/// A chart of the trend report: its title and its file, relative to the report.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrendChart {
+    pub title: String,
+    pub file: String,
+}
+
+/// Options of `trend`.
+#[derive(Debug, Clone)]
+pub struct TrendJob {
+    pub sets: Vec<PathBuf>,
+    /// Default: reports/trend-<first>-to-<last>.md
+    pub out: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+    pub html: bool,
+    pub decode: DecodeOptions,
+    /// The command that writes this trend again, but for `--out`.
+    pub command: CommandLine,
+}
+
+/// Runs `trend`.
+pub fn run(job: &TrendJob) -> Result<Written, Error> {
+    if job.sets.len() < 2 {
+        return Err(UsageError::TrendNeedsTwoSets.into());
+    }
+    let rules = load_rules(&[])?;
+    let options = PrepareOptions {
+        context: None,
+        rules: &rules,
+        group_level: GroupLevel::default(),
+        decode: &job.decode,
+    };
+    let prepared = prepare_all(&job.sets, &options)?;
+    let names: Vec<String> = prepared.iter().map(|p| p.set.name.clone()).collect();
+    let out = job.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!(
+            "trend-{}-to-{}.md",
+            safe_file_name(names.first().map_or("", String::as_str), "first"),
+            safe_file_name(names.last().map_or("", String::as_str), "last")
+        ))
+    });
+    let assets_dir = assets_dir_of(&out, "trend");
+    let compare_options = CompareOptions {
+        rows: 5,
+        gate: Vec::new(),
+    };
+    let comparisons: Vec<Comparison> = prepared
+        .windows(2)
+        .map(|pair| compare::compare(&pair[0].side(), &pair[1].side(), &rules, &compare_options))
+        .collect();
+    let series = trend::series(&trend::figures(&comparisons));
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut assets = assets_of(&out, &assets_dir);
+    let mut charts = Vec::new();
+    let mut svgs = Vec::new();
+    for metric in series.iter().filter(|s| !s.table_only) {
+        let svg = chart::svg(&Chart {
+            title: format!("{} across the sets", metric.name),
+            x_labels: names.clone(),
+            y_label: metric.name.to_string(),
+            series: vec![Series {
+                name: metric.name.to_string(),
+                points: metric.values.clone(),
+            }],
+            value_format: match metric.kind {
+                ValueKind::Percent => ValueFormat::Percent,
+                ValueKind::Bytes => ValueFormat::Bytes,
+                ValueKind::Plain => ValueFormat::Plain,
+            },
+        });
+        svgs.push((metric.name.to_string(), svg.clone()));
+        assets
+            .files
+            .push((format!("{}.svg", metric.id), svg.into_bytes()));
+        charts.push(TrendChart {
+            title: format!("{} across the sets", metric.name),
+            file: format!("{assets_dir}/{}.svg", metric.id),
+        });
+    }
+    let report = TrendReport {
+        title: format!("Trend: {}", names.join(" → ")),
+        tool: prepared[0].report.tool.clone(),
+        command: job.command.with_out(&out),
+        metrics: trend::metrics(&series),
+        steps: trend::steps(&comparisons, &names),
+        sets: names,
+        charts,
+    };
+    let markdown =
+        Templates::new(job.templates.as_deref())?.render_entry("trend.md.j2", &report)?;
+    if job.html {
+        files.push((
+            out.with_extension("html"),
+            html::page(&report.title, &markdown, &svgs).into_bytes(),
+        ));
+    }
+    files.push((out, markdown.into_bytes()));
+    write_all(files, Some(assets))
+}
