@@ -132,7 +132,7 @@ impl Plan {
 /// `task` by default.
 fn task_prefix(backlog_dir: &Path) -> String {
     let config = std::fs::read_to_string(backlog_dir.join("config.yml")).unwrap_or_default();
-    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&config).unwrap_or_default();
+    let value: yaml_serde::Value = yaml_serde::from_str(&config).unwrap_or_default();
     value
         .get("prefixes")
         .and_then(|p| p.get("task"))
@@ -388,7 +388,7 @@ fn check_structure(lines: &[&str]) -> Result<(), String> {
         .map(|l| content(l))
         .collect::<Vec<_>>()
         .join("\n");
-    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&front).map_err(|e| {
+    yaml_serde::from_str::<yaml_serde::Value>(&front).map_err(|e| {
         format!(
             "the front matter does not parse: {}",
             crate::text::one_line(&e.to_string())

@@ -89,7 +89,7 @@ impl Context {
         if text.trim().is_empty() {
             return Ok(Context::default());
         }
-        serde_yaml_ng::from_str(text).map_err(|e| ContextError::Parse(describe_yaml_error(&e)))
+        yaml_serde::from_str(text).map_err(|e| ContextError::Parse(describe_yaml_error(&e)))
     }
 
     pub fn load(path: &Path) -> Result<Context, ContextError> {
@@ -100,8 +100,7 @@ impl Context {
 
     /// The YAML text, with a header comment that says what wrote it.
     pub fn to_yaml(&self, header: &str) -> Result<String, ContextError> {
-        let body =
-            serde_yaml_ng::to_string(self).map_err(|e| ContextError::Parse(e.to_string()))?;
+        let body = yaml_serde::to_string(self).map_err(|e| ContextError::Parse(e.to_string()))?;
         let mut out = String::new();
         for line in header.lines() {
             out.push_str("# ");
@@ -115,7 +114,7 @@ impl Context {
 
 /// `line L column C: message` from a YAML error (its location first, so the line is named
 /// even when the message is long).
-fn describe_yaml_error(error: &serde_yaml_ng::Error) -> String {
+fn describe_yaml_error(error: &yaml_serde::Error) -> String {
     let message = crate::text::one_line(&error.to_string());
     match error.location() {
         Some(at) => {

@@ -1019,7 +1019,7 @@ fn attaching_a_hostile_report_keeps_the_task_well_formed() {
     assert_eq!(text.matches("<!-- SECTION:NOTES:END -->").count(), 1);
     // The front matter still parses.
     let front = text.split("---\n").nth(1).unwrap();
-    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(front).unwrap();
+    yaml_serde::from_str::<yaml_serde::Value>(front).unwrap();
     // In the notes, the only HTML is the markers, the only links those to the reports, and
     // the hostile names are text.
     let notes = text.split("<!-- SECTION:NOTES:BEGIN -->").nth(1).unwrap();

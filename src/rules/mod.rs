@@ -201,7 +201,7 @@ pub enum RuleError {
 
 /// Parses one rule file and checks what serde cannot (regexes, indices, required fields).
 pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
-    let parsed: RuleFile = serde_yaml_ng::from_str(text).map_err(|e| RuleError::Parse {
+    let parsed: RuleFile = yaml_serde::from_str(text).map_err(|e| RuleError::Parse {
         file: file.to_string(),
         // One line: the message may quote a value that spans lines.
         reason: crate::text::one_line(&match e.location() {

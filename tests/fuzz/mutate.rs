@@ -376,8 +376,8 @@ pub fn yaml_attacks() -> Vec<String> {
 }
 
 /// Scalars of every type, for the tree mutator.
-fn odd_scalar(rng: &mut Rng) -> serde_yaml_ng::Value {
-    use serde_yaml_ng::Value;
+fn odd_scalar(rng: &mut Rng) -> yaml_serde::Value {
+    use yaml_serde::Value;
     match rng.below(16) {
         0 => Value::Null,
         1 => Value::Bool(rng.chance(1, 2)),
@@ -392,7 +392,7 @@ fn odd_scalar(rng: &mut Rng) -> serde_yaml_ng::Value {
         10 => Value::String((*rng.pick(&["", "high\nlow", "a\r\nb", "\t", "x\u{7}"])).to_string()),
         11 => Value::String("x".repeat(rng.range(1, 100_000))),
         12 => Value::Sequence(vec![Value::Null; rng.range(0, 3)]),
-        13 => Value::Mapping(serde_yaml_ng::Mapping::new()),
+        13 => Value::Mapping(yaml_serde::Mapping::new()),
         _ => Value::String(
             (*rng.pick(&[
                 "2.8GB",
@@ -447,19 +447,19 @@ fn odd_scalar(rng: &mut Rng) -> serde_yaml_ng::Value {
 /// nesting, duplicated or deleted entries, a renamed key), serialize again. `None` when the
 /// text does not parse as YAML.
 pub fn yaml_tree(rng: &mut Rng, text: &[u8]) -> Option<Vec<u8>> {
-    use serde_yaml_ng::Value;
+    use yaml_serde::Value;
     let text = std::str::from_utf8(text).ok()?;
-    let mut root: Value = serde_yaml_ng::from_str(text).ok()?;
+    let mut root: Value = yaml_serde::from_str(text).ok()?;
     let mut count = 0;
     count_nodes(&root, &mut count);
     let target = rng.below(count.max(1));
     let mut seen = 0;
     mutate_node(rng, &mut root, target, &mut seen);
-    serde_yaml_ng::to_string(&root).ok().map(String::into_bytes)
+    yaml_serde::to_string(&root).ok().map(String::into_bytes)
 }
 
-fn count_nodes(value: &serde_yaml_ng::Value, count: &mut usize) {
-    use serde_yaml_ng::Value;
+fn count_nodes(value: &yaml_serde::Value, count: &mut usize) {
+    use yaml_serde::Value;
     *count += 1;
     match value {
         Value::Sequence(items) => items.iter().for_each(|v| count_nodes(v, count)),
@@ -469,8 +469,8 @@ fn count_nodes(value: &serde_yaml_ng::Value, count: &mut usize) {
     }
 }
 
-fn mutate_node(rng: &mut Rng, value: &mut serde_yaml_ng::Value, target: usize, seen: &mut usize) {
-    use serde_yaml_ng::Value;
+fn mutate_node(rng: &mut Rng, value: &mut yaml_serde::Value, target: usize, seen: &mut usize) {
+    use yaml_serde::Value;
     if *seen == target {
         *seen += 1;
         match rng.below(8) {
@@ -502,7 +502,7 @@ fn mutate_node(rng: &mut Rng, value: &mut serde_yaml_ng::Value, target: usize, s
             },
             5 => {
                 // The node wrapped in a mapping with an unknown key.
-                let mut map = serde_yaml_ng::Mapping::new();
+                let mut map = yaml_serde::Mapping::new();
                 map.insert(Value::String("unknown".to_string()), std::mem::take(value));
                 *value = Value::Mapping(map);
             }
