@@ -17,39 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::names::package_of;
 use crate::profile::{Profile, SampleRef};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Language {
-    Go,
-    Java,
-    Python,
-    #[serde(rename = "nodejs")]
-    NodeJs,
-    Ruby,
-    #[serde(rename = "dotnet")]
-    DotNet,
-    Rust,
-    /// C and C++ (and anything else compiled to native code without a runtime of its own).
-    Native,
-    /// No frame says: no function names (addresses only), or names in no known shape.
-    Unknown,
-}
-
-impl Language {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Language::Go => "Go",
-            Language::Java => "Java (JVM)",
-            Language::Python => "Python",
-            Language::NodeJs => "Node.js",
-            Language::Ruby => "Ruby",
-            Language::DotNet => ".NET",
-            Language::Rust => "Rust",
-            Language::Native => "C/C++",
-            Language::Unknown => "unknown",
-        }
-    }
-}
+pub use crate::profile::Language;
 
 /// Functions of the Go runtime that every Go program's stacks pass through (goroutine entry
 /// and exit, the scheduler, the allocator, the collector). One of them is proof enough:

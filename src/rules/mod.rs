@@ -29,7 +29,7 @@ pub struct Rule {
     /// `dotnet`, `rust`, `native`): it is evaluated only on profile sets of that language.
     /// Absent: every set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<crate::analyze::language::Language>,
+    pub runtime: Option<crate::profile::Language>,
     /// All must hold for the rule to fire.
     pub when: Vec<Condition>,
     #[serde(default)]
