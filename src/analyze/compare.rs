@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::cpu::CpuAnalysis;
+use super::cpu::{CoresBasis, CpuAnalysis, CpuBasis};
 use super::findings::{self, Evidence};
 use super::goroutines::GoroutineAnalysis;
 use super::names::package_of;
@@ -229,15 +229,19 @@ fn figures(side: &Side) -> SetFigures {
     let profile_seconds = cpu_profile
         .map(|p| p.duration_nanos as f64 / 1e9)
         .filter(|d| *d > 0.0);
-    let (cpu_percent, cpu_basis) = match (
+    let (cpu_percent, cpu_basis) = match CpuBasis::of(
         side.context.process.as_ref().and_then(|p| p.cpu_percent),
         side.cpu,
     ) {
-        (Some(p), _) => (Some(p), "process CPU% (context)".to_string()),
-        (None, Some(c)) if c.utilisation_known => {
-            (Some(c.utilisation), "CPU profile utilisation".to_string())
-        }
-        (None, _) => (None, "no CPU data".to_string()),
+        Some(b) if b.known => (
+            Some(b.percent),
+            match b.source {
+                CoresBasis::ProcessCpu => "process CPU% (context)",
+                CoresBasis::ProfileUtilisation => "CPU profile utilisation",
+            }
+            .to_string(),
+        ),
+        _ => (None, "no CPU data".to_string()),
     };
     let instances = side
         .goroutines
@@ -797,11 +801,8 @@ fn predictions(before: &Side, after: &Side, rules: &[Rule], b: &SetFigures) -> V
         let measured_then = finding.evidence.get(rule.impact.condition).map(|m| m.value);
         let (measured_text, verdict) = match (rule.impact.kind, measured_then, measured_now) {
             (ImpactKind::Cpu, Some(then), Some(now)) => {
-                let cpu_then = before
-                    .evidence
-                    .process_cpu_percent
-                    .or_else(|| before.cpu.map(|c| c.utilisation))
-                    .unwrap_or(0.0);
+                let cpu_then = CpuBasis::of(before.evidence.process_cpu_percent, before.cpu)
+                    .map_or(0.0, |b| b.percent);
                 let cpu_now = b.cpu_percent.unwrap_or(0.0);
                 let cores_then = then / 100.0 * cpu_then / 100.0;
                 let cores_now = now / 100.0 * cpu_now / 100.0;

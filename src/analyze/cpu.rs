@@ -75,11 +75,60 @@ pub struct CpuAnalysis {
     pub syscalls: Option<SyscallAttribution>,
 }
 
+/// Where the CPU that shares are turned into cores comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CoresBasis {
+    /// The context's process CPU%.
     ProcessCpu,
+    /// The CPU profile's own utilisation (CPU time over its duration).
     ProfileUtilisation,
+}
+
+/// The process's CPU in percent of one core, the basis on which shares become cores: the
+/// context's process CPU% where given, else the CPU profile's utilisation. Worked out here
+/// only; the CPU analysis, the findings and the comparison all read it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuBasis {
+    pub percent: f64,
+    pub source: CoresBasis,
+    /// False when neither says anything (the profile's utilisation is unknown, and `percent`
+    /// is 0).
+    pub known: bool,
+}
+
+impl CpuBasis {
+    /// The basis from the context's CPU% and the profile's utilisation.
+    pub fn new(
+        process_cpu_percent: Option<f64>,
+        utilisation: f64,
+        utilisation_known: bool,
+    ) -> Self {
+        match process_cpu_percent {
+            Some(percent) => CpuBasis {
+                percent,
+                source: CoresBasis::ProcessCpu,
+                known: true,
+            },
+            None => CpuBasis {
+                percent: utilisation,
+                source: CoresBasis::ProfileUtilisation,
+                known: utilisation_known,
+            },
+        }
+    }
+
+    /// The basis of a set: its context's CPU% and its CPU analysis, when it has either.
+    pub fn of(process_cpu_percent: Option<f64>, cpu: Option<&CpuAnalysis>) -> Option<Self> {
+        match (process_cpu_percent, cpu) {
+            (None, None) => None,
+            (p, c) => Some(CpuBasis::new(
+                p,
+                c.map_or(0.0, |c| c.utilisation),
+                c.is_some_and(|c| c.utilisation_known),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,12 +336,9 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     } else {
         0.0
     };
-    let (cores_basis, cores_basis_percent) = match options.process_cpu_percent {
-        Some(percent) => (CoresBasis::ProcessCpu, percent),
-        None => (CoresBasis::ProfileUtilisation, utilisation),
-    };
-    let cores_per_share = (options.process_cpu_percent.is_some() || utilisation_known)
-        .then_some(cores_basis_percent / 100.0);
+    let basis = CpuBasis::new(options.process_cpu_percent, utilisation, utilisation_known);
+    let (cores_basis, cores_basis_percent) = (basis.source, basis.percent);
+    let cores_per_share = basis.known.then_some(cores_basis_percent / 100.0);
 
     let sample_index = Some(profile.sample_types[index].kind.clone());
     let top_options = TopOptions {

@@ -122,10 +122,8 @@ struct Measurement {
 
 /// Evaluates the rules; returns the fired ones as ranked recommendations.
 pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
-    let basis_percent = evidence
-        .process_cpu_percent
-        .or_else(|| evidence.cpu.map(|c| c.utilisation))
-        .unwrap_or(0.0);
+    let basis_percent = super::cpu::CpuBasis::of(evidence.process_cpu_percent, evidence.cpu)
+        .map_or(0.0, |b| b.percent);
     let mut fired: Vec<(Finding, Option<Mask>, Option<f64>)> = Vec::new();
     let mut not_applicable = 0;
     for rule in rules {
