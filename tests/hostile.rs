@@ -438,7 +438,12 @@ fn hazard(c: char) -> bool {
 
 fn assert_no_hazards(what: &str, text: &str) {
     if let Some((at, c)) = text.char_indices().find(|&(_, c)| hazard(c)) {
-        let start = text.floor_char_boundary(at.saturating_sub(40));
+        // The 40 bytes before, from a character boundary (`floor_char_boundary` is newer
+        // than the crate's rust-version).
+        let start = (0..=at.saturating_sub(40))
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         panic!("{what}: {c:?} at byte {at}, after {:?}", &text[start..at]);
     }
 }
