@@ -1,5 +1,8 @@
 //! The command line: clap definitions turned into option structs. Nothing below this module
 //! sees clap.
+// The doc comments of the argument structs are clap's --help text, read in a terminal:
+// `<set name>` there is a placeholder, not an HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

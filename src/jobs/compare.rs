@@ -31,7 +31,7 @@ pub struct ComparisonReport {
 pub struct CompareJob {
     pub before: PathBuf,
     pub after: PathBuf,
-    /// Default: reports/<before>-vs-<after>.md
+    /// Default: `reports/<before>-vs-<after>.md`.
     pub out: Option<PathBuf>,
     pub format: Format,
     pub html: bool,

@@ -42,7 +42,7 @@ pub struct TrendChart {
 #[derive(Debug, Clone)]
 pub struct TrendJob {
     pub sets: Vec<PathBuf>,
-    /// Default: reports/trend-<first>-to-<last>.md
+    /// Default: `reports/trend-<first>-to-<last>.md`.
     pub out: Option<PathBuf>,
     pub templates: Option<PathBuf>,
     pub html: bool,
