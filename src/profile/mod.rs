@@ -1,10 +1,13 @@
-//! pprof profiles: sniffing (gzip or not), decoding profile.proto, validating and resolving
-//! ids into the owned model of `model.rs`.
+//! pprof profiles: the owned model (`model.rs`) and the door from bytes to it (`decode.rs`):
+//! sniffing (gzip or not), reading profile.proto (`wire.rs`) and resolving ids into the model
+//! (`resolve.rs`).
 
 pub mod decode;
 pub mod model;
 /// profile.proto's messages (prost), for tools and tests that write profiles.
 pub mod proto;
+mod resolve;
+mod wire;
 
 pub use decode::{
     DecodeError, DecodeOptions, decode, decode_stream, decompress, decompressing_reader, is_gzip,
