@@ -138,12 +138,12 @@ pub fn read_error(e: &std::io::Error, gzip: bool, limit: u64) -> DecodeError {
 
 /// A reader of the decompressed bytes: gzip (every member, as Go's reader does) is undone
 /// on the fly; other input passes through. Both are capped at the decompressed-size limit.
+/// `gzip` is what the caller sniffed ([`is_gzip`]) at the start of `input`.
 pub fn decompressing_reader<'a, R: Read + 'a>(
-    head: &[u8],
+    gzip: bool,
     input: R,
     options: &DecodeOptions,
 ) -> Limited<Box<dyn Read + 'a>> {
-    let gzip = is_gzip(head);
     let inner: Box<dyn Read + 'a> = if gzip {
         Box::new(flate2::read::MultiGzDecoder::new(
             std::io::BufReader::with_capacity(1 << 16, input),
@@ -163,7 +163,7 @@ pub fn decompress<'a>(
     if !is_gzip(data) {
         return Ok(std::borrow::Cow::Borrowed(data));
     }
-    let mut reader = decompressing_reader(data, data, options);
+    let mut reader = decompressing_reader(true, data, options);
     let mut out = Vec::with_capacity(data.len().saturating_mul(4));
     reader
         .read_to_end(&mut out)
@@ -177,7 +177,7 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeErr
         return Err(DecodeError::Empty);
     }
     let gzip = is_gzip(data);
-    let reader = decompressing_reader(data, data, options);
+    let reader = decompressing_reader(gzip, data, options);
     decode_stream(reader, gzip, options)
 }
 

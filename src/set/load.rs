@@ -68,11 +68,8 @@ fn decode_unchecked(
         return Err(DecodeError::Empty.into());
     }
     let gzip = profile::is_gzip(&head);
-    let mut reader = profile::decompressing_reader(
-        &head,
-        std::io::Cursor::new(head.clone()).chain(input),
-        options,
-    );
+    let mut reader =
+        profile::decompressing_reader(gzip, std::io::Cursor::new(head).chain(input), options);
     // Enough of the (inflated) start to recognise a dump by its first line.
     let mut start = Vec::with_capacity(SNIFF_BYTES);
     (&mut reader)
