@@ -1,6 +1,7 @@
 //! The door from bytes to a [`Profile`]: decode options and errors, gzip sniffing and
 //! inflating under the decompressed-size limit, and the public decode functions, which read
-//! (`wire.rs`) and resolve (`resolve.rs`) before they return a profile.
+//! (`wire.rs`), resolve (`resolve.rs`) and validate ([`check_value_sums`]) before they return
+//! a profile.
 //!
 //! The decoder streams: gzip is inflated while the protobuf is read, samples go straight into
 //! the compact columns of [`Samples`](super::Samples) (their packed location ids are copied,
@@ -12,6 +13,7 @@ use std::io::Read;
 
 use super::model::Profile;
 use super::resolve::resolve;
+use super::validate::check_value_sums;
 use super::wire::{Failure, Input, read_fields};
 
 /// Decoding limits. Profiles come from other machines: a gzip bomb or a profile with absurd
@@ -55,7 +57,7 @@ impl Default for DecodeOptions {
 
 /// Why a file could not be decoded. Messages name the problem, not the file: the caller
 /// knows the path and prefixes it.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
     #[error("the file is empty")]
     Empty,
@@ -171,7 +173,8 @@ pub fn decompress<'a>(
     Ok(std::borrow::Cow::Owned(out))
 }
 
-/// Decodes a pprof profile, gzipped or not (recognised by content).
+/// Decodes a pprof profile, gzipped or not (recognised by content), and validates it
+/// ([`check_value_sums`]).
 pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeError> {
     if data.is_empty() {
         return Err(DecodeError::Empty);
@@ -182,7 +185,8 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeErr
 }
 
 /// Decodes a pprof profile from a stream of decompressed bytes (see [`decompressing_reader`]);
-/// `gzip` says whether they are being inflated, for error messages.
+/// `gzip` says whether they are being inflated, for error messages. Like [`decode`], it
+/// returns only a profile that passes [`check_value_sums`].
 pub fn decode_stream<R: Read>(
     reader: R,
     gzip: bool,
@@ -209,7 +213,9 @@ pub fn decode_stream<R: Read>(
             "the gzip stream holds no data".to_string(),
         ));
     }
-    resolve(raw)
+    let profile = resolve(raw)?;
+    check_value_sums(&profile)?;
+    Ok(profile)
 }
 
 #[cfg(test)]
@@ -305,6 +311,24 @@ mod tests {
             e.to_string(),
             "sample 2 refers to location 99, which the profile does not define"
         );
+    }
+
+    #[test]
+    fn values_that_add_up_past_what_sums_can_hold_are_refused() {
+        let with_values = |values: [i64; 3]| {
+            let mut p = profile();
+            p.string_table[1] = b"goroutine".to_vec();
+            for (sample, value) in p.sample.iter_mut().zip(values) {
+                sample.value = vec![value];
+            }
+            decode(&p.encode_to_vec(), &DecodeOptions::default())
+        };
+        let error = with_values([i64::MAX, 2, 0]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the \"goroutine\" values add up to 9223372036854775809 (absolute), more than the 2^61 that sums over them can hold"
+        );
+        assert!(with_values([2305843009213693950, 2, 0]).is_ok());
     }
 
     #[test]

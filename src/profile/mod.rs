@@ -1,15 +1,17 @@
-//! pprof profiles: the owned model (`model.rs`) and the door from bytes to it (`decode.rs`):
-//! sniffing (gzip or not), reading profile.proto (`wire.rs`) and resolving ids into the model
-//! (`resolve.rs`).
+//! pprof profiles: the owned model (`model.rs`) and the one door from bytes to it
+//! (`decode.rs`): sniffing (gzip or not), reading profile.proto (`wire.rs`), resolving ids
+//! into the model (`resolve.rs`) and validating the whole (`validate.rs`).
 
 pub mod decode;
 pub mod model;
 /// profile.proto's messages (prost), for tools and tests that write profiles.
 pub mod proto;
 mod resolve;
+mod validate;
 mod wire;
 
 pub use decode::{
     DecodeError, DecodeOptions, decode, decode_stream, decompress, decompressing_reader, is_gzip,
 };
 pub use model::*;
+pub use validate::check_value_sums;
