@@ -173,6 +173,9 @@ pub enum DumpError {
         limit: u64,
         flag: &'static str,
     },
+    /// The profile the dump makes fails the profile layer's validation, as a protobuf would.
+    #[error(transparent)]
+    Invalid(#[from] crate::profile::DecodeError),
 }
 
 impl DumpError {
@@ -261,15 +264,28 @@ pub fn parse_stream(
     mut rest: impl std::io::Read,
     limits: &DumpLimits,
 ) -> Result<GoroutineDump, StreamError> {
-    if format == DumpFormat::Debug2 {
-        return debug2::parse_stream(start, rest, limits.max_line_bytes, limits.max_stack_depth);
-    }
-    rest.read_to_end(&mut start).map_err(StreamError::Read)?;
-    parse_with(&start, limits).map_err(StreamError::Dump)
+    let dump = if format == DumpFormat::Debug2 {
+        debug2::parse_stream(start, rest, limits.max_line_bytes, limits.max_stack_depth)?
+    } else {
+        rest.read_to_end(&mut start).map_err(StreamError::Read)?;
+        parse_unchecked(&start, limits).map_err(StreamError::Dump)?
+    };
+    validated(dump).map_err(StreamError::Dump)
 }
 
 /// Parses a `debug=1` or `debug=2` goroutine dump, recognised by content.
 pub fn parse_with(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, DumpError> {
+    validated(parse_unchecked(data, limits)?)
+}
+
+/// Every dump returned passes the validation a decoded protobuf does: both end in a
+/// [`Profile`] that the analyses sum over.
+fn validated(dump: GoroutineDump) -> Result<GoroutineDump, DumpError> {
+    crate::profile::check_value_sums(&dump.profile)?;
+    Ok(dump)
+}
+
+fn parse_unchecked(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, DumpError> {
     let Some((line, first)) = first_line(data) else {
         return Err(DumpError::Empty);
     };

@@ -1,14 +1,19 @@
-//! pprof profiles: sniffing (gzip or not), decoding profile.proto, validating and resolving
-//! ids into the owned model of `model.rs`.
+//! pprof profiles: the owned model (`model.rs`) and the one door from bytes to it
+//! (`decode.rs`): sniffing (gzip or not), reading profile.proto (`wire.rs`), resolving ids
+//! into the model (`resolve.rs`) and validating the whole (`validate.rs`).
 
 pub mod decode;
 pub mod language;
 pub mod model;
 /// profile.proto's messages (prost), for tools and tests that write profiles.
 pub mod proto;
+mod resolve;
+mod validate;
+mod wire;
 
 pub use decode::{
     DecodeError, DecodeOptions, decode, decode_stream, decompress, decompressing_reader, is_gzip,
 };
 pub use language::Language;
 pub use model::*;
+pub use validate::check_value_sums;

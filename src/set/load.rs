@@ -44,17 +44,10 @@ pub fn decode_any(data: &[u8], options: &DecodeOptions) -> Result<Decoded, Decod
 /// while it is read (and inflated), so a large profile never exists in memory both
 /// compressed, inflated and decoded; a `debug=1` dump (one block per distinct stack, small) is
 /// read whole first.
-pub fn decode_reader(input: impl Read, options: &DecodeOptions) -> Result<Decoded, DecodeAnyError> {
-    let decoded = decode_unchecked(input, options)?;
-    let profile = match &decoded {
-        Decoded::Profile(p) => p,
-        Decoded::Dump(d) => &d.profile,
-    };
-    check_value_sums(profile)?;
-    Ok(decoded)
-}
-
-fn decode_unchecked(
+///
+/// This only dispatches: the start is sniffed once for gzip and once (inflated) for a dump,
+/// and the decoder chosen validates what it returns ([`profile::check_value_sums`]).
+pub fn decode_reader(
     mut input: impl Read,
     options: &DecodeOptions,
 ) -> Result<Decoded, DecodeAnyError> {
@@ -68,11 +61,8 @@ fn decode_unchecked(
         return Err(DecodeError::Empty.into());
     }
     let gzip = profile::is_gzip(&head);
-    let mut reader = profile::decompressing_reader(
-        &head,
-        std::io::Cursor::new(head.clone()).chain(input),
-        options,
-    );
+    let mut reader =
+        profile::decompressing_reader(gzip, std::io::Cursor::new(head).chain(input), options);
     // Enough of the (inflated) start to recognise a dump by its first line.
     let mut start = Vec::with_capacity(SNIFF_BYTES);
     (&mut reader)
@@ -102,29 +92,6 @@ pub fn dump_limits(options: &DecodeOptions) -> dump::DumpLimits {
         max_line_bytes: options.max_line_bytes,
         max_stack_depth: options.max_stack_depth,
     }
-}
-
-/// The largest sum of |value| over the samples of one sample type that is accepted. Every
-/// total, flat and cum downstream is a sum of some of these values, and `top --base` adds a
-/// second profile's: below 2^61 none of it can overflow an i64. Above, Go's pprof wraps
-/// silently and prints garbage, and our debug builds panicked (found by fuzzing). No real
-/// profile comes near: 2^61 nanoseconds are 73 years of CPU, 2^61 bytes 2 EiB.
-const MAX_VALUE_SUM: u128 = 1 << 61;
-
-fn check_value_sums(profile: &Profile) -> Result<(), DecodeError> {
-    for (i, sample_type) in profile.sample_types.iter().enumerate() {
-        let sum: u128 = profile
-            .samples()
-            .map(|s| u128::from(s.value(i).unsigned_abs()))
-            .sum();
-        if sum > MAX_VALUE_SUM {
-            return Err(DecodeError::Invalid(format!(
-                "the {:?} values add up to {sum} (absolute), more than the 2^61 that sums over them can hold",
-                sample_type.kind
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Reads and decodes a profile file into the stack→count model.
@@ -170,5 +137,13 @@ mod tests {
         );
         let fine = b"goroutine profile: total 0\n2 @ 0xc\n\n2305843009213693950 @ 0x1\n\n";
         assert!(decode_any(fine, &DecodeOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn a_dump_parsed_directly_is_refused_alike() {
+        let dump = b"goroutine profile: total 0\n2 @ 0xc\n\n9223372036854775807 @ 0x1\n\n";
+        let direct = dump::parse(dump).unwrap_err();
+        let loaded = decode_any(dump, &DecodeOptions::default()).unwrap_err();
+        assert_eq!(direct.to_string(), loaded.to_string());
     }
 }

@@ -1,0 +1,505 @@
+//! Goroutines: how many there are (protobuf and text dumps, which are taken moments apart),
+//! per declared service, grouped by stack, how many *instances* of the program's per-service
+//! machinery the counts reveal, what the goroutines wait on and for how long (`debug=2`),
+//! mutex waiters against the mutex profile, and the module versions seen in the stacks.
+//!
+//! # Grouping
+//!
+//! Groups come from the `debug=2` dump when there is one (it carries states, wait times and
+//! creators), else from the goroutine protobuf, else from the `debug=1` dump; the analysis
+//! says which. Like panicparse's similarity levels, [`GroupLevel`] decides which stacks are
+//! one group:
+//!
+//! * `Exact`: the same sequence of (function, file, line).
+//! * `Functions` (default): the same sequence of function names, whatever the addresses and
+//!   lines.
+//! * `Package`: the same label frame (see below) and the same chain of its callers collapsed
+//!   to packages (consecutive frames of one package are one element). Frames leafward of
+//!   the label (standard-library wait plumbing) do not count, so goroutines parked in one
+//!   function through different channels or locks are one group.
+//!
+//! At `Functions` and `Package`, the leaf-side `runtime.*`/`internal/runtime/*` frames and
+//! `runtime.goexit` are left out of the key, as the text dumps leave them out of their
+//! stacks (all frames stay when every frame is a runtime one, as in runtime/pprof's
+//! `printStackRecord`): the same code then groups alike whichever source is used.
+//!
+//! # Labels
+//!
+//! A group is named by the first frame, from the leaf, whose package is not the standard
+//! library ([`is_standard_package`](super::names::is_standard_package)). A stack made only
+//! of the standard library is named by its first frame outside the wait plumbing (`runtime`,
+//! `internal/…`, `sync`, `syscall`, `os`, `net`, `time`, `io`, `bufio`, `bytes`,
+//! `crypto/tls`, `context`), e.g. `net/http.(*persistConn).writeLoop`; failing that, its
+//! first frame outside `runtime`; failing that, its leaf.
+//!
+//! # Instances
+//!
+//! A program that runs N copies of a service starts the same per-copy goroutines N times,
+//! so N shows as many groups of exactly N goroutines, and pools sized per copy as multiples
+//! of N (`944 = 16 × 59`). The candidates are the group counts ≥ 2 that at least
+//! [`GoroutineOptions::min_exact_groups`] groups have exactly: requiring groups of exactly N
+//! is what keeps small divisors (2, 3, 4) that divide nearly every count from winning, and
+//! divisors of counts that no group has exactly are never candidates for that reason. A
+//! candidate's score is the goroutines in groups whose count is a multiple of it; ties go
+//! to the declared service count, then to more groups of exactly N, then to the larger N.
+
+mod grouping;
+mod instances;
+mod modules;
+mod mutex;
+mod stacks;
+mod states;
+#[cfg(test)]
+mod tests;
+mod totals;
+
+use serde::{Deserialize, Serialize};
+
+use crate::dump::GoroutineDump;
+use crate::profile::Profile;
+use crate::units;
+use grouping::{group, group_table};
+use instances::infer;
+use modules::modules;
+use mutex::mutex_waiters;
+use states::states;
+use totals::{per_service, totals};
+
+/// What the analysis reads. Every member is optional; with no goroutine data at all there is
+/// no analysis.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GoroutineInput<'a> {
+    /// The goroutine protobuf profile (`/debug/pprof/goroutine`).
+    pub profile: Option<&'a Profile>,
+    /// The `debug=1` text dump.
+    pub debug1: Option<&'a GoroutineDump>,
+    /// The `debug=2` text dump.
+    pub debug2: Option<&'a GoroutineDump>,
+    /// Services the process is declared to run.
+    pub services: Option<u32>,
+    /// Goroutines one service is expected to need, as (min, max).
+    pub expected_per_service: Option<(f64, f64)>,
+    /// Process uptime, for the leak threshold.
+    pub uptime_seconds: Option<f64>,
+    /// The mutex profile, to cross-reference goroutines waiting on mutexes.
+    pub mutex: Option<&'a Profile>,
+}
+
+/// Options with their defaults in `Default`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoroutineOptions {
+    /// Which stacks are one group (`Functions`).
+    pub level: GroupLevel,
+    /// Groups listed (50); the inference and the totals use all of them.
+    pub max_groups: usize,
+    /// Groups of exactly N goroutines needed before N is an instance-count candidate (3).
+    pub min_exact_groups: usize,
+    /// Candidates listed next to the chosen instance count (5).
+    pub max_candidates: usize,
+    /// A goroutine blocked for this fraction of the uptime is a leak suspect (0.8).
+    pub leak_uptime_fraction: f64,
+    /// The leak threshold when the uptime is unknown, in minutes (60).
+    pub leak_minutes_without_uptime: u64,
+}
+
+impl Default for GoroutineOptions {
+    fn default() -> Self {
+        GoroutineOptions {
+            level: GroupLevel::Functions,
+            max_groups: 50,
+            min_exact_groups: 3,
+            max_candidates: 5,
+            leak_uptime_fraction: 0.8,
+            leak_minutes_without_uptime: 60,
+        }
+    }
+}
+
+/// How alike two stacks must be to be one group (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupLevel {
+    Exact,
+    #[default]
+    Functions,
+    Package,
+}
+
+impl GroupLevel {
+    /// The command-line value (`--group-level`).
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            GroupLevel::Exact => "exact",
+            GroupLevel::Functions => "functions",
+            GroupLevel::Package => "package",
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            GroupLevel::Exact => "identical functions and lines",
+            GroupLevel::Functions => "identical functions",
+            GroupLevel::Package => "same function, callers by package",
+        }
+    }
+}
+
+/// Where goroutine data came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoroutineSource {
+    /// The goroutine protobuf profile.
+    Protobuf,
+    Debug1,
+    Debug2,
+}
+
+impl GoroutineSource {
+    pub fn text(self) -> &'static str {
+        match self {
+            GoroutineSource::Protobuf => "goroutine profile",
+            GoroutineSource::Debug1 => "debug=1 dump",
+            GoroutineSource::Debug2 => "debug=2 dump",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoroutineAnalysis {
+    pub totals: GoroutineTotals,
+    /// With a declared, non-zero service count.
+    pub per_service: Option<PerService>,
+    pub groups: GroupTable,
+    /// `None` when no count is shared by enough groups to be an instance count.
+    pub instances: Option<InstanceInference>,
+    /// With a `debug=2` dump only.
+    pub states: Option<StateAnalysis>,
+    pub mutex_waiters: MutexWaiters,
+    /// Sorted by module, then version.
+    pub modules: Vec<ModuleRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoroutineTotals {
+    /// The number the report uses: the protobuf's, else the `debug=2` dump's, else the
+    /// `debug=1` header's.
+    pub total: u64,
+    pub source: GoroutineSource,
+    pub source_text: String,
+    /// One row per source present, protobuf first.
+    pub rows: Vec<TotalRow>,
+    /// All sources give the same number.
+    pub consistent: bool,
+    /// Why the numbers differ, when they do.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotalRow {
+    pub source: GoroutineSource,
+    pub source_text: String,
+    /// The header total of a `debug=1` dump, else the sum of the stacks' counts.
+    pub goroutines: u64,
+    /// `debug=1` only: `goroutine profile: total N`.
+    pub header_total: Option<u64>,
+    /// Sum of the stacks' counts.
+    pub stacks_total: u64,
+    /// goroutines − the total the report uses.
+    pub difference: i64,
+    /// `+110 (+1.76%)`, or `-` for the row the report uses.
+    pub difference_text: String,
+    /// The protobuf's time (pprof's `Time:`).
+    pub time_nanos: Option<i64>,
+    pub time_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expectation {
+    Within,
+    Above,
+    Below,
+    NoExpectation,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerService {
+    pub services: u32,
+    pub goroutines: u64,
+    pub per_service: f64,
+    /// `109.72`
+    pub per_service_text: String,
+    pub expected_min: Option<f64>,
+    pub expected_max: Option<f64>,
+    /// `2–5`
+    pub expected_text: Option<String>,
+    pub verdict: Expectation,
+    /// `above the expected 2–5 (21.94× the upper bound)`
+    pub verdict_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupTable {
+    pub source: GoroutineSource,
+    pub source_text: String,
+    pub level: GroupLevel,
+    pub level_text: String,
+    /// The first `max_groups` groups, by count then label.
+    pub rows: Vec<GoroutineGroup>,
+    pub total_groups: usize,
+    /// Goroutines in all groups (the source's total).
+    pub total_goroutines: u64,
+    /// Goroutines in the groups listed.
+    pub shown_goroutines: u64,
+    /// `showing 50 of 53 groups, 99.87% of 6254 goroutines`
+    pub coverage_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoroutineGroup {
+    /// The label frame's function (see the module documentation).
+    pub label: String,
+    pub label_package: String,
+    pub goroutines: u64,
+    pub share: f64,
+    pub share_text: String,
+    /// Distinct stacks (samples) merged into the group.
+    pub stacks: usize,
+    /// The first merged stack's frames, leaf first, as the level keys them (`func` or
+    /// `func file:line`).
+    pub frames: Vec<String>,
+    /// `debug=2`: where the goroutines were started, most frequent first.
+    pub created_by: Vec<CreatorRow>,
+    /// `debug=2`: the wait states seen, most frequent first.
+    pub states: Vec<StateCount>,
+    /// `debug=2`: the longest wait in the group.
+    pub max_wait_minutes: Option<u64>,
+    /// count / instances, when the count is a multiple of the inferred instance count.
+    pub instance_factor: Option<u64>,
+    /// `944 = 16 × 59`
+    pub instance_factor_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatorRow {
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+    pub goroutines: u64,
+    /// `pkg.(*T).Start at file.go:73`
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateCount {
+    pub state: String,
+    pub goroutines: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelCount {
+    /// A group label.
+    pub label: String,
+    pub goroutines: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceInference {
+    pub instances: u64,
+    pub declared: Option<u32>,
+    pub matches_declared: Option<bool>,
+    /// `59 instances inferred, 57 declared`, when they differ.
+    pub declared_note: Option<String>,
+    /// Groups of exactly `instances` goroutines.
+    pub exact_groups: usize,
+    /// Groups (and their goroutines) whose count is a multiple of `instances`.
+    pub explained_groups: usize,
+    pub explained_goroutines: u64,
+    pub total_groups: usize,
+    pub total_goroutines: u64,
+    pub explained_share: f64,
+    pub explained_share_text: String,
+    /// explained_goroutines / instances.
+    pub per_instance: u64,
+    /// total_goroutines / instances.
+    pub total_per_instance: f64,
+    pub total_per_instance_text: String,
+    /// Explained groups by their factor, largest factor first.
+    pub factors: Vec<FactorRow>,
+    /// `59 instances explain 5841 of 6254 goroutines (93.40%) in 39 of 51 groups: 99 goroutines per instance`
+    pub summary_text: String,
+    /// The best candidates, the chosen one first.
+    pub candidates: Vec<InstanceCandidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactorRow {
+    pub factor: u64,
+    pub groups: usize,
+    pub goroutines: u64,
+    /// factor × groups.
+    pub per_instance: u64,
+    /// `4 groups × 16 per instance`
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceCandidate {
+    pub instances: u64,
+    pub exact_groups: usize,
+    pub explained_groups: usize,
+    pub explained_goroutines: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateAnalysis {
+    pub goroutines: u64,
+    /// By count, then state.
+    pub states: Vec<StateRow>,
+    /// `< 1 min`, `1–10 min`, `10–60 min`, `≥ 60 min`.
+    pub wait_buckets: Vec<WaitBucket>,
+    pub locked_to_thread: u64,
+    pub leak_threshold_minutes: u64,
+    /// `≥ 105 min (80% of the 131 min uptime)` or `≥ 60 min (uptime unknown)`
+    pub leak_threshold_text: String,
+    /// By blocked goroutines, then label.
+    pub leak_suspects: Vec<LeakSuspect>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateRow {
+    pub state: String,
+    pub goroutines: u64,
+    pub share_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitBucket {
+    pub label: String,
+    pub min_minutes: u64,
+    /// Exclusive; `None` for the last bucket.
+    pub max_minutes: Option<u64>,
+    pub goroutines: u64,
+    pub share_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeakSuspect {
+    pub label: String,
+    /// All goroutines of the group.
+    pub group_goroutines: u64,
+    /// Those blocked for at least the threshold.
+    pub blocked: u64,
+    pub min_wait_minutes: u64,
+    pub max_wait_minutes: u64,
+    /// `120 min` or `105–131 min`
+    pub wait_text: String,
+    pub states: Vec<StateCount>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutexProfileState {
+    NotCollected,
+    /// No samples, or samples of no contention: profiling was most likely off.
+    Empty,
+    Recorded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutexWaiters {
+    /// Goroutines waiting to lock a sync.Mutex or sync.RWMutex: a `sync.Mutex.Lock`,
+    /// `sync.RWMutex.Lock`/`RLock` state, or a lock frame in the stack (which also catches
+    /// `semacquire` on a mutex, and works without `debug=2`).
+    pub waiters: u64,
+    /// `debug=2`: the waiters by state.
+    pub by_state: Vec<StateCount>,
+    /// The waiters by group label, most first.
+    pub groups: Vec<LabelCount>,
+    pub mutex_profile: MutexProfileState,
+    pub mutex_contentions: i64,
+    pub mutex_delay_nanos: i64,
+    pub mutex_delay_text: String,
+    /// Goroutines wait on mutexes while the mutex profile is empty.
+    pub profiling_off_with_contention: bool,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleRow {
+    pub module: String,
+    pub version: String,
+    /// Goroutines whose stacks have a frame in the module, counted in `source` (the first
+    /// of debug=2, protobuf, debug=1 that shows the module).
+    pub goroutines: u64,
+    pub source: GoroutineSource,
+}
+
+/// Analyzes whatever goroutine data the set has; `None` without any.
+pub fn analyze(input: &GoroutineInput, options: &GoroutineOptions) -> Option<GoroutineAnalysis> {
+    // Source preference for groups: debug=2 carries the most, the protobuf has every frame.
+    let (source, profile) = if let Some(dump) = input.debug2 {
+        (GoroutineSource::Debug2, &dump.profile)
+    } else if let Some(profile) = input.profile {
+        (GoroutineSource::Protobuf, profile)
+    } else if let Some(dump) = input.debug1 {
+        (GoroutineSource::Debug1, &dump.profile)
+    } else {
+        return None;
+    };
+    let debug2 = input.debug2.filter(|_| source == GoroutineSource::Debug2);
+
+    let mut grouping = group(profile, options.level);
+    if let Some(dump) = debug2 {
+        grouping.add_goroutine_details(dump);
+    }
+    let inference = infer(&grouping.groups, input.services, options);
+    let totals = totals(input);
+    let per_service = per_service(totals.total, input);
+    let states = debug2.map(|dump| states(dump, &grouping, input.uptime_seconds, options));
+    let mutex_waiters = mutex_waiters(profile, debug2, &grouping, input.mutex);
+    let modules = modules(input);
+    let groups = group_table(source, options, grouping, inference.as_ref());
+    Some(GoroutineAnalysis {
+        totals,
+        per_service,
+        groups,
+        instances: inference,
+        states,
+        mutex_waiters,
+        modules,
+    })
+}
+
+fn share(value: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        value as f64 / total as f64 * 100.0
+    }
+}
+
+/// pprof's percentage without its padding: `93.40%`.
+fn percent_text(value: u64, total: u64) -> String {
+    units::percentage(
+        i64::try_from(value).unwrap_or(i64::MAX),
+        i64::try_from(total).unwrap_or(i64::MAX),
+    )
+    .trim()
+    .to_string()
+}
+
+/// At most two decimals, without trailing zeros: `109.72`, `16`, `2.5`.
+fn number_text(value: f64) -> String {
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}

@@ -1,0 +1,776 @@
+//! Tests of the goroutine analysis, mostly through `analyze` on hand-built profiles and dumps.
+
+use std::borrow::Cow;
+
+use super::stacks::{Frame, key_and_label};
+use super::*;
+use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
+
+/// A frame of a hand-built stack: function, file, line, address.
+type F<'a> = (&'a str, &'a str, i64, u64);
+
+fn goroutine_profile(samples: &[(i64, Vec<F>)]) -> Profile {
+    let count = ValueType {
+        kind: "goroutine".into(),
+        unit: "count".into(),
+    };
+    let mut builder = ProfileBuilder::new(vec![count]);
+    builder.profile_mut().time_nanos = 1_760_576_733_000_000_000;
+    for (value, frames) in samples {
+        let locations = frames
+            .iter()
+            .map(|&(name, file, line, address)| {
+                let function = builder.function(name, file);
+                builder.location(address, &[Line { function, line }])
+            })
+            .collect::<Vec<usize>>();
+        builder
+            .sample(&locations, &[*value], Labels::default())
+            .unwrap();
+    }
+    builder.finish()
+}
+
+/// A stack of functions at distinct addresses (`x.go`, line 1).
+fn stack<'a>(names: &[&'a str]) -> Vec<F<'a>> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (n, "x.go", 1, 0x1000 + i as u64))
+        .collect()
+}
+
+fn mutex_profile(values: &[[i64; 2]]) -> Profile {
+    let types = vec![
+        ValueType {
+            kind: "contentions".into(),
+            unit: "count".into(),
+        },
+        ValueType {
+            kind: "delay".into(),
+            unit: "nanoseconds".into(),
+        },
+    ];
+    let mut builder = ProfileBuilder::new(types);
+    let function = builder.function("sync.(*Mutex).Unlock", "sync/mutex.go");
+    let location = builder.location(0x10, &[Line { function, line: 1 }]);
+    for v in values {
+        builder.sample(&[location], v, Labels::default()).unwrap();
+    }
+    builder.finish()
+}
+
+fn run(input: &GoroutineInput) -> GoroutineAnalysis {
+    analyze(input, &GoroutineOptions::default()).expect("analysis")
+}
+
+fn with_level(input: &GoroutineInput, level: GroupLevel) -> GoroutineAnalysis {
+    let options = GoroutineOptions {
+        level,
+        ..GoroutineOptions::default()
+    };
+    analyze(input, &options).expect("analysis")
+}
+
+fn labels_and_counts(analysis: &GoroutineAnalysis) -> Vec<(String, u64)> {
+    analysis
+        .groups
+        .rows
+        .iter()
+        .map(|g| (g.label.clone(), g.goroutines))
+        .collect()
+}
+
+#[test]
+fn nothing_to_analyze() {
+    assert!(analyze(&GoroutineInput::default(), &GoroutineOptions::default()).is_none());
+}
+
+#[test]
+fn identical_functions_are_one_group_whatever_the_addresses() {
+    // Same functions, different addresses and lines: one group by functions, two exact.
+    let a = vec![
+        ("runtime.gopark", "runtime/proc.go", 400, 0x10),
+        ("example.com/a.Worker", "a.go", 10, 0x20),
+    ];
+    let b = vec![
+        ("runtime.gopark", "runtime/proc.go", 400, 0x10),
+        ("example.com/a.Worker", "a.go", 12, 0x24),
+    ];
+    let profile = goroutine_profile(&[(3, a), (2, b)]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    let functions = run(&input);
+    assert_eq!(functions.groups.source, GoroutineSource::Protobuf);
+    assert_eq!(
+        labels_and_counts(&functions),
+        [("example.com/a.Worker".to_string(), 5)]
+    );
+    assert_eq!(functions.groups.rows[0].stacks, 2);
+    assert_eq!(functions.groups.rows[0].frames, ["example.com/a.Worker"]);
+    let exact = with_level(&input, GroupLevel::Exact);
+    assert_eq!(exact.groups.total_groups, 2);
+    assert_eq!(
+        exact.groups.rows[0].frames,
+        [
+            "runtime.gopark runtime/proc.go:400",
+            "example.com/a.Worker a.go:10"
+        ]
+    );
+}
+
+#[test]
+fn hidden_runtime_frames_do_not_split_groups() {
+    // chanrecv1 and chanrecv2 are what the text dumps hide; goexit is at every root.
+    let profile = goroutine_profile(&[
+        (
+            2,
+            stack(&[
+                "runtime.gopark",
+                "runtime.chanrecv",
+                "runtime.chanrecv1",
+                "example.com/a.Loop",
+                "runtime.goexit",
+            ]),
+        ),
+        (
+            1,
+            stack(&[
+                "runtime.gopark",
+                "runtime.chanrecv",
+                "runtime.chanrecv2",
+                "example.com/a.Loop",
+                "runtime.goexit",
+            ]),
+        ),
+        // Only runtime frames: kept whole (but goexit), as runtime/pprof prints them.
+        (1, stack(&["runtime.gopark", "runtime.forcegchelper"])),
+    ]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    let analysis = run(&input);
+    assert_eq!(
+        labels_and_counts(&analysis),
+        [
+            ("example.com/a.Loop".to_string(), 3),
+            ("runtime.gopark".to_string(), 1)
+        ]
+    );
+    assert_eq!(
+        analysis.groups.rows[1].frames,
+        ["runtime.gopark", "runtime.forcegchelper"]
+    );
+    assert_eq!(with_level(&input, GroupLevel::Exact).groups.total_groups, 3);
+}
+
+#[test]
+fn labels_skip_the_runtime_and_the_standard_library() {
+    let label = |names: &[&str]| {
+        let frames = stack(names);
+        let frames: Vec<Frame> = frames
+            .iter()
+            .map(|&(n, f, l, _)| Frame {
+                function: Cow::Borrowed(n),
+                file: f,
+                line: l,
+            })
+            .collect();
+        key_and_label(&frames, GroupLevel::Functions).1
+    };
+    assert_eq!(
+        label(&[
+            "sync.runtime_notifyListWait",
+            "sync.(*Cond).Wait",
+            "tailscale.com/net/memnet.(*Pipe).Read",
+            "net/http.(*conn).serve",
+        ]),
+        "tailscale.com/net/memnet.(*Pipe).Read"
+    );
+    // Only the standard library: the first frame past the wait plumbing.
+    assert_eq!(
+        label(&[
+            "internal/poll.runtime_pollWait",
+            "internal/poll.(*FD).Read",
+            "net.(*netFD).Read",
+            "net.(*conn).Read",
+            "net/http.(*connReader).backgroundRead",
+        ]),
+        "net/http.(*connReader).backgroundRead"
+    );
+    assert_eq!(label(&["time.Sleep", "main.main"]), "main.main");
+    assert_eq!(label(&["runtime.gopark", "time.Sleep"]), "time.Sleep");
+    assert_eq!(label(&["runtime.gopark"]), "runtime.gopark");
+    assert_eq!(label(&[]), "(no frames)");
+}
+
+#[test]
+fn package_level_merges_stacks_through_different_wait_plumbing() {
+    let profile = goroutine_profile(&[
+        (
+            2,
+            stack(&[
+                "sync.runtime_notifyListWait",
+                "sync.(*Cond).Wait",
+                "example.com/q.(*Queue).Pop",
+                "example.com/w.worker",
+                "example.com/w.worker.func1",
+            ]),
+        ),
+        (
+            3,
+            stack(&[
+                "runtime.gopark",
+                "runtime.chanrecv1",
+                "example.com/q.(*Queue).Pop",
+                "example.com/w.run",
+            ]),
+        ),
+        (
+            1,
+            stack(&["example.com/q.(*Queue).Pop", "example.com/z.other"]),
+        ),
+    ]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    assert_eq!(run(&input).groups.total_groups, 3);
+    let by_package = with_level(&input, GroupLevel::Package);
+    assert_eq!(
+        labels_and_counts(&by_package),
+        [
+            ("example.com/q.(*Queue).Pop".to_string(), 5),
+            ("example.com/q.(*Queue).Pop".to_string(), 1)
+        ]
+    );
+    assert_eq!(by_package.groups.rows[0].stacks, 2);
+}
+
+#[test]
+fn groups_sort_by_count_then_label() {
+    let profile = goroutine_profile(&[
+        (2, stack(&["example.com/b.B"])),
+        (5, stack(&["example.com/c.C"])),
+        (2, stack(&["example.com/a.A"])),
+    ]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    let options = GoroutineOptions {
+        max_groups: 2,
+        ..GoroutineOptions::default()
+    };
+    let analysis = analyze(&input, &options).expect("analysis");
+    assert_eq!(
+        labels_and_counts(&analysis),
+        [
+            ("example.com/c.C".to_string(), 5),
+            ("example.com/a.A".to_string(), 2)
+        ]
+    );
+    assert_eq!(analysis.groups.total_groups, 3);
+    assert_eq!(analysis.groups.shown_goroutines, 7);
+    assert_eq!(
+        analysis.groups.coverage_text,
+        "showing 2 of 3 groups, 77.78% of 9 goroutines"
+    );
+}
+
+/// Groups with these counts, each its own function.
+fn counts_profile(counts: &[u64]) -> Profile {
+    let names: Vec<String> = (0..counts.len())
+        .map(|i| format!("example.com/p.F{i}"))
+        .collect();
+    let samples: Vec<(i64, Vec<F>)> = counts
+        .iter()
+        .zip(&names)
+        .map(|(&c, n)| (c as i64, vec![(n.as_str(), "p.go", 1, 0x10)]))
+        .collect();
+    goroutine_profile(&samples)
+}
+
+fn infer_counts(counts: &[u64], declared: Option<u32>) -> Option<InstanceInference> {
+    let profile = counts_profile(counts);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        services: declared,
+        ..GoroutineInput::default()
+    };
+    run(&input).instances
+}
+
+#[test]
+fn instances_of_the_real_debug1_counts() {
+    // The block counts of the production debug=1 dump (57 services declared).
+    let mut counts = vec![944, 944, 944, 944, 146, 113, 113, 87, 87, 60, 60];
+    counts.extend([59; 30]);
+    counts.extend([54, 47, 28, 12, 5, 1, 1, 1, 1, 1, 1]);
+    let inference = infer_counts(&counts, Some(57)).expect("instances");
+    assert_eq!(inference.instances, 59);
+    assert_eq!(inference.exact_groups, 30);
+    assert_eq!(inference.explained_groups, 34);
+    assert_eq!(inference.explained_goroutines, 4 * 944 + 30 * 59);
+    assert_eq!(inference.per_instance, 64 + 30);
+    assert_eq!(inference.matches_declared, Some(false));
+    assert_eq!(
+        inference.declared_note.as_deref(),
+        Some("59 instances inferred, 57 declared")
+    );
+    assert_eq!(inference.factors[0].factor, 16);
+    assert_eq!(inference.factors[0].text, "4 groups × 16 per instance");
+    assert_eq!(inference.candidates[1].instances, 944);
+    // Small divisors explain more goroutines but no group has exactly 2 or 4.
+    assert!(inference.candidates.iter().all(|c| c.instances > 4));
+}
+
+#[test]
+fn instances_need_groups_of_exactly_n() {
+    // Two groups of 6 are not enough evidence; 1 is never a candidate.
+    assert!(infer_counts(&[6, 6, 12, 1, 1, 1], Some(6)).is_none());
+    let options = GoroutineOptions {
+        min_exact_groups: 2,
+        ..GoroutineOptions::default()
+    };
+    let profile = counts_profile(&[6, 6, 12, 1, 1, 1]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    let inference = analyze(&input, &options)
+        .and_then(|a| a.instances)
+        .expect("instances");
+    assert_eq!(inference.instances, 6);
+    assert_eq!(inference.matches_declared, None);
+}
+
+#[test]
+fn ties_prefer_the_declared_count() {
+    // 3 and 4 both explain 12 goroutines.
+    let counts = [4, 4, 4, 3, 3, 3, 3];
+    assert_eq!(infer_counts(&counts, Some(4)).map(|i| i.instances), Some(4));
+    assert_eq!(infer_counts(&counts, Some(3)).map(|i| i.instances), Some(3));
+    // Without a declaration: more groups of exactly N.
+    assert_eq!(infer_counts(&counts, None).map(|i| i.instances), Some(3));
+}
+
+#[test]
+fn groups_carry_their_instance_factor() {
+    let profile = counts_profile(&[18, 3, 3, 3, 7]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        services: Some(3),
+        ..GoroutineInput::default()
+    };
+    let analysis = run(&input);
+    let rows = &analysis.groups.rows;
+    assert_eq!(rows[0].instance_factor, Some(6));
+    assert_eq!(rows[0].instance_factor_text.as_deref(), Some("18 = 6 × 3"));
+    assert_eq!(rows[1].instance_factor, None);
+    assert_eq!(rows[2].instance_factor_text.as_deref(), Some("3 = 1 × 3"));
+    let inference = analysis.instances.expect("instances");
+    assert_eq!(inference.per_instance, 9);
+    assert_eq!(inference.total_per_instance_text, "11.33");
+    assert_eq!(inference.declared_note, None);
+    assert_eq!(
+        inference.summary_text,
+        "3 instances explain 27 of 34 goroutines (79.41%) in 4 of 5 groups: 9 goroutines per instance"
+    );
+}
+
+const DEBUG1: &str = "goroutine profile: total 7
+5 @ 0x4773ce 0x40fc65 0x47f1a1
+#\t0x40fc64\texample.com/a.Worker+0x64\t/root/go/pkg/mod/example.com/a@v1.2.3/w.go:10
+
+2 @ 0x4773ce 0x40fc66 0x47f1a1
+#\t0x40fc65\tmain.main+0x64\t/src/app/main.go:5
+
+";
+
+#[test]
+fn totals_keep_every_source_and_the_protobuf_time() {
+    let profile = goroutine_profile(&[(6, stack(&["example.com/a.Worker"]))]);
+    let dump = crate::dump::parse(DEBUG1.as_bytes()).expect("dump");
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        debug1: Some(&dump),
+        ..GoroutineInput::default()
+    };
+    let totals = run(&input).totals;
+    assert_eq!(totals.total, 6);
+    assert_eq!(totals.source, GoroutineSource::Protobuf);
+    assert!(!totals.consistent);
+    assert_eq!(totals.rows.len(), 2);
+    assert_eq!(
+        totals.rows[0].time_text.as_deref(),
+        Some("Oct 16, 2025 at 1:05am (UTC)")
+    );
+    assert_eq!(totals.rows[1].goroutines, 7);
+    assert_eq!(totals.rows[1].header_total, Some(7));
+    assert_eq!(totals.rows[1].difference_text, "+1 (+16.67%)");
+    assert_eq!(
+        totals.note.as_deref(),
+        Some(
+            "6 in the goroutine profile (Oct 16, 2025 at 1:05am (UTC)), 7 in the debug=1 \
+                 dump: the profiles are taken moments apart, and goroutines come and go"
+        )
+    );
+    // The debug=1 dump alone is the source of everything.
+    let alone = GoroutineInput {
+        debug1: Some(&dump),
+        ..GoroutineInput::default()
+    };
+    let analysis = run(&alone);
+    assert_eq!(analysis.totals.total, 7);
+    assert!(analysis.totals.consistent);
+    assert_eq!(analysis.groups.source, GoroutineSource::Debug1);
+    assert_eq!(
+        labels_and_counts(&analysis),
+        [
+            ("example.com/a.Worker".to_string(), 5),
+            ("main.main".to_string(), 2)
+        ]
+    );
+}
+
+#[test]
+fn per_service_against_the_expectation() {
+    let profile = counts_profile(&[10, 2]);
+    let verdict = |expected: Option<(f64, f64)>| {
+        let input = GoroutineInput {
+            profile: Some(&profile),
+            services: Some(4),
+            expected_per_service: expected,
+            ..GoroutineInput::default()
+        };
+        run(&input).per_service.expect("per service")
+    };
+    let above = verdict(Some((1.0, 2.0)));
+    assert_eq!(above.per_service, 3.0);
+    assert_eq!(above.per_service_text, "3");
+    assert_eq!(above.verdict, Expectation::Above);
+    assert_eq!(
+        above.verdict_text,
+        "above the expected 1–2 (1.5× the upper bound)"
+    );
+    assert_eq!(verdict(Some((2.5, 3.0))).verdict, Expectation::Within);
+    let below = verdict(Some((5.0, 5.0)));
+    assert_eq!(below.verdict, Expectation::Below);
+    assert_eq!(below.verdict_text, "below the expected 5");
+    assert_eq!(verdict(None).verdict, Expectation::NoExpectation);
+    let none = GoroutineInput {
+        profile: Some(&profile),
+        services: Some(0),
+        ..GoroutineInput::default()
+    };
+    assert!(run(&none).per_service.is_none());
+}
+
+const DEBUG2: &str = "goroutine 1 [running]:
+main.main()
+\t/src/app/main.go:10 +0x1d
+
+goroutine 5 [sync.Mutex.Lock, 90 minutes]:
+sync.runtime_SemacquireMutex(0x0?, 0x0?, 0x0?)
+\t/usr/lib/go/src/runtime/sema.go:95 +0x25
+sync.(*Mutex).lockSlow(0xc000016310)
+\t/usr/lib/go/src/sync/mutex.go:173 +0x165
+sync.(*Mutex).Lock(...)
+\t/usr/lib/go/src/sync/mutex.go:92
+example.com/app/store.(*DB).Get(0x0?)
+\t/root/go/pkg/mod/example.com/app@v1.2.3/store/db.go:40 +0x3c
+created by example.com/app/server.Start in goroutine 1
+\t/root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:20 +0x55
+
+goroutine 6 [semacquire, 70 minutes]:
+sync.runtime_SemacquireMutex(0x0?, 0x0?, 0x0?)
+\t/usr/lib/go/src/runtime/sema.go:95 +0x25
+sync.(*Mutex).lockSlow(0xc000016310)
+\t/usr/lib/go/src/sync/mutex.go:173 +0x165
+sync.(*Mutex).Lock(...)
+\t/usr/lib/go/src/sync/mutex.go:92
+example.com/app/store.(*DB).Get(0x0?)
+\t/root/go/pkg/mod/example.com/app@v1.2.3/store/db.go:40 +0x3c
+created by example.com/app/server.Start in goroutine 1
+\t/root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:20 +0x55
+
+goroutine 7 [semacquire, 30 minutes]:
+sync.runtime_SemacquireWaitGroup(0x0?)
+\t/usr/lib/go/src/runtime/sema.go:110 +0x25
+sync.(*WaitGroup).Wait(0x0?)
+\t/usr/lib/go/src/sync/waitgroup.go:118 +0x47
+example.com/app/server.drain()
+\t/root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:50 +0x24
+created by example.com/app/server.Start in goroutine 1
+\t/root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:21 +0x65
+
+goroutine 8 [chan receive, 5 minutes, locked to thread]:
+example.com/app/server.loop()
+\t/root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:60 +0x24
+created by example.com/app/server.Start in goroutine 1
+\t/root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:22 +0x75
+
+goroutine 9 [chan receive]:
+example.com/app/server.loop()
+\t/root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:60 +0x24
+created by example.com/app/server.Start in goroutine 1
+\t/root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:22 +0x75
+
+";
+
+fn debug2_input<'a>(
+    dump: &'a GoroutineDump,
+    uptime: Option<f64>,
+    mutex: Option<&'a Profile>,
+) -> GoroutineInput<'a> {
+    GoroutineInput {
+        debug2: Some(dump),
+        uptime_seconds: uptime,
+        mutex,
+        ..GoroutineInput::default()
+    }
+}
+
+#[test]
+fn debug2_groups_carry_states_creators_and_waits() {
+    let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
+    let analysis = run(&debug2_input(&dump, None, None));
+    assert_eq!(analysis.groups.source, GoroutineSource::Debug2);
+    // Two groups of two: by label, server.loop before store.(*DB).Get.
+    let get = &analysis.groups.rows[1];
+    assert_eq!(get.label, "example.com/app/store.(*DB).Get");
+    assert_eq!(get.goroutines, 2);
+    assert_eq!(
+        get.states,
+        [
+            StateCount {
+                state: "semacquire".into(),
+                goroutines: 1
+            },
+            StateCount {
+                state: "sync.Mutex.Lock".into(),
+                goroutines: 1
+            }
+        ]
+    );
+    assert_eq!(get.max_wait_minutes, Some(90));
+    assert_eq!(get.created_by.len(), 1);
+    assert_eq!(get.created_by[0].goroutines, 2);
+    assert_eq!(
+        get.created_by[0].text,
+        "example.com/app/server.Start at /root/go/pkg/mod/example.com/app@v1.2.3/server/server.go:20"
+    );
+    let loop_group = &analysis.groups.rows[0];
+    assert_eq!(loop_group.label, "example.com/app/server.loop");
+    assert_eq!(loop_group.max_wait_minutes, Some(5));
+}
+
+#[test]
+fn debug2_states_wait_buckets_and_leak_suspects() {
+    let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
+    // Uptime unknown: blocked for an hour or more.
+    let states = run(&debug2_input(&dump, None, None))
+        .states
+        .expect("states");
+    assert_eq!(states.goroutines, 6);
+    let rows: Vec<(&str, u64)> = states
+        .states
+        .iter()
+        .map(|s| (s.state.as_str(), s.goroutines))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("chan receive", 2),
+            ("semacquire", 2),
+            ("running", 1),
+            ("sync.Mutex.Lock", 1)
+        ]
+    );
+    let buckets: Vec<(&str, u64)> = states
+        .wait_buckets
+        .iter()
+        .map(|b| (b.label.as_str(), b.goroutines))
+        .collect();
+    assert_eq!(
+        buckets,
+        [
+            ("< 1 min", 2),
+            ("1–10 min", 1),
+            ("10–60 min", 1),
+            ("≥ 60 min", 2)
+        ]
+    );
+    assert_eq!(states.locked_to_thread, 1);
+    assert_eq!(states.leak_threshold_minutes, 60);
+    assert_eq!(states.leak_threshold_text, "≥ 60 min (uptime unknown)");
+    assert_eq!(states.leak_suspects.len(), 1);
+    let suspect = &states.leak_suspects[0];
+    assert_eq!(suspect.label, "example.com/app/store.(*DB).Get");
+    assert_eq!((suspect.blocked, suspect.group_goroutines), (2, 2));
+    assert_eq!(suspect.wait_text, "70–90 min");
+
+    // 100 minutes up: 80% is 80 minutes, so only the 90-minute waiter is a suspect.
+    let states = run(&debug2_input(&dump, Some(6000.0), None))
+        .states
+        .expect("states");
+    assert_eq!(states.leak_threshold_minutes, 80);
+    assert_eq!(
+        states.leak_threshold_text,
+        "≥ 80 min (80% of the 100 min uptime)"
+    );
+    assert_eq!(states.leak_suspects[0].blocked, 1);
+    assert_eq!(states.leak_suspects[0].wait_text, "90 min");
+    assert_eq!(states.leak_suspects[0].states[0].state, "sync.Mutex.Lock");
+}
+
+#[test]
+fn mutex_waiters_against_the_mutex_profile() {
+    let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
+    // The WaitGroup semacquire is not a mutex wait; the two lockers are.
+    let empty = mutex_profile(&[]);
+    let waiters = run(&debug2_input(&dump, None, Some(&empty))).mutex_waiters;
+    assert_eq!(waiters.waiters, 2);
+    assert_eq!(waiters.by_state.len(), 2);
+    assert_eq!(waiters.groups[0].label, "example.com/app/store.(*DB).Get");
+    assert_eq!(waiters.mutex_profile, MutexProfileState::Empty);
+    assert!(waiters.profiling_off_with_contention);
+    assert_eq!(
+        waiters.note.as_deref(),
+        Some(
+            "2 goroutines wait to lock a mutex but the mutex profile is empty: mutex \
+                 profiling is most likely off (runtime.SetMutexProfileFraction) while \
+                 contention exists"
+        )
+    );
+    let zero = mutex_profile(&[[0, 0]]);
+    let waiters = run(&debug2_input(&dump, None, Some(&zero))).mutex_waiters;
+    assert_eq!(waiters.mutex_profile, MutexProfileState::Empty);
+
+    let recorded = mutex_profile(&[[3, 5_000_000], [1, 1_000_000]]);
+    let waiters = run(&debug2_input(&dump, None, Some(&recorded))).mutex_waiters;
+    assert_eq!(waiters.mutex_profile, MutexProfileState::Recorded);
+    assert_eq!(waiters.mutex_contentions, 4);
+    assert_eq!(waiters.mutex_delay_text, "6ms");
+    assert!(!waiters.profiling_off_with_contention);
+
+    let missing = run(&debug2_input(&dump, None, None)).mutex_waiters;
+    assert_eq!(missing.mutex_profile, MutexProfileState::NotCollected);
+    assert!(missing.note.is_some_and(|n| n.contains("no mutex profile")));
+}
+
+#[test]
+fn mutex_waiters_from_protobuf_frames() {
+    let profile = goroutine_profile(&[
+        (
+            4,
+            stack(&[
+                "runtime.gopark",
+                "runtime.semacquire1",
+                "sync.runtime_SemacquireMutex",
+                "sync.(*Mutex).lockSlow",
+                "sync.(*Mutex).Lock",
+                "example.com/a.(*S).Update",
+            ]),
+        ),
+        (
+            2,
+            stack(&[
+                "runtime.gopark",
+                "runtime.semacquire1",
+                "sync.runtime_SemacquireWaitGroup",
+                "sync.(*WaitGroup).Wait",
+                "example.com/a.wait",
+            ]),
+        ),
+    ]);
+    let empty = mutex_profile(&[]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        mutex: Some(&empty),
+        ..GoroutineInput::default()
+    };
+    let waiters = run(&input).mutex_waiters;
+    assert_eq!(waiters.waiters, 4);
+    assert!(waiters.by_state.is_empty());
+    assert_eq!(waiters.groups[0].label, "example.com/a.(*S).Update");
+    assert!(waiters.profiling_off_with_contention);
+}
+
+#[test]
+fn module_versions_from_every_source() {
+    let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
+    let debug1 = crate::dump::parse(DEBUG1.as_bytes()).expect("dump");
+    let profile = goroutine_profile(&[(
+        3,
+        vec![
+            (
+                "tailscale.com/net/x.F",
+                "tailscale.com@v1.86.5/net/x/x.go",
+                1,
+                1,
+            ),
+            (
+                "tailscale.com/net/x.G",
+                "tailscale.com@v1.86.5/net/x/x.go",
+                2,
+                2,
+            ),
+            ("runtime.goexit", "runtime/asm_amd64.s", 1, 3),
+        ],
+    )]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        debug1: Some(&debug1),
+        debug2: Some(&dump),
+        ..GoroutineInput::default()
+    };
+    let modules: Vec<(String, String, u64, GoroutineSource)> = run(&input)
+        .modules
+        .into_iter()
+        .map(|m| (m.module, m.version, m.goroutines, m.source))
+        .collect();
+    assert_eq!(
+        modules,
+        [
+            // Both dumps show example.com/app or /a; debug=2 is preferred for counts.
+            (
+                "example.com/a".into(),
+                "v1.2.3".into(),
+                5,
+                GoroutineSource::Debug1
+            ),
+            (
+                "example.com/app".into(),
+                "v1.2.3".into(),
+                5,
+                GoroutineSource::Debug2
+            ),
+            // Counted once per goroutine although two frames are in it.
+            (
+                "tailscale.com".into(),
+                "v1.86.5".into(),
+                3,
+                GoroutineSource::Protobuf
+            ),
+        ]
+    );
+}
+
+#[test]
+fn round_trips_through_json_and_is_deterministic() {
+    let dump = crate::dump::parse(DEBUG2.as_bytes()).expect("dump");
+    let mutex = mutex_profile(&[]);
+    let mut input = debug2_input(&dump, Some(6000.0), Some(&mutex));
+    input.services = Some(2);
+    input.expected_per_service = Some((1.0, 2.0));
+    let analysis = run(&input);
+    let json = serde_json::to_string(&analysis).expect("json");
+    let back: GoroutineAnalysis = serde_json::from_str(&json).expect("parse");
+    assert_eq!(back, analysis);
+    assert_eq!(serde_json::to_string(&run(&input)).expect("json"), json);
+}

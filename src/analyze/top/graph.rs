@@ -1,0 +1,499 @@
+//! pprof's graph for `top`: nodes at the chosen granularity, flat and cum per node from one
+//! walk over the merged stacks, sorting, and the edges that decide `(inline)`.
+
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
+
+use super::Granularity;
+use super::merge::{Merged, StackAt};
+use super::paths::{go_base, go_clean, trim_path};
+
+/// pprof's `NodeInfo` for the chosen granularity (addresses are always aggregated away).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct NodeInfo {
+    name: String,
+    file: String,
+    start_line: i64,
+    lineno: i64,
+    objfile: String,
+}
+
+impl NodeInfo {
+    /// pprof's `PrintableName` (NameComponents joined by spaces).
+    fn printable_name(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !self.name.is_empty() {
+            parts.push(self.name.clone());
+        }
+        if self.lineno != 0 {
+            parts.push(format!("{}:{}", self.file, self.lineno));
+        } else if !self.file.is_empty() {
+            parts.push(self.file.clone());
+        } else if !self.name.is_empty() {
+        } else if !self.objfile.is_empty() {
+            parts.push(format!("[{}]", go_base(&self.objfile)));
+        } else {
+            parts.push("<unknown>".to_string());
+        }
+        parts.join(" ")
+    }
+
+    /// `fmt.Sprint(info)` in Go, pprof's last tie-breaker when sorting.
+    fn go_sprint(&self) -> String {
+        format!(
+            "{{{}  0 {} {} {} {}}}",
+            self.name, self.file, self.start_line, self.lineno, self.objfile
+        )
+    }
+}
+
+/// The graph nodes of the aggregated profile: each location's frames mapped to node ids.
+pub(super) struct Nodes {
+    infos: Vec<NodeInfo>,
+    names: Vec<String>,
+    /// Per merged location: node ids, innermost frame first.
+    by_location: Vec<Vec<u32>>,
+}
+
+impl Nodes {
+    pub(super) fn build(merged: &Merged, granularity: Granularity) -> Nodes {
+        let (keep_function, keep_file, keep_line) = match granularity {
+            Granularity::Functions => (true, false, false),
+            Granularity::FileFunctions => (true, true, false),
+            Granularity::Files => (false, true, false),
+            Granularity::Lines => (true, true, true),
+        };
+        let mut ids: FxHashMap<NodeInfo, u32> = FxHashMap::default();
+        let mut infos: Vec<NodeInfo> = Vec::new();
+        // A named function's node depends on the function (and line) alone, not on the
+        // location: found once, not once per location it appears in.
+        let mut named_nodes: FxHashMap<(usize, i64), u32> = FxHashMap::default();
+        let mut by_location = Vec::with_capacity(merged.locations.len());
+        for location in &merged.locations {
+            let lines = &location.lines;
+            let objfile = location.objfile;
+            let mut location_nodes = Vec::with_capacity(lines.len().max(1));
+            let mut add = |info: NodeInfo| {
+                let next = infos.len() as u32;
+                let id = *ids.entry(info.clone()).or_insert(next);
+                if id == next {
+                    infos.push(info);
+                }
+                id
+            };
+            if lines.is_empty() {
+                location_nodes.push(add(NodeInfo {
+                    name: String::new(),
+                    file: String::new(),
+                    start_line: 0,
+                    lineno: 0,
+                    objfile: objfile.to_string(),
+                }));
+            }
+            for &(function, line) in lines {
+                let f = &merged.functions[function];
+                let lineno = if keep_line { line } else { 0 };
+                let named = keep_function && !f.name.is_empty();
+                if named && let Some(&id) = named_nodes.get(&(function, lineno)) {
+                    location_nodes.push(id);
+                    continue;
+                }
+                let name = if keep_function {
+                    f.name.to_string()
+                } else {
+                    String::new()
+                };
+                let file = if keep_file && !f.filename.is_empty() {
+                    go_clean(trim_path(f.filename))
+                } else {
+                    String::new()
+                };
+                let id = add(NodeInfo {
+                    name,
+                    file,
+                    start_line: if named { 0 } else { f.start_line },
+                    lineno,
+                    objfile: if named {
+                        String::new()
+                    } else {
+                        objfile.to_string()
+                    },
+                });
+                if named {
+                    named_nodes.insert((function, lineno), id);
+                }
+                location_nodes.push(id);
+            }
+            by_location.push(location_nodes);
+        }
+        let names = infos.iter().map(NodeInfo::printable_name).collect();
+        Nodes {
+            infos,
+            names,
+            by_location,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    pub(super) fn printable_name(&self, node: u32) -> &str {
+        &self.names[node as usize]
+    }
+}
+
+/// One built graph: flat and cum per node id, and the ids of the nodes in the graph.
+pub(super) struct Built {
+    pub(super) flat: Vec<i64>,
+    pub(super) cum: Vec<i64>,
+    pub(super) nodes: Vec<u32>,
+}
+
+impl Built {
+    pub(super) fn is_node(&self, n: usize) -> bool {
+        self.flat[n] != 0 || self.cum[n] != 0
+    }
+
+    /// The graph pprof builds again with only the `kept` nodes (see [`Graph::build`]); all
+    /// of them when `None`.
+    pub(super) fn restrict(&self, kept: Option<&[bool]>) -> Built {
+        Built {
+            flat: self.flat.clone(),
+            cum: self.cum.clone(),
+            nodes: self
+                .nodes
+                .iter()
+                .copied()
+                .filter(|&n| kept.is_none_or(|k| k[n as usize]))
+                .collect(),
+        }
+    }
+
+    /// pprof's FlatNameOrder / CumNameOrder, with the same tie-breakers.
+    pub(super) fn sort(&mut self, nodes: &Nodes, cum_sort: bool) {
+        let (flat, cum) = (&self.flat, &self.cum);
+        self.nodes.sort_by(|&l, &r| {
+            let (l, r) = (l as usize, r as usize);
+            let (primary, secondary) = if cum_sort {
+                (
+                    cum[r].abs().cmp(&cum[l].abs()),
+                    flat[r].abs().cmp(&flat[l].abs()),
+                )
+            } else {
+                (
+                    flat[r].abs().cmp(&flat[l].abs()),
+                    cum[r].abs().cmp(&cum[l].abs()),
+                )
+            };
+            primary
+                .then_with(|| nodes.names[l].cmp(&nodes.names[r]))
+                .then(secondary)
+                .then_with(|| nodes.infos[l].go_sprint().cmp(&nodes.infos[r].go_sprint()))
+        });
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Builds the graph over the merged samples (pprof's newGraph), reusing scratch space.
+pub(super) struct Graph<'a> {
+    merged: &'a Merged<'a>,
+    nodes: &'a Nodes,
+    stack: Vec<u32>,
+    /// Per source profile: its locations' nodes (innermost first), flattened, so that a
+    /// walk goes from the source's packed stack to nodes without a merged-location step.
+    sources: Vec<NodeTable>,
+}
+
+/// Nodes of each location of one source, flattened: `nodes[starts[l]..starts[l + 1]]`.
+struct NodeTable {
+    starts: Vec<u32>,
+    nodes: Vec<u32>,
+}
+
+impl NodeTable {
+    #[inline]
+    fn of(&self, location: usize) -> &[u32] {
+        &self.nodes[self.starts[location] as usize..self.starts[location + 1] as usize]
+    }
+}
+
+/// What the edge pass needs of one view: its column, its kept and shown nodes, its cutoff.
+pub(super) struct EdgeView<'v> {
+    pub(super) column: usize,
+    pub(super) kept: Option<&'v [bool]>,
+    pub(super) shown: &'v [u32],
+    pub(super) cutoff: i64,
+}
+
+impl<'a> Graph<'a> {
+    pub(super) fn new(merged: &'a Merged<'a>, nodes: &'a Nodes) -> Self {
+        let sources = merged
+            .sources
+            .iter()
+            .map(|(_, map)| {
+                let mut table = NodeTable {
+                    starts: Vec::with_capacity(map.len() + 1),
+                    nodes: Vec::with_capacity(map.len()),
+                };
+                for &merged_location in map {
+                    table.starts.push(table.nodes.len() as u32);
+                    table
+                        .nodes
+                        .extend_from_slice(&nodes.by_location[merged_location as usize]);
+                }
+                table.starts.push(table.nodes.len() as u32);
+                table
+            })
+            .collect();
+        Graph {
+            merged,
+            nodes,
+            stack: Vec::new(),
+            sources,
+        }
+    }
+
+    /// Calls `visit(node, inline)` for every node of sample `s`'s stack from the root to
+    /// the leaf; `inline` says the frame was inlined into the next one out (it is not its
+    /// location's outermost frame).
+    #[inline]
+    fn walk(&mut self, s: usize, mut visit: impl FnMut(u32, bool)) {
+        let sample = &self.merged.samples[s];
+        match sample.stack {
+            StackAt::Source {
+                source,
+                sample: index,
+            } => {
+                let (profile, _) = &self.merged.sources[source as usize];
+                let table = &self.sources[source as usize];
+                let mut stack = profile.sample(index as usize).locations();
+                for _ in 0..sample.skip {
+                    stack.next();
+                }
+                for location in stack.rev() {
+                    let nodes = table.of(location);
+                    let outermost = nodes.len().wrapping_sub(1);
+                    for (ni, &n) in nodes.iter().enumerate().rev() {
+                        visit(n, ni != outermost);
+                    }
+                }
+            }
+            StackAt::Owned { .. } => {
+                self.merged.stack(s, &mut self.stack);
+                for &location in self.stack.iter().rev() {
+                    let nodes = &self.nodes.by_location[location as usize];
+                    let outermost = nodes.len().wrapping_sub(1);
+                    for (ni, &n) in nodes.iter().enumerate().rev() {
+                        visit(n, ni != outermost);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Walks every sample from the root: cum once per node per sample, flat to the leaf, for
+    /// every column at once. Samples of value 0 in a column count nothing there (pprof skips
+    /// them).
+    ///
+    /// pprof builds the graph again after dropping nodes (under the node fraction, past the
+    /// node count), skipping the dropped ones. That changes no kept node's numbers: cum is
+    /// still counted once per sample, and flat still goes to the leaf's node only when that
+    /// node is kept (otherwise the sample's last edge is residual and nobody gets flat). So
+    /// the numbers are computed once and the rebuilt graphs are this one restricted to
+    /// their nodes ([`Built::restrict`]); only the edges, which decide `(inline)`, need the
+    /// kept set ([`Graph::inline_labels`]).
+    pub(super) fn build(&mut self) -> Vec<Built> {
+        let count = self.nodes.len();
+        let width = self.merged.width;
+        let mut flat = vec![0i64; count * width];
+        let mut cum = vec![0i64; count * width];
+        let mut seen = vec![NONE; count];
+        let mut values = Vec::with_capacity(width);
+        for s in 0..self.merged.samples.len() {
+            self.merged.values_into(s, &mut values);
+            let values = values.as_slice();
+            let mut leaf = NONE;
+            self.walk(s, |n, _| {
+                if seen[n as usize] != s as u32 {
+                    seen[n as usize] = s as u32;
+                    let at = n as usize * width;
+                    for (c, v) in cum[at..at + width].iter_mut().zip(values) {
+                        *c += v;
+                    }
+                }
+                leaf = n;
+            });
+            if leaf != NONE {
+                let at = leaf as usize * width;
+                for (f, v) in flat[at..at + width].iter_mut().zip(values) {
+                    *f += v;
+                }
+            }
+        }
+        (0..width)
+            .map(|column| {
+                let flat: Vec<i64> = (0..count).map(|n| flat[n * width + column]).collect();
+                let cum: Vec<i64> = (0..count).map(|n| cum[n * width + column]).collect();
+                let nodes = (0..count as u32)
+                    .filter(|&n| flat[n as usize] != 0 || cum[n as usize] != 0)
+                    .collect();
+                Built { flat, cum, nodes }
+            })
+            .collect()
+    }
+
+    /// pprof's `(inline)` / `(partial-inline)` labels of each view's shown nodes: a node is
+    /// inline when the calls into it that survive the edge cutoff were inlined into their
+    /// caller. Edges run between a view's kept nodes (a dropped node between two kept ones
+    /// makes the edge residual, which does not matter here); only edges into shown nodes are
+    /// counted, and one walk over the stacks serves every view.
+    pub(super) fn inline_labels(&mut self, all_views: &[EdgeView<'_>]) -> Vec<Vec<&'static str>> {
+        let count = self.nodes.len();
+        // An edge is inline when its callee's frame is not the outermost of its location,
+        // so a node that is outermost wherever it appears has no inline edge and no label:
+        // only views showing a node that is somewhere inlined need the walk.
+        let mut inlined = vec![false; count];
+        for nodes in &self.nodes.by_location {
+            for &n in nodes.iter().take(nodes.len().saturating_sub(1)) {
+                inlined[n as usize] = true;
+            }
+        }
+        let needed: Vec<bool> = all_views
+            .iter()
+            .map(|v| v.shown.iter().any(|&n| inlined[n as usize]))
+            .collect();
+        let views: Vec<&EdgeView<'_>> = all_views
+            .iter()
+            .zip(&needed)
+            .filter(|(_, needed)| **needed)
+            .map(|(v, _)| v)
+            .collect();
+        let mut walked = if views.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            self.walk_edges(&views).into_iter()
+        };
+        all_views
+            .iter()
+            .zip(&needed)
+            .map(|(view, needed)| match needed {
+                true => walked.next().unwrap_or_default(),
+                false => vec![""; view.shown.len()],
+            })
+            .collect()
+    }
+
+    /// The edge walk of [`Graph::inline_labels`], for the views that need it.
+    fn walk_edges(&mut self, views: &[&EdgeView<'_>]) -> Vec<Vec<&'static str>> {
+        let count = self.nodes.len();
+        let mut edges: Vec<Edges> = views.iter().map(|v| Edges::new(v.shown, count)).collect();
+        let mut parents = vec![NONE; views.len()];
+        let mut values = Vec::with_capacity(self.merged.width);
+        for s in 0..self.merged.samples.len() {
+            self.merged.values_into(s, &mut values);
+            let values = values.as_slice();
+            parents.fill(NONE);
+            self.walk(s, |n, inline| {
+                for ((view, edges), parent) in views.iter().zip(&mut edges).zip(&mut parents) {
+                    let w = values[view.column];
+                    if w == 0 || view.kept.is_some_and(|k| !k[n as usize]) {
+                        continue;
+                    }
+                    if *parent != NONE && n != *parent {
+                        edges.add(*parent, n, w, inline, s as u32);
+                    }
+                    *parent = n;
+                }
+            });
+        }
+        views
+            .iter()
+            .zip(edges)
+            .map(|(view, edges)| edges.labels(view.cutoff))
+            .collect()
+    }
+}
+
+/// The edges into one view's shown nodes: (weight, every contribution inline, last sample
+/// counted) per (caller, shown callee), in a dense table while it stays small, else a map.
+struct Edges {
+    shown_at: Vec<u32>,
+    shown: usize,
+    count: usize,
+    table: Vec<(i64, bool, u32)>,
+    map: HashMap<(u32, u32), (i64, bool, u32)>,
+}
+
+impl Edges {
+    fn new(shown: &[u32], count: usize) -> Self {
+        let mut shown_at = vec![NONE; count];
+        for (position, &n) in shown.iter().enumerate() {
+            shown_at[n as usize] = position as u32;
+        }
+        let dense = shown.len().saturating_mul(count) <= 1 << 18;
+        Edges {
+            shown_at,
+            shown: shown.len(),
+            count,
+            table: if dense {
+                vec![(0, true, NONE); shown.len() * count]
+            } else {
+                Vec::new()
+            },
+            map: HashMap::new(),
+        }
+    }
+
+    /// Counts the edge parent → n once per sample.
+    #[inline]
+    fn add(&mut self, parent: u32, n: u32, w: i64, inline: bool, sample: u32) {
+        let at = self.shown_at[n as usize];
+        if at == NONE {
+            return;
+        }
+        let edge = if self.table.is_empty() {
+            self.map.entry((parent, at)).or_insert((0, true, NONE))
+        } else {
+            &mut self.table[at as usize * self.count + parent as usize]
+        };
+        if edge.2 != sample {
+            edge.2 = sample;
+            edge.0 += w;
+            edge.1 &= inline;
+        }
+    }
+
+    fn labels(&self, cutoff: i64) -> Vec<&'static str> {
+        let mut state = vec![(false, false); self.shown];
+        let mut mark = |at: usize, &(weight, inline, last): &(i64, bool, u32)| {
+            if last == NONE || weight.abs() < cutoff {
+                return;
+            }
+            if inline {
+                state[at].0 = true;
+            } else {
+                state[at].1 = true;
+            }
+        };
+        if self.table.is_empty() {
+            for (&(_, at), edge) in &self.map {
+                mark(at as usize, edge);
+            }
+        } else {
+            for (i, edge) in self.table.iter().enumerate() {
+                mark(i / self.count, edge);
+            }
+        }
+        state
+            .iter()
+            .map(|state| match state {
+                (true, true) => "(partial-inline)",
+                (true, false) => "(inline)",
+                _ => "",
+            })
+            .collect()
+    }
+}

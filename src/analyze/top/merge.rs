@@ -1,0 +1,495 @@
+//! pprof's Merge for `top`: the profile and a negated base deduplicated into one set of
+//! functions, locations and samples, with `drop_frames` pruning and the combined header.
+
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
+
+use super::paths::{go_base, shown_file_name};
+use super::{BaseMode, TopError};
+use crate::profile::{Labels, Profile, ValueType};
+
+/// Header fields of the merged profile (pprof's combineHeaders).
+#[derive(Debug, Clone)]
+pub(super) struct Header {
+    pub(super) main_file: Option<String>,
+    pub(super) build_id: String,
+    pub(super) comments: Vec<String>,
+    pub(super) time_nanos: i64,
+    pub(super) duration_nanos: i64,
+    drop_frames: String,
+    keep_frames: String,
+}
+
+/// A function or a location, deduplicated across the profile and its base the way
+/// pprof's Merge does (by content, not by id).
+/// Its strings are borrowed from the profiles: a merge allocates nothing per function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct FunctionKey<'a> {
+    pub(super) start_line: i64,
+    pub(super) name: &'a str,
+    system_name: &'a str,
+    pub(super) filename: &'a str,
+}
+
+/// `mapping` is the merged mapping's number (see [`mapping_key`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct LocationKey {
+    address: u64,
+    mapping: Option<u32>,
+    lines: Vec<(usize, i64)>,
+    is_folded: bool,
+}
+
+/// A merged location: its frames (innermost first) as (function, line), and the file of
+/// its mapping (pprof shows `[binary]` for frames without a function name).
+#[derive(Debug, Clone)]
+pub(super) struct MergedLocation<'a> {
+    pub(super) lines: Vec<(usize, i64)>,
+    pub(super) objfile: &'a str,
+}
+
+/// The samples of the profile (and negated base) reduced to one value each, with stacks as
+/// indices into `locations`, leaf first. A sample's stack is read from its source profile
+/// through that source's location map, not copied: a production heap profile has tens of
+/// millions of frames. Only samples that had to be summed (a base, negative values) own a
+/// copy of their stack.
+#[derive(Debug)]
+pub(super) struct Merged<'a> {
+    pub(super) header: Header,
+    pub(super) functions: Vec<FunctionKey<'a>>,
+    pub(super) locations: Vec<MergedLocation<'a>>,
+    /// Each source profile and its map from location index to merged location.
+    pub(super) sources: Vec<(&'a Profile, Vec<u32>)>,
+    /// Stacks of the summed samples.
+    owned: Vec<u32>,
+    pub(super) samples: Vec<MergedSample>,
+    /// The sample types computed (columns). A sample read from its source has its values
+    /// there; a summed one (one column only) has its value in `summed`.
+    columns: Vec<usize>,
+    pub(super) width: usize,
+    summed: Vec<i64>,
+}
+
+/// One merged sample: where its stack is, how many frames prune_frames cut from its leaf
+/// end, and whether it came from a diff base (its values are in `Merged::values`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct MergedSample {
+    pub(super) stack: StackAt,
+    pub(super) skip: u32,
+    diff_base: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum StackAt {
+    Source { source: u32, sample: u32 },
+    Owned { start: u32, end: u32, summed: u32 },
+}
+
+impl<'a> Merged<'a> {
+    /// Merges `profile` (and a negated `base`) for the sample types `columns`. Summing samples
+    /// (with a base, or negative values) needs one column: it depends on the values.
+    pub(super) fn build(
+        profile: &'a Profile,
+        base: Option<(&'a Profile, BaseMode)>,
+        columns: &[usize],
+    ) -> Result<Merged<'a>, TopError> {
+        if let Some((base, _)) = base {
+            compatible(profile, base)?;
+        }
+        let mut merged = Merged {
+            header: Header {
+                main_file: None,
+                build_id: String::new(),
+                comments: Vec::new(),
+                time_nanos: 0,
+                duration_nanos: 0,
+                drop_frames: String::new(),
+                keep_frames: String::new(),
+            },
+            functions: Vec::new(),
+            locations: Vec::new(),
+            sources: Vec::new(),
+            owned: Vec::new(),
+            samples: Vec::new(),
+            columns: columns.to_vec(),
+            width: columns.len(),
+            summed: Vec::new(),
+        };
+        let index = columns.first().copied().unwrap_or(0);
+        let mut function_ids: FxHashMap<FunctionKey<'a>, usize> = FxHashMap::default();
+        // Mappings are few: each gets its merged number and shown file once, not per location.
+        let mut mapping_ids: FxHashMap<(u64, u64, &'a str), u32> = FxHashMap::default();
+        let mut location_ids: FxHashMap<LocationKey, u32> = FxHashMap::default();
+        let sources: Vec<(&Profile, i64, bool)> = std::iter::once((profile, 1, false))
+            .chain(base.map(|(b, mode)| (b, -1, mode == BaseMode::Diff)))
+            .collect();
+
+        // Samples merge when their stacks and labels are equal; only then can values cancel
+        // out, which changes pprof's total (a sum of absolute values). Without negative
+        // values merging changes nothing, so it is skipped.
+        let needs_merge = columns.len() == 1
+            && sources
+                .iter()
+                .any(|(p, sign, _)| *sign < 0 || p.samples().any(|s| s.values()[index] < 0));
+        let mut sample_ids: HashMap<(Vec<u32>, LabelKey), usize> = HashMap::new();
+
+        for (source_number, &(source, sign, diff_base)) in sources.iter().enumerate() {
+            let mut location_map: Vec<u32> = Vec::with_capacity(source.locations.len());
+            let mut function_map: Vec<Option<usize>> = vec![None; source.functions.len()];
+            let mapping_ids_of_source: Vec<u32> = source
+                .mappings
+                .iter()
+                .map(|m| {
+                    let next = mapping_ids.len() as u32;
+                    *mapping_ids.entry(mapping_key(m)).or_insert(next)
+                })
+                .collect();
+            for location in &source.locations {
+                let mut lines = Vec::with_capacity(location.lines.len());
+                for line in &location.lines {
+                    let id = match function_map[line.function] {
+                        Some(id) => id,
+                        None => {
+                            let f = &source.functions[line.function];
+                            let key = FunctionKey {
+                                start_line: f.start_line,
+                                name: &f.name,
+                                system_name: &f.system_name,
+                                filename: &f.filename,
+                            };
+                            let next = merged.functions.len();
+                            let id = *function_ids.entry(key).or_insert(next);
+                            if id == next {
+                                merged.functions.push(key);
+                            }
+                            function_map[line.function] = Some(id);
+                            id
+                        }
+                    };
+                    lines.push((id, line.line));
+                }
+                let mapping = location.mapping.map(|m| &source.mappings[m]);
+                let key = LocationKey {
+                    address: location
+                        .address
+                        .wrapping_sub(mapping.map_or(0, |m| m.memory_start)),
+                    mapping: location.mapping.map(|m| mapping_ids_of_source[m]),
+                    lines: lines.clone(),
+                    is_folded: location.is_folded,
+                };
+                let next = merged.locations.len() as u32;
+                let id = *location_ids.entry(key).or_insert(next);
+                if id == next {
+                    merged.locations.push(MergedLocation {
+                        lines,
+                        objfile: mapping.map_or("", shown_file_name),
+                    });
+                }
+                location_map.push(id);
+            }
+            for sample in source.samples() {
+                let values = sample.values();
+                if columns.iter().all(|&c| values[c] == 0) {
+                    continue;
+                }
+                // A profile written by `pprof -proto -diff_base` carries the mark itself.
+                let from_base = diff_base || is_diff_base_sample(sample.labels());
+                if needs_merge {
+                    let value = values[index].wrapping_mul(sign);
+                    let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
+                    let key = (stack, LabelKey::new(sample.labels(), diff_base));
+                    if let Some(&existing) = sample_ids.get(&key) {
+                        if let StackAt::Owned { summed, .. } = merged.samples[existing].stack {
+                            merged.summed[summed as usize] += value;
+                        }
+                        continue;
+                    }
+                    let start = merged.owned.len() as u32;
+                    merged.owned.extend_from_slice(&key.0);
+                    sample_ids.insert(key, merged.samples.len());
+                    merged.samples.push(MergedSample {
+                        stack: StackAt::Owned {
+                            start,
+                            end: merged.owned.len() as u32,
+                            summed: merged.summed.len() as u32,
+                        },
+                        skip: 0,
+                        diff_base: from_base,
+                    });
+                    merged.summed.push(value);
+                } else {
+                    merged.samples.push(MergedSample {
+                        stack: StackAt::Source {
+                            source: source_number as u32,
+                            sample: sample.index() as u32,
+                        },
+                        skip: 0,
+                        diff_base: from_base,
+                    });
+                    // Unsummed samples come from the profile itself (a base is always
+                    // summed, so `sign` is 1 here): their values are read from it, not copied.
+                }
+            }
+            merged.sources.push((source, location_map));
+        }
+        merged.header = combine_headers(&sources);
+        merged.prune_frames()?;
+        Ok(merged)
+    }
+
+    /// pprof's RemoveUninteresting/Prune: when the profile names drop_frames, frames matching
+    /// it (and not keep_frames), with everything beneath them toward the leaf, are removed.
+    fn prune_frames(&mut self) -> Result<(), TopError> {
+        if self.header.drop_frames.is_empty() {
+            return Ok(());
+        }
+        let compile = |pattern: &str| {
+            regex::Regex::new(&format!("^({pattern})$")).map_err(|e| TopError::BadFramePattern {
+                pattern: pattern.to_string(),
+                reason: crate::text::describe_regex(&e),
+            })
+        };
+        let drop = compile(&self.header.drop_frames)?;
+        let keep = match self.header.keep_frames.as_str() {
+            "" => None,
+            pattern => Some(compile(pattern)?),
+        };
+        let count = self.locations.len();
+        let mut prune = vec![false; count];
+        let mut prune_beneath = vec![false; count];
+        for (l, location) in self.locations.iter_mut().enumerate() {
+            // The outermost matching frame decides; frames from it inward go.
+            let matched = location.lines.iter().rposition(|&(function, _)| {
+                let name = &self.functions[function].name;
+                if name.is_empty() {
+                    return false;
+                }
+                let simple = simplify_function_name(name);
+                drop.is_match(simple) && !keep.as_ref().is_some_and(|k| k.is_match(simple))
+            });
+            if let Some(i) = matched {
+                prune_beneath[l] = true;
+                if i == location.lines.len() - 1 {
+                    prune[l] = true;
+                } else {
+                    location.lines.drain(..=i);
+                }
+            }
+        }
+        let mut stack = Vec::new();
+        for sample in 0..self.samples.len() {
+            self.stack(sample, &mut stack);
+            let mut found_user = false;
+            for i in (0..stack.len()).rev() {
+                let l = stack[i] as usize;
+                if !prune[l] && !prune_beneath[l] {
+                    found_user = true;
+                    continue;
+                }
+                if !found_user {
+                    continue;
+                }
+                let cut = if prune[l] { i + 1 } else { i };
+                self.samples[sample].skip = cut as u32;
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills `out` with a sample's stack (merged locations, leaf first), without the frames
+    /// prune_frames cut.
+    pub(super) fn stack(&self, sample: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let merged = &self.samples[sample];
+        match merged.stack {
+            StackAt::Source { source, sample } => {
+                let (profile, map) = &self.sources[source as usize];
+                out.extend(
+                    profile
+                        .sample(sample as usize)
+                        .locations()
+                        .skip(merged.skip as usize)
+                        .map(|l| map[l]),
+                );
+            }
+            StackAt::Owned { start, end, .. } => {
+                let start = (start + merged.skip).min(end);
+                out.extend_from_slice(&self.owned[start as usize..end as usize]);
+            }
+        }
+    }
+
+    /// pprof's computeTotal: the sum of |value|, or of the diff base's samples when present.
+    pub(super) fn total(&self, column: usize) -> i64 {
+        let mut total = 0i64;
+        let mut diff_total = 0i64;
+        let mut values = Vec::with_capacity(self.width);
+        for (s, sample) in self.samples.iter().enumerate() {
+            self.values_into(s, &mut values);
+            let value = values[column];
+            total = total.wrapping_add(value.wrapping_abs());
+            if sample.diff_base {
+                diff_total = diff_total.wrapping_add(value.wrapping_abs());
+            }
+        }
+        if diff_total > 0 { diff_total } else { total }
+    }
+
+    /// Fills `out` with the values of sample `s`, one per column.
+    #[inline]
+    pub(super) fn values_into(&self, s: usize, out: &mut Vec<i64>) {
+        out.clear();
+        match self.samples[s].stack {
+            StackAt::Source { source, sample } => {
+                let values = self.sources[source as usize]
+                    .0
+                    .sample(sample as usize)
+                    .values();
+                out.extend(self.columns.iter().map(|&c| values[c]));
+            }
+            StackAt::Owned { summed, .. } => out.push(self.summed[summed as usize]),
+        }
+    }
+}
+
+/// pprof's `DiffBaseSample`: the sample has the label `pprof::base` with the value `true`,
+/// which `-diff_base` sets on the base's samples and `-proto` writes out.
+fn is_diff_base_sample(labels: &Labels) -> bool {
+    labels
+        .strings
+        .get("pprof::base")
+        .is_some_and(|values| values.iter().any(|v| v == "true"))
+}
+
+/// Labels of a sample as a hashable key (plus the diff-base mark pprof adds as a label).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct LabelKey {
+    strings: Vec<(String, Vec<String>)>,
+    numbers: Vec<(String, Vec<i64>, Vec<String>)>,
+    diff_base: bool,
+}
+
+impl LabelKey {
+    fn new(labels: &Labels, diff_base: bool) -> Self {
+        // pprof sets the label on the base's samples, replacing any value it had, so a
+        // sample already marked in the file and one marked by -diff_base are equal.
+        let marked = diff_base || is_diff_base_sample(labels);
+        LabelKey {
+            strings: labels
+                .strings
+                .iter()
+                .filter(|(k, _)| k.as_str() != "pprof::base" || !marked)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            numbers: labels
+                .numbers
+                .iter()
+                .map(|(k, v)| {
+                    let units = labels.number_units.get(k).cloned().unwrap_or_default();
+                    (k.clone(), v.clone(), units)
+                })
+                .collect(),
+            diff_base: marked,
+        }
+    }
+}
+
+/// pprof's simplifyFunc: the name up to its argument list, keeping the parentheses of
+/// `(anonymous namespace)` and `operator()`.
+fn simplify_function_name(name: &str) -> &str {
+    let name = name.strip_prefix('.').unwrap_or(name);
+    let mut i = 0;
+    while i < name.len() {
+        let rest = &name[i..];
+        if rest.starts_with("(anonymous namespace)") {
+            i += "(anonymous namespace)".len();
+        } else if rest.starts_with("operator()") {
+            i += "operator()".len();
+        } else if rest.starts_with('(') {
+            return &name[..i];
+        } else {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    name
+}
+
+/// pprof's mapping key: size rounded up to 4 KiB, offset, and build id or else file name.
+fn mapping_key(m: &crate::profile::Mapping) -> (u64, u64, &str) {
+    let size = m.memory_limit.wrapping_sub(m.memory_start);
+    let size = size.wrapping_add(0xfff);
+    let size = size - size % 0x1000;
+    let ident = if !m.build_id.is_empty() {
+        &m.build_id
+    } else {
+        &m.filename
+    };
+    (size, m.file_offset, ident)
+}
+
+fn compatible(profile: &Profile, base: &Profile) -> Result<(), TopError> {
+    let period = |p: &Profile| p.period_type.clone().unwrap_or_default();
+    if period(profile) != period(base) {
+        return Err(TopError::IncompatibleBase(format!(
+            "period types differ ({} vs {})",
+            describe(&period(profile)),
+            describe(&period(base))
+        )));
+    }
+    if profile.sample_types != base.sample_types {
+        let list = |p: &Profile| {
+            p.sample_types
+                .iter()
+                .map(describe)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(TopError::IncompatibleBase(format!(
+            "sample types differ ({} vs {})",
+            list(profile),
+            list(base)
+        )));
+    }
+    Ok(())
+}
+
+/// `kind/unit` for an error message, escaped: the names come from the profile, and a line
+/// break in one would split the one-line error (found by fuzzing).
+fn describe(t: &ValueType) -> String {
+    format!("{}/{}", t.kind.escape_debug(), t.unit.escape_debug())
+}
+
+/// pprof's combineHeaders, plus unsourceMappings for the main file name.
+fn combine_headers(sources: &[(&Profile, i64, bool)]) -> Header {
+    let mut time_nanos = 0i64;
+    let mut duration_nanos = 0i64;
+    let mut comments: Vec<String> = Vec::new();
+    for (p, _, _) in sources {
+        if time_nanos == 0 || p.time_nanos < time_nanos {
+            time_nanos = p.time_nanos;
+        }
+        duration_nanos = duration_nanos.wrapping_add(p.duration_nanos);
+        for c in &p.comments {
+            if !comments.contains(c) {
+                comments.push(c.clone());
+            }
+        }
+    }
+    let first = sources.first().map(|(p, _, _)| *p);
+    let mapping = first.and_then(|p| p.mappings.first());
+    let main_file = mapping
+        .map(shown_file_name)
+        .filter(|file| !file.is_empty())
+        .map(go_base);
+    Header {
+        main_file,
+        build_id: mapping.map(|m| m.build_id.clone()).unwrap_or_default(),
+        comments,
+        time_nanos,
+        duration_nanos,
+        drop_frames: first.map(|p| p.drop_frames.clone()).unwrap_or_default(),
+        keep_frames: first.map(|p| p.keep_frames.clone()).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,297 @@
+//! The `top` engine: google/pprof's text report (`internal/report` TextItems over
+//! `internal/graph`), reproduced step by step so that every number matches `go tool pprof -top`.
+//!
+//! The steps, in pprof's order: merge the profile (and a negated base) sample by sample;
+//! prune `drop_frames`; aggregate locations to the requested granularity; build the graph,
+//! drop nodes whose cum is under the node fraction, rebuild; sort; keep the top N, rebuild;
+//! trim light edges (they decide `(inline)`); pick the output unit; format.
+
+mod format;
+mod graph;
+mod merge;
+mod paths;
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::Profile;
+use format::format_report;
+use graph::{Built, EdgeView, Graph, Nodes};
+use merge::Merged;
+
+/// How locations are grouped into report lines, as pprof's `-functions`, `-lines`, …
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    #[default]
+    Functions,
+    FileFunctions,
+    Files,
+    Lines,
+}
+
+/// How a base profile is applied: `-base` subtracts it; `-diff_base` subtracts it and takes
+/// percentages relative to the base's total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum BaseMode {
+    Subtract,
+    Diff,
+}
+
+/// Options of a top report. Defaults are pprof's defaults for `-top`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopOptions {
+    /// Sample type by name or number; `None` is the profile's default.
+    pub sample_index: Option<String>,
+    /// Sort by cum instead of flat (`-cum`).
+    pub cum_sort: bool,
+    pub granularity: Granularity,
+    /// Maximum number of lines; 0 shows every node that survives the node fraction.
+    pub node_count: usize,
+    /// Nodes whose |cum| is below this fraction of the total are dropped (pprof: 0.005).
+    pub node_fraction: f64,
+    /// Edges lighter than this fraction are ignored when deciding `(inline)` (pprof: 0.001).
+    pub edge_fraction: f64,
+}
+
+impl Default for TopOptions {
+    fn default() -> Self {
+        TopOptions {
+            sample_index: None,
+            cum_sort: false,
+            granularity: Granularity::Functions,
+            node_count: 0,
+            node_fraction: 0.005,
+            edge_fraction: 0.001,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TopError {
+    #[error("the profile has no sample types")]
+    NoSampleTypes,
+    #[error("sample index {index} is outside the range [0..{max}]")]
+    SampleIndexOutOfRange { index: String, max: usize },
+    #[error("unknown sample index {name:?}: the profile has {available}")]
+    UnknownSampleIndex { name: String, available: String },
+    #[error("the base profile cannot be subtracted: {0}")]
+    IncompatibleBase(String),
+    #[error("invalid drop_frames/keep_frames pattern {pattern:?}: {reason}")]
+    BadFramePattern { pattern: String, reason: String },
+}
+
+/// One line of the report: pprof's `TextItem`, with raw numbers and their text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopItem {
+    pub name: String,
+    /// `(inline)`, `(partial-inline)` or empty.
+    pub inline_label: String,
+    pub flat: i64,
+    pub cum: i64,
+    /// Running sum of flat down to this line.
+    pub flat_sum: i64,
+    pub flat_text: String,
+    pub cum_text: String,
+    pub flat_percent: String,
+    pub sum_percent: String,
+    pub cum_percent: String,
+}
+
+/// The whole top report: header lines as pprof prints them, the totals and the items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopReport {
+    /// `File:`, `Type:`, `Time:`, `Duration:`, `Showing nodes …`, `Dropped …`, `Showing top …`.
+    pub labels: Vec<String>,
+    pub sample_type: String,
+    pub sample_unit: String,
+    /// The unit numbers are printed in (pprof's "minimum" choice).
+    pub output_unit: String,
+    /// Sum of |value| over samples (the base's only, with a diff base): pprof's total.
+    pub total: i64,
+    pub total_text: String,
+    /// Sum of flat over the shown items, as text and as a share of the total.
+    pub shown_flat: i64,
+    pub shown_flat_text: String,
+    pub shown_percent_text: String,
+    /// Nodes dropped for being under the node fraction.
+    pub dropped_nodes: usize,
+    /// Nodes left after dropping, before the node count limit.
+    pub node_total: usize,
+    pub items: Vec<TopItem>,
+}
+
+/// Computes the top report of `profile`, with `base` subtracted when given.
+pub fn top(
+    profile: &Profile,
+    base: Option<(&Profile, BaseMode)>,
+    options: &TopOptions,
+) -> Result<TopReport, TopError> {
+    let mut reports = top_views(profile, base, std::slice::from_ref(options))?;
+    reports.pop().ok_or(TopError::NoSampleTypes)
+}
+
+/// Computes several top reports of one profile at once: each view has its own sample index
+/// and sort; one walk over the stacks serves all of them (a production heap profile has tens
+/// of millions of frames, and the report wants four views of it). Views that differ in
+/// anything else, and profiles whose samples must be summed first (a base, negative values),
+/// are computed one by one, with the same result.
+pub fn top_views(
+    profile: &Profile,
+    base: Option<(&Profile, BaseMode)>,
+    views: &[TopOptions],
+) -> Result<Vec<TopReport>, TopError> {
+    let indices = views
+        .iter()
+        .map(|v| sample_index(profile, v.sample_index.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(first) = views.first() else {
+        return Ok(Vec::new());
+    };
+    let shared = views.iter().all(|v| {
+        v.granularity == first.granularity
+            && v.node_count == first.node_count
+            && v.node_fraction == first.node_fraction
+            && v.edge_fraction == first.edge_fraction
+    });
+    let mut columns: Vec<usize> = indices.clone();
+    columns.sort_unstable();
+    columns.dedup();
+    let separately = views.len() > 1
+        && (!shared
+            || base.is_some()
+            || profile
+                .samples()
+                .any(|s| columns.iter().any(|&c| s.values()[c] < 0)));
+    if separately {
+        return views
+            .iter()
+            .map(|v| top_views(profile, base, std::slice::from_ref(v)).map(|mut r| r.remove(0)))
+            .collect();
+    }
+    let merged = Merged::build(profile, base, &columns)?;
+    let nodes = Nodes::build(&merged, first.granularity);
+    let mut graph = Graph::new(&merged, &nodes);
+    // One pass: everything, to find the low-frequency nodes by their cum weight.
+    let built = graph.build();
+
+    let mut shaped = Vec::with_capacity(views.len());
+    for (options, &index) in views.iter().zip(&indices) {
+        let column = columns.iter().position(|&c| c == index).unwrap_or(0);
+        shaped.push(shape(&built[column], &nodes, options, column));
+    }
+    let inline_labels = graph.inline_labels(
+        &shaped
+            .iter()
+            .map(|v| EdgeView {
+                column: v.column,
+                kept: v.kept.as_deref(),
+                shown: &v.current.nodes,
+                cutoff: v.edge_cutoff,
+            })
+            .collect::<Vec<_>>(),
+    );
+    Ok(shaped
+        .into_iter()
+        .zip(inline_labels)
+        .zip(views.iter().zip(&indices))
+        .map(|((view, labels), (options, &index))| {
+            let total = merged.total(view.column);
+            format_report(
+                profile,
+                &merged.header,
+                &nodes,
+                view,
+                &labels,
+                total,
+                index,
+                options,
+            )
+        })
+        .collect())
+}
+
+/// One view's graph after pprof's node dropping and node count, before formatting.
+struct Shaped {
+    column: usize,
+    current: Built,
+    kept: Option<Vec<bool>>,
+    dropped_nodes: usize,
+    node_total: usize,
+    edge_cutoff: i64,
+}
+
+/// pprof's node dropping (under the node fraction), sort and node count on a built graph.
+fn shape(full: &Built, nodes: &Nodes, options: &TopOptions, column: usize) -> Shaped {
+    let total_value: i64 = full.nodes.iter().map(|&n| full.flat[n as usize]).sum();
+    let node_cutoff = ((total_value as f64 * options.node_fraction) as i64).abs();
+    let edge_cutoff = ((total_value as f64 * options.edge_fraction) as i64).abs();
+
+    let mut current = full.restrict(None);
+    let mut kept: Option<Vec<bool>> = None;
+    let mut dropped_nodes = 0;
+    if node_cutoff > 0 {
+        let keep: Vec<bool> = (0..nodes.len())
+            .map(|n| current.cum[n].abs() >= node_cutoff && current.is_node(n))
+            .collect();
+        let kept_count = keep.iter().filter(|&&k| k).count();
+        if kept_count != current.nodes.len() {
+            dropped_nodes = current.nodes.len() - kept_count;
+            current = current.restrict(Some(&keep));
+            kept = Some(keep);
+        }
+    }
+    let node_total = current.nodes.len();
+    current.sort(nodes, options.cum_sort);
+    if options.node_count > 0 && options.node_count < current.nodes.len() {
+        let mut keep = vec![false; nodes.len()];
+        for &n in &current.nodes[..options.node_count] {
+            keep[n as usize] = true;
+        }
+        current = current.restrict(Some(&keep));
+        current.sort(nodes, options.cum_sort);
+        kept = Some(keep);
+    }
+    Shaped {
+        column,
+        current,
+        kept,
+        dropped_nodes,
+        node_total,
+        edge_cutoff,
+    }
+}
+
+/// pprof's `SampleIndexByName`: empty means the default sample type (else the last); a
+/// number is an index; a name may omit the legacy `inuse_` prefix.
+pub fn sample_index(profile: &Profile, requested: Option<&str>) -> Result<usize, TopError> {
+    if profile.sample_types.is_empty() {
+        return Err(TopError::NoSampleTypes);
+    }
+    let max = profile.sample_types.len() - 1;
+    let Some(requested) = requested.filter(|r| !r.is_empty()) else {
+        return Ok(profile.default_sample_index());
+    };
+    if let Ok(i) = requested.parse::<i64>() {
+        return usize::try_from(i)
+            .ok()
+            .filter(|&i| i <= max)
+            .ok_or_else(|| TopError::SampleIndexOutOfRange {
+                index: requested.to_string(),
+                max,
+            });
+    }
+    let without_inuse = requested.strip_prefix("inuse_").unwrap_or(requested);
+    profile
+        .sample_types
+        .iter()
+        .position(|t| t.kind == requested || t.kind == without_inuse)
+        .ok_or_else(|| TopError::UnknownSampleIndex {
+            name: requested.to_string(),
+            available: profile
+                .sample_types
+                .iter()
+                .map(|t| t.kind.escape_debug().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
