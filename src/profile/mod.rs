@@ -1,9 +1,11 @@
 //! pprof profiles: the owned model (`model.rs`) and the one door from bytes to it
 //! (`decode.rs`): sniffing (gzip or not), reading profile.proto (`wire.rs`), resolving ids
-//! into the model (`resolve.rs`) and validating the whole (`validate.rs`).
+//! into the model (`resolve.rs`) and validating the whole (`validate.rs`), under the options,
+//! limits and errors of `limits.rs`; and the `Language` a profile's program is written in.
 
 pub mod decode;
 pub mod language;
+pub mod limits;
 pub mod model;
 /// profile.proto's messages (prost), for tools and tests that write profiles.
 pub mod proto;
@@ -11,9 +13,8 @@ mod resolve;
 mod validate;
 mod wire;
 
-pub use decode::{
-    DecodeError, DecodeOptions, decode, decode_stream, decompress, decompressing_reader, is_gzip,
-};
+pub use decode::{decode, decode_stream, decompress, decompressing_reader};
 pub use language::Language;
+pub use limits::{DecodeError, DecodeOptions, is_gzip};
 pub use model::*;
 pub use validate::check_value_sums;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use prost::Message;
 
-use super::decode::DecodeError;
+use super::limits::DecodeError;
 use super::model::{
     BadLocation, Function, Labels, Line, Location, Mapping, Profile, Samples, ValueType,
 };

@@ -1,7 +1,7 @@
 //! Checks on a whole decoded profile, protobuf or built from a goroutine dump, that no single
 //! message can fail: every public way from bytes to a [`Profile`] passes through them.
 
-use super::decode::DecodeError;
+use super::limits::DecodeError;
 use super::model::Profile;
 
 /// The largest sum of |value| over the samples of one sample type that is accepted. Every

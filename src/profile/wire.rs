@@ -7,7 +7,7 @@ use std::io::Read;
 use prost::Message;
 use rustc_hash::FxHashMap;
 
-use super::decode::{DecodeError, DecodeOptions, read_error};
+use super::limits::{DecodeError, DecodeOptions, read_error};
 use super::proto;
 
 /// What stopped the field reader: a wire-format error (the input is probably not a profile
