@@ -23,26 +23,41 @@ pub const SIGNIFICANCE_Z: f64 = 3.0;
 
 /// One side of a comparison: the set and what its investigation found.
 pub struct Side<'a> {
+    /// The profile set: its CPU, heap and goroutine profiles are read again for the figures, the
+    /// per-function deltas and the `-diff_base` views.
     pub set: &'a ProfileSet,
+    /// The set's context: its process CPU% is the CPU basis when given.
     pub context: &'a crate::context::Context,
     /// The host: the context's, else the set name's.
     pub host: Option<&'a str>,
     /// The services declared (context, else set name).
     pub services: Option<u32>,
+    /// The set's CPU analysis; `None` when the set has no CPU profile.
     pub cpu: Option<&'a CpuAnalysis>,
+    /// The set's goroutine analysis (total, inferred instances); `None` when the set has no
+    /// goroutine profile or dump.
     pub goroutines: Option<&'a GoroutineAnalysis>,
+    /// The set's ranked recommendations, whose estimated savings are measured again on the other
+    /// set.
     pub findings: &'a findings::Findings,
+    /// What the rules look at in this set, to measure a recommendation's impact condition again.
     pub evidence: Evidence<'a>,
 }
 
 /// A comparison with another set, and its differential flame graph (relative to the report).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
+    /// The name of the set compared against (the first, "before" set).
     pub name: String,
+    /// The comparison: the named set before, the other set after.
     pub comparison: Comparison,
+    /// The differential CPU flame graph's SVG, relative to the report
+    /// (`<report stem>/cpu-diff.svg`); `None` when either set has no CPU profile with `cpu`
+    /// samples.
     pub diff_flame: Option<String>,
 }
 
+/// Options of [`compare`]: the size of the delta tables and the regression gate.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompareOptions {
     /// Rows of the delta tables (15).
@@ -51,17 +66,31 @@ pub struct CompareOptions {
     pub gate: Vec<GateSpec>,
 }
 
+/// Two profile sets compared, the first before and the second after: what [`compare`] returns and
+/// `baseline.md.j2` shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
+    /// The first set's key figures (the baseline, or the earlier set).
     pub before: SetFigures,
+    /// The second set's key figures.
     pub after: SetFigures,
+    /// The key metrics that both sets have, side by side: `CPU`, `cores`, `CPU per service`,
+    /// `goroutines`, `goroutines per service`, `heap in use`, `heap in use per service`, then the
+    /// share of CPU of the (up to three) largest subsystems.
     pub metrics: Vec<MetricRow>,
+    /// Cost exponents between the two service counts; `None` when either count is unknown or they
+    /// differ by less than 0.5.
     pub scaling: Option<Scaling>,
+    /// Per-function changes, one table per profile kind both sets have with the same sample type
+    /// (CPU, in-use heap, allocated bytes, goroutines).
     pub deltas: Vec<DeltaTable>,
     /// The same profiles through go tool pprof's `-diff_base` (the second set with the first
     /// as its base): raw sample values, percentages of the base's total.
     pub pprof_diffs: Vec<PprofDiff>,
+    /// The first set's recommendations with a CPU or memory estimate, measured again on the second
+    /// set.
     pub predictions: Vec<Prediction>,
+    /// The regression gate's outcome; `None` when no `--fail-on` threshold was given.
     pub gate: Option<GateResult>,
     /// What could not be compared, and why.
     pub not_compared: Vec<String>,
@@ -70,115 +99,198 @@ pub struct Comparison {
 /// The key figures of one set, normalised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SetFigures {
+    /// The set's name (the common prefix of its files).
     pub name: String,
+    /// The host: the context's, else the set name's; `None` when neither gives one.
     pub host: Option<String>,
     /// Services used for per-service figures: inferred instances when known, else declared.
     pub services: Option<f64>,
+    /// The service count as printed: `59`, `59 (inferred; 57 declared)`, `57 (declared)` or
+    /// `unknown`.
     pub services_text: String,
     /// CPU in percent of one core: the context's process CPU%, else the profile's utilisation.
     pub cpu_percent: Option<f64>,
+    /// Where `cpu_percent` comes from, in words: `process CPU% (context)`,
+    /// `CPU profile utilisation` or `no CPU data`.
     pub cpu_basis: String,
+    /// CPU time the CPU profile recorded, in seconds (the sum of its `cpu` values); `None` without
+    /// a CPU profile with `cpu` samples.
     pub cpu_seconds: Option<f64>,
+    /// CPU samples behind that time (CPU nanoseconds ÷ the sampling period), what the significance
+    /// test counts; `None` when the profile states no period.
     pub cpu_samples: Option<f64>,
+    /// The CPU profile's duration in seconds; `None` when it states none.
     pub profile_seconds: Option<f64>,
+    /// Goroutines in the process (the goroutine analysis's total); `None` without goroutine data.
     pub goroutines: Option<f64>,
+    /// In-use heap in bytes: the `inuse_space` total of the heap profile, else of the allocs
+    /// profile.
     pub heap_inuse: Option<f64>,
+    /// About how many heap samples are behind `heap_inuse` (bytes ÷ the sampling period), what the
+    /// significance test counts; `None` without a period.
     pub heap_samples: Option<f64>,
     /// Subsystems (from the leaf) with their share of CPU, for the before/after table.
     pub subsystems: BTreeMap<String, f64>,
 }
 
+/// One key metric in both sets, its change, and whether the change is beyond sampling noise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
+    /// What is measured: `CPU`, `cores`, `CPU per service`, `goroutines`, `goroutines per service`,
+    /// `heap in use`, `heap in use per service` or `share of CPU in <subsystem>`; the gate finds
+    /// its metric by this name.
     pub name: String,
+    /// The first set's value as printed: percent of one core (`12.34%`), cores (`0.12 cores`), a
+    /// count (`6254`), a count per service (`109.72`) or bytes (`1.50MB`).
     pub before_text: String,
+    /// The second set's value, formatted the same way.
     pub after_text: String,
+    /// The relative change, signed, one decimal (`+12.3%`); `–` when the first value is 0.
     pub change_text: String,
+    /// The relative change in percent of the first value ((after − before) ÷ |before| × 100);
+    /// `None` when the first value is 0.
     pub change_percent: Option<f64>,
     /// None when significance cannot be judged (no sampling behind the number).
     pub significant: Option<bool>,
+    /// The significance as printed: `yes (z = 4.2)`, `no (z = 1.1)`, `yes (exact count)`,
+    /// `no change`, or `–` when it cannot be judged.
     pub significance_text: String,
 }
 
+/// How costs grow with the service count between the two sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scaling {
+    /// The first set's service count (inferred instances, else declared).
     pub services_before: f64,
+    /// The second set's service count, counted the same way.
     pub services_after: f64,
+    /// One exponent per cost: CPU, the CPU of each non-standard package with at least 5% of one
+    /// core in either set, goroutines, heap in use; a cost that is zero in either set has none.
     pub rows: Vec<ExponentRow>,
 }
 
 /// cost ∝ N^k between the two service counts: k = ln(after/before) / ln(N_after/N_before).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExponentRow {
+    /// The cost: `CPU`, `CPU in <package>`, `goroutines` or `heap in use`.
     pub what: String,
+    /// The first set's value: cores (`1.21 cores`), a goroutine count, or bytes (`1.50MB`).
     pub before_text: String,
+    /// The second set's value, formatted the same way.
     pub after_text: String,
+    /// The exponent k: 1 is linear, above 1 the cost per service grows with the service count.
     pub exponent: f64,
+    /// k with two decimals (`1.76`).
     pub exponent_text: String,
+    /// `super-linear: …` when k > 1.15, `sub-linear: …` when k < 0.85, else `about linear`.
     pub verdict: String,
 }
 
+/// Per-function changes of one sample type between the two sets, largest change first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeltaTable {
+    /// What the table compares: `CPU by function (cum)`, `in-use heap by function (cum)`,
+    /// `allocated bytes by function (cum)` or `goroutines by function (cum)`.
     pub what: String,
     /// The sample type compared (`cpu`, `inuse_space`, `alloc_space`, `goroutine`): what
     /// other code finds a table by.
     #[serde(default)]
     pub sample_index: String,
+    /// The unit of the profile values compared: `nanoseconds`, `bytes` or `count`.
     pub unit: String,
+    /// The functions whose value changed, largest absolute change first; at most the comparison's
+    /// row count (15).
     pub rows: Vec<DeltaRow>,
+    /// How many functions changed in all (the table shows the first `rows.len()`).
     pub total_rows: usize,
     /// How values are normalised (per second of profile, or none for snapshots).
     pub basis: String,
 }
 
+/// One profile kind through go tool pprof's `-diff_base`: the second set's profile with the first's
+/// as its base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PprofDiff {
+    /// The profile kind: `CPU`, `in-use heap`, `allocated bytes` or `goroutines`.
     pub what: String,
     /// The equivalent command line.
     pub command: String,
+    /// The top table of the difference, as `go tool pprof -top -diff_base` prints it.
     pub top: TopReport,
 }
 
+/// One function's cum value in both sets, and its change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeltaRow {
+    /// The function's name, as in the profiles.
     pub name: String,
+    /// The first set's cum value in a readable unit (`1.50s`, `12MB`, `340`), with `/s` when the
+    /// table is per second of profile.
     pub before_text: String,
+    /// The second set's cum value, formatted the same way.
     pub after_text: String,
+    /// after − before, signed, in a readable unit (`+1.20s/s`, `-512kB`).
     pub change_text: String,
+    /// z of the change in sample counts (value ÷ the sampling period, a Poisson test); `None` for
+    /// goroutine counts, which are exact, and when it cannot be computed.
     pub z: Option<f64>,
+    /// Beyond sampling noise: |z| ≥ [`SIGNIFICANCE_Z`], or for goroutine counts any change.
     pub significant: bool,
 }
 
+/// A recommendation of the first set with an estimated saving, measured again on the second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
+    /// The recommendation's rank in the first set (1 is first).
     pub rank: usize,
+    /// The recommendation's title.
     pub title: String,
+    /// The saving the first set's report estimated (`0.42 cores`, `12MB of heap`).
     pub predicted_text: String,
+    /// What the second set shows: `0.40 cores saved (…)`, `12MB less in use`, or
+    /// `not measurable in the second set`.
     pub measured_text: String,
+    /// The measured saving against the estimate: `materialised (N% of the prediction)` from 75%,
+    /// `partly (…)` from 25%, `did not materialise (…)` below, `nothing was predicted`, or
+    /// `unknown`.
     pub verdict: String,
 }
 
+/// A `--fail-on` threshold: how much a metric may grow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateSpec {
+    /// The metric, one of [`GATE_METRICS`] (`cpu-per-service`).
     pub metric: String,
     /// Allowed change in percent (`+10` for `>+10%`).
     pub limit_percent: f64,
+    /// The threshold as written on the command line (`cpu-per-service>+10%`).
     pub text: String,
 }
 
+/// One threshold of the gate, checked against the key metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateRow {
+    /// The threshold as written (`cpu-per-service>+10%`).
     pub spec: String,
+    /// The metric's change (`+12.3%`); `–` when it is not measurable in both sets.
     pub change_text: String,
+    /// Whether that change is beyond sampling noise; `None` when it cannot be judged or the metric
+    /// is missing.
     pub significant: Option<bool>,
+    /// True when the change is over the limit and not shown to be within sampling noise (a change
+    /// that cannot be judged counts).
     pub failed: bool,
+    /// Why, in words: `within the limit`, `over the limit`,
+    /// `over the limit, but within sampling noise: not counted` or `not measurable in both sets`.
     pub reason: String,
 }
 
+/// The regression gate's outcome: each threshold's row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateResult {
+    /// One row per `--fail-on` threshold, in the order given.
     pub rows: Vec<GateRow>,
+    /// True when no threshold failed; otherwise `pprof-report compare` ends with an error.
     pub passed: bool,
 }
 

@@ -11,10 +11,14 @@ use super::top::{self, TopOptions, TopReport};
 use crate::profile::Profile;
 use crate::units;
 
+/// Which contention profile an analysis is of (serialised `mutex`, `block`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentionKind {
+    /// Go's mutex profile (`/debug/pprof/mutex`), or a contention profile whose name says neither
+    /// when the set has no mutex profile.
     Mutex,
+    /// Go's block profile (`/debug/pprof/block`).
     Block,
 }
 
@@ -32,30 +36,52 @@ pub enum Verdict {
     Recorded,
 }
 
+/// One function of the delay top table, with its contentions and mean delay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContentionRow {
+    /// The function's name.
     pub name: String,
+    /// Flat delay: the delay of samples whose leaf is this function, in the profile's delay unit
+    /// (nanoseconds for Go).
     pub delay: i64,
+    /// The flat delay as the top table prints it (`1.50s`).
     pub delay_text: String,
+    /// The flat delay as a share of the profile's total delay, as pprof prints it (`12.34%`).
     pub delay_share_text: String,
+    /// Cum delay: the delay of samples with this function anywhere on the stack, in the delay unit.
     pub cum_delay: i64,
+    /// The cum delay as the top table prints it (`3.20s`).
     pub cum_delay_text: String,
+    /// Sampled contention events: the function's flat count, or its cum count when it has no flat
+    /// contentions.
     pub contentions: i64,
     /// delay / contentions (flat, or cum when the function has no flat contentions).
     pub mean_delay_text: String,
 }
 
+/// One contention profile analysed: the verdict, the totals and the delay top table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContentionAnalysis {
+    /// Which profile this is (`mutex` or `block`).
     pub kind: ContentionKind,
+    /// What can be said about the profile (`recorded`, `no_delay`, `profiling_off`,
+    /// `not_collected`).
     pub verdict: Verdict,
+    /// Sum of the `delay` values, in the profile's delay unit (nanoseconds for Go); 0 when the
+    /// profile has no delay samples.
     pub total_delay: i64,
+    /// The total delay in a readable unit (`1.50s`); `0` when the profile has no delay samples.
     pub total_delay_text: String,
+    /// Sum of the `contentions` values: the contention events sampled.
     pub total_contentions: i64,
+    /// Total delay ÷ contentions, in a readable unit (`1.20ms`); `-` without contentions.
     pub mean_delay_text: String,
     /// The sampling rate the profile states (mutex: 1 in N events; block: a nanosecond rate).
     pub period: i64,
+    /// The top table by delay, as `go tool pprof -top -sample_index=delay` prints it (10 rows);
+    /// `None` unless the profile has samples of `delay` and `contentions`.
     pub top: Option<TopReport>,
+    /// The top table's functions with their contentions and mean delay; empty when `top` is `None`.
     pub rows: Vec<ContentionRow>,
 }
 

@@ -41,17 +41,24 @@ impl Default for CpuOptions {
     }
 }
 
+/// The CPU profile analysed (`cpu` in the report context): utilisation, top tables, and share
+/// tables by package, subsystem, category and syscall caller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CpuAnalysis {
+    /// The profile's duration in nanoseconds (pprof's `Duration:`); 0 when it states none.
     pub duration_nanos: i64,
+    /// The duration in a readable unit (`60.02s`).
     pub duration_text: String,
     /// Sum of the cpu sample values (nanoseconds).
     pub total: i64,
+    /// The total as the top table prints it (`72.81s`).
     pub total_text: String,
     /// Number of samples taken (the `samples` values).
     pub sample_count: i64,
     /// total / duration, in percent of one core (`121.31`).
     pub utilisation: f64,
+    /// `utilisation` as pprof prints a percentage (`121.31%`); means nothing when
+    /// `utilisation_known` is false.
     pub utilisation_text: String,
     /// False when the profile has no duration or its values are not CPU time: then
     /// `utilisation` is 0 and means nothing.
@@ -59,8 +66,12 @@ pub struct CpuAnalysis {
     pub utilisation_known: bool,
     /// Where cores come from: the context's process CPU% or else the profile's utilisation.
     pub cores_basis: CoresBasis,
+    /// The process's CPU in percent of one core, by which shares become cores: the context's
+    /// process CPU%, else `utilisation` (0 when neither is known).
     pub cores_basis_percent: f64,
+    /// The top functions by flat, as `go tool pprof -top` prints them (10 rows).
     pub top_flat: TopReport,
+    /// The top functions by cum, as `go tool pprof -top -cum` prints them (10 rows).
     pub top_cum: TopReport,
     /// Package cum and flat, packages in the profile's language's sense (Go import paths,
     /// Java packages, Python modules, Rust crates, …).
@@ -90,7 +101,9 @@ pub enum CoresBasis {
 /// only; the CPU analysis, the findings and the comparison all read it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CpuBasis {
+    /// CPU in percent of one core (`121.31` is 1.21 cores); 0 when not `known`.
     pub percent: f64,
+    /// Where `percent` comes from.
     pub source: CoresBasis,
     /// False when neither says anything (the profile's utilisation is unknown, and `percent`
     /// is 0).
@@ -131,12 +144,16 @@ impl CpuBasis {
     }
 }
 
+/// CPU spent in syscall leaves, charged to the code that made the syscalls (Go only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyscallAttribution {
     /// CPU in syscall leaves.
     pub total: i64,
+    /// The syscall CPU in the top table's unit (`4.20s`).
     pub total_text: String,
+    /// Share of the profile's total CPU, in percent (0–100).
     pub share: f64,
+    /// The same, formatted as pprof prints it (`12.34%`).
     pub share_text: String,
     /// By the nearest function outside the standard library.
     pub by_caller: ShareTable,
@@ -269,6 +286,7 @@ const SCHEDULER: u8 = 4;
 const ALLOCATION: u8 = 8;
 
 impl CategoryFlags {
+    /// Flags every function of `profile`, once each.
     pub fn new(profile: &Profile) -> Self {
         CategoryFlags {
             flags: profile

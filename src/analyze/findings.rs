@@ -22,18 +22,25 @@ const GOROUTINE_STACK_BYTES: f64 = 8192.0;
 /// What the rules can look at.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Evidence<'a> {
+    /// The CPU profile, whose samples the CPU rules measure and the CPU estimates count.
     pub cpu_profile: Option<&'a Profile>,
+    /// The CPU analysis: the CPU basis of the estimates, and the GC share of `gc` estimates.
     pub cpu: Option<&'a CpuAnalysis>,
     /// The heap profile (in-use).
     pub heap: Option<&'a Profile>,
     /// The allocs profile (allocated since start).
     pub allocs: Option<&'a Profile>,
+    /// The goroutine profile: the protobuf one, else the stacks of a `debug=2` or `debug=1` dump.
     pub goroutine_profile: Option<&'a Profile>,
+    /// The goroutine analysis: inferred instances, groups and module versions.
     pub goroutines: Option<&'a GoroutineAnalysis>,
+    /// The mutex profile's analysis (`profile_empty`, `mutex_delay`).
     pub mutex: Option<&'a ContentionAnalysis>,
+    /// The block profile's analysis (`profile_empty`).
     pub block: Option<&'a ContentionAnalysis>,
     /// The process's CPU% from the context; else the profile's utilisation is used.
     pub process_cpu_percent: Option<f64>,
+    /// The process's uptime from the context, in seconds: mutex delay is divided by it.
     pub uptime_seconds: Option<f64>,
     /// The language of the set's profiles: rules written for one runtime (`runtime: go`)
     /// are skipped for the others, and packages follow the language. `None`: not decided,
@@ -41,36 +48,58 @@ pub struct Evidence<'a> {
     pub language: Option<Language>,
 }
 
+/// A rule that fired: its text with the measured values filled in, the evidence, the actions and
+/// the estimated saving.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// The rule's id (`gc-pressure`).
     pub id: String,
+    /// The rule's title, the recommendation's heading.
     pub title: String,
+    /// The rule's severity (`high`, `medium`, `low`, `info`); recommendations rank by it first.
     pub severity: Severity,
+    /// The finding in words: the rule's `finding` with `{subject}`, `{value}`, `{value2}`, … filled
+    /// in.
     pub text: String,
     /// The measured quantities that fired the rule.
     pub evidence: Vec<Measured>,
+    /// What to do, from the rule: each a kind (`config`, `code`, `architecture`, `profiling`) and a
+    /// text.
     pub actions: Vec<Action>,
+    /// How to check on the next set that the change worked: the rule's `verify` with `{value}` and
+    /// `{subject}` filled in.
     pub verify: String,
+    /// The estimated saving, counting only samples no higher-ranked recommendation counted; `None`
+    /// for rules without an impact, or when it cannot be computed.
     pub estimate: Option<Estimate>,
 }
 
+/// One condition of a rule, as measured on the set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
     /// What was measured, in words (`CPU with a package matching`), and the pattern the
     /// words refer to.
     pub what: String,
+    /// The condition's `pattern` (a regular expression), when it has one.
     pub pattern: Option<String>,
+    /// The measured value: a share in percent (0–100) for the share metrics, a goroutine count,
+    /// goroutines per instance or a group factor, seconds of mutex delay (per second of uptime when
+    /// known), or 1/0 for yes/no metrics.
     pub value: f64,
+    /// The value as printed (`12.34%`, `6254`, `0.012s`, `empty`, `has samples`).
     pub value_text: String,
     /// The threshold it passed (`≥ 5%`); empty for yes/no measurements.
     pub threshold_text: String,
 }
 
+/// An estimated saving and how it was computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    /// What is saved (`cpu`, `memory`, `goroutines`, `gc`).
     pub kind: ImpactKind,
     /// Cores (cpu, gc) or bytes (memory, goroutines).
     pub amount: f64,
+    /// The amount as printed: `0.42 cores`, `0.42 cores of GC`, `12MB of heap` or `48MB of stacks`.
     pub amount_text: String,
     /// The arithmetic, shown in the report.
     pub arithmetic: String,
@@ -79,12 +108,16 @@ pub struct Estimate {
 /// A ranked recommendation: a finding with actions, in order of its estimated saving.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
+    /// Position in the ranking, from 1.
     pub rank: usize,
+    /// The finding of the rule that fired.
     pub finding: Finding,
 }
 
+/// What the rules found on a set: the fired ones, ranked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Findings {
+    /// The fired rules in rank order: most severe first, then the largest estimated saving.
     pub recommendations: Vec<Recommendation>,
     /// The rules that were evaluated.
     pub rules_evaluated: usize,

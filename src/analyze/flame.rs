@@ -31,6 +31,8 @@ pub const MAX_FRAMES: usize = 2048;
 /// Folded stacks for a flame graph, and what was merged away for being too narrow.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Folded {
+    /// One line per drawn path, `root;caller;leaf value`, the value being that path's own (narrower
+    /// callees merged in); sorted by path.
     pub lines: Vec<String>,
     /// Call paths cut off where they became narrower than `min_share` of the total.
     pub narrow_paths: usize,

@@ -15,6 +15,7 @@ pub struct FunctionStacks {
 }
 
 impl FunctionStacks {
+    /// Lists the functions of every location of `profile`, once.
     pub fn new(profile: &Profile) -> Self {
         let mut starts = Vec::with_capacity(profile.locations.len() + 1);
         let mut functions = Vec::with_capacity(profile.locations.len());
@@ -42,7 +43,9 @@ impl FunctionStacks {
 
 /// A key per function (its package, say), interned: `key_of[function]` indexes `names`.
 pub struct FunctionKeys<'a> {
+    /// Per function (its index in the profile's functions), the index of its key in `names`.
     pub key_of: Vec<u32>,
+    /// The distinct keys, in the order they were first met.
     pub names: Vec<&'a str>,
 }
 
@@ -65,6 +68,7 @@ impl<'a> FunctionKeys<'a> {
         FunctionKeys { key_of, names }
     }
 
+    /// The key index of `function` (an index into the profile's functions).
     pub fn of(&self, function: u32) -> u32 {
         self.key_of[function as usize]
     }
@@ -82,6 +86,7 @@ pub struct KeyCounter {
 }
 
 impl KeyCounter {
+    /// A counter of `keys` keys with `width` values each (one per sample type), all zero.
     pub fn new(keys: usize, width: usize) -> Self {
         KeyCounter {
             width,

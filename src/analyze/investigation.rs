@@ -19,27 +19,45 @@ use crate::set::{Content, MemberKind, ProfileSet, SetName};
 use crate::timefmt;
 use crate::units;
 
+/// The investigation of one profile set: what `report.md.j2` renders and `--format json` writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportContext {
+    /// The program that wrote the report.
     pub tool: Tool,
+    /// The report's title: `Profile investigation: <host>, <N> services`, else with the host only,
+    /// else with the set's name.
     pub title: String,
+    /// The profile set: its name, folder, files, and what is missing.
     pub set: SetInfo,
+    /// The context (host, services, process statistics, expectations) as read from the context
+    /// file; every field absent when there was none.
     pub context: Context,
     /// Where the context came from (a file name), when there was one.
     pub context_file: Option<String>,
     /// Which language's runtime wrote the profiles, and the evidence: the Go-specific
     /// sections say they do not apply when it is not Go.
     pub language: LanguageVerdict,
+    /// The CPU analysis; `None` when the set has no CPU profile, or one without sample types.
     pub cpu: Option<CpuAnalysis>,
+    /// The goroutine analysis; `None` when the set has no goroutine profile or dump.
     pub goroutines: Option<GoroutineAnalysis>,
+    /// The heap and allocation analysis; `None` when the set has neither a heap nor an allocs
+    /// profile.
     pub memory: Option<MemoryAnalysis>,
+    /// The mutex profile (else a contention profile whose name says neither); always there, its
+    /// verdict says whether it was collected.
     pub mutex: ContentionAnalysis,
+    /// The block profile; always there, its verdict says whether it was collected.
     pub block: ContentionAnalysis,
     /// Profiles no section above reads (another language's wall-clock or allocation
     /// profiles, a second profile of a kind), with their language-neutral tables.
     pub others: Vec<OtherProfile>,
+    /// What the executive summary says.
     pub summary: ExecutiveSummary,
+    /// The rules that fired, ranked as recommendations.
     pub findings: Findings,
+    /// The flame graphs, each with its file or why there is none: CPU, in-use heap, allocated bytes
+    /// and goroutines, then one per profile in `others`.
     pub flame_graphs: Vec<FlameGraph>,
     /// The comparison with a baseline set, when one was given.
     pub baseline: Option<Baseline>,
@@ -47,55 +65,86 @@ pub struct ReportContext {
     pub command: String,
 }
 
+/// The program that wrote a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {
+    /// The program's name: `pprof-report`.
     pub name: String,
+    /// The program's version (`0.1.0`).
     pub version: String,
 }
 
+/// The profile set a report is made from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SetInfo {
+    /// The set's name: the common prefix of its files (`storage-57svc-20251015-210532`).
     pub name: String,
+    /// The folder the set was read from, as given.
     pub dir: String,
+    /// What the set's name says (host, services, collection time) when it has the form
+    /// `<host>-<N>svc-<YYYYMMDD-HHMMSS>`; `None` otherwise.
     pub naming: Option<SetName>,
     /// Host: the context's, else the set name's.
     pub host: Option<String>,
     /// Services declared (context, else set name).
     pub services: Option<u32>,
+    /// When the set was collected: the context's `collected_at` (ISO 8601), else the set name's
+    /// (`2025-10-15 21:05:32`, the collector's local time); `None` when neither says.
     pub collected_at: Option<String>,
+    /// The set's files, in member kind order, then by path.
     pub members: Vec<MemberInfo>,
+    /// The members a complete Go set has that were not found.
     pub missing: Vec<MissingMember>,
     /// Lines the text parsers skipped, per file (lenient parsing counts what it skips).
     pub skipped: Vec<Skipped>,
 }
 
+/// One file of the set, for the metadata table and the appendix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberInfo {
+    /// What the file is, serialised in kebab-case (`cpu`, `goroutine-debug2`, `thread-create`).
     pub kind: MemberKind,
+    /// The kind in words (`CPU profile`, `goroutine dump (debug=2)`).
     pub kind_text: String,
+    /// The file's name, without its folder.
     pub file: String,
+    /// The file's size in bytes.
     pub size: u64,
+    /// The size in a readable unit (`1.50MB`).
     pub size_text: String,
+    /// The file's SHA-256, in hex.
     pub sha256: String,
     /// pprof's `Time:` of the profile (protobuf members).
     pub time_text: Option<String>,
+    /// The profile's duration in a readable unit (`60.02s`); `None` for dumps and for profiles that
+    /// state none.
     pub duration_text: Option<String>,
+    /// Number of samples (stacks with their values) in the profile; for a dump, in the profile
+    /// built from its stacks.
     pub samples: usize,
+    /// The sample types as `type/unit`, comma-separated (`samples/count, cpu/nanoseconds`).
     pub sample_types: String,
     /// The language this member's own frames point to (the set's when they say nothing).
     pub language_text: String,
 }
 
+/// A member a complete Go set has that was not found, and where to fetch it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MissingMember {
+    /// Its kind, serialised as in [`MemberInfo::kind`].
     pub kind: MemberKind,
+    /// The kind in words (`mutex profile`).
     pub kind_text: String,
+    /// The `/debug/pprof` path that serves it (`/debug/pprof/mutex`).
     pub endpoint: String,
 }
 
+/// A goroutine text dump whose parser skipped lines it did not recognise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
+    /// The dump's file name.
     pub file: String,
+    /// How many lines were skipped.
     pub lines: usize,
 }
 
@@ -103,21 +152,40 @@ pub struct Skipped {
 /// is none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlameGraph {
+    /// Names the graph and its file: `cpu`, `heap-inuse`, `allocs`, `goroutines`, or `other-<N>`
+    /// for the N-th profile in `others`.
     pub id: String,
+    /// The graph's title: what it shows and the set's name (`CPU — <set>`), or another profile's
+    /// kind and file name.
     pub title: String,
+    /// The file and sample type drawn (`<file> (cpu)`), and what was merged for being narrower than
+    /// a pixel; empty when the set has no profile for it.
     pub subtitle: String,
+    /// The SVG's path relative to the report (`<report stem>/cpu.svg` once the assets are placed);
+    /// `None` when nothing was drawn.
     pub file: Option<String>,
+    /// Why there is no graph (`the set has no profile for it`,
+    /// `the profile has no samples to draw`, `the profile declares no sample types`); `None` when
+    /// there is one.
     pub missing_reason: Option<String>,
 }
 
 /// A flame graph to draw: its folded stacks and how to title and colour it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlameInput {
+    /// The graph's id, as in [`FlameGraph::id`]; the SVG is `<id>.svg`.
     pub id: String,
+    /// The folded stacks to draw (`root;caller;leaf value`), paths narrower than a pixel merged
+    /// into their callers.
     pub folded: Vec<String>,
+    /// The SVG's title.
     pub title: String,
+    /// The SVG's subtitle: the file and sample type drawn, and what was merged.
     pub subtitle: String,
+    /// What the values count, shown in the SVG: `nanoseconds`, `bytes`, `goroutines`, or another
+    /// profile's sample unit.
     pub count_name: String,
+    /// inferno's palette: `hot` for CPU and time, `mem` for bytes, `aqua` for goroutines.
     pub palette: &'static str,
 }
 
@@ -136,6 +204,8 @@ pub struct InvestigationOptions {
 /// profiles that no section reads (drawn or not).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Flames {
+    /// The graphs to draw: the report's four (those the set has a profile for; one without samples
+    /// has empty `folded`), then one per profile in the report's `others` that has samples.
     pub inputs: Vec<FlameInput>,
     other_graphs: Vec<FlameGraph>,
 }
@@ -737,23 +807,35 @@ fn yes() -> bool {
 /// What the executive summary says, as data; `summary.md.j2` writes the sentences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutiveSummary {
+    /// The CPU point; `None` without a CPU analysis.
     pub cpu: Option<CpuSummary>,
+    /// The goroutine point; `None` without a goroutine analysis.
     pub goroutines: Option<GoroutineSummary>,
+    /// The memory point; `None` without an in-use heap top table, or with an empty one.
     pub memory: Option<MemorySummary>,
+    /// The mutex profile's verdict.
     pub mutex: Verdict,
+    /// The block profile's verdict.
     pub block: Verdict,
     /// The first recommendation with an estimated saving, else the first one.
     pub top_recommendation: Option<TopRecommendation>,
 }
 
+/// The executive summary's CPU point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CpuSummary {
+    /// The profile's utilisation as pprof prints it (`121.31%` of one core); means nothing when
+    /// `utilisation_known` is false.
     pub utilisation_text: String,
     /// False when the profile gives no utilisation (no duration, or values not CPU time).
     #[serde(default = "yes")]
     pub utilisation_known: bool,
+    /// The process's CPU in percent of one core, the basis of the cores: the context's process
+    /// CPU%, else the profile's utilisation (0 when neither is known).
     pub cores_basis_percent: f64,
+    /// True when that basis is the context's process CPU%.
     pub from_context: bool,
+    /// The basis in cores, without a unit (`1.21`, `0.047`).
     pub cores_text: String,
     /// Go only: the share in syscall leaves.
     pub syscall_share_text: Option<String>,
@@ -761,29 +843,50 @@ pub struct CpuSummary {
     pub subsystems: Vec<(String, String, String)>,
 }
 
+/// The executive summary's goroutine point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GoroutineSummary {
+    /// Goroutines in the process: the protobuf profile's count, else a dump's.
     pub total: u64,
+    /// Goroutines per declared service (`109.72`); `None` when the service count is unknown.
     pub per_service_text: Option<String>,
+    /// How that compares with the context's expected range
+    /// (`above the expected 2–5 (21.94× the upper bound)`); `None` when the context expects none.
     pub verdict_text: Option<String>,
+    /// Instances of the per-service machinery that the goroutine groups reveal; `None` when none
+    /// could be inferred.
     pub instances: Option<u64>,
+    /// The declared service count the instances were checked against; `None` when unknown.
     pub declared: Option<u32>,
+    /// `59 instances inferred, 57 declared` when the two differ; `None` otherwise.
     pub instances_note: Option<String>,
+    /// Goroutines per inferred instance (`106`, `109.72`); `None` without instances.
     pub per_instance_text: Option<String>,
 }
 
+/// The executive summary's memory point: the function holding the most in-use heap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemorySummary {
+    /// The first function of the in-use heap top table (by flat).
     pub leader: String,
+    /// Its share of the in-use heap, as pprof prints it (`23.45%`).
     pub share_text: String,
+    /// Its in-use bytes, as the top table prints them (`120.50MB`).
     pub leader_text: String,
+    /// The in-use heap in total, as the top table prints it (`512.30MB`).
     pub total_text: String,
 }
 
+/// The recommendation the executive summary names: the first with an estimated saving, else the
+/// first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopRecommendation {
+    /// The recommendation's title.
     pub title: String,
+    /// Its estimated saving (`0.42 cores`); `None` when it has no estimate.
     pub saving_text: Option<String>,
+    /// How the saving was computed (`12.00% of CPU × 121.31% CPU (profile) = 0.15 cores`); `None`
+    /// when it has no estimate.
     pub arithmetic: Option<String>,
 }
 

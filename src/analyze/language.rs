@@ -64,8 +64,11 @@ const GO_RUNTIME_FUNCTIONS: &[&str] = &[
 /// Functions that count towards each language, and a few of their names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LanguageVotes {
+    /// The language voted for.
     pub language: Language,
+    /// The language in words (`Java (JVM)`, `C/C++`).
     pub language_text: String,
+    /// Distinct functions (name and source file) whose file or name points to it.
     pub functions: usize,
     /// Up to three of the functions, as examples.
     pub examples: Vec<String>,
@@ -74,7 +77,10 @@ pub struct LanguageVotes {
 /// What wrote a profile (or a set), and why it is believed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LanguageVerdict {
+    /// The language decided (serialised `go`, `java`, `python`, `nodejs`, `ruby`, `dotnet`, `rust`,
+    /// `native` or `unknown`).
     pub language: Language,
+    /// The language in words (`Go`, `Java (JVM)`, `unknown`).
     pub language_text: String,
     /// The Go-specific analyses apply.
     pub is_go: bool,
@@ -705,6 +711,8 @@ pub struct FramePackages {
 }
 
 impl FramePackages {
+    /// The packages of every frame of `profile` in `language`'s sense, worked out once per function
+    /// and per location.
     pub fn new(profile: &Profile, language: Language) -> Self {
         let by_function: Vec<String> = profile
             .functions

@@ -11,6 +11,7 @@ use super::top::{self, TopOptions, TopReport};
 use crate::profile::Profile;
 use crate::units;
 
+/// Options of the memory analysis, with their defaults in `Default`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryOptions {
     /// Rows of the top tables (10).
@@ -40,34 +41,61 @@ impl Default for MemoryOptions {
 /// One sample index of a memory profile: its top table and its package table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryView {
+    /// The sample type: `inuse_space`, `inuse_objects`, `alloc_space` or `alloc_objects`.
     pub sample_index: String,
+    /// The top functions by flat, as `go tool pprof -top -sample_index=<type>` prints them (10
+    /// rows).
     pub top: TopReport,
+    /// Package flat and cum of this sample type (10 rows), as shares of the profile's total.
     pub packages: ShareTable,
 }
 
+/// Allocation since the process started, averaged over its uptime.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AllocationRate {
+    /// The process's uptime from the context, in seconds.
     pub uptime_seconds: f64,
+    /// Bytes allocated per second of uptime (the `alloc_space` total ÷ the uptime).
     pub bytes_per_second: f64,
+    /// The same in a readable unit (`1.50MB/s`).
     pub bytes_per_second_text: String,
+    /// Objects allocated per second of uptime (the `alloc_objects` total ÷ the uptime).
     pub objects_per_second: f64,
+    /// The same, rounded to a whole number (`12345/s`).
     pub objects_per_second_text: String,
 }
 
+/// The allocated bytes of one of the packages that dominate CPU.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PackageAllocation {
+    /// The package: one of `MemoryOptions::cpu_packages`, in a report the (up to three) CPU
+    /// subsystems with at least 5% of CPU.
     pub package: String,
+    /// Bytes allocated since the process started with the package anywhere on the stack (its
+    /// package cum of `alloc_space`).
     pub alloc_space: i64,
+    /// The same in a readable unit (`1.50GB`).
     pub alloc_space_text: String,
+    /// Share of all allocated bytes, in percent (0–100).
     pub share: f64,
+    /// The same, formatted as pprof prints it (`12.34%`).
     pub share_text: String,
 }
 
+/// The heap and allocs profiles analysed (`memory` in the report context).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryAnalysis {
+    /// Bytes in use (from the heap profile, else the allocs profile); `None` when the profile has
+    /// no `inuse_space`.
     pub inuse_space: Option<MemoryView>,
+    /// Objects in use (from the heap profile, else the allocs profile); `None` when the profile has
+    /// no `inuse_objects`.
     pub inuse_objects: Option<MemoryView>,
+    /// Bytes allocated since start (from the allocs profile, else the heap profile); `None` when
+    /// the profile has no `alloc_space`.
     pub alloc_space: Option<MemoryView>,
+    /// Objects allocated since start (from the allocs profile, else the heap profile); `None` when
+    /// the profile has no `alloc_objects`.
     pub alloc_objects: Option<MemoryView>,
     /// Allocation since the process started, per second of uptime.
     pub rate: Option<AllocationRate>,

@@ -17,13 +17,19 @@ use crate::units;
 /// eight) would bury the report.
 const MAX_VIEWS: usize = 6;
 
+/// A profile that no dedicated section reads, with its language-neutral tables.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OtherProfile {
+    /// The profile's file name.
     pub file: String,
+    /// Its member kind in words (`threadcreate profile`, `other pprof profile`, or `CPU profile`
+    /// for a second one).
     pub kind_text: String,
+    /// The language that wrote it, in words (`Node.js`): its own frames', else the set's.
     pub language_text: String,
     /// `wall/nanoseconds, samples/count`.
     pub sample_types: String,
+    /// Its duration in a readable unit (`30s`); `None` when it states none.
     pub duration_text: Option<String>,
     /// One per sample type with a non-zero total, the default sample type first.
     pub views: Vec<OtherView>,
@@ -31,14 +37,21 @@ pub struct OtherProfile {
     pub not_shown: Vec<String>,
 }
 
+/// One sample type of such a profile: its top table and its package table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OtherView {
     /// The sample type's name and its index (what `-sample_index` takes).
     pub sample_type: String,
+    /// The sample type's index in the profile, what `-sample_index` takes.
     pub sample_index: usize,
+    /// The sample type's unit (`nanoseconds`, `count`, `bytes`).
     pub unit: String,
+    /// True for the profile's default sample type, which comes first.
     pub is_default: bool,
+    /// The top functions by flat, as `go tool pprof -top -sample_index=N` prints them (10 rows).
     pub top: TopReport,
+    /// Package flat and cum (10 rows) as shares of the sample type's total, packages in the
+    /// profile's language's sense.
     pub packages: ShareTable,
 }
 

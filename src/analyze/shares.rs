@@ -8,30 +8,49 @@ use serde::{Deserialize, Serialize};
 
 use crate::units;
 
+/// One row of a share table: a name, its flat and cum values, and their shares of the total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShareRow {
+    /// What the row counts: a package, a subsystem, a category, or a syscall caller; a name in
+    /// parentheses is a remainder (`(standard library and runtime)`).
     pub name: String,
+    /// Flat, in the profile's sample unit: in package tables the value of samples whose leaf frame
+    /// has this name; in subsystem, category and caller tables the same as `cum`.
     pub flat: i64,
+    /// Cum, in the profile's sample unit: in package tables the value of samples with this name
+    /// anywhere on the stack (once per sample); in subsystem, category and caller tables the value
+    /// of the samples charged to it.
     pub cum: i64,
+    /// `flat` in the table's output unit, as pprof prints it (`1.50s`).
     pub flat_text: String,
+    /// `cum` in the table's output unit, as pprof prints it (`3.20s`).
     pub cum_text: String,
     /// Percent of the table's total (0–100).
     pub flat_share: f64,
+    /// Cum as a percent of the table's total (0–100).
     pub cum_share: f64,
+    /// `flat_share` as pprof prints a percentage (`12.34%`, `0.096%`, `100%`).
     pub flat_share_text: String,
+    /// `cum_share` as pprof prints a percentage (`12.34%`, `0.096%`, `100%`).
     pub cum_share_text: String,
     /// cum share × the process's CPU use, in cores (CPU tables only).
     pub cores: Option<f64>,
+    /// `cores` with two decimals, or two significant digits below 0.1, without a unit (`1.10`,
+    /// `0.047`); `None` when `cores` is.
     pub cores_text: Option<String>,
 }
 
 /// A whole table: the rows shown, and what they are out of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShareTable {
+    /// The rows shown, by cum, then flat, then name.
     pub rows: Vec<ShareRow>,
     /// Rows that exist in all (the table shows the first `rows.len()`).
     pub total_rows: usize,
+    /// What the shares are out of, in the profile's sample unit: the profile's total of the sample
+    /// type.
     pub total: i64,
+    /// The total in the table's output unit (`72.81s`).
     pub total_text: String,
 }
 

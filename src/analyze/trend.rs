@@ -23,7 +23,9 @@ pub enum ValueKind {
 pub struct Series {
     /// Names the chart's file (`cpu` → `cpu.svg`).
     pub id: &'static str,
+    /// The metric's name, heading its table row and chart (`CPU (% of one core)`).
     pub name: &'static str,
+    /// How the values read, for formatting.
     pub kind: ValueKind,
     /// One value per set, `None` where the set does not have it.
     pub values: Vec<Option<f64>>,
@@ -34,15 +36,21 @@ pub struct Series {
 /// A metric row of the trend table: one formatted value per set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrendMetric {
+    /// The metric's name (`heap in use per service`).
     pub name: String,
+    /// One value per set, in order: `12.34%`, `1.50MB`, `57`, `109.72`, or `–` where a set has
+    /// none.
     pub values: Vec<String>,
 }
 
 /// What changed between two consecutive sets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrendStep {
+    /// The earlier set's name.
     pub from: String,
+    /// The later set's name.
     pub to: String,
+    /// The key metrics of the comparison of the two, as in [`Comparison::metrics`].
     pub metrics: Vec<MetricRow>,
     /// The largest significant CPU changes by function.
     pub functions: Vec<DeltaRow>,
