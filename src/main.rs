@@ -1,3 +1,6 @@
+//! The `pprof-report` command: parses the command line and runs it; an error is printed as
+//! one line, `error: <file>: <what>`, with exit status 2 for usage errors and 1 otherwise.
+
 use clap::Parser;
 
 fn main() {
