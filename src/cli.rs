@@ -19,8 +19,8 @@ use crate::render;
 use crate::set;
 use crate::set::load;
 
-// No doc comment here: clap would show it in --help (the program's long about); the help
-// comes from the `#[command]` attributes and the docs of `Command`'s variants.
+// No doc comment here: clap would take it for the program's about and long about (--help);
+// the help comes from the `#[command]` attributes and the docs of `Command`'s variants.
 #[allow(missing_docs)]
 #[derive(Debug, Parser)]
 #[command(

@@ -1,3 +1,6 @@
+//! The `pprof-report` binary: parses the command line, runs it, and on failure prints the
+//! error on one line (escaped for the terminal) and exits with its code.
+
 use clap::Parser;
 
 fn main() {
