@@ -14,25 +14,49 @@ const NOTES_END: &str = "<!-- SECTION:NOTES:END -->";
 const BLOCK_BEGIN: &str = "<!-- pprof-report:BEGIN ";
 const BLOCK_END: &str = "<!-- pprof-report:END ";
 
+/// Why a report could not be attached to a task.
 #[derive(Debug, thiserror::Error)]
 pub enum BacklogError {
+    /// The task file cannot be read or written.
     #[error("{}: {what}", path.display())]
-    Io { path: PathBuf, what: String },
+    Io {
+        /// The task file.
+        path: PathBuf,
+        /// The error from the operating system, in words.
+        what: String,
+    },
+    /// No task file matches the id (or the id is not a number such as `17` or `17.1`).
     #[error("{}: no task {id} (looked in tasks/, completed/ and drafts/ for {prefix}-{id} - *.md)", dir.display())]
     NotFound {
+        /// The Backlog.md folder.
         dir: PathBuf,
+        /// The task as the user gave it.
         id: String,
+        /// The task file prefix (`task`, or backlog/config.yml's), lowercase.
         prefix: String,
     },
+    /// Several task files match the id.
     #[error("{}: task {id} matches {count} files ({files}); remove the duplicates", dir.display())]
     Ambiguous {
+        /// The Backlog.md folder.
         dir: PathBuf,
+        /// The task as the user gave it.
         id: String,
+        /// How many files match.
         count: usize,
+        /// Their paths, sorted and joined with `, `.
         files: String,
     },
+    /// The task file cannot be edited safely (not UTF-8, no front matter, unbalanced
+    /// markers, an edit that would not read back, a change on disk while attaching), or the
+    /// report has no analysis to attach.
     #[error("{}: {what}", path.display())]
-    Refused { path: PathBuf, what: String },
+    Refused {
+        /// The file refused.
+        path: PathBuf,
+        /// Why, in words.
+        what: String,
+    },
 }
 
 /// What to attach and where.
@@ -53,6 +77,7 @@ pub struct AttachOptions {
 /// What attach did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attached {
+    /// The task file written.
     pub task_file: PathBuf,
     /// True when a block for the same report was replaced.
     pub replaced: bool,
@@ -66,6 +91,7 @@ pub fn attach(options: &AttachOptions) -> Result<Attached, BacklogError> {
 /// An attach worked out but not written yet: the file as read, and what it becomes.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The task file to write.
     pub task_file: PathBuf,
     original: Vec<u8>,
     updated: String,

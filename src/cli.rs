@@ -19,6 +19,9 @@ use crate::render;
 use crate::set;
 use crate::set::load;
 
+// No doc comment here: clap would take it for the program's about and long about (--help);
+// the help comes from the `#[command]` attributes and the docs of `Command`'s variants.
+#[allow(missing_docs)]
 #[derive(Debug, Parser)]
 #[command(
     name = "pprof-report",
@@ -30,6 +33,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// No doc comment here: clap would show it as the program's about in --help; each variant's
+// doc is its subcommand's help.
+#[allow(missing_docs)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the top functions of a profile, exactly as `go tool pprof -top` does.
@@ -55,6 +61,9 @@ pub enum Command {
     Templates(TemplatesArgs),
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A directory holding one set, or a path prefix such as profiles/storage-57svc-20251015-210532.
@@ -106,6 +115,9 @@ pub struct ReportArgs {
     pub decode: DecodeArgs,
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The first set (before, or the smaller host).
@@ -134,6 +146,9 @@ pub struct CompareArgs {
     pub decode: DecodeArgs,
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct AttachArgs {
     /// The report (Markdown, written by `pprof-report report`).
@@ -150,6 +165,9 @@ pub struct AttachArgs {
     pub templates: Option<PathBuf>,
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct TrendArgs {
     /// The sets, in time order.
@@ -168,6 +186,10 @@ pub struct TrendArgs {
     pub decode: DecodeArgs,
 }
 
+/// `--group-level`'s values, turned into the analysis's `GroupLevel`.
+// The variants have no doc comments: clap would list them in --help as the values' help; the
+// flag's own doc says what each value means.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum GroupLevelArg {
     Exact,
@@ -175,12 +197,19 @@ pub enum GroupLevelArg {
     Package,
 }
 
+/// `--format`'s values, turned into the jobs' `Format`.
+// The variants have no doc comments: clap would list them in --help as the values' help;
+// `report --format`'s doc says what each value means.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum FormatArg {
     Md,
     Json,
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// An analysis written by `report --format json`.
@@ -193,12 +222,18 @@ pub struct RenderArgs {
     pub templates: Option<PathBuf>,
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct TemplatesArgs {
     /// Folder to write the default templates into (existing files are kept).
     pub dir: PathBuf,
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     /// Base URL of the service's net/http/pprof, e.g. http://127.0.0.1:9099.
@@ -246,6 +281,9 @@ fn parse_stamp(text: &str) -> Result<crate::timefmt::UtcTime, String> {
         .ok_or_else(|| format!("{text:?} is not a time such as 20251015-210532"))
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct MembersArgs {
     /// A directory holding one set, or a path prefix such as profiles/storage-57svc-20251015-210532.
@@ -254,6 +292,9 @@ pub struct MembersArgs {
     pub decode: DecodeArgs,
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the about of each
+// command that flattens it); the help comes from the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
     /// Largest decompressed profile accepted, in bytes (suffixes: KiB, MiB, GiB, KB, MB, GB).
@@ -293,6 +334,9 @@ impl DecodeArgs {
     }
 }
 
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct TopArgs {
     /// The profile (pprof protobuf, gzipped or not).
@@ -335,6 +379,9 @@ pub struct TopArgs {
 }
 
 impl TopArgs {
+    /// The `top` options these flags ask for: the granularity from `--lines`, `--files` or
+    /// `--filefunctions` (else functions), the sample index, the sort and the node and edge
+    /// limits.
     pub fn options(&self) -> TopOptions {
         let granularity = if self.lines {
             Granularity::Lines

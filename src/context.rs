@@ -8,6 +8,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The context of a profile set: the YAML mapping of `<prefix>-context.yaml` (or of
+/// `--context FILE`), which templates read as `context`. Every field is optional (`None` when
+/// the file does not give it); an unknown field is an error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Context {
@@ -29,8 +32,10 @@ pub struct Context {
     /// Length of the CPU profile that was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_profile: Option<HumanDuration>,
+    /// What `ps` or /proc says about the process: the mapping under `process:`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessStats>,
+    /// What the process should need: the mapping under `expectations:`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expectations: Option<Expectations>,
     /// Free text carried into the report.
@@ -42,6 +47,7 @@ pub struct Context {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessStats {
+    /// The process id, a number (`pid: 3123363`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     /// CPU use in percent of one core (`122` = 1.22 cores): over the CPU profile's window when
@@ -51,10 +57,14 @@ pub struct ProcessStats {
     /// CPU time over uptime in percent, as `ps` computes its %CPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_percent_lifetime: Option<f64>,
+    /// Resident set size, a size such as `2.8GB`, `2808240KiB` or a number of bytes
+    /// ([`ByteSize`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss: Option<ByteSize>,
+    /// Virtual memory size, in the same forms as `rss` (`vsz: 14GB`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vsz: Option<ByteSize>,
+    /// Threads of the process, a number (`threads: 40`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<u32>,
     /// How long the process had been running at collection time.
@@ -63,10 +73,14 @@ pub struct ProcessStats {
     /// Cumulative CPU time (user + system), the TIME column of ps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_time: Option<HumanDuration>,
+    /// The command line, its words separated by spaces
+    /// (`command: /usr/bin/tsnsrv -config=/etc/tsnsrv.yaml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
 }
 
+/// What the process is expected to need, for the report to hold the measurements against
+/// (the `expectations:` mapping).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
@@ -75,10 +89,14 @@ pub struct Expectations {
     pub goroutines_per_service: Option<Range>,
 }
 
+/// Why a context cannot be used; the message does not name the file (the caller does).
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
+    /// The file cannot be read: why, in words.
     #[error("{0}")]
     Read(String),
+    /// The YAML does not parse into a context (`line 3 column 1: unknown field …`), or a
+    /// context cannot be written as YAML ([`Context::to_yaml`]).
     #[error("{0}")]
     Parse(String),
 }
@@ -92,6 +110,7 @@ impl Context {
         yaml_serde::from_str(text).map_err(|e| ContextError::Parse(describe_yaml_error(&e)))
     }
 
+    /// Reads and parses a context file; an empty file is an empty context.
     pub fn load(path: &Path) -> Result<Context, ContextError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ContextError::Read(crate::text::describe_io(&e)))?;
@@ -131,6 +150,9 @@ fn describe_yaml_error(error: &yaml_serde::Error) -> String {
 pub struct ByteSize(pub u64);
 
 impl ByteSize {
+    /// Parses a size: a number, optionally with a fraction, then a unit: none or `B` (bytes),
+    /// `k`/`kB`/`KB`, `M`/`MB`, `G`/`GB`, `T`/`TB` (powers of 1000), `K`/`KiB`, `MiB`, `GiB`,
+    /// `TiB` (powers of 1024). Rounded to whole bytes.
     pub fn parse(text: &str) -> Result<ByteSize, String> {
         let text = text.trim();
         let split = text
@@ -205,14 +227,19 @@ enum NumberOrText {
 /// A duration in Go's notation: `7m50s`, `1h2m`, `60s`, `1.5s`, `250ms`; also `2d3h`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct HumanDuration {
+    /// The duration in seconds (fractions allowed).
     pub seconds: f64,
 }
 
 impl HumanDuration {
+    /// A duration of `seconds` seconds, taken as given (not checked: see [`HumanDuration::parse`]).
     pub fn from_secs(seconds: f64) -> Self {
         HumanDuration { seconds }
     }
 
+    /// Parses Go's notation: numbers (fractions allowed) each followed by a unit, `ns`, `us`
+    /// (`µs`), `ms`, `s`, `m`, `h` or `d`, summed (`1h2m3s`, `1.5s`). A bare number, a space or
+    /// an unknown unit is an error, and so is a total that is infinite.
     pub fn parse(text: &str) -> Result<HumanDuration, String> {
         let text = text.trim();
         let bad = || format!("{text:?} is not a duration such as 7m50s, 60s or 1h30m");
@@ -298,7 +325,9 @@ impl<'de> Deserialize<'de> for HumanDuration {
 /// An expected range: `2-5`, or one number.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Range {
+    /// The smallest expected value, not negative; for one number, that number.
     pub min: f64,
+    /// The largest expected value, not below `min`; for one number, that number.
     pub max: f64,
 }
 

@@ -15,26 +15,45 @@ use crate::rules::RuleError;
 use crate::set::SetError;
 use crate::text::{describe_io, one_line};
 
+/// Everything a command can fail with; [`Error::exit_code`] turns it into the exit status.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Finding or decoding a set, or one profile file.
     #[error("{0}")]
     Set(#[from] SetError),
+    /// The context YAML (`--context`, or the set's own `<prefix>-context.yaml`) cannot be
+    /// read or parsed.
     #[error("{}: {source}", path.display())]
-    Context { path: PathBuf, source: ContextError },
+    Context {
+        /// The context file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        source: ContextError,
+    },
+    /// `top` cannot report the profile: no sample types, an unknown `--sample-index`, a base
+    /// profile that cannot be subtracted, or a bad frame pattern.
     #[error("{}: {source}", path.display())]
-    Top { path: PathBuf, source: TopError },
+    Top {
+        /// The profile given to `top`.
+        path: PathBuf,
+        /// What `top` refused.
+        source: TopError,
+    },
     /// A rule file that cannot be used (names the file and the line).
     #[error("{0}")]
     Rules(#[from] RuleError),
+    /// A template that does not parse or render, or an unusable `--templates` folder.
     #[error("{0}")]
     Render(#[from] RenderError),
+    /// A flame graph that cannot be drawn.
     #[error("{0}")]
     Flame(#[from] FlameError),
     /// A file given as an analysis (`render`, `attach`) that is not one.
     #[error("{}: not a pprof-report analysis: {}", path.display(), one_line(&source.to_string()))]
     Analysis {
+        /// The file given as an analysis.
         path: PathBuf,
+        /// Why it does not read as one.
         source: serde_json::Error,
     },
     /// Writing an analysis as JSON.
@@ -47,18 +66,28 @@ pub enum Error {
     /// out, standard output).
     #[error("{}: {}", path.display(), describe_io(source))]
     Io {
+        /// The file, folder or `<stdout>`.
         path: PathBuf,
+        /// The error from the operating system.
         source: std::io::Error,
     },
     /// Two sets of `report --all` would write the same report.
     #[error("{}: sets {} and {} would both be reported here; rename one", out.display(), first.display(), second.display())]
     SameOutput {
+        /// The report file both would write.
         out: PathBuf,
+        /// The set met first.
         first: PathBuf,
+        /// The set met second.
         second: PathBuf,
     },
+    /// A collection that cannot start or write (a set of that name exists, a file cannot be
+    /// written, `--pid` cannot be read); bad `--url`, `--host` or `--services` values are
+    /// [`UsageError::Collect`] instead.
     #[error("{0}")]
     Collect(CollectError),
+    /// Attaching to a Backlog.md task failed: no such task, several, or a task file that
+    /// cannot be read, edited safely or written.
     #[error("{0}")]
     Backlog(#[from] BacklogError),
     /// A `--fail-on` threshold was passed by a significant change (the report is written).
@@ -67,8 +96,11 @@ pub enum Error {
     /// A collection that saved some members but not all.
     #[error("set {prefix} is incomplete: {saved} of {total} members saved")]
     Incomplete {
+        /// The set's name prefix, `<host>-<services>svc-<stamp>`.
         prefix: String,
+        /// Members saved.
         saved: usize,
+        /// Members asked for (saved and failed).
         total: usize,
     },
     /// A problem with the command line itself (exit code 2).
@@ -79,6 +111,7 @@ pub enum Error {
 /// What makes a command line unusable although clap accepted it.
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
+    /// `trend` was given fewer than two sets.
     #[error("trend needs at least two sets, in time order")]
     TrendNeedsTwoSets,
     /// A value no collection could use (`--url`, `--host`, `--services`).

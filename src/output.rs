@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 /// How an existing target is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Existing {
+    /// The new file takes its place.
     Replace,
+    /// It is kept, and the write fails with `AlreadyExists`.
     Refuse,
 }
 
@@ -113,7 +115,9 @@ pub fn safe_file_name(name: &str, fallback: &str) -> String {
 /// its JSON) and the folder of assets that belongs to them (the flame graphs).
 #[derive(Debug, Clone, Default)]
 pub struct Publication {
+    /// Each file's path and bytes; two with the same path are refused.
     pub files: Vec<(PathBuf, Vec<u8>)>,
+    /// The assets folder that goes with the files; `None` leaves any folder alone.
     pub assets: Option<Assets>,
 }
 
@@ -122,6 +126,7 @@ pub struct Publication {
 /// mislead; with no files, an earlier folder is removed.
 #[derive(Debug, Clone)]
 pub struct Assets {
+    /// The folder, e.g. `reports/x/` beside `reports/x.md`.
     pub dir: PathBuf,
     /// File names inside `dir` (no separators), and their bytes.
     pub files: Vec<(String, Vec<u8>)>,
@@ -143,10 +148,14 @@ impl Assets {
     }
 }
 
+/// Why a run's files were not published: a clash refused before anything was written, or a
+/// failure while writing (what was already replaced is put back where it can be).
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {what}", path.display())]
 pub struct PublishError {
+    /// The file or folder concerned.
     pub path: PathBuf,
+    /// What went wrong, in words.
     pub what: String,
 }
 

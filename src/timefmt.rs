@@ -4,15 +4,22 @@
 /// A UTC calendar time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UtcTime {
+    /// The year, e.g. `2025`.
     pub year: i64,
+    /// Month of the year, 1–12.
     pub month: i64,
+    /// Day of the month, 1–31.
     pub day: i64,
+    /// Hour of the day, 0–23.
     pub hour: i64,
+    /// Minute of the hour, 0–59.
     pub minute: i64,
+    /// Second of the minute, 0–59 (no leap seconds).
     pub second: i64,
 }
 
 impl UtcTime {
+    /// The calendar time of seconds since 1970-01-01T00:00:00Z (negative: before it).
     pub fn from_unix_seconds(seconds: i64) -> UtcTime {
         let days = seconds.div_euclid(86_400);
         let of_day = seconds.rem_euclid(86_400);

@@ -27,10 +27,15 @@ pub struct CollectOptions {
     /// Base URL of the service, e.g. `http://127.0.0.1:9099` (a trailing `/debug/pprof` is
     /// accepted).
     pub url: String,
+    /// The host's name, first part of the set's name: letters, digits, `-`, `_` and `.`, not
+    /// starting with `.` or `-`, at most 200 bytes (checked, never rewritten).
     pub host: String,
+    /// How many services the process runs, at least 1; goes into the set's name
+    /// (`<services>svc`) and its context.
     pub services: u32,
     /// Length of the CPU profile. Default 60.
     pub cpu_seconds: u64,
+    /// The folder the set is written into (created when missing).
     pub out_dir: PathBuf,
     /// A local process to read CPU%, RSS, uptime … from.
     pub pid: Option<u32>,
@@ -110,30 +115,43 @@ const TARGETS: [Target; 8] = [
     },
 ];
 
+/// A member fetched, checked and written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {
+    /// Which member it is.
     pub kind: MemberKind,
+    /// The file written, `<out_dir>/<prefix>-<suffix>` (e.g. `…-cpu.prof`).
     pub path: PathBuf,
+    /// Its size in bytes, as received (a gzipped profile stays gzipped).
     pub bytes: u64,
 }
 
+/// A member not kept, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// Which member it is.
     pub kind: MemberKind,
+    /// The URL it was asked from.
     pub url: String,
+    /// Why it was not kept, on one line with control characters escaped.
     pub what: String,
 }
 
+/// What a collection did: the members saved and those that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// The set's name, `<host>-<services>svc-<YYYYMMDD-HHMMSS>`, which starts every file name.
     pub prefix: String,
+    /// The members written, in the order of the set's members (CPU first).
     pub saved: Vec<Saved>,
+    /// The members not kept, the CPU profile last (it is stored after the others).
     pub failures: Vec<Failure>,
     /// None when nothing could be fetched (no context is written then).
     pub context_path: Option<PathBuf>,
 }
 
 impl Outcome {
+    /// True when no member failed.
     pub fn complete(&self) -> bool {
         self.failures.is_empty()
     }
@@ -142,17 +160,33 @@ impl Outcome {
 /// What stops a collection before it starts (or stops it writing at all).
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
+    /// `--url` is not an `http://` URL with a host: the URL as given, and why.
     #[error("--url {0:?}: {1}")]
     BadUrl(String, String),
     /// The host as shown (shortened when very long), and why it cannot be used.
     #[error("--host {0}: {1}")]
     BadHost(String, String),
+    /// `--services` is 0: the value, and why it cannot be used.
     #[error("--services {0}: {1}")]
     BadServices(u32, String),
+    /// The output folder already holds files of a set with this name.
     #[error("{}: a set named {prefix} is already there; not overwriting it", dir.display())]
-    Exists { dir: PathBuf, prefix: String },
+    Exists {
+        /// The output folder.
+        dir: PathBuf,
+        /// The set's name.
+        prefix: String,
+    },
+    /// The output folder, a member or the context file cannot be written (an existing file
+    /// is never replaced).
     #[error("{}: {what}", path.display())]
-    Write { path: PathBuf, what: String },
+    Write {
+        /// The folder or file.
+        path: PathBuf,
+        /// Why, in words.
+        what: String,
+    },
+    /// `--pid`'s process cannot be read from /proc (before or after the collection).
     #[error("{0}")]
     Process(#[from] process::ProcessError),
 }

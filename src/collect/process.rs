@@ -7,23 +7,33 @@ use std::path::Path;
 /// architecture (the kernel converts to it whatever its internal HZ).
 const USER_HZ: f64 = 100.0;
 
+/// A process's figures at one moment, read from /proc.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
+    /// The process id read.
     pub pid: u32,
     /// utime + stime, in seconds.
     pub cpu_seconds: f64,
     /// Seconds since the process started.
     pub uptime_seconds: f64,
+    /// Resident set size in bytes (`VmRSS`; 0 when /proc/PID/status does not give it).
     pub rss_bytes: u64,
+    /// Virtual memory size in bytes (`VmSize`; 0 when not given).
     pub vsz_bytes: u64,
+    /// Threads of the process (`Threads`; 0 when not given).
     pub threads: u32,
+    /// The command line, arguments joined with spaces; empty when /proc/PID/cmdline is
+    /// empty or unreadable.
     pub command: String,
 }
 
+/// A process that cannot be read: gone, or its /proc files unreadable or not as expected.
 #[derive(Debug, thiserror::Error)]
 #[error("process {pid}: {what}")]
 pub struct ProcessError {
+    /// The process id.
     pub pid: u32,
+    /// What went wrong, in words (`no such process`, `cannot read /proc/42/stat: …`).
     pub what: String,
 }
 

@@ -16,6 +16,7 @@ use crate::timefmt::UtcTime;
 /// What to attach and where.
 #[derive(Debug, Clone)]
 pub struct AttachJob {
+    /// The Backlog.md folder (`--backlog-dir`, default `backlog`).
     pub backlog_dir: PathBuf,
     /// The task id: `17`, `task-17`, `TASK-17`.
     pub task: String,

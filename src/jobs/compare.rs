@@ -20,24 +20,37 @@ use crate::render::templates::Templates;
 /// The standalone comparison report (`pprof-report compare A B`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ComparisonReport {
+    /// `Comparison: <before> → <after>`, with the sets' names.
     pub title: String,
+    /// The pprof-report that wrote it, name and version.
     pub tool: investigation::Tool,
+    /// The command that writes this comparison again, `--out` included.
     pub command: String,
+    /// The comparison, named after the first set, with its differential flame graph.
     pub baseline: Baseline,
 }
 
 /// Options of `compare`.
 #[derive(Debug, Clone)]
 pub struct CompareJob {
+    /// The first set (before, or the smaller host): a folder or a path prefix.
     pub before: PathBuf,
+    /// The second set (after, or the larger host).
     pub after: PathBuf,
     /// Default: `reports/<before>-vs-<after>.md`.
     pub out: Option<PathBuf>,
+    /// Markdown, or the comparison as JSON.
     pub format: Format,
+    /// Also write a standalone HTML page beside the Markdown (ignored for JSON).
     pub html: bool,
+    /// A folder of templates overriding the defaults, file by file (the entry is
+    /// `comparison.md.j2`).
     pub templates: Option<PathBuf>,
+    /// Rule files that add to or replace the built-in rules (for predicted savings).
     pub rules: Vec<PathBuf>,
+    /// `--fail-on` thresholds; the job reports whether they held.
     pub gate: Vec<compare::GateSpec>,
+    /// Limits for decoding the sets' members.
     pub decode: DecodeOptions,
     /// The command that writes this comparison again, but for `--out`.
     pub command: CommandLine,

@@ -23,7 +23,9 @@ use crate::set;
 /// The main file a job writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// The Markdown report (`--format md`, `.md`).
     Markdown,
+    /// The analysis as JSON (`--format json`, `.json`), which `render` turns into Markdown.
     Json,
 }
 
@@ -63,13 +65,18 @@ impl CommandLine {
 /// What a run wrote: the flame graphs and the analysis first, then the files in their order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
+    /// The paths written: each asset inside its folder first, then the main files (the HTML
+    /// page before the Markdown it shows).
     pub files: Vec<PathBuf>,
 }
 
 /// A set read and investigated.
 pub struct Prepared {
+    /// The set as read, every member decoded.
     pub set: set::ProfileSet,
+    /// What the investigation found, as the templates read it.
     pub report: ReportContext,
+    /// The set's flame graphs, folded but not drawn.
     pub flames: Flames,
 }
 
@@ -84,8 +91,11 @@ impl Prepared {
 pub struct PrepareOptions<'a> {
     /// The context file; `None` uses the set's own `<prefix>-context.yaml` when present.
     pub context: Option<&'a Path>,
+    /// The recommendation rules to evaluate (built-in and the user's, [`load_rules`]).
     pub rules: &'a [crate::rules::Rule],
+    /// How goroutine stacks are grouped.
     pub group_level: GroupLevel,
+    /// Limits for decoding the set's members.
     pub decode: &'a DecodeOptions,
 }
 

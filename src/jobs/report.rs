@@ -26,14 +26,19 @@ pub const ANALYSIS_FILE: &str = crate::output::Assets::ANALYSIS;
 /// Options of one report run, built from the command line in `cli`.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
+    /// The set: a folder holding one, or a path prefix.
     pub set: PathBuf,
     /// The context file; `None` uses the set's own `<prefix>-context.yaml` when present.
     pub context: Option<PathBuf>,
     /// The Markdown (or JSON) file to write; `None` is `reports/<set name>.md`.
     pub out: Option<PathBuf>,
+    /// A folder of templates overriding the defaults, file by file.
     pub templates: Option<PathBuf>,
+    /// Markdown, or the analysis as JSON.
     pub format: Format,
+    /// Also write a standalone HTML page with the flame graphs inline (ignored for JSON).
     pub html: bool,
+    /// Limits for decoding the set's members.
     pub decode: DecodeOptions,
     /// How goroutine stacks are grouped.
     pub group_level: GroupLevel,
@@ -49,9 +54,11 @@ pub struct ReportOptions {
 
 /// What a report run made: the files written and the analysis they came from.
 pub struct Reported {
+    /// The files written.
     pub written: Written,
     /// The Markdown report, when one was written.
     pub markdown: Option<PathBuf>,
+    /// The analysis the files were rendered from.
     pub analysis: ReportContext,
 }
 

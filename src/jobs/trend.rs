@@ -21,31 +21,44 @@ use crate::render::templates::Templates;
 /// The trend report (`pprof-report trend SET1 SET2 …`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TrendReport {
+    /// `Trend: <first> → … → <last>`, with the sets' names.
     pub title: String,
+    /// The pprof-report that wrote it, name and version.
     pub tool: investigation::Tool,
+    /// The command that writes this trend again, `--out` included.
     pub command: String,
+    /// The sets' names, in the order given.
     pub sets: Vec<String>,
     /// One row per metric, one value per set.
     pub metrics: Vec<TrendMetric>,
+    /// The charts drawn, one per metric that is not for the table only.
     pub charts: Vec<TrendChart>,
+    /// What changed between each set and the next, one step per consecutive pair.
     pub steps: Vec<TrendStep>,
 }
 
 /// A chart of the trend report: its title and its file, relative to the report.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TrendChart {
+    /// `<metric> across the sets`.
     pub title: String,
+    /// The SVG, `<assets folder>/<metric id>.svg`, relative to the report.
     pub file: String,
 }
 
 /// Options of `trend`.
 #[derive(Debug, Clone)]
 pub struct TrendJob {
+    /// The sets, in time order; at least two.
     pub sets: Vec<PathBuf>,
     /// Default: `reports/trend-<first>-to-<last>.md`.
     pub out: Option<PathBuf>,
+    /// A folder of templates overriding the defaults, file by file (the entry is
+    /// `trend.md.j2`).
     pub templates: Option<PathBuf>,
+    /// Also write a standalone HTML page with the charts inline.
     pub html: bool,
+    /// Limits for decoding the sets' members.
     pub decode: DecodeOptions,
     /// The command that writes this trend again, but for `--out`.
     pub command: CommandLine,

@@ -11,6 +11,7 @@ use super::escape_xml as escape;
 
 /// Canvas size in pixels; the layout below is fixed for it.
 pub const WIDTH: u32 = 720;
+/// Canvas height in pixels.
 pub const HEIGHT: u32 = 360;
 
 const PLOT_LEFT: f64 = 76.0;
@@ -38,7 +39,10 @@ const PALETTE: [&str; 10] = [
 /// One line: a value per x position. `None` (and NaN or infinite values) leave a gap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    /// The line's name, in the legend (cut to 22 characters, with a tooltip) and in each
+    /// marker's tooltip.
     pub name: String,
+    /// The values, one per x position from the first.
     pub points: Vec<Option<f64>>,
 }
 
@@ -61,12 +65,16 @@ pub enum ValueFormat {
 /// are blank and short series end early.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
+    /// Drawn above the plot (cut to 80 characters) and the SVG's `<title>`; empty: none.
     pub title: String,
     /// One per x position: set names or dates.
     pub x_labels: Vec<String>,
     /// What the y axis measures, e.g. `CPU %` or `goroutines`.
     pub y_label: String,
+    /// The lines, coloured by index (the palette repeats after ten); the legend names up to
+    /// 12 (11 and `+N more` beyond).
     pub series: Vec<Series>,
+    /// How the ticks and value labels print.
     pub value_format: ValueFormat,
 }
 

@@ -6,7 +6,9 @@ use inferno::flamegraph::{self, Options, Palette};
 /// What a flame graph shows; the title says it in the SVG itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlameSpec {
+    /// The heading drawn in the SVG (made inert, cut to 200 characters).
     pub title: String,
+    /// The line under it; empty: none.
     pub subtitle: String,
     /// What the widths count: `nanoseconds`, `bytes`, `goroutines`.
     pub count_name: String,
@@ -14,10 +16,14 @@ pub struct FlameSpec {
     pub palette: &'static str,
 }
 
+/// A flame graph that could not be drawn: inferno failed (it does on no stacks), or the
+/// palette is unknown.
 #[derive(Debug, thiserror::Error)]
 #[error("flame graph {title:?}: {reason}")]
 pub struct FlameError {
+    /// The graph's title, as given.
     pub title: String,
+    /// What inferno (or the palette lookup) said.
     pub reason: String,
 }
 

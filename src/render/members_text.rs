@@ -3,6 +3,9 @@
 use crate::set::{Content, ProfileSet};
 use crate::units;
 
+/// What `pprof-report members` prints: the set's name and folder, what its name says, one
+/// line per member (kind, file, size, samples or goroutines), the members missing and where
+/// to fetch them, the context file and the files that are not members.
 pub fn render(set: &ProfileSet) -> String {
     let mut out = format!("set: {} (in {})\n", set.name, set.dir.display());
     if let Some(naming) = &set.naming {

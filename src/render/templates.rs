@@ -34,13 +34,25 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     template!("backlog.md.j2"),
 ];
 
+/// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    /// A template does not parse, or fails while rendering (an undefined value printed, a
+    /// filter's error).
     #[error("template {name}: {reason}")]
-    Template { name: String, reason: String },
+    Template {
+        /// The template at fault, e.g. `cpu.md.j2`.
+        name: String,
+        /// The line and what went wrong, then each cause, on one line.
+        reason: String,
+    },
+    /// The `--templates` folder is unusable: not a folder, unreadable, or holding a `*.j2` or
+    /// `*.tera` file that replaces no template.
     #[error("{}: {reason}", path.display())]
     Override {
+        /// The folder or file at fault.
         path: std::path::PathBuf,
+        /// Why, in words.
         reason: String,
     },
 }
@@ -81,6 +93,8 @@ pub struct Templates {
 }
 
 impl Templates {
+    /// Parses the templates: the defaults, each replaced by the file of the same name in
+    /// `overrides` when there is one.
     pub fn new(overrides: Option<&Path>) -> Result<Templates, RenderError> {
         let mut env = minijinja::Environment::new();
         // Markdown: our filters escape for the place a value lands in; the default callback

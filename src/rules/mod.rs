@@ -12,18 +12,23 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("libraries.yaml", include_str!("libraries.yaml")),
 ];
 
+/// A rule file: a YAML mapping whose one key is `rules:`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
+    /// The rules, in the file's order.
     pub rules: Vec<Rule>,
 }
 
+/// One recommendation rule: an entry of a rule file's `rules:` list (docs/rules.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Unique; a user rule with the same id replaces the built-in one.
     pub id: String,
+    /// The recommendation's title, one line.
     pub title: String,
+    /// How much it matters; recommendations are ranked by it first.
     pub severity: Severity,
     /// The runtime the rule is written for (`go`, `java`, `python`, `nodejs`, `ruby`,
     /// `dotnet`, `rust`, `native`): it is evaluated only on profile sets of that language.
@@ -32,22 +37,31 @@ pub struct Rule {
     pub runtime: Option<crate::profile::Language>,
     /// All must hold for the rule to fire.
     pub when: Vec<Condition>,
+    /// How the saving is computed; absent: no number (`kind: none`).
     #[serde(default)]
     pub impact: Impact,
     /// The finding, one or two sentences. `{value}` is the first condition's measured value,
     /// `{value2}` the second's; `{subject}` what it matched.
     pub finding: String,
+    /// What to do, in the order shown; may be empty (`actions: []`).
     pub actions: Vec<Action>,
     /// How to check in the next profile set that the change worked.
     pub verify: String,
 }
 
+/// How much a finding matters, written in lowercase; the order (`high` first) ranks the
+/// recommendations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// `high`: ranked first.
     High,
+    /// `medium`: ranked after `high`.
     Medium,
+    /// `low`: ranked after `medium`.
     Low,
+    /// `info`: ranked last; the built-in rules use it for facts and missing evidence rather
+    /// than problems.
     Info,
 }
 
@@ -55,6 +69,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
+    /// What is measured (`metric: cpu_package`).
     pub metric: Metric,
     /// A regular expression, for metrics that select functions, packages, modules or groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,9 +144,11 @@ pub enum Metric {
     ModuleVersionBelow,
 }
 
+/// How a rule's saving is estimated: the `impact:` mapping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Impact {
+    /// The arithmetic (`kind: cpu`).
     pub kind: ImpactKind,
     /// Which condition's measurement is the saving (0: the first).
     #[serde(default)]
@@ -171,30 +188,52 @@ pub enum ImpactKind {
     None,
 }
 
+/// One thing to do about a finding: an entry of `actions:`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Action {
+    /// What sort of change it is, shown in italics before the text.
     pub kind: ActionKind,
+    /// The advice, one or two sentences (Markdown-escaped when rendered).
     pub text: String,
 }
 
+/// What sort of change an action asks for, written in lowercase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
+    /// `config`: a setting, flag or environment variable (`GOGC=200`).
     Config,
+    /// `code`: a change to the program.
     Code,
+    /// `architecture`: how the work is laid out across processes and instances.
     Architecture,
+    /// `profiling`: turn on or collect the profiles that would show more.
     Profiling,
 }
 
+/// Why a rule file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
+    /// The YAML does not read as a rule file: a syntax error, an unknown field, a wrong type
+    /// or a missing field.
     #[error("{file}: {reason}")]
-    Parse { file: String, reason: String },
+    Parse {
+        /// The rule file, as given (a built-in one by its name).
+        file: String,
+        /// The YAML error on one line, `line L column C: …` when it has a place.
+        reason: String,
+    },
+    /// A rule reads but cannot be evaluated: no conditions, `impact.condition` past them, a
+    /// pattern that does not compile, or a metric without the pattern, name or version it
+    /// needs.
     #[error("{file}: rule {id}: {reason}")]
     Invalid {
+        /// The rule file, as given (a built-in one by its name).
         file: String,
+        /// The rule's id.
         id: String,
+        /// What is wrong with it.
         reason: String,
     },
 }
