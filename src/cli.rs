@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::analyze::goroutines::GroupLevel;
 use crate::analyze::top::{self, BaseMode, Granularity, TopOptions};
 use crate::collect;
-use crate::error::Error;
+use crate::error::{Error, UsageError};
 use crate::jobs::{self, CommandLine, Format};
 use crate::profile::DecodeOptions;
 use crate::render;
@@ -525,6 +525,9 @@ fn format_of(arg: FormatArg) -> Format {
 /// `report`: one set, or every set of a folder (`--all`), each attached when asked.
 fn run_report(args: &ReportArgs, out: &mut dyn Write) -> Result<(), Error> {
     let format = format_of(args.format);
+    if args.attach.is_some() && format != Format::Markdown {
+        return Err(UsageError::AttachNeedsMarkdown.into());
+    }
     let group_level = match args.group_level {
         GroupLevelArg::Exact => GroupLevel::Exact,
         GroupLevelArg::Functions => GroupLevel::Functions,

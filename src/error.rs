@@ -114,6 +114,11 @@ pub enum UsageError {
     /// `trend` was given fewer than two sets.
     #[error("trend needs at least two sets, in time order")]
     TrendNeedsTwoSets,
+    /// `report --attach` with `--format json`: the task links a Markdown report.
+    #[error(
+        "--attach links the Markdown report to the task: use it with --format md (the default)"
+    )]
+    AttachNeedsMarkdown,
     /// A value no collection could use (`--url`, `--host`, `--services`).
     #[error("{0}")]
     Collect(CollectError),
