@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The hostile report (tests/hostile.rs: profile sets full of Markdown, HTML, SVG and
+# The hostile report (tests/cli/hostile.rs: profile sets full of Markdown, HTML, SVG and
 # JavaScript payloads) in a real headless Chromium: its HTML page, the same page without its
 # Content-Security-Policy, and two of its flame graphs, each loaded from file:// with
 # --dump-dom and --screenshot. No payload may leave its trace in the DOM, every page must
@@ -22,4 +22,12 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 # Debian's wrapper script prints a shell warning of its own on stderr; the version is enough.
 chromium --version 2>/dev/null
-cargo test --locked --test hostile -- --ignored --nocapture browser_runs_nothing_from_profile_data
+# A renamed test would match no filter, run nothing and pass: the run must say it ran one.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --locked --test cli -- --ignored --nocapture --exact \
+	hostile::browser_runs_nothing_from_profile_data 2>&1 | tee "$log"
+grep -q '^test result: ok\. 1 passed' "$log" || {
+	echo "browser-check: hostile::browser_runs_nothing_from_profile_data did not run" >&2
+	exit 1
+}

@@ -1,6 +1,6 @@
 //! The decoder resolves everything profile.proto carries into the owned model.
 
-mod common;
+use crate::common;
 
 use pprof_report::profile::{DecodeOptions, decode};
 use pprof_report::set::load::read_profile;

@@ -1,8 +1,8 @@
 //! Every kind of bad input exits non-zero with one line naming the file and the problem.
 
-mod common;
+use crate::common;
 
-use common::{gzip, run, tiny_profile};
+use crate::common::{gzip, run, tiny_profile};
 
 /// Writes `data` as `name` in a fresh directory and runs `top` on it.
 fn top_on(name: &str, data: &[u8], extra: &[&str]) -> (i32, String, String) {

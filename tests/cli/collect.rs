@@ -3,7 +3,7 @@
 //! hostile answers (endless, dripping, cut, garbage, bombs, redirects) also check that the
 //! collection ends in bounded time and writes nothing but whole members inside `--out`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! Checks on the real production profile set in ../shared/real (not part of the repository,
 //! so these tests are ignored by `cargo test`; `.ci/run` runs them with `--ignored`).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

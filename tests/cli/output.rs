@@ -3,7 +3,7 @@
 //! report leaves no flame graph of an older one behind; names that would clash or land
 //! outside the output folder are refused in one line, before anything is written.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! The documentation's promises that tests can keep: every row of docs/bad-input.md names a
 //! test, and every test it names exists.
 
-mod common;
+use crate::common;
 
 #[test]
 fn every_bad_input_row_names_a_test_that_exists() {

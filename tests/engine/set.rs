@@ -1,6 +1,6 @@
 //! Profile sets: discovery from a directory or a prefix, classification by content.
 
-mod common;
+use crate::common;
 
 use pprof_report::profile::DecodeOptions;
 use pprof_report::set::{self, MemberKind};

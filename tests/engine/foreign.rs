@@ -1,15 +1,15 @@
 //! Profiles written by other profilers than Go's runtime, and the odd shapes they come in:
 //! real ones (fixtures/foreign/README.md says how each was made) and hand-made ones in the
 //! exact shape a profiler writes, which this file builds (`PPROF_REPORT_BLESS=1 cargo test
-//! --test foreign` rewrites them; otherwise the committed bytes must be what it builds).
+//! --test engine foreign` rewrites them; otherwise the committed bytes must be what it builds).
 //! Every one goes through decode, `top`, `members`, the report (alone and mixed), JSON, HTML
 //! and `compare` without a crash, and the Go-specific analyses say they do not apply.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::builder::Builder;
+use crate::common::builder::Builder;
 use pprof_report::analyze::language::{self, Language};
 use pprof_report::analyze::top::{self, TopOptions};
 use pprof_report::profile::DecodeOptions;
@@ -466,7 +466,7 @@ fn handmade_foreign_profiles_are_current() {
         });
         assert!(
             common::content(&committed) == common::content(&bytes),
-            "{} differs from what tests/foreign.rs builds (bless with PPROF_REPORT_BLESS=1)",
+            "{} differs from what tests/engine/foreign.rs builds (bless with PPROF_REPORT_BLESS=1)",
             path.display()
         );
     }

@@ -4,12 +4,12 @@
 //! stacks apart, inlined frames. They are written here, committed under fixtures/handmade/,
 //! and their goldens come from the real `go tool pprof` like every other golden.
 //!
-//! `PPROF_REPORT_BLESS=1 cargo test --test handmade` rewrites them; otherwise the test fails
+//! `PPROF_REPORT_BLESS=1 cargo test --test engine handmade` rewrites them; otherwise the test fails
 //! if the committed bytes differ from what this file builds.
 
-mod common;
+use crate::common;
 
-use common::ProfileBuilder as Builder;
+use crate::common::ProfileBuilder as Builder;
 
 /// drop_frames/keep_frames, with C++-style names whose argument lists pprof strips before
 /// matching, and inlined frames inside pruned locations.
@@ -151,7 +151,7 @@ fn check(name: &str, bytes: Vec<u8>) {
         .unwrap_or_else(|e| panic!("{}: {e} (bless with PPROF_REPORT_BLESS=1)", path.display()));
     assert!(
         common::content(&committed) == common::content(&bytes),
-        "{} differs from what tests/handmade.rs builds (bless with PPROF_REPORT_BLESS=1)",
+        "{} differs from what tests/engine/handmade.rs builds (bless with PPROF_REPORT_BLESS=1)",
         path.display()
     );
 }

@@ -4,9 +4,9 @@
 use pprof_report::dump::{CreatedBy, DumpError, DumpFormat, GoroutineDump, parse, sniff};
 use pprof_report::profile::{Profile, ValueType};
 
-const DEBUG1: &[u8] = include_bytes!("../fixtures/goroutine/debug1.txt");
-const DEBUG2: &[u8] = include_bytes!("../fixtures/goroutine/debug2.txt");
-const DEBUG2_GO119: &[u8] = include_bytes!("../fixtures/goroutine/debug2-go119.txt");
+const DEBUG1: &[u8] = include_bytes!("../../fixtures/goroutine/debug1.txt");
+const DEBUG2: &[u8] = include_bytes!("../../fixtures/goroutine/debug2.txt");
+const DEBUG2_GO119: &[u8] = include_bytes!("../../fixtures/goroutine/debug2-go119.txt");
 
 /// A sample's stack, leaf first: one entry per location, `func:line`, inlined frames joined
 /// with ` / ` (innermost first), `0xADDR` for a location without lines.

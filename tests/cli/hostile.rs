@@ -6,16 +6,16 @@
 //! text, never read as markup, never run.
 //!
 //! The two sets are written here and committed under fixtures/hostile/ with plain names
-//! (`PPROF_REPORT_BLESS=1 cargo test --test hostile` rewrites them); the tests copy them under
+//! (`PPROF_REPORT_BLESS=1 cargo test --test cli hostile` rewrites them); the tests copy them under
 //! a hostile set name. The headless Chromium check (`browser_runs_nothing_from_profile_data`)
 //! is ignored by `cargo test` and run by `.ci/browser-check.sh`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::ProfileBuilder;
+use crate::common::ProfileBuilder;
 
 /// JavaScript that leaves a trace if it ever runs: an attribute on the root element and the
 /// page title. The trace is assembled at run time, so the payload's own text never contains it.
@@ -377,7 +377,7 @@ fn hostile_fixtures_are_current() {
             });
             assert!(
                 committed == bytes,
-                "{} differs from what tests/hostile.rs builds (bless with PPROF_REPORT_BLESS=1)",
+                "{} differs from what tests/cli/hostile.rs builds (bless with PPROF_REPORT_BLESS=1)",
                 path.display()
             );
         }

@@ -1,7 +1,7 @@
 //! Attaching reports to Backlog.md tasks: inserted once, replaced on re-run, history kept for a
 //! later report, everything else byte for byte, and every refusal loses nothing.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

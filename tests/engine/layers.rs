@@ -1,7 +1,7 @@
 //! The layers of src/ (DESIGN.md): each module reaches only down, and no two modules reach
 //! each other. Read from the source: every `crate::…` and `super::…` path outside comments.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

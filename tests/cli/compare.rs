@@ -1,7 +1,7 @@
 //! Comparing sets: with itself (nothing changes), across service counts (scaling), before and
 //! after an optimisation (the saving materialises), the gate, the baseline section and trend.
 
-mod common;
+use crate::common;
 
 use pprof_report::analyze::compare::{Comparison, GateSpec, parse_gate};
 use pprof_report::jobs::{self as report, PrepareOptions, Prepared};

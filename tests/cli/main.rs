@@ -1,0 +1,15 @@
+//! The command line end to end: the tests that run the built binary (report, compare,
+//! attach, collect, output paths, bad and hostile input) and the docs' promises about them.
+//! One test binary, so that `cargo test` links once for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod attach;
+mod bad_input;
+mod collect;
+mod compare;
+mod docs;
+mod hostile;
+mod output;
+mod report;

@@ -1,0 +1,16 @@
+//! The library through its public API: decoding, `top` against the goldens, goroutine dumps
+//! and their analysis, rules, sets, other runtimes' profiles, hand-made profiles and the
+//! layering of src/. One test binary, so that `cargo test` links once for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod decode;
+mod foreign;
+mod goldens;
+mod goroutine;
+mod goroutines_analysis;
+mod handmade;
+mod layers;
+mod rules;
+mod set;
