@@ -1,6 +1,7 @@
 //! The goroutine text dump parsers, through the public API, on the dumps of
 //! fixtures/goroutine/ and on small inline inputs for the edge cases and errors.
 
+use crate::common::goroutines::assert_consistent;
 use pprof_report::dump::{CreatedBy, DumpError, DumpFormat, GoroutineDump, parse, sniff};
 use pprof_report::profile::{Profile, ValueType};
 
@@ -58,31 +59,6 @@ fn assert_profile_header(profile: &Profile) {
     assert_eq!(profile.sample_types, vec![goroutine_count()]);
     assert_eq!(profile.period_type, Some(goroutine_count()));
     assert_eq!(profile.period, 1);
-}
-
-/// Functions are deduplicated by (name, file), and every location and sample points inside.
-fn assert_consistent(profile: &Profile) {
-    let mut keys: Vec<_> = profile
-        .functions
-        .iter()
-        .map(|f| (&f.name, &f.filename))
-        .collect();
-    let count = keys.len();
-    keys.sort();
-    keys.dedup();
-    assert_eq!(keys.len(), count, "duplicate functions");
-    for location in &profile.locations {
-        for line in &location.lines {
-            assert!(line.function < profile.functions.len());
-        }
-    }
-    for sample in profile.samples() {
-        assert_eq!(sample.values().len(), 1);
-        assert!(sample.values()[0] > 0);
-        for location in sample.locations() {
-            assert!(location < profile.locations.len());
-        }
-    }
 }
 
 #[test]
@@ -633,27 +609,6 @@ fn error_values_are_matchable() {
 fn blank_last_line_without_newline_is_fine() {
     let dump = parse_ok("goroutine 1 [running]:\nmain.main()\n\t/src/main.go:2\n  ");
     assert_eq!(dump.total(), 1);
-}
-
-/// The production dump of ../shared (not part of the repository): the sum of the counts
-/// must be the header total. Run with `cargo test -- --ignored`.
-#[test]
-#[ignore = "needs ../shared/real, outside the repository"]
-fn real_tsnsrv_debug1_dump() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/real/tsnsrv-storage-57svc-20251015-210532/storage-57svc-20251015-210532-goroutines.txt"
-    );
-    let Ok(data) = std::fs::read(path) else {
-        eprintln!("skipped: {path} not found");
-        return;
-    };
-    let dump = parse(&data).unwrap();
-    assert_eq!(dump.format, DumpFormat::Debug1);
-    assert_eq!(dump.header_total, Some(6364));
-    assert_eq!(dump.total(), 6364);
-    assert_eq!(dump.skipped_lines, 0);
-    assert_consistent(&dump.profile);
 }
 
 /// Go prints no `#` line for a goroutine whose stack is only runtime.goexit (created, not

@@ -1,69 +1,13 @@
-//! The goroutine analyzer on the fixture sets and (ignored, needs ../shared) the real set.
+//! The goroutine analyzer on the fixture sets (the real set's check is in tests/real/).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use pprof_report::analyze::goroutines::{
-    self, Expectation, GoroutineAnalysis, GoroutineInput, GoroutineOptions, GoroutineSource,
-    MutexProfileState,
-};
-use pprof_report::dump::{self, GoroutineDump};
-use pprof_report::profile::{self, DecodeOptions, Profile};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn protobuf(path: &Path) -> Profile {
-    profile::decode(&read(path), &DecodeOptions::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn dump(path: &Path) -> GoroutineDump {
-    dump::parse(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The members of a set named `PREFIX-kind…` in `dir`.
-struct Set {
-    profile: Profile,
-    debug1: GoroutineDump,
-    debug2: Option<GoroutineDump>,
-    mutex: Profile,
-}
-
-fn load(dir: &Path, prefix: &str) -> Set {
-    let file = |suffix: &str| dir.join(format!("{prefix}-{suffix}"));
-    let debug2 = file("goroutines-debug2.txt");
-    Set {
-        profile: protobuf(&file("goroutine.prof")),
-        debug1: dump(&file("goroutines.txt")),
-        debug2: debug2.exists().then(|| dump(&debug2)),
-        mutex: protobuf(&file("mutex.prof")),
-    }
-}
-
-/// The set's analysis with groups from `source` (the members it prefers are left out).
-fn analyze(set: &Set, services: u32, source: GoroutineSource) -> GoroutineAnalysis {
-    let input = GoroutineInput {
-        profile: Some(&set.profile).filter(|_| source != GoroutineSource::Debug1),
-        debug1: Some(&set.debug1),
-        debug2: set
-            .debug2
-            .as_ref()
-            .filter(|_| source == GoroutineSource::Debug2),
-        services: Some(services),
-        expected_per_service: Some((2.0, 5.0)),
-        uptime_seconds: None,
-        mutex: Some(&set.mutex),
-    };
-    goroutines::analyze(&input, &GoroutineOptions::default()).expect("an analysis")
-}
+use crate::common;
+use crate::common::goroutines::{analyze, load};
+use pprof_report::analyze::goroutines::{Expectation, GoroutineSource, MutexProfileState};
 
 fn fixtures() -> PathBuf {
-    root().join("fixtures/profiles")
+    common::root().join("fixtures/profiles")
 }
 
 #[test]
@@ -156,66 +100,4 @@ fn fixture_debug2_states_and_creators() {
     );
     assert_eq!(dispatch.states[0].state, "chan receive");
     assert_eq!(analysis.mutex_waiters.by_state[0].state, "semacquire");
-}
-
-fn real_dir() -> PathBuf {
-    root().join("../shared/real/tsnsrv-storage-57svc-20251015-210532")
-}
-
-#[test]
-#[ignore]
-fn real_set_shows_59_instances_of_57_services() {
-    let set = load(&real_dir(), "storage-57svc-20251015-210532");
-    let analysis = analyze(&set, 57, GoroutineSource::Protobuf);
-    let debug1 = analysis
-        .totals
-        .rows
-        .iter()
-        .find(|r| r.source == GoroutineSource::Debug1)
-        .expect("debug=1 row");
-    assert_eq!(debug1.goroutines, 6364);
-    assert_eq!(analysis.totals.total, 6254);
-    assert_eq!(analysis.totals.source, GoroutineSource::Protobuf);
-    assert!(!analysis.totals.consistent);
-    let instances = analysis.instances.as_ref().expect("instances");
-    assert_eq!(instances.instances, 59);
-    assert_eq!(
-        instances.declared_note.as_deref(),
-        Some("59 instances inferred, 57 declared")
-    );
-    for pool in ["RoutineEncryption", "RoutineDecryption", "RoutineHandshake"] {
-        let label = format!("github.com/tailscale/wireguard-go/device.(*Device).{pool}");
-        let group = analysis
-            .groups
-            .rows
-            .iter()
-            .find(|g| g.label == label)
-            .unwrap_or_else(|| panic!("{label}"));
-        assert_eq!(group.goroutines, 944);
-        assert_eq!(group.instance_factor, Some(16));
-        assert_eq!(group.instance_factor_text.as_deref(), Some("944 = 16 × 59"));
-    }
-    assert_eq!(
-        analysis.mutex_waiters.mutex_profile,
-        MutexProfileState::Empty
-    );
-    assert!(
-        analysis
-            .modules
-            .iter()
-            .any(|m| m.module == "tailscale.com" && m.version == "v1.86.5")
-    );
-
-    // The debug=1 dump alone (another moment: 30 groups of 59, not 35) says the same.
-    let input = GoroutineInput {
-        debug1: Some(&set.debug1),
-        services: Some(57),
-        ..GoroutineInput::default()
-    };
-    let alone = goroutines::analyze(&input, &GoroutineOptions::default()).expect("analysis");
-    assert_eq!(alone.totals.total, 6364);
-    assert_eq!(alone.groups.source, GoroutineSource::Debug1);
-    let instances = alone.instances.as_ref().expect("instances");
-    assert_eq!(instances.instances, 59);
-    assert_eq!(instances.per_instance, 16 * 4 + 30);
 }

@@ -1,5 +1,4 @@
-//! Checks on the real production profile set in ../shared/real (not part of the repository,
-//! so these tests are ignored by `cargo test`; `.ci/run` runs them with `--ignored`).
+//! The report of the real production profile set, checked from its JSON.
 
 use crate::common;
 
@@ -8,14 +7,9 @@ use std::path::PathBuf;
 use pprof_report::analyze::contention::Verdict;
 use pprof_report::analyze::investigation::ReportContext;
 
+/// The set these checks' numbers come from, by name: any other set would fail them.
 fn real_set() -> PathBuf {
-    let shared = common::root().join("../shared/real");
-    std::fs::read_dir(&shared)
-        .unwrap_or_else(|e| panic!("{}: {e}", shared.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a set in ../shared/real")
+    crate::real(crate::SET)
 }
 
 fn analysis() -> (tempfile::TempDir, ReportContext) {
@@ -43,7 +37,7 @@ fn analysis() -> (tempfile::TempDir, ReportContext) {
 }
 
 #[test]
-#[ignore]
+#[ignore = "needs ../shared/real, outside the repository"]
 fn the_real_set_reads_as_its_operators_saw_it() {
     let (_dir, report) = analysis();
     // A Go program's profiles, by their Go runtime frames: every Go analysis applies.
@@ -113,7 +107,7 @@ fn the_real_set_reads_as_its_operators_saw_it() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "needs ../shared/real, outside the repository"]
 fn the_real_set_gets_a_complete_markdown_report() {
     let out = tempfile::tempdir().unwrap();
     let set = real_set();
@@ -144,7 +138,7 @@ fn the_real_set_gets_a_complete_markdown_report() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "needs ../shared/real, outside the repository"]
 fn the_real_set_goroutines_and_recommendations() {
     let (_dir, report) = analysis();
     let g = report.goroutines.as_ref().expect("goroutine analysis");
