@@ -363,23 +363,10 @@ fn set_files(after: bool) -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn hostile_fixtures_are_current() {
-    let bless = std::env::var_os("PPROF_REPORT_BLESS").is_some();
     for (set, after) in [(SET_A, false), (SET_B, true)] {
         for (suffix, bytes) in set_files(after) {
             let path = common::fixture(&format!("hostile/{set}-{suffix}"));
-            if bless {
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, &bytes).unwrap();
-                continue;
-            }
-            let committed = std::fs::read(&path).unwrap_or_else(|e| {
-                panic!("{}: {e} (bless with PPROF_REPORT_BLESS=1)", path.display())
-            });
-            assert!(
-                committed == bytes,
-                "{} differs from what tests/cli/hostile.rs builds (bless with PPROF_REPORT_BLESS=1)",
-                path.display()
-            );
+            common::golden::assert_matches(&path, &bytes);
         }
     }
 }

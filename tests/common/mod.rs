@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod builder;
+pub mod golden;
 pub mod goroutines;
 
 use std::path::{Path, PathBuf};

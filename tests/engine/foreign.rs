@@ -456,19 +456,7 @@ fn all_names() -> Vec<String> {
 #[test]
 fn handmade_foreign_profiles_are_current() {
     for (name, bytes) in handmade() {
-        let path = foreign(name);
-        if std::env::var_os("PPROF_REPORT_BLESS").is_some() {
-            std::fs::write(&path, &bytes).unwrap();
-            continue;
-        }
-        let committed = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!("{}: {e} (bless with PPROF_REPORT_BLESS=1)", path.display())
-        });
-        assert!(
-            common::content(&committed) == common::content(&bytes),
-            "{} differs from what tests/engine/foreign.rs builds (bless with PPROF_REPORT_BLESS=1)",
-            path.display()
-        );
+        common::golden::assert_matches_normalized(&foreign(name), &bytes, common::content);
     }
 }
 

@@ -142,18 +142,7 @@ fn negative_profile() -> Vec<u8> {
 
 fn check(name: &str, bytes: Vec<u8>) {
     let path = common::fixture(&format!("handmade/{name}"));
-    if std::env::var_os("PPROF_REPORT_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &bytes).unwrap();
-        return;
-    }
-    let committed = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (bless with PPROF_REPORT_BLESS=1)", path.display()));
-    assert!(
-        common::content(&committed) == common::content(&bytes),
-        "{} differs from what tests/engine/handmade.rs builds (bless with PPROF_REPORT_BLESS=1)",
-        path.display()
-    );
+    common::golden::assert_matches_normalized(&path, &bytes, common::content);
 }
 
 #[test]

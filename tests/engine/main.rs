@@ -7,6 +7,7 @@ mod common;
 
 mod decode;
 mod foreign;
+mod golden;
 mod goldens;
 mod goroutine;
 mod goroutines_analysis;
