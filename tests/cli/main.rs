@@ -2,6 +2,9 @@
 //! attach, collect, output paths, bad and hostile input) and the docs' promises about them.
 //! One test binary, so that `cargo test` links once for all of them.
 
+// Test code unwraps: a panic with its message is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 #[path = "../common/mod.rs"]
 mod common;
 

@@ -2,6 +2,9 @@
 //! and their analysis, rules, sets, other runtimes' profiles, hand-made profiles and the
 //! layering of src/. One test binary, so that `cargo test` links once for all of them.
 
+// Test code unwraps: a panic with its message is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 #[path = "../common/mod.rs"]
 mod common;
 

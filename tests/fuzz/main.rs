@@ -15,6 +15,9 @@
 //! Inputs that failed once live in tests/fuzz-regressions/<target>/ and are replayed by
 //! `regressions_replay_cleanly`.
 
+// Test code unwraps: a panic with its message is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 mod mutate;
 mod pb;

@@ -3,6 +3,9 @@
 //! --ignored`. Run so, they fail when the set is missing: a check that passes on no data
 //! would hide a CI that lost its copy of shared/.
 
+// Test code unwraps: a panic with its message is how a test reports a failure.
+#![allow(clippy::unwrap_used)]
+
 #[path = "../common/mod.rs"]
 mod common;
 
