@@ -365,3 +365,30 @@ fn overridden_report_templates_do_not_change_what_is_attached() {
         "{text}"
     );
 }
+
+/// The task links a Markdown report: `--attach` with `--format json` is refused before
+/// anything is written, rather than skipped.
+#[test]
+fn attach_with_a_json_report_is_a_usage_error() {
+    let dir = project();
+    let set = common::fixture("profiles/fixture-3svc-20261125-120000");
+    let (code, stdout, stderr) = common::run(
+        &[
+            "report",
+            set.to_str().unwrap(),
+            "--format",
+            "json",
+            "--out",
+            "reports/r.json",
+            "--attach",
+            "17",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        "error: --attach links the Markdown report to the task: use it with --format md (the default)\n"
+    );
+    assert!(!dir.path().join("reports/r.json").exists());
+}
