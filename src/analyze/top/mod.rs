@@ -131,11 +131,12 @@ pub struct TopItem {
     pub flat_text: String,
     /// `cum` in `TopReport::output_unit`, as pprof prints it.
     pub cum_text: String,
-    /// |`flat`| as a share of `TopReport::total`, padded as pprof prints it: ` 12.34%`, `0.096%`.
+    /// `flat` (absolute) as a share of `TopReport::total`, padded as pprof prints it: ` 12.34%`,
+    /// `0.096%`.
     pub flat_percent: String,
-    /// |`flat_sum`| as a share of `TopReport::total`, padded like `flat_percent`.
+    /// `flat_sum` (absolute) as a share of `TopReport::total`, padded like `flat_percent`.
     pub sum_percent: String,
-    /// |`cum`| as a share of `TopReport::total`, padded like `flat_percent`.
+    /// `cum` (absolute) as a share of `TopReport::total`, padded like `flat_percent`.
     pub cum_percent: String,
 }
 
