@@ -81,6 +81,7 @@ impl std::fmt::Display for DumpFormat {
 /// A parsed goroutine text dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoroutineDump {
+    /// Which of the two text formats the dump is in.
     pub format: DumpFormat,
     /// The `N` of the `debug=1` header `goroutine profile: total N`. It is kept apart from the
     /// sum of the sample values (see [`GoroutineDump::total`]) because the two may differ.
@@ -108,6 +109,7 @@ impl GoroutineDump {
 /// One goroutine of a `debug=2` dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoroutineInfo {
+    /// The goroutine's id, from its `goroutine N [...]:` header.
     pub id: u64,
     /// The wait reason or status, as printed: `chan receive`, `IO wait`, `select (no cases)`,
     /// `sync.Mutex.Lock`, `running`. Shared by the goroutines in the same state.
@@ -137,7 +139,9 @@ pub struct GoroutineInfo {
 pub struct CreatedBy {
     /// Shared by the goroutines of the same creator, as `file`.
     pub function: std::sync::Arc<str>,
+    /// Source file of the `go` statement, from the line after `created by`.
     pub file: std::sync::Arc<str>,
+    /// Line of the `go` statement in `file`.
     pub line: i64,
     /// `in goroutine N` (Go ≥ 1.21); older runtimes do not print it.
     pub parent_goroutine: Option<u64>,
@@ -147,30 +151,78 @@ pub struct CreatedBy {
 /// prefixes the path.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DumpError {
+    /// The data holds only blank lines.
     #[error("the goroutine dump is empty")]
     Empty,
+    /// A line is not what the format has there: the first line is neither format's header,
+    /// or a line outside any block is not a block or goroutine header.
     #[error("line {line}: expected {expected} but found \"{found}\"")]
     Unexpected {
+        /// 1-based number of the line.
         line: usize,
+        /// What was expected there, in words: `"COUNT @ 0x..."`.
         expected: &'static str,
+        /// The line found, shortened to 60 characters, control characters escaped.
         found: String,
     },
+    /// A `debug=1` header with a nonzero total and no block after it.
     #[error("line {line}: \"{header}\" header with no blocks after it (truncated dump?)")]
-    NoBlocks { line: usize, header: String },
+    NoBlocks {
+        /// 1-based number of the header line.
+        line: usize,
+        /// The header, shortened as in `Unexpected`.
+        header: String,
+    },
+    /// A `debug=1` block header at the end of the file, with no frame and no blank line after.
     #[error("line {line}: block cut off after \"{header}\" header with no frames")]
-    BlockCutOff { line: usize, header: String },
+    BlockCutOff {
+        /// 1-based number of the block's `COUNT @ …` line.
+        line: usize,
+        /// That line, shortened as in `Unexpected`.
+        header: String,
+    },
+    /// A `debug=1` block header followed directly by the next one, with no frame or blank line
+    /// between.
     #[error("line {line}: block \"{header}\" has no frames")]
-    EmptyBlock { line: usize, header: String },
+    EmptyBlock {
+        /// 1-based number of the block's `COUNT @ …` line.
+        line: usize,
+        /// That line, shortened as in `Unexpected`.
+        header: String,
+    },
+    /// A `debug=2` goroutine header at the end of the file with no frame, `created by` or
+    /// `stack unavailable` line after it.
     #[error("line {line}: goroutine cut off after \"{header}\" header with no frames")]
-    GoroutineCutOff { line: usize, header: String },
+    GoroutineCutOff {
+        /// 1-based number of the `goroutine N [...]:` line.
+        line: usize,
+        /// That line, shortened as in `Unexpected`.
+        header: String,
+    },
+    /// A `debug=2` frame or `created by` line at the end of the file, without the
+    /// `\tfile:line` line that must follow it.
     #[error("line {line}: \"{frame}\" cut off before its file:line line")]
-    FrameCutOff { line: usize, frame: String },
+    FrameCutOff {
+        /// 1-based number of the frame or `created by` line.
+        line: usize,
+        /// That line, shortened as in `Unexpected`.
+        frame: String,
+    },
+    /// The last line has no `\n`: the dump was cut inside it.
     #[error("line {line}: the dump ends in the middle of this line (truncated dump?)")]
-    MidLine { line: usize },
+    MidLine {
+        /// 1-based number of the last line.
+        line: usize,
+    },
+    /// A line, a stack or all stacks together went past a limit.
     #[error("{what} exceeds the limit of {limit} (raise it with {flag})")]
     Limit {
+        /// What went past it: `line 12 (2000000 bytes)`, `line 40: the stack of this block
+        /// (120000 frames)`.
         what: String,
+        /// The limit, in the unit of `what` (bytes or frames).
         limit: u64,
+        /// The command-line flag that raises it: `--max-line-length`, `--max-stack-depth`.
         flag: &'static str,
     },
     /// The profile the dump makes fails the profile layer's validation, as a protobuf would.
@@ -252,6 +304,7 @@ pub fn parse(data: &[u8]) -> Result<GoroutineDump, DumpError> {
 pub enum StreamError {
     /// Reading (or inflating) the stream failed.
     Read(std::io::Error),
+    /// The text read is not a valid dump.
     Dump(DumpError),
 }
 

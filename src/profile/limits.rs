@@ -47,22 +47,37 @@ impl Default for DecodeOptions {
 /// knows the path and prefixes it.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
+    /// The input has no bytes at all.
     #[error("the file is empty")]
     Empty,
+    /// The gzip stream could not be inflated; holds the inflater's message.
     #[error("truncated or corrupt gzip stream ({0})")]
     Gzip(String),
+    /// The decompressed data grew past [`DecodeOptions::max_decompressed_bytes`].
     #[error(
         "decompressed size exceeds the limit of {limit} bytes (raise it with --max-decompressed-size)"
     )]
-    TooLarge { limit: u64 },
+    TooLarge {
+        /// The limit that was passed, in bytes.
+        limit: u64,
+    },
+    /// A count or size went past one of the other [`DecodeOptions`] limits.
     #[error("{what} exceeds the limit of {limit} (raise it with {flag})")]
     Limit {
+        /// What went past it: `the number of samples`, `string 12 (2000000 bytes)`.
         what: String,
+        /// The limit, in the unit of `what` (a count, or bytes).
         limit: u64,
+        /// The command-line flag that raises it: `--max-samples`.
         flag: &'static str,
     },
+    /// The data is not a pprof profile at all (a text file, not protobuf, no string table);
+    /// holds why.
     #[error("not a pprof profile: {0}")]
     NotAProfile(String),
+    /// A profile whose content does not hold together (a dangling id, a value count that does
+    /// not match the sample types, values too large to add up), or a failed read; holds the
+    /// whole message.
     #[error("{0}")]
     Invalid(String),
 }
@@ -81,6 +96,7 @@ pub struct Limited<R> {
 }
 
 impl<R: Read> Limited<R> {
+    /// Wraps `inner`, allowing at most `limit` bytes through it.
     pub fn new(inner: R, limit: u64) -> Self {
         Limited {
             inner,

@@ -9,21 +9,35 @@ use rustc_hash::FxHashMap;
 /// A sample type or the period type: `cpu/nanoseconds`, `inuse_space/bytes`, `goroutine/count`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ValueType {
+    /// What is measured (profile.proto's `type`): `cpu`, `inuse_space`, `goroutine`.
     pub kind: String,
+    /// Unit of the values: `nanoseconds`, `bytes`, `count`.
     pub unit: String,
 }
 
+/// A binary or shared library mapped into the profiled process, with how far its frames are
+/// symbolized (profile.proto's `Mapping`, strings resolved).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Mapping {
+    /// The profile's nonzero id for the mapping (kept as read; locations refer by index instead).
     pub id: u64,
+    /// Address at which the mapping starts in memory.
     pub memory_start: u64,
+    /// Address at which the mapping ends (the limit of its range).
     pub memory_limit: u64,
+    /// Offset in the file of the first mapped address.
     pub file_offset: u64,
+    /// The mapped object: a path (`/usr/bin/app`), a name such as `[vdso]`, or empty.
     pub filename: String,
+    /// Id of the binary's version (on Linux, the GNU build id); empty when not given.
     pub build_id: String,
+    /// True when the mapping's locations are symbolized with function names.
     pub has_functions: bool,
+    /// True when the mapping's locations carry source file names.
     pub has_filenames: bool,
+    /// True when the mapping's locations carry source line numbers.
     pub has_line_numbers: bool,
+    /// True when the mapping's locations list their inlined frames.
     pub has_inline_frames: bool,
 }
 
@@ -38,19 +52,28 @@ impl Mapping {
     }
 }
 
+/// A function and where its source is (profile.proto's `Function`, strings resolved).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Function {
+    /// The profile's nonzero id for the function (from a goroutine dump: its index + 1).
     pub id: u64,
+    /// Name, human-readable when available: `main.(*Server).handle`, `runtime.gopark`.
     pub name: String,
+    /// Name as the system knows it (a mangled C++ name, for instance); a goroutine dump's
+    /// functions repeat `name` here.
     pub system_name: String,
+    /// Source file that holds the function, as the profile gives it (often absolute); may be empty.
     pub filename: String,
+    /// Line in `filename` where the function starts; 0 when unknown (always, from a dump).
     pub start_line: i64,
 }
 
 /// One frame of a location: a function (index into `Profile::functions`) and a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line {
+    /// Index into `Profile::functions`.
     pub function: usize,
+    /// Source line number; 0 when unknown.
     pub line: i64,
 }
 
@@ -58,11 +81,16 @@ pub struct Line {
 /// innermost (callee) first, as in profile.proto.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Location {
+    /// The profile's nonzero id for the location (from a goroutine dump: its index + 1).
     pub id: u64,
     /// Index into `Profile::mappings`.
     pub mapping: Option<usize>,
+    /// Instruction address; 0 when unknown (always, from a `debug=2` goroutine dump).
     pub address: u64,
+    /// The frames at this address, innermost (inlined callee) first; empty when unsymbolized.
     pub lines: Vec<Line>,
+    /// True when several symbols share this address (identical code folding) and `lines` names
+    /// only one of them.
     pub is_folded: bool,
 }
 
@@ -70,13 +98,16 @@ pub struct Location {
 /// are kept apart, as pprof does.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Labels {
+    /// String labels: key → values, in the order the sample gave them.
     pub strings: BTreeMap<String, Vec<String>>,
+    /// Numeric labels: key → values, in the order the sample gave them.
     pub numbers: BTreeMap<String, Vec<i64>>,
     /// Unit of each numeric label key, when the profile gave one.
     pub number_units: BTreeMap<String, Vec<String>>,
 }
 
 impl Labels {
+    /// True when the sample has no string and no numeric label.
     pub fn is_empty(&self) -> bool {
         self.strings.is_empty() && self.numbers.is_empty()
     }
@@ -112,6 +143,7 @@ impl Default for Samples {
 pub struct StacksFull;
 
 impl Samples {
+    /// No samples yet, each to have `value_count` values (one per sample type).
     pub fn new(value_count: usize) -> Self {
         Samples {
             stacks: Vec::new(),
@@ -123,10 +155,12 @@ impl Samples {
         }
     }
 
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.stack_ends.len()
     }
 
+    /// True when there are no samples.
     pub fn is_empty(&self) -> bool {
         self.stack_ends.is_empty()
     }
@@ -253,7 +287,9 @@ impl Samples {
 /// `value` (an id, or an index + 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadLocation {
+    /// Index of the sample, from 0.
     pub sample: usize,
+    /// The offending stack entry: 0, or more than the number of locations.
     pub value: u64,
 }
 
@@ -397,26 +433,46 @@ impl<'a> SampleRef<'a> {
         self.values().get(index).copied().unwrap_or(0)
     }
 
+    /// The sample's labels; empty when it has none.
     pub fn labels(&self) -> &'a Labels {
         &self.samples.label_sets[self.samples.label_of[self.index] as usize]
     }
 }
 
+/// A decoded profile (pprof protobuf, or built from a goroutine text dump): sample types,
+/// samples, and the mappings, locations and functions they refer to, all by index.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Profile {
+    /// What each sample value measures, in order; `SampleRef::values` follows it.
     pub sample_types: Vec<ValueType>,
     /// Name of the default sample type, when the profile names one.
     pub default_sample_type: Option<String>,
+    /// The samples, stored by column; read them through [`Profile::samples`] and
+    /// [`Profile::sample`].
     pub samples: Samples,
+    /// Mapped binaries and libraries; the first one is the main binary when known.
     pub mappings: Vec<Mapping>,
+    /// Locations, indexed by the entries of each sample's stack.
     pub locations: Vec<Location>,
+    /// Functions, indexed by `Line::function`.
     pub functions: Vec<Function>,
+    /// Regexp of the frames pprof drops with everything toward the leaf below them (function names
+    /// matched whole); empty for none.
     pub drop_frames: String,
+    /// Regexp of the frames kept even though they match `drop_frames`; empty for none.
     pub keep_frames: String,
+    /// When the profile was collected, in nanoseconds since the Unix epoch (profile.proto's
+    /// `time_nanos`); 0 when not given.
     pub time_nanos: i64,
+    /// How long the profile was collected over, in nanoseconds; 0 when not given.
     pub duration_nanos: i64,
+    /// The kind of event counted between two samples (`cpu/nanoseconds`; `goroutine/count` for a
+    /// dump), when the profile gives one.
     pub period_type: Option<ValueType>,
+    /// Events of `period_type` between two samples (10000000 ns for a 100 Hz CPU profile; 1 for a
+    /// goroutine dump); 0 when not given.
     pub period: i64,
+    /// Free-form comments the profile carries, shown as they are.
     pub comments: Vec<String>,
 }
 
@@ -487,6 +543,7 @@ pub struct ProfileBuilder {
 }
 
 impl ProfileBuilder {
+    /// A builder for a profile with these sample types and nothing else yet.
     pub fn new(sample_types: Vec<ValueType>) -> Self {
         ProfileBuilder {
             profile: Profile {
@@ -559,6 +616,7 @@ impl ProfileBuilder {
         self.profile.samples.push(locations, values, labels)
     }
 
+    /// The profile built.
     pub fn finish(self) -> Profile {
         self.profile
     }

@@ -11,7 +11,9 @@ use crate::profile::{self, DecodeError, DecodeOptions, Profile};
 /// A decoded file.
 #[derive(Debug)]
 pub enum Decoded {
+    /// A pprof protobuf profile.
     Profile(Profile),
+    /// A goroutine text dump, with the profile built from its stacks.
     Dump(GoroutineDump),
 }
 
@@ -28,8 +30,11 @@ impl Decoded {
 /// Why a file's bytes are not a profile.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeAnyError {
+    /// The data could not be read (gzip, size limit, I/O), or is no dump and does not decode
+    /// as a pprof protobuf.
     #[error("{0}")]
     Profile(#[from] DecodeError),
+    /// The data starts as a goroutine dump and does not parse as one.
     #[error("{0}")]
     Dump(#[from] DumpError),
 }

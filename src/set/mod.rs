@@ -17,16 +17,27 @@ use crate::text::describe_io;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MemberKind {
+    /// A CPU profile (a `cpu` sample or period type), from `/debug/pprof/profile`.
     Cpu,
+    /// A heap profile (`inuse_space`/`alloc_space` sample types, no `alloc_*` default), from
+    /// `/debug/pprof/heap`.
     Heap,
+    /// An allocs profile: the heap profile's sample types with `alloc_space` or `alloc_objects` as
+    /// the default, from `/debug/pprof/allocs`.
     Allocs,
+    /// A goroutine profile in protobuf (the one sample type `goroutine/count`).
     Goroutine,
+    /// A goroutine text dump with `debug=1`: one block per distinct stack, with its count.
     GoroutineDebug1,
+    /// A goroutine text dump with `debug=2`: every goroutine, with its state and wait time.
     GoroutineDebug2,
+    /// A mutex contention profile (`contentions` and `delay`; the file name says `mutex`).
     Mutex,
+    /// A block profile (`contentions` and `delay`; the file name says `block`).
     Block,
     /// A contention profile (mutex or block: same sample types) whose name says neither.
     Contention,
+    /// A threadcreate profile (the one sample type `threadcreate/count`).
     ThreadCreate,
     /// A pprof profile of some other kind (another language's profiler, a custom profile).
     Other,
@@ -45,6 +56,7 @@ impl MemberKind {
         MemberKind::Block,
     ];
 
+    /// The kind in words, for tables and titles: `CPU profile`, `goroutine dump (debug=2)`.
     pub fn describe(self) -> &'static str {
         match self {
             MemberKind::Cpu => "CPU profile",
@@ -81,17 +93,24 @@ impl MemberKind {
 /// A decoded member.
 #[derive(Debug)]
 pub enum Content {
+    /// A pprof protobuf profile.
     Profile(Profile),
+    /// A goroutine text dump (`debug=1` or `debug=2`), with the profile built from its stacks.
     Dump(GoroutineDump),
 }
 
+/// One decoded file of a set, with what it is.
 #[derive(Debug)]
 pub struct Member {
+    /// What the file is, decided from its content.
     pub kind: MemberKind,
+    /// Path of the file: as given, or the set's directory joined with its name.
     pub path: PathBuf,
+    /// Size of the file as stored (compressed, if it is), in bytes.
     pub size: u64,
     /// Hex SHA-256 of the file's bytes, for the report's appendix.
     pub sha256: String,
+    /// The decoded profile or dump.
     pub content: Content,
 }
 
@@ -108,7 +127,9 @@ impl Member {
 /// What a `<host>-<N>svc-<YYYYMMDD-HHMMSS>` name says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetName {
+    /// Host name, the part before `-<N>svc` (may itself hold dashes).
     pub host: String,
+    /// Number of services the name declares (`57` for `57svc`).
     pub services: u32,
     /// `2025-10-15 21:05:32`, the collector's local time as written in the name.
     pub collected_at: String,
@@ -117,15 +138,23 @@ pub struct SetName {
 /// A file next to the members that is not a profile (a context file, notes, a ps line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtherFile {
+    /// Path of the file.
     pub path: PathBuf,
+    /// Why it is not read as a profile: `text file, not a profile`, or a text profile format
+    /// that is not read.
     pub reason: String,
 }
 
+/// The files of one collection round, decoded and classified: the members, what is missing,
+/// the context file and the other files.
 #[derive(Debug)]
 pub struct ProfileSet {
     /// The common prefix of the members' names, e.g. `storage-57svc-20251015-210532`.
     pub name: String,
+    /// Directory that holds the set's files.
     pub dir: PathBuf,
+    /// What the set's name says (host, services, collection time), when it follows the
+    /// `<host>-<N>svc-<YYYYMMDD-HHMMSS>` naming.
     pub naming: Option<SetName>,
     /// Members in `MemberKind` order, then by path.
     pub members: Vec<Member>,
@@ -133,6 +162,7 @@ pub struct ProfileSet {
     pub missing: Vec<MemberKind>,
     /// The set's context file (`<prefix>-context.yaml`), when there is one.
     pub context: Option<PathBuf>,
+    /// Files with the set's prefix that are text, not profiles, sorted by path.
     pub others: Vec<OtherFile>,
 }
 
@@ -143,30 +173,52 @@ impl ProfileSet {
     }
 }
 
+/// Why a set could not be opened or listed. Messages start with the path concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum SetError {
+    /// A directory or file could not be read, or the path names nothing usable.
     #[error("{}: {what}", path.display())]
-    Io { path: PathBuf, what: String },
+    Io {
+        /// The directory or file concerned.
+        path: PathBuf,
+        /// What went wrong, in words: `permission denied`, `no such file or directory`.
+        what: String,
+    },
+    /// No profile was found there.
     #[error("{}: no profiles found (expected files such as <prefix>-cpu.prof)", path.display())]
-    Empty { path: PathBuf },
+    Empty {
+        /// The directory, prefix or file the user named.
+        path: PathBuf,
+    },
+    /// A directory holds several sets and no prefix says which one is meant.
     #[error(
         "{}: holds {count} profile sets ({names}); name one by its prefix, e.g. {example}",
         path.display()
     )]
     Ambiguous {
+        /// The directory the user named.
         path: PathBuf,
+        /// How many sets it holds.
         count: usize,
+        /// Their prefixes, comma-separated.
         names: String,
+        /// The first set's prefix path (`dir/<prefix>`), to show how to name one.
         example: String,
     },
+    /// A file that is neither text nor a goroutine dump could not be decoded as a pprof profile.
     #[error("{}: {source}", path.display())]
     Decode {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be decoded.
         source: profile::DecodeError,
     },
+    /// A file looked like a goroutine text dump but could not be parsed.
     #[error("{}: {source}", path.display())]
     Dump {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be parsed.
         source: dump::DumpError,
     },
 }

@@ -119,9 +119,12 @@ impl Default for GoroutineOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupLevel {
+    /// The same frames, with their files and lines (all frames, the runtime's included).
     Exact,
+    /// The same function names, runtime frames at the leaf and `runtime.goexit` left out.
     #[default]
     Functions,
+    /// The same label frame and the same callers above it, collapsed to packages.
     Package,
 }
 
@@ -135,6 +138,7 @@ impl GroupLevel {
         }
     }
 
+    /// The level in words, for the report: `identical functions`.
     pub fn text(self) -> &'static str {
         match self {
             GroupLevel::Exact => "identical functions and lines",
@@ -150,11 +154,14 @@ impl GroupLevel {
 pub enum GoroutineSource {
     /// The goroutine protobuf profile.
     Protobuf,
+    /// The `debug=1` text dump (stacks with counts).
     Debug1,
+    /// The `debug=2` text dump (every goroutine, with state and wait time).
     Debug2,
 }
 
 impl GoroutineSource {
+    /// The source in words, for the report: `goroutine profile`, `debug=1 dump`, `debug=2 dump`.
     pub fn text(self) -> &'static str {
         match self {
             GoroutineSource::Protobuf => "goroutine profile",
@@ -164,27 +171,34 @@ impl GoroutineSource {
     }
 }
 
+/// Everything the goroutine data of a set says (`goroutines` in the templates and the JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GoroutineAnalysis {
+    /// The goroutine count of each source, side by side.
     pub totals: GoroutineTotals,
     /// With a declared, non-zero service count.
     pub per_service: Option<PerService>,
+    /// The goroutines grouped by stack, largest groups first.
     pub groups: GroupTable,
     /// `None` when no count is shared by enough groups to be an instance count.
     pub instances: Option<InstanceInference>,
     /// With a `debug=2` dump only.
     pub states: Option<StateAnalysis>,
+    /// Goroutines waiting to lock a mutex, set against the mutex profile.
     pub mutex_waiters: MutexWaiters,
     /// Sorted by module, then version.
     pub modules: Vec<ModuleRow>,
 }
 
+/// How many goroutines there are, by source, and whether the sources agree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GoroutineTotals {
     /// The number the report uses: the protobuf's, else the `debug=2` dump's, else the
     /// `debug=1` header's.
     pub total: u64,
+    /// The source `total` comes from.
     pub source: GoroutineSource,
+    /// That source in words: `goroutine profile`, `debug=2 dump`, `debug=1 dump`.
     pub source_text: String,
     /// One row per source present, protobuf first.
     pub rows: Vec<TotalRow>,
@@ -194,9 +208,12 @@ pub struct GoroutineTotals {
     pub note: Option<String>,
 }
 
+/// The goroutine count of one source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TotalRow {
+    /// The source counted.
     pub source: GoroutineSource,
+    /// The source in words: `goroutine profile`, `debug=2 dump`, `debug=1 dump`.
     pub source_text: String,
     /// The header total of a `debug=1` dump, else the sum of the stacks' counts.
     pub goroutines: u64,
@@ -210,42 +227,61 @@ pub struct TotalRow {
     pub difference_text: String,
     /// The protobuf's time (pprof's `Time:`).
     pub time_nanos: Option<i64>,
+    /// `time_nanos` as pprof prints its `Time:`, in UTC: `Oct 15, 2025 at 9:05pm (UTC)`.
     pub time_text: Option<String>,
 }
 
+/// How the goroutines per service compare with the expected range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Expectation {
+    /// Within the expected range, bounds included.
     Within,
+    /// Above the expected maximum.
     Above,
+    /// Below the expected minimum.
     Below,
+    /// No (valid) expected range was given.
     NoExpectation,
 }
 
+/// Goroutines per declared service, against the expected range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PerService {
+    /// Services the process is declared to run (never 0).
     pub services: u32,
+    /// Goroutines counted: `GoroutineTotals::total`.
     pub goroutines: u64,
+    /// `goroutines` / `services`.
     pub per_service: f64,
     /// `109.72`
     pub per_service_text: String,
+    /// Lower bound of the expected goroutines per service, when a valid range was given.
     pub expected_min: Option<f64>,
+    /// Upper bound of the expected goroutines per service, when a valid range was given.
     pub expected_max: Option<f64>,
     /// `2–5`
     pub expected_text: Option<String>,
+    /// Where `per_service` falls against the expected range.
     pub verdict: Expectation,
     /// `above the expected 2–5 (21.94× the upper bound)`
     pub verdict_text: String,
 }
 
+/// The groups of goroutines with alike stacks, as the report lists them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupTable {
+    /// The source the stacks come from (`debug=2`, else the protobuf, else `debug=1`).
     pub source: GoroutineSource,
+    /// That source in words: `debug=2 dump`.
     pub source_text: String,
+    /// Which stacks are one group.
     pub level: GroupLevel,
+    /// The level in words: `identical functions`.
     pub level_text: String,
     /// The first `max_groups` groups, by count then label.
     pub rows: Vec<GoroutineGroup>,
+    /// Number of groups, listed or not.
     pub total_groups: usize,
     /// Goroutines in all groups (the source's total).
     pub total_goroutines: u64,
@@ -255,13 +291,18 @@ pub struct GroupTable {
     pub coverage_text: String,
 }
 
+/// One group of goroutines with alike stacks (see [`GroupLevel`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GoroutineGroup {
     /// The label frame's function (see the module documentation).
     pub label: String,
+    /// The label's package path: `github.com/org/app/server`.
     pub label_package: String,
+    /// Goroutines in this group.
     pub goroutines: u64,
+    /// Share of the source's goroutines, in percent (0–100).
     pub share: f64,
+    /// `share` formatted: `12.34%`, `0.096%`.
     pub share_text: String,
     /// Distinct stacks (samples) merged into the group.
     pub stacks: usize,
@@ -280,33 +321,48 @@ pub struct GoroutineGroup {
     pub instance_factor_text: Option<String>,
 }
 
+/// A `created by` site of a group's goroutines (`debug=2`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreatorRow {
+    /// The function whose `go` statement started them: `pkg.(*T).Start`.
     pub function: String,
+    /// Source file of the `go` statement.
     pub file: String,
+    /// Line of the `go` statement in `file`.
     pub line: i64,
+    /// Goroutines of the group started there.
     pub goroutines: u64,
     /// `pkg.(*T).Start at file.go:73`
     pub text: String,
 }
 
+/// Goroutines in one wait state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateCount {
+    /// The state as the dump prints it: `chan receive`, `IO wait`, `select`.
     pub state: String,
+    /// Goroutines in that state.
     pub goroutines: u64,
 }
 
+/// Goroutines under one group label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelCount {
     /// A group label.
     pub label: String,
+    /// Goroutines counted for that label.
     pub goroutines: u64,
 }
 
+/// How many copies of the per-service machinery the group counts reveal (see the module
+/// documentation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceInference {
+    /// The inferred number of instances, N.
     pub instances: u64,
+    /// The declared service count, when there is one.
     pub declared: Option<u32>,
+    /// Whether `instances` equals `declared`; `None` without a declared count.
     pub matches_declared: Option<bool>,
     /// `59 instances inferred, 57 declared`, when they differ.
     pub declared_note: Option<String>,
@@ -314,15 +370,21 @@ pub struct InstanceInference {
     pub exact_groups: usize,
     /// Groups (and their goroutines) whose count is a multiple of `instances`.
     pub explained_groups: usize,
+    /// Goroutines in those groups.
     pub explained_goroutines: u64,
+    /// All groups, explained or not.
     pub total_groups: usize,
+    /// Goroutines in all groups.
     pub total_goroutines: u64,
+    /// `explained_goroutines` as a share of `total_goroutines`, in percent (0–100).
     pub explained_share: f64,
+    /// `explained_share` formatted: `93.40%`.
     pub explained_share_text: String,
     /// explained_goroutines / instances.
     pub per_instance: u64,
     /// total_goroutines / instances.
     pub total_per_instance: f64,
+    /// `total_per_instance` with at most two decimals: `106`, `105.99`.
     pub total_per_instance_text: String,
     /// Explained groups by their factor, largest factor first.
     pub factors: Vec<FactorRow>,
@@ -332,10 +394,14 @@ pub struct InstanceInference {
     pub candidates: Vec<InstanceCandidate>,
 }
 
+/// The explained groups with one factor: groups of `factor` × N goroutines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FactorRow {
+    /// Goroutines per instance in each of these groups (group count / N).
     pub factor: u64,
+    /// Groups with that factor.
     pub groups: usize,
+    /// Goroutines in those groups.
     pub goroutines: u64,
     /// factor × groups.
     pub per_instance: u64,
@@ -343,22 +409,32 @@ pub struct FactorRow {
     pub text: String,
 }
 
+/// A candidate instance count N, with what it explains.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceCandidate {
+    /// The candidate N: a group count that at least `min_exact_groups` groups have exactly.
     pub instances: u64,
+    /// Groups of exactly N goroutines.
     pub exact_groups: usize,
+    /// Groups whose count is a multiple of N.
     pub explained_groups: usize,
+    /// Goroutines in those groups: the candidate's score.
     pub explained_goroutines: u64,
 }
 
+/// Wait states and wait times of every goroutine of the `debug=2` dump, and the leak suspects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateAnalysis {
+    /// Goroutines in the dump: the base of every share here.
     pub goroutines: u64,
     /// By count, then state.
     pub states: Vec<StateRow>,
     /// `< 1 min`, `1–10 min`, `10–60 min`, `≥ 60 min`.
     pub wait_buckets: Vec<WaitBucket>,
+    /// Goroutines `locked to thread` (`runtime.LockOSThread`).
     pub locked_to_thread: u64,
+    /// Minutes of waiting from which a goroutine counts as blocked for a leak: the leak fraction
+    /// of the uptime, rounded up, or the fixed fallback without an uptime.
     pub leak_threshold_minutes: u64,
     /// `≥ 105 min (80% of the 131 min uptime)` or `≥ 60 min (uptime unknown)`
     pub leak_threshold_text: String,
@@ -366,46 +442,64 @@ pub struct StateAnalysis {
     pub leak_suspects: Vec<LeakSuspect>,
 }
 
+/// One wait state over all goroutines of the dump.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateRow {
+    /// The state as the dump prints it: `chan receive`, `IO wait`, `running`.
     pub state: String,
+    /// Goroutines in that state.
     pub goroutines: u64,
+    /// Share of the dump's goroutines, formatted: `12.34%`.
     pub share_text: String,
 }
 
+/// Goroutines by how long they have been waiting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WaitBucket {
+    /// The bucket's range in words: `< 1 min`, `1–10 min`, `10–60 min`, `≥ 60 min`.
     pub label: String,
+    /// Lower bound in minutes, inclusive.
     pub min_minutes: u64,
     /// Exclusive; `None` for the last bucket.
     pub max_minutes: Option<u64>,
+    /// Goroutines whose wait falls in the bucket (no printed wait counts as under a minute).
     pub goroutines: u64,
+    /// Share of the dump's goroutines, formatted: `12.34%`.
     pub share_text: String,
 }
 
+/// A group with goroutines blocked for at least the leak threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeakSuspect {
+    /// The group's label (see the module documentation).
     pub label: String,
     /// All goroutines of the group.
     pub group_goroutines: u64,
     /// Those blocked for at least the threshold.
     pub blocked: u64,
+    /// Shortest wait among the blocked goroutines, in minutes.
     pub min_wait_minutes: u64,
+    /// Longest wait among the blocked goroutines, in minutes.
     pub max_wait_minutes: u64,
     /// `120 min` or `105–131 min`
     pub wait_text: String,
+    /// The blocked goroutines' states, most frequent first.
     pub states: Vec<StateCount>,
 }
 
+/// What the set's mutex profile says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MutexProfileState {
+    /// The set has no mutex profile.
     NotCollected,
     /// No samples, or samples of no contention: profiling was most likely off.
     Empty,
+    /// The mutex profile recorded contention.
     Recorded,
 }
 
+/// Goroutines waiting to lock a mutex, and what the mutex profile recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MutexWaiters {
     /// Goroutines waiting to lock a sync.Mutex or sync.RWMutex: a `sync.Mutex.Lock`,
@@ -416,22 +510,33 @@ pub struct MutexWaiters {
     pub by_state: Vec<StateCount>,
     /// The waiters by group label, most first.
     pub groups: Vec<LabelCount>,
+    /// Whether the set has a mutex profile and whether it recorded anything.
     pub mutex_profile: MutexProfileState,
+    /// Contentions the mutex profile recorded (sum of its `contentions` values); 0 unless
+    /// `Recorded`.
     pub mutex_contentions: i64,
+    /// Delay the mutex profile recorded, in nanoseconds (sum of its `delay` values); 0 unless
+    /// `Recorded`.
     pub mutex_delay_nanos: i64,
+    /// `mutex_delay_nanos` in its most readable unit: `1.50s`, `0`.
     pub mutex_delay_text: String,
     /// Goroutines wait on mutexes while the mutex profile is empty.
     pub profiling_off_with_contention: bool,
+    /// A sentence on the waiters and the mutex profile, when there are waiters.
     pub note: Option<String>,
 }
 
+/// A module version seen in the stacks' file paths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModuleRow {
+    /// Module path, from a file path such as `…/pkg/mod/tailscale.com@v1.86.5/…`: `tailscale.com`.
     pub module: String,
+    /// Module version: `v1.86.5`.
     pub version: String,
     /// Goroutines whose stacks have a frame in the module, counted in `source` (the first
     /// of debug=2, protobuf, debug=1 that shows the module).
     pub goroutines: u64,
+    /// The source `goroutines` are counted in.
     pub source: GoroutineSource,
 }
 

@@ -22,10 +22,14 @@ use merge::Merged;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
+    /// One line per function (`-functions`, pprof's default).
     #[default]
     Functions,
+    /// One line per function and source file (`-filefunctions`): `main.work /src/main.go`.
     FileFunctions,
+    /// One line per source file (`-files`).
     Files,
+    /// One line per function and source line (`-lines`): `main.work /src/main.go:42`.
     Lines,
 }
 
@@ -33,7 +37,11 @@ pub enum Granularity {
 /// percentages relative to the base's total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum BaseMode {
+    /// `-base`: the base's values are subtracted; percentages are of the sum of |value| that
+    /// remains.
     Subtract,
+    /// `-diff_base`: the base's values are subtracted; percentages are of the base's total
+    /// (the sum of its |value|).
     Diff,
 }
 
@@ -44,6 +52,7 @@ pub struct TopOptions {
     pub sample_index: Option<String>,
     /// Sort by cum instead of flat (`-cum`).
     pub cum_sort: bool,
+    /// How locations are grouped into lines (`-functions`, `-lines`, …).
     pub granularity: Granularity,
     /// Maximum number of lines; 0 shows every node that survives the node fraction.
     pub node_count: usize,
@@ -66,34 +75,68 @@ impl Default for TopOptions {
     }
 }
 
+/// Why a top report could not be computed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TopError {
+    /// The profile declares no sample type, so there is nothing to report.
     #[error("the profile has no sample types")]
     NoSampleTypes,
+    /// A numeric sample index past the last sample type.
     #[error("sample index {index} is outside the range [0..{max}]")]
-    SampleIndexOutOfRange { index: String, max: usize },
+    SampleIndexOutOfRange {
+        /// The index as requested.
+        index: String,
+        /// The last valid index (the number of sample types − 1).
+        max: usize,
+    },
+    /// A sample type name that the profile does not have.
     #[error("unknown sample index {name:?}: the profile has {available}")]
-    UnknownSampleIndex { name: String, available: String },
+    UnknownSampleIndex {
+        /// The name as requested.
+        name: String,
+        /// The profile's sample type names, comma-separated.
+        available: String,
+    },
+    /// The base profile's period type or sample types differ from the profile's; holds which,
+    /// with both sides.
     #[error("the base profile cannot be subtracted: {0}")]
     IncompatibleBase(String),
+    /// The profile's `drop_frames` or `keep_frames` is not a valid regular expression.
     #[error("invalid drop_frames/keep_frames pattern {pattern:?}: {reason}")]
-    BadFramePattern { pattern: String, reason: String },
+    BadFramePattern {
+        /// The pattern as the profile gives it.
+        pattern: String,
+        /// Why the regex engine refused it.
+        reason: String,
+    },
 }
 
 /// One line of the report: pprof's `TextItem`, with raw numbers and their text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopItem {
+    /// The line's name as pprof prints it: `main.work`, `main.work /src/main.go:42` with
+    /// [`Granularity::Lines`], or `[binary]` for an unsymbolized frame.
     pub name: String,
     /// `(inline)`, `(partial-inline)` or empty.
     pub inline_label: String,
+    /// Sum of the values of the samples whose leaf is this line, in `TopReport::sample_unit`
+    /// (negative where a base outweighs).
     pub flat: i64,
+    /// Sum of the values of the samples with this line anywhere on their stack (once per sample),
+    /// in `TopReport::sample_unit`.
     pub cum: i64,
     /// Running sum of flat down to this line.
     pub flat_sum: i64,
+    /// `flat` in `TopReport::output_unit`, as pprof prints it: `1.50MB`, `65.58s`, `0`.
     pub flat_text: String,
+    /// `cum` in `TopReport::output_unit`, as pprof prints it.
     pub cum_text: String,
+    /// `flat` (absolute) as a share of `TopReport::total`, padded as pprof prints it: ` 12.34%`,
+    /// `0.096%`.
     pub flat_percent: String,
+    /// `flat_sum` (absolute) as a share of `TopReport::total`, padded like `flat_percent`.
     pub sum_percent: String,
+    /// `cum` (absolute) as a share of `TopReport::total`, padded like `flat_percent`.
     pub cum_percent: String,
 }
 
@@ -102,21 +145,27 @@ pub struct TopItem {
 pub struct TopReport {
     /// `File:`, `Type:`, `Time:`, `Duration:`, `Showing nodes …`, `Dropped …`, `Showing top …`.
     pub labels: Vec<String>,
+    /// Name of the sample type reported: `cpu`, `inuse_space`, `goroutine`.
     pub sample_type: String,
+    /// Unit of the raw values (`flat`, `cum`, `total`): `nanoseconds`, `bytes`, `count`.
     pub sample_unit: String,
     /// The unit numbers are printed in (pprof's "minimum" choice).
     pub output_unit: String,
     /// Sum of |value| over samples (the base's only, with a diff base): pprof's total.
     pub total: i64,
+    /// `total` in `output_unit`, as pprof prints it: `65.58s`.
     pub total_text: String,
     /// Sum of flat over the shown items, as text and as a share of the total.
     pub shown_flat: i64,
+    /// `shown_flat` in `output_unit`: `61.20s`.
     pub shown_flat_text: String,
+    /// `shown_flat` as a share of `total`, trimmed: `93.32%`.
     pub shown_percent_text: String,
     /// Nodes dropped for being under the node fraction.
     pub dropped_nodes: usize,
     /// Nodes left after dropping, before the node count limit.
     pub node_total: usize,
+    /// The report's lines, in pprof's order (by flat, or by cum with `-cum`).
     pub items: Vec<TopItem>,
 }
 
