@@ -124,5 +124,7 @@ pub fn run(job: &CompareJob) -> Result<(Written, bool), Error> {
             files.push((out.clone(), markdown.into_bytes()));
         }
     }
-    Ok((write_all(files, Some(assets))?, passed))
+    let written = write_all(files, Some(assets))?;
+    super::free_in_background((before, after));
+    Ok((written, passed))
 }

@@ -78,7 +78,7 @@ fn run_in<'scope, 'env>(
     let rules = scope.spawn(|| load_rules(&options.rules));
     let opened = set::open(&options.set, &options.decode);
     let rules = joined(rules)?;
-    let set = opened?;
+    let mut set = opened?;
     let out = out_file(options.out.as_deref(), &set.name, "report", options.format);
     let assets_dir = assets_dir_of(&out, "report");
     let prepare_options = PrepareOptions {
@@ -90,7 +90,7 @@ fn run_in<'scope, 'env>(
     let (context, investigation_options) = investigation_inputs(&set, &prepare_options)?;
     // The SVGs are drawn as soon as the stacks are folded, while the other analyses and the
     // rendering go on: they are only needed when the files are written.
-    let (flames, svgs, analyses) = std::thread::scope(|passes| {
+    let (mut flames, svgs, analyses) = std::thread::scope(|passes| {
         let folding = passes.spawn(|| {
             let flames = investigation::flames(&set);
             let inputs: Vec<FlameInput> = flames.drawable().cloned().collect();
@@ -110,6 +110,7 @@ fn run_in<'scope, 'env>(
     report.command = options.command.with_out(&out);
     // Flame graphs beside the report's own: (file name, caption, SVG).
     let mut extra_svgs: Vec<(String, String, String)> = Vec::new();
+    let mut baseline_set = None;
     if let Some(baseline) = &options.baseline {
         let before = prepare(
             baseline,
@@ -147,6 +148,8 @@ fn run_in<'scope, 'env>(
             comparison,
             diff_flame: diff_file,
         });
+        (set, flames) = (after.set, after.flames);
+        baseline_set = Some(before);
     }
     // Render everything before writing anything.
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
@@ -193,6 +196,7 @@ fn run_in<'scope, 'env>(
         }
     }
     let written = write_all(files, Some(assets))?;
+    super::free_in_background((set, flames, baseline_set));
     Ok(Reported {
         written,
         markdown: markdown.map(|_| out),

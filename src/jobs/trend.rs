@@ -141,5 +141,7 @@ pub fn run(job: &TrendJob) -> Result<Written, Error> {
         ));
     }
     files.push((out, markdown.into_bytes()));
-    write_all(files, Some(assets))
+    let written = write_all(files, Some(assets))?;
+    super::free_in_background(prepared);
+    Ok(written)
 }
