@@ -314,56 +314,32 @@ fn overridden_report_templates_do_not_change_what_is_attached() {
     }
     let set = common::fixture("profiles/sim-57svc-20261125-145700");
     let set = set.to_str().unwrap();
-    let (code, _, stderr) = common::run(
-        &[
-            "report",
-            set,
-            "--templates",
-            "templates",
-            "--out",
-            "reports/custom.md",
-        ],
-        dir.path(),
-    );
-    assert_eq!(code, 0, "{stderr}");
+    let run_ok = |args: &[&str]| {
+        let (code, _, stderr) = common::run(args, dir.path());
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    };
+    // The task holds the summary and the recommendations whatever the report's templates.
+    let assert_attached = |task: &str| {
+        let text = std::fs::read_to_string(task_file(dir.path(), task)).unwrap();
+        for line in [
+            "- **CPU.** The process uses",
+            "Recommendations, ranked by estimated saving:",
+            "1. Port listing polls /proc for every node: ",
+        ] {
+            assert!(text.contains(line), "{task} lacks {line:?}:\n{text}");
+        }
+    };
+    let report = ["report", set, "--templates", "templates", "--out"];
+    run_ok(&[&report[..], &["reports/custom.md"]].concat());
     assert_eq!(
         std::fs::read_to_string(dir.path().join("reports/custom.md")).unwrap(),
         "Overridden.\n"
     );
-    let (code, _, stderr) =
-        common::run(&["attach", "--task", "17", "reports/custom.md"], dir.path());
-    assert_eq!(code, 0, "{stderr}");
-    let text = std::fs::read_to_string(task_file(dir.path(), TASK17)).unwrap();
-    assert!(text.contains("- **CPU.** The process uses"), "{text}");
-    assert!(
-        text.contains("Recommendations, ranked by estimated saving:"),
-        "{text}"
-    );
-    assert!(
-        text.contains("1. Port listing polls /proc for every node: "),
-        "{text}"
-    );
+    run_ok(&["attach", "--task", "17", "reports/custom.md"]);
+    assert_attached(TASK17);
     // The same through report --attach, into another task.
-    let (code, _, stderr) = common::run(
-        &[
-            "report",
-            set,
-            "--templates",
-            "templates",
-            "--out",
-            "reports/custom2.md",
-            "--attach",
-            "18",
-        ],
-        dir.path(),
-    );
-    assert_eq!(code, 0, "{stderr}");
-    let text = std::fs::read_to_string(task_file(dir.path(), "task-18 - Shrink-heap.md")).unwrap();
-    assert!(text.contains("- **CPU.** The process uses"), "{text}");
-    assert!(
-        text.contains("1. Port listing polls /proc for every node: "),
-        "{text}"
-    );
+    run_ok(&[&report[..], &["reports/custom2.md", "--attach", "18"]].concat());
+    assert_attached("task-18 - Shrink-heap.md");
 }
 
 /// The task links a Markdown report: `--attach` with `--format json` is refused before
