@@ -17,6 +17,9 @@ project="$work/project"
 mkdir -p "$project/reports"
 cp -r "$root/fixtures/backlog" "$project/backlog"
 cp "$root/reports/sim-57svc-20261125-145700.md" "$project/reports/"
+# attach reads the analysis the report wrote beside its flame graphs.
+mkdir -p "$project/reports/sim-57svc-20261125-145700"
+cp "$root/reports/sim-57svc-20261125-145700/analysis.json" "$project/reports/sim-57svc-20261125-145700/"
 (cd "$project" && git init -q && "$bin" attach --task 17 reports/sim-57svc-20261125-145700.md)
 shown=$(cd "$project" && timeout 60 "$work/node_modules/.bin/backlog" task 17 --plain)
 for expected in "Reduce CPU of the 57-service proxy" "reports/sim-57svc-20261125-145700.md" \
