@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::frames::{FunctionKeys, FunctionStacks, KeyCounter};
 use super::language::{FramePackages, Language};
 use super::names::{is_standard_package, package_of};
+use super::runtime::{self, Role};
 use super::shares::{ShareCounter, ShareTable};
 use super::top::{self, TopOptions, TopReport};
 use crate::profile::Profile;
@@ -166,112 +167,19 @@ fn yes() -> bool {
 }
 
 /// The categories, in the order they are decided: a sample belongs to the first that
-/// matches.
-pub const CATEGORIES: [&str; 5] = [
+/// matches. Which runtime functions make each is `runtime`'s table.
+pub const CATEGORIES: [&str; 6] = [
     "garbage collection",
     "syscalls",
+    "preemption",
     "scheduler",
     "memory allocation",
     "application",
 ];
 
-/// Runtime functions that mean garbage-collection work anywhere in a stack.
-fn is_gc_frame(name: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "runtime.gcBgMarkWorker",
-        "runtime.gcAssistAlloc",
-        "runtime.gcDrain",
-        "runtime.gcMark",
-        "runtime.gcStart",
-        "runtime.gcSweep",
-        "runtime.bgsweep",
-        "runtime.bgscavenge",
-        "runtime.markroot",
-        "runtime.scanobject",
-        "runtime.sweepone",
-        "runtime.(*sweepLocked)",
-        "runtime.(*gcWork)",
-        "runtime.(*gcControllerState)",
-        "runtime.wbBufFlush",
-        "runtime.gcWriteBarrier",
-        "runtime.bulkBarrierPreWrite",
-    ];
-    PREFIXES.iter().any(|p| name.starts_with(p))
-}
-
-/// Leaf functions that are the syscall itself.
+/// True for a leaf function that is a system call entering the kernel (any Go release).
 pub fn is_syscall_leaf(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "syscall.Syscall",
-        "syscall.Syscall6",
-        "syscall.RawSyscall",
-        "syscall.RawSyscall6",
-        "syscall.rawSyscallNoError",
-        "syscall.RawSyscallNoError",
-        "syscall.rawVforkSyscall",
-        "syscall.syscall",
-        "syscall.syscall6",
-        "syscall.rawSyscall",
-        "syscall.rawSyscall6",
-        "internal/runtime/syscall.Syscall6",
-        "runtime/internal/syscall.Syscall6",
-        "internal/syscall/unix.Syscall",
-        "runtime.read",
-        "runtime.write1",
-        "runtime.open",
-        "runtime.closefd",
-    ];
-    EXACT.contains(&name)
-        || name.starts_with("golang.org/x/sys/unix.Syscall")
-        || name.starts_with("golang.org/x/sys/unix.RawSyscall")
-}
-
-/// Runtime functions of the scheduler and of parking/waking goroutines and threads.
-fn is_scheduler_frame(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "runtime.schedule",
-        "runtime.findRunnable",
-        "runtime.findrunnable",
-        "runtime.park_m",
-        "runtime.goschedImpl",
-        "runtime.gosched_m",
-        "runtime.goexit0",
-        "runtime.notesleep",
-        "runtime.notetsleep",
-        "runtime.notetsleepg",
-        "runtime.notewakeup",
-        "runtime.stopm",
-        "runtime.startm",
-        "runtime.wakep",
-        "runtime.ready",
-        "runtime.goready",
-        "runtime.netpoll",
-        "runtime.usleep",
-        "runtime.osyield",
-        "runtime.runqsteal",
-        "runtime.stealWork",
-        "runtime.checkTimers",
-        "runtime.sysmon",
-        "runtime.exitsyscall",
-        "runtime.entersyscall",
-        "runtime.reentersyscall",
-        "runtime.entersyscallblock",
-        "runtime.mPark",
-        "runtime.handoffp",
-        "runtime.resetspinning",
-        "runtime.execute",
-        "runtime.gopark",
-        "runtime.selectgo",
-    ];
-    EXACT.contains(&name) || name.starts_with("runtime.futex")
-}
-
-fn is_allocation_frame(name: &str) -> bool {
-    name.starts_with("runtime.mallocgc")
-        || name == "runtime.newobject"
-        || name.starts_with("runtime.(*mcache).")
-        || name.starts_with("runtime.(*mcentral).")
-        || name.starts_with("runtime.(*mheap).")
+    runtime::role(name) == Some(Role::SyscallLeaf)
 }
 
 /// What each function of a profile says about a stack's category, computed once per
@@ -284,6 +192,8 @@ const GC: u8 = 1;
 const SYSCALL_LEAF: u8 = 2;
 const SCHEDULER: u8 = 4;
 const ALLOCATION: u8 = 8;
+const PREEMPTION: u8 = 16;
+const SCHEDULER_SYSCALL: u8 = 32;
 
 impl CategoryFlags {
     /// Flags every function of `profile`, once each.
@@ -292,43 +202,44 @@ impl CategoryFlags {
             flags: profile
                 .functions
                 .iter()
-                .map(|f| {
-                    let n = f.name.as_str();
-                    (if is_gc_frame(n) { GC } else { 0 })
-                        | (if is_syscall_leaf(n) { SYSCALL_LEAF } else { 0 })
-                        | (if is_scheduler_frame(n) { SCHEDULER } else { 0 })
-                        | (if is_allocation_frame(n) {
-                            ALLOCATION
-                        } else {
-                            0
-                        })
+                .map(|f| match runtime::role(&f.name) {
+                    Some(Role::Gc) => GC,
+                    Some(Role::SyscallLeaf) => SYSCALL_LEAF,
+                    Some(Role::SchedulerSyscall) => SCHEDULER_SYSCALL,
+                    Some(Role::Preemption) => PREEMPTION,
+                    Some(Role::Scheduler) => SCHEDULER,
+                    Some(Role::Allocation) => ALLOCATION,
+                    None => 0,
                 })
                 .collect(),
         }
     }
 
     /// The category of one stack of function indices, leaf first: the first that matches of
-    /// garbage collection (a GC frame anywhere), syscalls (a syscall leaf), scheduler, memory
-    /// allocation; else application.
+    /// garbage collection (a GC frame anywhere), syscalls (a syscall leaf, unless the
+    /// runtime's own waiting reached it), preemption, scheduler, memory allocation (a frame
+    /// of each anywhere); else application.
     pub fn category(&self, functions: &[u32]) -> &'static str {
-        let any = |flag: u8| {
+        let flag = |f: Option<&u32>| f.map_or(0, |&f| self.flags[f as usize]);
+        let any = |wanted: u8| {
             functions
                 .iter()
-                .any(|&f| self.flags[f as usize] & flag != 0)
+                .any(|&f| self.flags[f as usize] & wanted != 0)
         };
+        let leaf_is_syscall = flag(functions.first()) & SYSCALL_LEAF != 0;
+        let runtime_wait = flag(functions.get(1)) & SCHEDULER_SYSCALL != 0;
         if any(GC) {
             CATEGORIES[0]
-        } else if functions
-            .first()
-            .is_some_and(|&f| self.flags[f as usize] & SYSCALL_LEAF != 0)
-        {
+        } else if leaf_is_syscall && !runtime_wait {
             CATEGORIES[1]
-        } else if any(SCHEDULER) {
+        } else if any(PREEMPTION) {
             CATEGORIES[2]
-        } else if any(ALLOCATION) {
+        } else if any(SCHEDULER | SCHEDULER_SYSCALL) {
             CATEGORIES[3]
-        } else {
+        } else if any(ALLOCATION) {
             CATEGORIES[4]
+        } else {
+            CATEGORIES[5]
         }
     }
 }
@@ -505,19 +416,25 @@ mod tests {
     /// The category of one stack of names, leaf first: the reference that the per-function
     /// flags of [`CategoryFlags`] are held to.
     fn categorize(names: &[&str]) -> &'static str {
-        if names.iter().any(|n| is_gc_frame(n)) {
+        let has = |role: Role| names.iter().any(|n| runtime::role(n) == Some(role));
+        let runtime_wait =
+            names.get(1).and_then(|n| runtime::role(n)) == Some(Role::SchedulerSyscall);
+        if has(Role::Gc) {
             return CATEGORIES[0];
         }
-        if names.first().is_some_and(|n| is_syscall_leaf(n)) {
+        if names.first().is_some_and(|n| is_syscall_leaf(n)) && !runtime_wait {
             return CATEGORIES[1];
         }
-        if names.iter().any(|n| is_scheduler_frame(n)) {
+        if has(Role::Preemption) {
             return CATEGORIES[2];
         }
-        if names.iter().any(|n| is_allocation_frame(n)) {
+        if has(Role::Scheduler) || has(Role::SchedulerSyscall) {
             return CATEGORIES[3];
         }
-        CATEGORIES[4]
+        if has(Role::Allocation) {
+            return CATEGORIES[4];
+        }
+        CATEGORIES[5]
     }
 
     /// The function a syscall is charged to: the first frame, from the leaf, outside the

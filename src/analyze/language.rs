@@ -482,6 +482,10 @@ fn evidence_text(
 /// name in no known shape is its own package rather than a wrong guess.
 pub fn package_in(language: Language, name: &str, file: &str) -> String {
     if language == Language::Go {
+        // An assembly symbol (`memeqbody`) is its file's package, not a package of its own.
+        if super::runtime::is_assembly_symbol(name) {
+            return super::runtime::assembly_package(file).to_string();
+        }
         return package_of(name).to_string();
     }
     if let Some(p) = guess_package(language, name, file).filter(|p| !p.is_empty()) {

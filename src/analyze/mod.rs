@@ -14,6 +14,7 @@ pub mod language;
 pub mod memory;
 pub mod names;
 pub mod other;
+pub mod runtime;
 pub mod shares;
 pub mod top;
 pub mod trend;

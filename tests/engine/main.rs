@@ -17,4 +17,5 @@ mod goroutines_analysis;
 mod handmade;
 mod layers;
 mod rules;
+mod runtimes;
 mod set;
