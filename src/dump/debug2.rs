@@ -24,8 +24,10 @@ use super::{
 use crate::profile::model::{Labels, Line, ProfileBuilder};
 
 /// `goroutine 7 [select, 2 minutes]:` (also with Go ≥ 1.23's `gp=0x… m=… mp=0x…` fields
-/// before the bracket) → the id and the text inside the brackets.
-pub(super) fn parse_header(line: &str) -> Option<(u64, &str)> {
+/// before the bracket, and Go ≥ 1.27's labels after it: `[runnable] {role: encoder}:`) → the
+/// id, the text inside the brackets and what stands between the bracket and the colon
+/// (empty, the labels, or text a later runtime adds, kept as it is).
+pub(super) fn parse_header(line: &str) -> Option<(u64, &str, &str)> {
     let rest = line.strip_prefix("goroutine ")?;
     let id_end = find_byte(rest, b' ')?;
     let id = parse_decimal(&rest[..id_end])?;
@@ -38,8 +40,10 @@ pub(super) fn parse_header(line: &str) -> Option<(u64, &str)> {
     {
         return None;
     }
-    let inner = rest[open + 1..].trim_end().strip_suffix("]:")?;
-    Some((id, inner))
+    let after_open = &rest[open + 1..];
+    let close = find_byte(after_open, b']')?;
+    let suffix = after_open[close + 1..].trim_end().strip_suffix(':')?;
+    Some((id, &after_open[..close], suffix.trim()))
 }
 
 /// What follows a frame's or `created by`'s name line: its `\tfile:line …` line.
@@ -393,12 +397,14 @@ fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Piece, DumpErro
             }
             continue;
         }
-        if let Some((id, inner)) = parse_header(line) {
+        if let Some((id, inner, suffix)) = parse_header(line) {
             if let Some(done) = current.take() {
                 parser.finish(done)?;
             }
+            let mut info = new_info(id, inner, number, |state| parser.shared(state));
+            add_suffix(&mut info, suffix);
             current = Some(Current {
-                info: new_info(id, inner, number, |state| parser.shared(state)),
+                info,
                 header: line,
                 section: Section::Stack,
             });
@@ -651,10 +657,19 @@ fn new_info<'a>(
     shared: impl FnOnce(&'a str) -> Arc<str>,
 ) -> GoroutineInfo {
     let mut items = bracket_items(inner);
-    let state = shared(items.next().unwrap_or_default());
+    let first = items.next().unwrap_or_default();
+    // Go ≥ 1.26 marks a goroutine that the leak detector proved unreachable: `chan send
+    // (leaked)`. The state is the wait reason without the mark.
+    let (first, leaked) = match first.strip_suffix(" (leaked)") {
+        Some(state) => (state, true),
+        None => (first, false),
+    };
+    let state = shared(first);
     let mut info = GoroutineInfo {
         id,
         state,
+        leaked,
+        labels: Vec::new(),
         wait_minutes: None,
         locked_to_thread: false,
         annotations: Vec::new(),
@@ -674,6 +689,52 @@ fn new_info<'a>(
         }
     }
     info
+}
+
+/// What follows a header's brackets: Go 1.27's goroutine labels `{key: value, …}`, or text a
+/// later runtime adds, kept as an annotation rather than failing the dump.
+fn add_suffix(info: &mut GoroutineInfo, suffix: &str) {
+    if suffix.is_empty() {
+        return;
+    }
+    match parse_traceback_labels(suffix) {
+        Some(labels) => info.labels = labels,
+        None => info.annotations.push(suffix.to_string()),
+    }
+}
+
+/// `{role: encoder, "tenant id": "a, b"}`: the runtime prints a key or value as it is when it
+/// holds only letters, digits, `.`, `/` and `_`, else Go-quoted, so `}` and `, ` may stand
+/// inside a quoted one. `None` when the text is not in that form.
+fn parse_traceback_labels(text: &str) -> Option<Vec<(String, String)>> {
+    let mut rest = text.strip_prefix('{')?;
+    let mut pairs = Vec::new();
+    if rest == "}" {
+        return Some(pairs);
+    }
+    loop {
+        let (key, after) = label_token(rest)?;
+        let after = after.strip_prefix(": ")?;
+        let (value, after) = label_token(after)?;
+        pairs.push((key, value));
+        if let Some(after) = after.strip_prefix(", ") {
+            rest = after;
+        } else {
+            return (after == "}").then_some(pairs);
+        }
+    }
+}
+
+/// One key or value of the traceback labels: Go-quoted, or a run of the characters the
+/// runtime leaves unquoted (possibly empty).
+fn label_token(text: &str) -> Option<(String, &str)> {
+    if text.starts_with('"') {
+        return super::labels::unquote(text);
+    }
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '/' || c == '_'))
+        .unwrap_or(text.len());
+    Some((text[..end].to_string(), &text[end..]))
 }
 
 /// The items of a header's brackets: `str::split(", ")`, without building a substring searcher
@@ -925,19 +986,66 @@ mod tests {
 
     #[test]
     fn headers() {
-        assert_eq!(parse_header("goroutine 1 [running]:"), Some((1, "running")));
+        assert_eq!(
+            parse_header("goroutine 1 [running]:"),
+            Some((1, "running", ""))
+        );
         assert_eq!(
             parse_header("goroutine 5 gp=0xc000007340 m=nil [select]:"),
-            Some((5, "select"))
+            Some((5, "select", ""))
         );
         assert_eq!(
             parse_header("goroutine 9 gp=0xc0001 m=3 mp=0xc0002 [IO wait, 2 minutes]:"),
-            Some((9, "IO wait, 2 minutes"))
+            Some((9, "IO wait, 2 minutes", ""))
         );
         assert_eq!(parse_header("goroutine 1 [running]"), None);
         assert_eq!(parse_header("goroutine x [running]:"), None);
         assert_eq!(parse_header("goroutine 1 running [x]:"), None);
         assert_eq!(parse_header("goroutine profile: total 3"), None);
+    }
+
+    #[test]
+    fn go_1_27_headers_labels_leaks_and_unknown_suffixes() {
+        assert_eq!(
+            parse_header("goroutine 309 [runnable] {role: encoder, worker: 0}:"),
+            Some((309, "runnable", "{role: encoder, worker: 0}"))
+        );
+        let mut info = new_info(309, "chan send (leaked), 5 minutes", 1, Arc::from);
+        add_suffix(
+            &mut info,
+            r#"{role: encoder, "tenant id": "a, b}", path: /v1/x}"#,
+        );
+        assert_eq!(&*info.state, "chan send");
+        assert!(info.leaked);
+        assert_eq!(info.wait_minutes, Some(5));
+        assert_eq!(
+            info.labels,
+            [
+                ("role".to_string(), "encoder".to_string()),
+                ("tenant id".to_string(), "a, b}".to_string()),
+                ("path".to_string(), "/v1/x".to_string()),
+            ]
+        );
+        // A wait reason with parentheses of its own is not a leak.
+        let info = new_info(2, "select (no cases)", 1, Arc::from);
+        assert_eq!(&*info.state, "select (no cases)");
+        assert!(!info.leaked);
+        // What a later runtime might add after the brackets is kept, not a failed dump.
+        let mut info = new_info(4, "running", 1, Arc::from);
+        add_suffix(&mut info, "<something new>");
+        assert_eq!(info.annotations, ["<something new>"]);
+        assert!(info.labels.is_empty());
+        let dump = crate::dump::parse(
+            b"goroutine 7 [chan send (leaked)] {job: \"x y\"}:\nmain.f()\n\t/a.go:1 +0x1\n\
+              created by main.main in goroutine 1\n\t/a.go:2 +0x2\n",
+        )
+        .unwrap();
+        assert_eq!(dump.goroutines.len(), 1);
+        assert!(dump.goroutines[0].leaked);
+        assert_eq!(
+            dump.goroutines[0].labels,
+            [("job".to_string(), "x y".to_string())]
+        );
     }
 
     #[test]

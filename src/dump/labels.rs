@@ -38,7 +38,7 @@ fn parse_pairs(text: &str) -> Option<Vec<(String, String)>> {
 
 /// Reads one Go double-quoted string at the start of `text`; returns it unescaped and the text
 /// after the closing quote. Bytes that are not UTF-8 (`\xff`) become U+FFFD.
-fn unquote(text: &str) -> Option<(String, &str)> {
+pub(super) fn unquote(text: &str) -> Option<(String, &str)> {
     let body = text.strip_prefix('"')?;
     let bytes = body.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len().min(64));

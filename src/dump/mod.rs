@@ -114,6 +114,12 @@ pub struct GoroutineInfo {
     /// The wait reason or status, as printed: `chan receive`, `IO wait`, `select (no cases)`,
     /// `sync.Mutex.Lock`, `running`. Shared by the goroutines in the same state.
     pub state: std::sync::Arc<str>,
+    /// `(leaked)` after the state (Go ≥ 1.26, in the dump written after the leak detector
+    /// ran): the runtime proved that nothing can ever wake this goroutine.
+    pub leaked: bool,
+    /// The goroutine's pprof labels, from the header (Go ≥ 1.27): `{key: value, …}`, in the
+    /// order printed.
+    pub labels: Vec<(String, String)>,
     /// `N minutes` in the header. The runtime prints it only from one minute of waiting on.
     pub wait_minutes: Option<u64>,
     /// `locked to thread` in the header (`runtime.LockOSThread`).

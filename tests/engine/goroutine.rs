@@ -628,3 +628,32 @@ fn a_block_without_frames_closed_by_a_blank_line_is_a_goroutine_with_no_stack() 
     assert_eq!(dump.profile.sample(0).values(), [2]);
     assert!(dump.profile.sample(0).locations().is_empty());
 }
+
+/// A real Go 1.27 dump (fixtures/leaky, built with Go 1.27 and served on loopback; taken from
+/// `/debug/pprof/goroutine?debug=2` after `goroutineleak` had run): labels after the state,
+/// one of them Go-quoted with `, ` and `}` inside, and goroutines marked `(leaked)`.
+#[test]
+fn a_go_1_27_dump_with_labels_and_leaked_goroutines() {
+    let text = include_bytes!("../../fixtures/goroutine/debug2-go127-labels-leaked.txt");
+    assert_eq!(sniff(text), Some(DumpFormat::Debug2));
+    let dump = parse(text).unwrap();
+    assert_consistent(&dump.profile);
+    assert_eq!(dump.goroutines.len(), 10);
+    let leaked: Vec<_> = dump.goroutines.iter().filter(|g| g.leaked).collect();
+    assert_eq!(leaked.len(), 5);
+    assert!(leaked.iter().all(|g| &*g.state == "chan send"));
+    let mut labels: Vec<_> = dump
+        .goroutines
+        .iter()
+        .flat_map(|g| g.labels.iter().cloned())
+        .collect();
+    labels.sort();
+    assert_eq!(
+        labels,
+        [
+            ("role".to_string(), "encoder".to_string()),
+            ("role".to_string(), "tenant a, b}".to_string()),
+        ]
+    );
+    assert!(dump.goroutines.iter().all(|g| g.annotations.is_empty()));
+}
