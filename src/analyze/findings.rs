@@ -125,7 +125,51 @@ pub struct Findings {
     /// which were not evaluated.
     #[serde(default)]
     pub rules_not_applicable: usize,
+    /// Rules whose conditions held on evidence below its floor ([`FLOORS`]): not
+    /// recommendations, since too few samples, bytes or goroutines cannot carry a verdict.
+    #[serde(default)]
+    pub held_back: Vec<HeldBack>,
 }
+
+/// A rule whose conditions held, held back because its evidence is below the floor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldBack {
+    /// The rule's id.
+    pub id: String,
+    /// The rule's title.
+    pub title: String,
+    /// What was measured (`CPU in the scheduler category`).
+    pub what: String,
+    /// The pattern it matched, when the condition has one.
+    pub pattern: Option<String>,
+    /// The measured value, formatted (`12.50%`).
+    pub value_text: String,
+    /// Why it cannot carry a verdict: the evidence and the floor (`0.27 s of CPU samples; a
+    /// CPU verdict needs at least 1 s`).
+    pub reason: String,
+}
+
+/// The least evidence a verdict stands on, by kind of metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Floors {
+    /// Seconds of CPU samples in the profile, for any CPU metric (100 samples at Go's
+    /// 100 Hz).
+    pub cpu_seconds: f64,
+    /// Cores that the measured CPU share amounts to (share × the CPU basis).
+    pub cpu_cores: f64,
+    /// Bytes that a heap or allocation share amounts to.
+    pub bytes: f64,
+    /// Goroutines concerned, for goroutine metrics.
+    pub goroutines: f64,
+}
+
+/// The floors the built-in evaluation uses.
+pub const FLOORS: Floors = Floors {
+    cpu_seconds: 1.0,
+    cpu_cores: 0.05,
+    bytes: 1024.0 * 1024.0,
+    goroutines: 10.0,
+};
 
 /// Whether a rule applies to the evidence's language: a rule without `runtime` applies to
 /// every profile, one with it only to profiles of that language.
@@ -158,6 +202,7 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
     let basis_percent = super::cpu::CpuBasis::of(evidence.process_cpu_percent, evidence.cpu)
         .map_or(0.0, |b| b.percent);
     let mut fired: Vec<(Finding, Option<Mask>, Option<f64>)> = Vec::new();
+    let mut held_back: Vec<HeldBack> = Vec::new();
     let mut not_applicable = 0;
     for rule in rules {
         if !applies(rule, evidence) {
@@ -176,6 +221,20 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
             }
         }
         if !holds {
+            continue;
+        }
+        let below = rule.when.iter().zip(&measured).find_map(|(c, m)| {
+            below_floor(c, m, evidence, basis_percent, &FLOORS).map(|reason| (c, m, reason))
+        });
+        if let Some((condition, m, reason)) = below {
+            held_back.push(HeldBack {
+                id: rule.id.clone(),
+                title: rule.title.clone(),
+                what: m.what.clone(),
+                pattern: condition.pattern.clone(),
+                value_text: m.text.clone(),
+                reason,
+            });
             continue;
         }
         let impact_index = rule.impact.condition.min(measured.len().saturating_sub(1));
@@ -275,6 +334,86 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
         recommendations,
         rules_evaluated: rules.len() - not_applicable,
         rules_not_applicable: not_applicable,
+        held_back,
+    }
+}
+
+/// Why a measurement cannot carry a verdict, when its evidence is below `floors`: the CPU
+/// profile's seconds of samples and the cores a CPU share amounts to, the bytes of a heap or
+/// allocation share, the goroutines of a goroutine metric. Facts (a profile is empty, a
+/// module version) have no floor.
+fn below_floor(
+    condition: &Condition,
+    m: &Measurement,
+    evidence: &Evidence,
+    basis_percent: f64,
+    floors: &Floors,
+) -> Option<String> {
+    let bytes_of = |profile: Option<&Profile>, kind: &str| -> Option<f64> {
+        let profile = profile?;
+        let index = profile.sample_index_of(kind)?;
+        let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
+        Some(m.value / 100.0 * total as f64)
+    };
+    match condition.metric {
+        Metric::CpuFunction | Metric::CpuPackage | Metric::CpuCategory => {
+            let profile = evidence.cpu_profile?;
+            let index = profile.sample_index_of("cpu")?;
+            let unit = &profile.sample_types[index].unit;
+            let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
+            let (nanos, unit) = units::scale(total, unit, "nanoseconds");
+            if unit == "ns" && nanos / 1e9 < floors.cpu_seconds {
+                let samples: i64 = match profile.sample_index_of("samples") {
+                    Some(i) => profile.samples().map(|s| s.values()[i]).sum(),
+                    None => profile.samples.len() as i64,
+                };
+                return Some(format!(
+                    "{:.2} s of CPU samples ({samples} samples); a CPU verdict needs at least {} s",
+                    nanos / 1e9,
+                    floors.cpu_seconds
+                ));
+            }
+            let basis_known = evidence.process_cpu_percent.is_some()
+                || evidence.cpu.is_some_and(|c| c.utilisation_known);
+            let cores = m.value / 100.0 * basis_percent / 100.0;
+            (basis_known && cores < floors.cpu_cores).then(|| {
+                format!(
+                    "{} cores; a CPU verdict needs at least {} cores",
+                    super::shares::format_cores(cores),
+                    floors.cpu_cores
+                )
+            })
+        }
+        Metric::InuseFunction | Metric::AllocPackage => {
+            let (profile, kind) = if condition.metric == Metric::InuseFunction {
+                (evidence.heap.or(evidence.allocs), "inuse_space")
+            } else {
+                (evidence.allocs.or(evidence.heap), "alloc_space")
+            };
+            let bytes = bytes_of(profile, kind)?;
+            (bytes < floors.bytes).then(|| {
+                format!(
+                    "{}; a memory verdict needs at least {}",
+                    units::label(bytes.round() as i64, "bytes"),
+                    units::label(floors.bytes as i64, "bytes")
+                )
+            })
+        }
+        Metric::GoroutinesPerInstance
+        | Metric::GoroutinesFunction
+        | Metric::GoroutineGroupFactor => {
+            let goroutines = m.goroutines?;
+            (goroutines < floors.goroutines).then(|| {
+                format!(
+                    "{goroutines} goroutines; a goroutine verdict needs at least {}",
+                    floors.goroutines
+                )
+            })
+        }
+        Metric::InstancesDiffer
+        | Metric::ProfileEmpty
+        | Metric::MutexDelay
+        | Metric::ModuleVersionBelow => None,
     }
 }
 

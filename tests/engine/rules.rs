@@ -42,15 +42,22 @@ fn profile(kinds: &[(&str, &str)], stacks: &[(&[&str], Vec<i64>)]) -> Profile {
     p
 }
 
+/// A CPU profile; each unit of value is 0.1 s of CPU, so that the worlds below (100 units)
+/// stand above the evidence floors (1 s of samples, 0.05 cores).
 fn cpu_profile(stacks: &[(&[&str], i64)]) -> Profile {
-    let stacks: Vec<(&[&str], Vec<i64>)> = stacks.iter().map(|(s, v)| (*s, vec![1, *v])).collect();
+    let stacks: Vec<(&[&str], Vec<i64>)> = stacks
+        .iter()
+        .map(|(s, v)| (*s, vec![1, *v * 100_000_000]))
+        .collect();
     profile(&[("samples", "count"), ("cpu", "nanoseconds")], &stacks)
 }
 
+/// A heap profile; each unit of value is a KiB, so that the worlds below (100 000 units)
+/// stand above the evidence floor (1 MiB).
 fn heap_profile(stacks: &[(&[&str], i64)]) -> Profile {
     let stacks: Vec<(&[&str], Vec<i64>)> = stacks
         .iter()
-        .map(|(s, v)| (*s, vec![1, *v, 1, *v]))
+        .map(|(s, v)| (*s, vec![1, *v * 1024, 1, *v * 1024]))
         .collect();
     profile(
         &[
@@ -504,5 +511,77 @@ fn the_documented_examples_parse() {
     assert_eq!(
         found.recommendations[0].finding.text,
         "The goroutine stacks show tailscale.com@v1.70.0."
+    );
+}
+
+/// A verdict needs evidence: the same shares that fire a rule are held back, and said to be,
+/// when the profile holds less than 1 s of CPU samples, when the share amounts to less than
+/// 0.05 cores, or when a heap share is less than 1 MiB.
+#[test]
+fn rules_below_the_evidence_floor_are_held_back() {
+    let scheduler = rule("scheduler-overhead");
+    let busy = cpu_world(&["runtime.schedule"], 40);
+    assert!(fires(&busy, &scheduler));
+    // 40 samples of 10 ms: 0.4 s of CPU in all.
+    let few = World {
+        cpu: Some(profile(
+            &[("samples", "count"), ("cpu", "nanoseconds")],
+            &[
+                (&["runtime.schedule", MAIN], vec![16, 160_000_000]),
+                (&["main.work", MAIN], vec![24, 240_000_000]),
+            ],
+        )),
+        ..World::default()
+    };
+    let found = few.evaluate(&scheduler);
+    assert!(found.recommendations.is_empty());
+    assert_eq!(found.held_back.len(), 1);
+    assert_eq!(
+        found.held_back[0].reason,
+        "0.40 s of CPU samples (40 samples); a CPU verdict needs at least 1 s"
+    );
+    // 10 s of samples, but a process at 0.1% CPU: 40% of it is 0.0004 cores.
+    let idle = cpu_world(&["runtime.schedule"], 40);
+    let cpu = cpu::analyze(idle.cpu.as_ref().unwrap(), &CpuOptions::default()).unwrap();
+    let found = findings::evaluate(
+        std::slice::from_ref(&scheduler),
+        &Evidence {
+            cpu_profile: idle.cpu.as_ref(),
+            cpu: Some(&cpu),
+            process_cpu_percent: Some(0.1),
+            ..Evidence::default()
+        },
+    );
+    assert!(found.recommendations.is_empty());
+    assert!(
+        found.held_back[0]
+            .reason
+            .ends_with("cores; a CPU verdict needs at least 0.05 cores"),
+        "{:?}",
+        found.held_back
+    );
+    // A heap share of 100 kB.
+    let pools = rule("wireguard-buffer-pools");
+    let small = World {
+        heap: Some(heap_profile(&[
+            (
+                &[
+                    "golang.zx2c4.com/wireguard/device.(*Device).PopulatePools",
+                    MAIN,
+                ],
+                60,
+            ),
+            (&["main.buf", MAIN], 40),
+        ])),
+        ..World::default()
+    };
+    let found = small.evaluate(&pools);
+    assert!(found.recommendations.is_empty(), "{found:?}");
+    assert!(
+        found.held_back[0]
+            .reason
+            .ends_with("; a memory verdict needs at least 1MB"),
+        "{:?}",
+        found.held_back
     );
 }
