@@ -16,8 +16,9 @@ use crate::profile::{Profile, SampleRef};
 use crate::rules::{Action, Condition, ImpactKind, Metric, Rule, Severity};
 use crate::units;
 
-/// A goroutine's minimum stack: what each one costs at least.
-const GOROUTINE_STACK_BYTES: f64 = 8192.0;
+/// A goroutine's smallest stack (the runtime's `stackMin`, 2 KiB since Go 1.4; stacks grow
+/// from there, and Go 1.19 starts new ones at the average size): what each costs at least.
+const GOROUTINE_STACK_BYTES: f64 = 2048.0;
 
 /// What the rules can look at.
 #[derive(Debug, Clone, Copy, Default)]
@@ -197,6 +198,10 @@ struct Measurement {
     mask: Option<Mask>,
 }
 
+/// The best fired rule so far in a ranking step: its index, its estimate and the goroutines
+/// that estimate counts (counted, of those the rule concerns).
+type Candidate = (usize, Option<Estimate>, Option<(f64, f64)>);
+
 /// Evaluates the rules; returns the fired ones as ranked recommendations.
 pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
     let basis_percent = super::cpu::CpuBasis::of(evidence.process_cpu_percent, evidence.cpu)
@@ -286,19 +291,30 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
     // samples already claimed by higher-ranked recommendations are taken out.
     let mut taken_cpu: Vec<bool> = Vec::new();
     let mut taken_heap: Vec<bool> = Vec::new();
+    // Goroutines counted by higher-ranked recommendations: a later one counts at most the
+    // rest, so that no goroutine's stack is counted twice over.
+    let mut taken_goroutines = 0.0;
+    let goroutines_total = evidence.goroutines.map(|g| g.totals.total as f64);
     let mut recommendations: Vec<Recommendation> = Vec::new();
     let rule_of = |id: &str| rules.iter().find(|r| r.id == id);
     while !fired.is_empty() {
-        let mut best: Option<(usize, Option<Estimate>)> = None;
+        let mut best: Option<Candidate> = None;
         for (i, (finding, mask, goroutines)) in fired.iter().enumerate() {
             let Some(rule) = rule_of(&finding.id) else {
                 continue;
+            };
+            // (counted, of): the goroutines the estimate counts, of those the rule concerns.
+            let goroutines = match (*goroutines, goroutines_total) {
+                (Some(count), Some(total)) => {
+                    Some((count.min((total - taken_goroutines).max(0.0)), count))
+                }
+                (count, _) => count.map(|c| (c, c)),
             };
             let estimate = estimate(
                 rule,
                 finding,
                 mask.as_ref(),
-                *goroutines,
+                goroutines,
                 evidence,
                 basis_percent,
                 &taken_cpu,
@@ -306,19 +322,25 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
             );
             let better = match &best {
                 None => true,
-                Some((j, best_estimate)) => {
+                Some((j, best_estimate, _)) => {
                     let other = &fired[*j].0;
                     rank_key(finding, estimate.as_ref()) < rank_key(other, best_estimate.as_ref())
                 }
             };
             if better {
-                best = Some((i, estimate));
+                best = Some((i, estimate, goroutines));
             }
         }
-        let Some((index, estimate)) = best else {
+        let Some((index, estimate, goroutines)) = best else {
             break;
         };
         let (mut finding, mask, _) = fired.remove(index);
+        if estimate
+            .as_ref()
+            .is_some_and(|e| e.kind == ImpactKind::Goroutines)
+        {
+            taken_goroutines += goroutines.map_or(0.0, |(counted, _)| counted);
+        }
         match mask {
             Some(Mask::Cpu(m)) => merge(&mut taken_cpu, &m),
             Some(Mask::Heap(m)) => merge(&mut taken_heap, &m),
@@ -792,7 +814,7 @@ fn estimate(
     rule: &Rule,
     finding: &Finding,
     mask: Option<&Mask>,
-    goroutines: Option<f64>,
+    goroutines: Option<(f64, f64)>,
     evidence: &Evidence,
     basis_percent: f64,
     taken_cpu: &[bool],
@@ -855,14 +877,27 @@ fn estimate(
             })
         }
         ImpactKind::Goroutines => {
-            let count = goroutines?;
+            let (count, of) = goroutines?;
             let bytes = count * GOROUTINE_STACK_BYTES * fraction;
+            let counted_text = if count == 0.0 {
+                format!("0 goroutines (all its {of} are counted by a higher-ranked recommendation)")
+            } else if count < of {
+                format!(
+                    "{count} goroutines (of its {of}; the others are counted by a higher-ranked recommendation)"
+                )
+            } else {
+                format!("{count} goroutines")
+            };
             Some(Estimate {
                 kind: ImpactKind::Goroutines,
                 amount: bytes,
-                amount_text: format!("{} of stacks", units::label(bytes as i64, "bytes")),
+                amount_text: if count == 0.0 {
+                    "none beyond the recommendations above".to_string()
+                } else {
+                    format!("{} of stacks", units::label(bytes as i64, "bytes"))
+                },
                 arithmetic: format!(
-                    "{count} goroutines × 8 KiB minimum stack{fraction_text} = {} at least",
+                    "{counted_text} × 2 KiB, the smallest stack Go gives a goroutine{fraction_text} = {} at least (a floor: real stacks are often larger)",
                     units::label(bytes as i64, "bytes")
                 ),
             })

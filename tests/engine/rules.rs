@@ -585,3 +585,64 @@ fn rules_below_the_evidence_floor_are_held_back() {
         found.held_back
     );
 }
+
+/// Stack savings count each goroutine once: the per-instance rule counts every goroutine, so
+/// the idle-connection rule, ranked after it, counts none of its own again, and says so. The
+/// arithmetic uses Go's smallest stack, 2 KiB, as a floor.
+#[test]
+fn goroutine_stacks_are_not_counted_twice() {
+    let world = goroutine_world(
+        10,
+        10,
+        &[
+            (&["net/http.(*persistConn).readLoop"], 300),
+            (&["app.(*Pool).worker"], 10 * 30),
+        ],
+    );
+    let rules: Vec<Rule> = ["goroutines-per-instance", "http-persistent-connections"]
+        .iter()
+        .map(|id| rule(id))
+        .collect();
+    let goroutines = goroutines::analyze(
+        &GoroutineInput {
+            profile: world.goroutine.as_ref(),
+            services: world.services,
+            ..GoroutineInput::default()
+        },
+        &Default::default(),
+    )
+    .unwrap();
+    let total = goroutines.totals.total as f64;
+    let found = findings::evaluate(
+        &rules,
+        &Evidence {
+            goroutine_profile: world.goroutine.as_ref(),
+            goroutines: Some(&goroutines),
+            ..Evidence::default()
+        },
+    );
+    let estimates: Vec<_> = found
+        .recommendations
+        .iter()
+        .filter_map(|r| r.finding.estimate.as_ref())
+        .collect();
+    assert_eq!(estimates.len(), 2, "{found:?}");
+    let counted: f64 = estimates.iter().map(|e| e.amount).sum();
+    assert!(
+        counted <= total * 2048.0,
+        "{counted} bytes for {total} goroutines"
+    );
+    assert!(
+        estimates[0].arithmetic.contains("× 2 KiB"),
+        "{}",
+        estimates[0].arithmetic
+    );
+    assert_eq!(estimates[1].amount, 0.0);
+    assert!(
+        estimates[1].arithmetic.starts_with(
+            "0 goroutines (all its 300 are counted by a higher-ranked recommendation)"
+        ),
+        "{}",
+        estimates[1].arithmetic
+    );
+}
