@@ -41,6 +41,11 @@ pub struct Context {
     /// Free text carried into the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The recommendations applied since the set this one is compared with, by rule id
+    /// (`changes: [portlist-polling]`): `compare` measures the predicted saving of these
+    /// only, and calls the others not applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 /// What `ps` or /proc says about the process.

@@ -21,6 +21,22 @@ use crate::units;
 /// |z| at or above which a change counts as real: 3 standard deviations (p ≈ 0.003).
 pub const SIGNIFICANCE_Z: f64 = 3.0;
 
+/// The change at which an exact count (goroutines) counts as a real change: at least this
+/// share of the larger count. Counts are exact, but a service's goroutines come and go with
+/// its requests; a few either way is the ordinary churn, not a change.
+pub const EXACT_CHANGE_PERCENT: f64 = 5.0;
+
+/// How a metric row's change is judged.
+#[derive(Debug, Clone, Copy)]
+enum Judged {
+    /// Sampled values: a Poisson test on the sample counts, when it could be computed.
+    Sampled(Option<f64>),
+    /// Exact counts: a change of at least [`EXACT_CHANGE_PERCENT`] and this many.
+    Exact { at_least: f64 },
+    /// Shares of CPU: the change in percentage points; no test.
+    Share,
+}
+
 /// One side of a comparison: the set and what its investigation found.
 pub struct Side<'a> {
     /// The profile set: its CPU, heap and goroutine profiles are read again for the figures, the
@@ -251,8 +267,9 @@ pub struct Prediction {
     /// `not measurable in the second set`.
     pub measured_text: String,
     /// The measured saving against the estimate: `materialised (N% of the prediction)` from 75%,
-    /// `partly (…)` from 25%, `did not materialise (…)` below, `nothing was predicted`, or
-    /// `unknown`.
+    /// `partly (…)` from 25%, `did not materialise (…)` below, `nothing was predicted`,
+    /// `unknown`, or `not applied (…)` when the second set's context does not list the rule
+    /// among its `changes`.
     pub verdict: String,
 }
 
@@ -429,6 +446,23 @@ fn signed_percent(p: Option<f64>) -> String {
     }
 }
 
+/// An exact count's change is real when it is at least [`EXACT_CHANGE_PERCENT`] of the larger
+/// count and at least `at_least`.
+fn exact_significance(x: f64, y: f64, at_least: f64) -> (Option<bool>, String) {
+    let delta = (y - x).abs();
+    if delta == 0.0 {
+        return (Some(false), "no change".to_string());
+    }
+    let relative = delta / x.abs().max(y.abs()) * 100.0;
+    let significant = relative >= EXACT_CHANGE_PERCENT && delta >= at_least;
+    let text = if significant {
+        "yes (exact count)".to_string()
+    } else {
+        format!("no (exact count: a change counts from {EXACT_CHANGE_PERCENT}% and {at_least})")
+    };
+    (Some(significant), text)
+}
+
 fn significance_text(z: Option<f64>) -> (Option<bool>, String) {
     match z {
         Some(z) => {
@@ -495,29 +529,24 @@ pub fn compare(
                     x: Option<f64>,
                     y: Option<f64>,
                     fmt: &dyn Fn(f64) -> String,
-                    z: Option<f64>,
-                    exact: bool| {
+                    judged: Judged| {
         match (x, y) {
             (Some(x), Some(y)) => {
                 let change = change_percent(x, y);
-                let (significant, significance_text) = if exact {
-                    (
-                        Some(x != y),
-                        if x != y {
-                            "yes (exact count)"
-                        } else {
-                            "no change"
-                        }
-                        .to_string(),
-                    )
-                } else {
-                    significance_text(z)
+                let (significant, significance_text) = match judged {
+                    Judged::Sampled(z) => significance_text(z),
+                    Judged::Exact { at_least } => exact_significance(x, y, at_least),
+                    Judged::Share => (None, "–".to_string()),
+                };
+                let change_text = match judged {
+                    Judged::Share => format!("{:+.2} pp", y - x),
+                    _ => signed_percent(change),
                 };
                 metrics.push(MetricRow {
                     name: name.to_string(),
                     before_text: fmt(x),
                     after_text: fmt(y),
-                    change_text: signed_percent(change),
+                    change_text,
                     change_percent: change,
                     significant,
                     significance_text,
@@ -538,40 +567,54 @@ pub fn compare(
     let count2 = |v: f64| format!("{v:.2}");
     let bytes = |v: f64| units::label(v as i64, "bytes");
     let cores = |v: f64| format!("{} cores", format_cores(v / 100.0));
-    push("CPU", a.cpu_percent, b.cpu_percent, &pct, cpu_z, false);
-    push("cores", a.cpu_percent, b.cpu_percent, &cores, cpu_z, false);
+    push(
+        "CPU",
+        a.cpu_percent,
+        b.cpu_percent,
+        &pct,
+        Judged::Sampled(cpu_z),
+    );
+    push(
+        "cores",
+        a.cpu_percent,
+        b.cpu_percent,
+        &cores,
+        Judged::Sampled(cpu_z),
+    );
     push(
         "CPU per service",
         per(a.cpu_percent, a.services),
         per(b.cpu_percent, b.services),
         &pct,
-        cpu_per_service_z,
-        false,
+        Judged::Sampled(cpu_per_service_z),
     );
-    push("goroutines", a.goroutines, b.goroutines, &count, None, true);
+    push(
+        "goroutines",
+        a.goroutines,
+        b.goroutines,
+        &count,
+        Judged::Exact { at_least: 10.0 },
+    );
     push(
         "goroutines per service",
         per(a.goroutines, a.services),
         per(b.goroutines, b.services),
         &count2,
-        None,
-        true,
+        Judged::Exact { at_least: 1.0 },
     );
     push(
         "heap in use",
         a.heap_inuse,
         b.heap_inuse,
         &bytes,
-        heap_z,
-        false,
+        Judged::Sampled(heap_z),
     );
     push(
         "heap in use per service",
         per(a.heap_inuse, a.services),
         per(b.heap_inuse, b.services),
         &bytes,
-        heap_per_service_z,
-        false,
+        Judged::Sampled(heap_per_service_z),
     );
     // The largest subsystems of either set, as shares of CPU.
     let mut subsystems: Vec<(&String, f64)> = a
@@ -592,8 +635,7 @@ pub fn compare(
             Some(a.subsystems.get(name).copied().unwrap_or(0.0)),
             Some(b.subsystems.get(name).copied().unwrap_or(0.0)),
             &pct,
-            None,
-            false,
+            Judged::Share,
         );
     }
 
@@ -641,6 +683,11 @@ fn verdict(k: f64) -> String {
 }
 
 fn scaling(before: &Side, after: &Side, a: &SetFigures, b: &SetFigures) -> Option<Scaling> {
+    // Scaling is about running more services: only when the declared counts differ. Two runs
+    // of one service under different loads differ in connections, not services.
+    if before.services? == after.services? {
+        return None;
+    }
     let (na, nb) = (a.services?, b.services?);
     if (na - nb).abs() < 0.5 {
         return None;
@@ -807,7 +854,7 @@ fn delta_tables(
                     poisson_z(x / weight(pa), y / weight(pb), sa, sb)
                 };
                 let significant = if exact {
-                    x != y
+                    exact_significance(x, y, 10.0).0 == Some(true)
                 } else {
                     z.is_some_and(|z| z.abs() >= SIGNIFICANCE_Z)
                 };
@@ -909,6 +956,22 @@ fn predictions(before: &Side, after: &Side, rules: &[Rule], b: &SetFigures) -> V
         let Some(rule) = rules.iter().find(|r| r.id == finding.id) else {
             continue;
         };
+        // A saving is measured only where the later set's context says the change was made:
+        // between two sets with nothing applied, a moved number is noise or load, not a
+        // prediction that failed.
+        if !after.context.changes.iter().any(|c| c == &rule.id) {
+            out.push(Prediction {
+                rank: recommendation.rank,
+                title: finding.title.clone(),
+                predicted_text: estimate.amount_text.clone(),
+                measured_text: "–".to_string(),
+                verdict: format!(
+                    "not applied (the second set's context lists no change `{}`)",
+                    rule.id
+                ),
+            });
+            continue;
+        }
         let measured_now = findings::impact_value(rule, &after.evidence);
         let measured_then = finding.evidence.get(rule.impact.condition).map(|m| m.value);
         let (measured_text, verdict) = match (rule.impact.kind, measured_then, measured_now) {
