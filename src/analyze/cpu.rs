@@ -244,6 +244,80 @@ impl CategoryFlags {
     }
 }
 
+/// The subsystem each package's CPU is charged to: its own, unless the package is a helper
+/// of one other package: only that one calls it (in every sample that holds it, the nearest
+/// package outside the standard library on the caller's side is that one), and that one
+/// burns at least as much CPU itself. The owner may be owned in turn. A utility that several
+/// packages call stays apart; a package that burns more than its only caller is a subsystem
+/// the caller starts (a poller a node runs), not its helper; and nothing is charged to
+/// `main`, the program itself. So a package's private helpers (a directory walker that only
+/// the port lister calls) count with it, and the subsystems rank as an engineer reads them.
+fn subsystem_owners(
+    profile: &Profile,
+    index: usize,
+    stacks: &FunctionStacks,
+    packages: &FunctionKeys,
+    user_package: &[bool],
+) -> Vec<usize> {
+    /// The nearest calling package seen so far: none yet, one, or several (or a stack root).
+    #[derive(Clone, Copy, PartialEq)]
+    enum Caller {
+        Unseen,
+        One(u32),
+        Several,
+    }
+    let count = packages.names.len();
+    let mut callers = vec![Caller::Unseen; count];
+    // What each package burns itself: the samples it is the nearest such package of.
+    let mut own = vec![0i64; count];
+    let mut functions: Vec<u32> = Vec::new();
+    let mut chain: Vec<u32> = Vec::new();
+    for sample in profile.samples() {
+        stacks.sample_named(sample, &mut functions);
+        chain.clear();
+        for &f in &functions {
+            let k = packages.of(f);
+            if user_package[k as usize] && chain.last() != Some(&k) {
+                chain.push(k);
+            }
+        }
+        if let Some(&leafward) = chain.first() {
+            own[leafward as usize] += sample.values()[index];
+        }
+        for (i, &k) in chain.iter().enumerate() {
+            let seen = match chain.get(i + 1) {
+                Some(&caller) if caller != k => Caller::One(caller),
+                _ => Caller::Several,
+            };
+            let slot = &mut callers[k as usize];
+            *slot = match *slot {
+                Caller::Unseen => seen,
+                same if same == seen => same,
+                _ => Caller::Several,
+            };
+        }
+    }
+    (0..count)
+        .map(|start| {
+            let mut owner = start;
+            // At most one step per package: a cycle of callers stops where it started.
+            for _ in 0..count {
+                match callers[owner] {
+                    Caller::One(caller)
+                        if packages.names[caller as usize] != "main"
+                            && caller as usize != start
+                            && own[caller as usize] >= own[owner] =>
+                    {
+                        owner = caller as usize
+                    }
+                    _ => break,
+                }
+            }
+            owner
+        })
+        .collect()
+}
+
 /// Runs the CPU analysis. `None` when the profile has no cpu sample type.
 pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     let index = profile
@@ -297,6 +371,11 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         .map(|p| !is_standard_package(p) && !p.starts_with("golang.org/x/sys/"))
         .collect();
     let flags = CategoryFlags::new(profile);
+    let owners = if go {
+        subsystem_owners(profile, index, &stacks, &go_packages, &user_package)
+    } else {
+        Vec::new()
+    };
     let mut subsystems = vec![0i64; go_packages.names.len() + 1];
     let mut categories = [0i64; CATEGORIES.len()];
     let mut callers = vec![0i64; profile.functions.len() + 1];
@@ -317,7 +396,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
             .iter()
             .map(|&f| go_packages.of(f))
             .find(|&k| user_package[k as usize])
-            .map_or(go_packages.names.len(), |k| k as usize);
+            .map_or(go_packages.names.len(), |k| owners[k as usize]);
         subsystems[subsystem] += value;
         let category = flags.category(&functions);
         if let Some(c) = CATEGORIES.iter().position(|c| *c == category) {

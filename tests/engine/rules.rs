@@ -646,3 +646,79 @@ fn goroutine_stacks_are_not_counted_twice() {
         estimates[1].arithmetic
     );
 }
+
+/// The subsystem table charges a utility that only one package calls to that package, and
+/// keeps a utility that several call apart. The roles are mirrored between two profiles
+/// (the exclusive utility under one subsystem, then under the other), so that the outcome
+/// follows the call graph, not the names.
+#[test]
+fn subsystems_own_the_utilities_only_they_call() {
+    let subsystems = |stacks: &[(&[&str], i64)]| -> Vec<(String, f64)> {
+        let analysis = cpu::analyze(
+            &cpu_profile(stacks),
+            &CpuOptions {
+                language: pprof_report::analyze::language::Language::Go,
+                ..CpuOptions::default()
+            },
+        )
+        .unwrap();
+        analysis
+            .subsystems
+            .unwrap()
+            .rows
+            .iter()
+            .map(|r| (r.name.clone(), r.flat_share))
+            .collect()
+    };
+    const WALK: &str = "example.com/util/walk.Dir";
+    const SHARED: &str = "example.com/util/shared.Parse";
+    const A: &str = "example.com/a.(*Poller).run";
+    const B: &str = "example.com/b.(*Monitor).loop";
+    // `walk` is only ever called by `a`, which burns more itself: its 10 units are `a`'s,
+    // which then leads `b`.
+    let first = subsystems(&[
+        (&["syscall.Syscall6", WALK, A], 10),
+        (&["syscall.Syscall6", A], 35),
+        (&["syscall.Syscall6", B], 40),
+        (&[SHARED, A], 5),
+        (&[SHARED, B], 10),
+    ]);
+    assert_eq!(first[0], ("example.com/a".to_string(), 45.0), "{first:?}");
+    assert_eq!(first[1], ("example.com/b".to_string(), 40.0), "{first:?}");
+    assert!(
+        first
+            .iter()
+            .any(|(n, v)| n == "example.com/util/shared" && *v == 15.0)
+    );
+    assert!(
+        !first.iter().any(|(n, _)| n == "example.com/util/walk"),
+        "{first:?}"
+    );
+    // Mirrored: `walk` only under `b`.
+    let second = subsystems(&[
+        (&["syscall.Syscall6", WALK, B], 10),
+        (&["syscall.Syscall6", B], 35),
+        (&["syscall.Syscall6", A], 40),
+        (&[SHARED, B], 5),
+        (&[SHARED, A], 10),
+    ]);
+    assert_eq!(second[0], ("example.com/b".to_string(), 45.0), "{second:?}");
+    assert_eq!(second[1], ("example.com/a".to_string(), 40.0), "{second:?}");
+    assert!(
+        second
+            .iter()
+            .any(|(n, v)| n == "example.com/util/shared" && *v == 15.0)
+    );
+    // A package that burns more than its only caller is a subsystem that caller starts (a
+    // poller a node runs), not its helper: it stays apart.
+    let started = subsystems(&[
+        (&["syscall.Syscall6", WALK, A], 60),
+        (&["syscall.Syscall6", A], 5),
+        (&["syscall.Syscall6", B], 35),
+    ]);
+    assert_eq!(
+        started[0],
+        ("example.com/util/walk".to_string(), 60.0),
+        "{started:?}"
+    );
+}

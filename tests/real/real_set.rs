@@ -60,6 +60,21 @@ fn the_real_set_reads_as_its_operators_saw_it() {
     let netmon = package_cum("tailscale.com/net/netmon");
     assert!((48.0..50.0).contains(&portlist), "portlist {portlist}");
     assert!((46.0..48.0).contains(&netmon), "netmon {netmon}");
+    // One attribution: the subsystems rank as the packages' cum does, port listing first (it
+    // owns util/dirwalk, which only it calls), then interface enumeration.
+    let subsystems: Vec<&str> = cpu
+        .subsystems
+        .as_ref()
+        .unwrap()
+        .rows
+        .iter()
+        .take(2)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(
+        subsystems,
+        ["tailscale.com/portlist", "tailscale.com/net/netmon"]
+    );
     // netmon costs more than net.(*Interface).Addrs alone (35%) suggests.
     let addrs = cpu
         .top_cum
