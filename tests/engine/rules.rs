@@ -722,3 +722,49 @@ fn subsystems_own_the_utilities_only_they_call() {
         "{started:?}"
     );
 }
+
+/// Instances are inferred only where they mean something: more than one declared service,
+/// never from groups that exist once per connection, and only when the groups that reveal
+/// the count hold most goroutines.
+#[test]
+fn instances_are_not_invented_from_connections_or_one_service() {
+    let instances = |declared: u32, stacks: &[(&[&str], i64)]| {
+        goroutines::analyze(
+            &GoroutineInput {
+                profile: Some(&goroutine_profile(stacks)),
+                services: Some(declared),
+                ..GoroutineInput::default()
+            },
+            &Default::default(),
+        )
+        .unwrap()
+        .instances
+        .map(|i| i.instances)
+    };
+    // 30 client connections (a server handler and two keep-alive loops each) and a service's
+    // own groups of 4.
+    let stacks: Vec<(&[&str], i64)> = vec![
+        (&["runtime.gopark", "net/http.(*conn).serve"], 30),
+        (&["runtime.gopark", "net/http.(*persistConn).readLoop"], 30),
+        (&["runtime.gopark", "net/http.(*persistConn).writeLoop"], 30),
+        (&["runtime.gopark", "app/node.(*Node).loop"], 4),
+        (&["runtime.gopark", "app/node.(*Node).watch"], 4),
+        (&["runtime.gopark", "app/node.(*Node).serve"], 4),
+        (&["runtime.gopark", "app/pool.(*Pool).worker"], 4 * 25),
+    ];
+    assert_eq!(instances(4, &stacks), Some(4));
+    // One declared service: nothing to infer, whatever the counts.
+    assert_eq!(instances(1, &stacks), None);
+    // 30 connections and a pool of 120 look like 30 instances, were connections counted.
+    let connections: Vec<(&[&str], i64)> = vec![
+        stacks[0],
+        stacks[1],
+        stacks[2],
+        (&["runtime.gopark", "app/pool.(*Pool).worker"], 120),
+    ];
+    assert_eq!(instances(4, &connections), None);
+    // Groups that explain less than half the goroutines reveal nothing.
+    let mut few = stacks.clone();
+    few[6] = (&["runtime.gopark", "app/pool.(*Pool).worker"], 4);
+    assert_eq!(instances(4, &few), None);
+}

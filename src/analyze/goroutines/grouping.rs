@@ -25,6 +25,13 @@ pub(super) struct Group {
     max_wait: Option<u64>,
 }
 
+impl Group {
+    /// The group's frames, leaf first, as the level keys them.
+    pub(super) fn frames(&self) -> &[String] {
+        &self.frames
+    }
+}
+
 pub(super) struct Grouping {
     pub(super) groups: Vec<Group>,
     /// Sample index → group index (`None` for samples of no goroutines).

@@ -9,16 +9,56 @@ use super::{
     plural, share,
 };
 
+/// Functions whose goroutines exist once per connection or stream, not once per service: a
+/// server's connection handlers, a client's keep-alive read and write loops, gRPC and HTTP/2
+/// transports. Their counts follow the clients, so they never reveal instances.
+const PER_CONNECTION: &[&str] = &[
+    "net/http.(*conn).serve",
+    "net/http.(*persistConn).readLoop",
+    "net/http.(*persistConn).writeLoop",
+    "net/http.(*http2serverConn).serve",
+    "net/http.(*http2ClientConn).readLoop",
+    "golang.org/x/net/http2.(*serverConn).serve",
+    "golang.org/x/net/http2.(*ClientConn).readLoop",
+    "google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams",
+    "google.golang.org/grpc/internal/transport.(*http2Client).reader",
+    "google.golang.org/grpc/internal/transport.(*controlBuffer).get",
+    "google.golang.org/grpc.(*Server).handleStream",
+    "google.golang.org/grpc.(*Server).serveStreams",
+    "google.golang.org/grpc.(*addrConn).resetTransport",
+];
+
+/// True for a group whose goroutines exist once per connection or stream.
+pub(super) fn is_per_connection(group: &Group) -> bool {
+    group.frames().iter().any(|f| {
+        PER_CONNECTION.iter().any(|c| {
+            f == c
+                || f.strip_prefix(c)
+                    .is_some_and(|rest| rest.starts_with(".func"))
+        })
+    })
+}
+
+/// The instance count the groups reveal, when it means something: the context declares more
+/// than one service (a process running one has no instances to find), the count is not read
+/// from per-connection groups, and the groups it explains hold at least
+/// [`GoroutineOptions::min_explained_percent`] of the goroutines.
 pub(super) fn infer(
     groups: &[Group],
     declared: Option<u32>,
     options: &GoroutineOptions,
 ) -> Option<InstanceInference> {
+    if declared.is_none_or(|d| d <= 1) {
+        return None;
+    }
     let counts: Vec<u64> = groups.iter().map(|g| g.goroutines).collect();
     let total_goroutines: u64 = counts.iter().sum();
     let mut exact: BTreeMap<u64, usize> = BTreeMap::new();
-    for &count in counts.iter().filter(|&&c| c >= 2) {
-        *exact.entry(count).or_default() += 1;
+    for group in groups
+        .iter()
+        .filter(|g| g.goroutines >= 2 && !is_per_connection(g))
+    {
+        *exact.entry(group.goroutines).or_default() += 1;
     }
     let mut candidates: Vec<InstanceCandidate> = exact
         .into_iter()
@@ -47,6 +87,9 @@ pub(super) fn infer(
     });
     candidates.truncate(options.max_candidates.max(1));
     let best = candidates.first()?.clone();
+    if share(best.explained_goroutines, total_goroutines) < options.min_explained_percent {
+        return None;
+    }
     let n = best.instances;
 
     let mut factors: BTreeMap<u64, (usize, u64)> = BTreeMap::new();

@@ -42,6 +42,12 @@
 //! divisors of counts that no group has exactly are never candidates for that reason. A
 //! candidate's score is the goroutines in groups whose count is a multiple of it; ties go
 //! to the declared service count, then to more groups of exactly N, then to the larger N.
+//!
+//! Instances are inferred only where they mean something: when the context declares more
+//! than one service, never from groups that exist once per connection or stream (server
+//! connection handlers, client keep-alive loops, HTTP/2 and gRPC transports), and only when
+//! the groups of the chosen count hold at least
+//! [`GoroutineOptions::min_explained_percent`] of the goroutines.
 
 mod grouping;
 mod instances;
@@ -96,6 +102,9 @@ pub struct GoroutineOptions {
     pub min_exact_groups: usize,
     /// Candidates listed next to the chosen instance count (5).
     pub max_candidates: usize,
+    /// Share of all goroutines, in percent, that the groups revealing an instance count must
+    /// explain for it to be inferred (50): a count that explains a corner says nothing.
+    pub min_explained_percent: f64,
     /// A goroutine blocked for this fraction of the uptime is a leak suspect (0.8).
     pub leak_uptime_fraction: f64,
     /// The leak threshold when the uptime is unknown, in minutes (60).
@@ -109,6 +118,7 @@ impl Default for GoroutineOptions {
             max_groups: 50,
             min_exact_groups: 3,
             max_candidates: 5,
+            min_explained_percent: 50.0,
             leak_uptime_fraction: 0.8,
             leak_minutes_without_uptime: 60,
         }

@@ -339,13 +339,14 @@ fn instances_need_groups_of_exactly_n() {
     let profile = counts_profile(&[6, 6, 12, 1, 1, 1]);
     let input = GoroutineInput {
         profile: Some(&profile),
+        services: Some(5),
         ..GoroutineInput::default()
     };
     let inference = analyze(&input, &options)
         .and_then(|a| a.instances)
         .expect("instances");
     assert_eq!(inference.instances, 6);
-    assert_eq!(inference.matches_declared, None);
+    assert_eq!(inference.matches_declared, Some(false));
 }
 
 #[test]
@@ -354,8 +355,11 @@ fn ties_prefer_the_declared_count() {
     let counts = [4, 4, 4, 3, 3, 3, 3];
     assert_eq!(infer_counts(&counts, Some(4)).map(|i| i.instances), Some(4));
     assert_eq!(infer_counts(&counts, Some(3)).map(|i| i.instances), Some(3));
-    // Without a declaration: more groups of exactly N.
-    assert_eq!(infer_counts(&counts, None).map(|i| i.instances), Some(3));
+    // With another declared count: more groups of exactly N.
+    assert_eq!(infer_counts(&counts, Some(7)).map(|i| i.instances), Some(3));
+    // Without a declaration of more than one service, no instances are inferred.
+    assert!(infer_counts(&counts, None).is_none());
+    assert!(infer_counts(&counts, Some(1)).is_none());
 }
 
 #[test]
