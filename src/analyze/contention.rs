@@ -7,9 +7,52 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::frames::FunctionStacks;
+use super::names::package_of;
+use super::shares::{ShareCounter, ShareTable};
 use super::top::{self, TopOptions, TopReport};
 use crate::profile::Profile;
 use crate::units;
+
+/// Packages of the waiting itself (locks, channels, timers, the runtime): delay is charged
+/// past them, to the code that holds or waits for the lock.
+fn is_wait_plumbing(function: &str) -> bool {
+    let package = package_of(function);
+    matches!(
+        package,
+        "sync" | "sync/atomic" | "runtime" | "time" | "context"
+    ) || package.starts_with("internal/")
+        || package.starts_with("runtime/internal")
+}
+
+/// Waits that are a goroutine idling for work, not a stall: receiving from a channel,
+/// `select`, `sync.Cond.Wait`, sleeping. A blocked send or lock is back-pressure or
+/// contention instead.
+const IDLE_WAITS: &[&str] = &[
+    "runtime.chanrecv1",
+    "runtime.chanrecv2",
+    "runtime.selectgo",
+    "runtime.block",
+    "sync.(*Cond).Wait",
+    "sync.runtime_notifyListWait",
+    "time.Sleep",
+];
+
+/// The block profile's delay split by what the waiting was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockSplit {
+    /// Delay in locks, blocked sends and other waits on other goroutines, in the delay unit.
+    pub contention: i64,
+    /// The same, in a readable unit (`1.50s`).
+    pub contention_text: String,
+    /// Delay of goroutines idling for work (receives, `select`, `Cond.Wait`, sleeps) and of
+    /// the profiler's own request, in the delay unit.
+    pub idle: i64,
+    /// The same, in a readable unit.
+    pub idle_text: String,
+    /// The idle delay's share of the total (`92.10%`).
+    pub idle_share_text: String,
+}
 
 /// Which contention profile an analysis is of (serialised `mutex`, `block`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +126,105 @@ pub struct ContentionAnalysis {
     pub top: Option<TopReport>,
     /// The top table's functions with their contentions and mean delay; empty when `top` is `None`.
     pub rows: Vec<ContentionRow>,
+    /// The delay charged to the code that holds or waits for the lock: the first frame from
+    /// the leaf outside `sync`, `runtime`, `time` and the internal packages. For the block
+    /// profile, contention only (idle waiting is in `split`). `None` without delay.
+    #[serde(default)]
+    pub by_code: Option<ShareTable>,
+    /// Block profile only: contention apart from idle waiting.
+    #[serde(default)]
+    pub split: Option<BlockSplit>,
+    /// The total delay per second of the process's uptime (`0.12 s/s`), when the uptime is
+    /// known: the profiles count from the process's start.
+    #[serde(default)]
+    pub per_second_text: Option<String>,
+}
+
+impl ContentionAnalysis {
+    /// Gives the delay per second of uptime: mutex and block profiles count since the
+    /// process started.
+    pub fn per_uptime(mut self, uptime_seconds: Option<f64>) -> Self {
+        self.per_second_text = uptime_seconds
+            .filter(|u| *u > 0.0 && self.verdict == Verdict::Recorded)
+            .map(|u| {
+                let seconds =
+                    units::scale(self.total_delay, &self.unit_or_ns(), "nanoseconds").0 / 1e9;
+                format!("{:.3} s/s", seconds / u)
+            });
+        self
+    }
+
+    fn unit_or_ns(&self) -> String {
+        self.top
+            .as_ref()
+            .map_or_else(|| "nanoseconds".to_string(), |t| t.sample_unit.clone())
+    }
+}
+
+/// The delay charged to the code that waits, and (block) split into contention and idling.
+fn by_code(
+    profile: &Profile,
+    kind: ContentionKind,
+    delay_index: usize,
+    unit: &str,
+    total_delay: i64,
+) -> (Option<ShareTable>, Option<BlockSplit>) {
+    let stacks = FunctionStacks::new(profile);
+    // Per function, once: a name can be long and a stack deep, so no sample scans names.
+    let plumbing: Vec<bool> = profile
+        .functions
+        .iter()
+        .map(|f| is_wait_plumbing(&f.name))
+        .collect();
+    let idle_wait: Vec<bool> = profile
+        .functions
+        .iter()
+        .map(|f| {
+            IDLE_WAITS.contains(&f.name.as_str())
+                || matches!(package_of(&f.name), "runtime/pprof" | "net/http/pprof")
+        })
+        .collect();
+    let mut functions: Vec<u32> = Vec::new();
+    let mut delays: Vec<i64> = vec![0; profile.functions.len() + 1];
+    let (mut contention, mut idle) = (0i64, 0i64);
+    for sample in profile.samples() {
+        let value = sample.values()[delay_index];
+        if value == 0 {
+            continue;
+        }
+        stacks.sample_named(sample, &mut functions);
+        let idling =
+            kind == ContentionKind::Block && functions.iter().any(|&f| idle_wait[f as usize]);
+        if idling {
+            idle += value;
+            continue;
+        }
+        contention += value;
+        // The last slot stands for a sample without frames.
+        let code = functions
+            .iter()
+            .find(|&&f| !plumbing[f as usize])
+            .or(functions.first())
+            .map_or(profile.functions.len(), |&f| f as usize);
+        delays[code] += value;
+    }
+    let mut counter = ShareCounter::default();
+    for (f, &delay) in delays.iter().enumerate().filter(|(_, d)| **d != 0) {
+        let name = profile
+            .functions
+            .get(f)
+            .map_or("(no frames)", |function| function.name.as_str());
+        counter.add_one(name, delay);
+    }
+    let table = (contention > 0).then(|| counter.table(contention, 10, unit, None, None));
+    let split = (kind == ContentionKind::Block).then(|| BlockSplit {
+        contention,
+        contention_text: units::label(contention, unit),
+        idle,
+        idle_text: units::label(idle, unit),
+        idle_share_text: units::percentage(idle, total_delay).trim().to_string(),
+    });
+    (table, split)
 }
 
 /// Analyzes one contention profile, or says it was not collected.
@@ -97,6 +239,9 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
         period: profile.map_or(0, |p| p.period),
         top: None,
         rows: Vec::new(),
+        by_code: None,
+        split: None,
+        per_second_text: None,
     };
     let Some(profile) = profile else {
         return empty(Verdict::NotCollected);
@@ -173,7 +318,15 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
                 .collect()
         })
         .unwrap_or_default();
+    let (by_code, split) = if total_delay == 0 {
+        (None, None)
+    } else {
+        by_code(profile, kind, delay_index, &unit, total_delay)
+    };
     ContentionAnalysis {
+        by_code,
+        split,
+        per_second_text: None,
         kind,
         verdict: if total_delay == 0 {
             Verdict::NoDelay

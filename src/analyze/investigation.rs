@@ -337,8 +337,14 @@ pub fn assemble(
         })
         .unwrap_or_default();
     let memory = memory.map(|m| m.with_cpu_packages(&cpu_packages));
-    let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10);
-    let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10);
+    let uptime = context
+        .process
+        .as_ref()
+        .and_then(|p| p.uptime.as_ref())
+        .map(|u| u.seconds);
+    let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10).per_uptime(uptime);
+    let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10)
+        .per_uptime(uptime);
     let others: Vec<OtherProfile> = unread_members(set)
         .map(|m| {
             other::analyze(

@@ -768,3 +768,70 @@ fn instances_are_not_invented_from_connections_or_one_service() {
     few[6] = (&["runtime.gopark", "app/pool.(*Pool).worker"], 4);
     assert_eq!(instances(4, &few), None);
 }
+
+/// Contention is charged to the code that holds or waits for the lock, not to the primitive,
+/// and the block profile's idle waiting (receives, `select`, the profiler's own request) is
+/// kept apart from the one real stall.
+#[test]
+fn contention_names_the_code_and_sets_idle_waiting_apart() {
+    let mutex = contention::analyze(
+        Some(&contention_profile(&[
+            (
+                &["sync.(*Mutex).Unlock", "app/cache.(*Cache).Put", MAIN],
+                10,
+                900,
+            ),
+            (
+                &["sync.(*Mutex).Unlock", "app/queue.(*Queue).Push", MAIN],
+                5,
+                100,
+            ),
+        ])),
+        ContentionKind::Mutex,
+        10,
+    )
+    .per_uptime(Some(100.0));
+    let rows: Vec<(&str, i64)> = mutex
+        .by_code
+        .as_ref()
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.flat))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("app/cache.(*Cache).Put", 900),
+            ("app/queue.(*Queue).Push", 100)
+        ]
+    );
+    assert_eq!(mutex.per_second_text.as_deref(), Some("0.000 s/s"));
+    let block = contention::analyze(
+        Some(&contention_profile(&[
+            (
+                &["runtime.selectgo", "app/loop.(*Writer).run"],
+                100,
+                50_000_000_000,
+            ),
+            (
+                &["runtime.chanrecv1", "net/http/pprof.Profile"],
+                1,
+                30_000_000_000,
+            ),
+            (
+                &["runtime.chansend1", "app/ingest.(*Stage).emit"],
+                7,
+                2_000_000_000,
+            ),
+        ])),
+        ContentionKind::Block,
+        10,
+    );
+    let split = block.split.as_ref().unwrap();
+    assert_eq!(split.idle, 80_000_000_000);
+    assert_eq!(split.contention, 2_000_000_000);
+    let code = &block.by_code.as_ref().unwrap().rows;
+    assert_eq!(code.len(), 1);
+    assert_eq!(code[0].name, "app/ingest.(*Stage).emit");
+}
