@@ -162,6 +162,8 @@ pub struct Floors {
     pub bytes: f64,
     /// Goroutines concerned, for goroutine metrics.
     pub goroutines: f64,
+    /// Sampled contention events, for the mutex delay metric.
+    pub contentions: f64,
 }
 
 /// The floors the built-in evaluation uses.
@@ -170,6 +172,7 @@ pub const FLOORS: Floors = Floors {
     cpu_cores: 0.05,
     bytes: 1024.0 * 1024.0,
     goroutines: 10.0,
+    contentions: 10.0,
 };
 
 /// Whether a rule applies to the evidence's language: a rule without `runtime` applies to
@@ -362,8 +365,8 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
 
 /// Why a measurement cannot carry a verdict, when its evidence is below `floors`: the CPU
 /// profile's seconds of samples and the cores a CPU share amounts to, the bytes of a heap or
-/// allocation share, the goroutines of a goroutine metric. Facts (a profile is empty, a
-/// module version) have no floor.
+/// allocation share, the goroutines of a goroutine metric, the sampled contentions of the
+/// mutex delay. Facts (a profile is empty, a module version) have no floor.
 fn below_floor(
     condition: &Condition,
     m: &Measurement,
@@ -432,10 +435,16 @@ fn below_floor(
                 )
             })
         }
-        Metric::InstancesDiffer
-        | Metric::ProfileEmpty
-        | Metric::MutexDelay
-        | Metric::ModuleVersionBelow => None,
+        Metric::MutexDelay => {
+            let contentions = evidence.mutex?.total_contentions as f64;
+            (contentions < floors.contentions).then(|| {
+                format!(
+                    "{contentions} sampled contentions; a contention verdict needs at least {}",
+                    floors.contentions
+                )
+            })
+        }
+        Metric::InstancesDiffer | Metric::ProfileEmpty | Metric::ModuleVersionBelow => None,
     }
 }
 

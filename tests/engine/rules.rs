@@ -835,3 +835,25 @@ fn contention_names_the_code_and_sets_idle_waiting_apart() {
     assert_eq!(code.len(), 1);
     assert_eq!(code[0].name, "app/ingest.(*Stage).emit");
 }
+
+/// Mutex delay from a handful of sampled contentions is held back, however long the delay.
+#[test]
+fn mutex_delay_from_few_contentions_is_held_back() {
+    let lock = rule("lock-contention");
+    let world = |contentions| World {
+        mutex: Some(contention_profile(&[(
+            &["sync.(*Mutex).Unlock", "app.update"],
+            contentions,
+            5_000_000_000,
+        )])),
+        uptime: Some(10.0),
+        ..World::default()
+    };
+    assert!(fires(&world(100), &lock));
+    let found = world(3).evaluate(&lock);
+    assert!(found.recommendations.is_empty());
+    assert_eq!(
+        found.held_back[0].reason,
+        "3 sampled contentions; a contention verdict needs at least 10"
+    );
+}
