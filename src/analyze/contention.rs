@@ -15,8 +15,10 @@ use crate::profile::Profile;
 use crate::units;
 
 /// Packages of the waiting itself (locks, channels, timers, the runtime): delay is charged
-/// past them, to the code that holds or waits for the lock.
-fn is_wait_plumbing(function: &str) -> bool {
+/// past them, to the code that holds or waits for the lock. Narrower than the goroutine
+/// labels' wait plumbing (which also skips I/O packages): a lock that `net` or `os` holds
+/// is theirs to name.
+fn is_lock_machinery(function: &str) -> bool {
     let package = package_of(function);
     matches!(
         package,
@@ -174,7 +176,7 @@ fn by_code(
     let plumbing: Vec<bool> = profile
         .functions
         .iter()
-        .map(|f| is_wait_plumbing(&f.name))
+        .map(|f| is_lock_machinery(&f.name))
         .collect();
     let idle_wait: Vec<bool> = profile
         .functions

@@ -207,8 +207,8 @@ type Candidate = (usize, Option<Estimate>, Option<(f64, f64)>);
 
 /// Evaluates the rules; returns the fired ones as ranked recommendations.
 pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
-    let basis_percent = super::cpu::CpuBasis::of(evidence.process_cpu_percent, evidence.cpu)
-        .map_or(0.0, |b| b.percent);
+    let basis = super::cpu::CpuBasis::of(evidence.process_cpu_percent, evidence.cpu);
+    let basis_percent = basis.map_or(0.0, |b| b.percent);
     let mut fired: Vec<(Finding, Option<Mask>, Option<f64>)> = Vec::new();
     let mut held_back: Vec<HeldBack> = Vec::new();
     let mut not_applicable = 0;
@@ -232,7 +232,7 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
             continue;
         }
         let below = rule.when.iter().zip(&measured).find_map(|(c, m)| {
-            below_floor(c, m, evidence, basis_percent, &FLOORS).map(|reason| (c, m, reason))
+            below_floor(c, m, evidence, basis, &FLOORS).map(|reason| (c, m, reason))
         });
         if let Some((condition, m, reason)) = below {
             held_back.push(HeldBack {
@@ -371,7 +371,7 @@ fn below_floor(
     condition: &Condition,
     m: &Measurement,
     evidence: &Evidence,
-    basis_percent: f64,
+    basis: Option<super::cpu::CpuBasis>,
     floors: &Floors,
 ) -> Option<String> {
     let bytes_of = |profile: Option<&Profile>, kind: &str| -> Option<f64> {
@@ -382,26 +382,22 @@ fn below_floor(
     };
     match condition.metric {
         Metric::CpuFunction | Metric::CpuPackage | Metric::CpuCategory => {
+            // The CPU analysis has the totals; the profile says their unit.
             let profile = evidence.cpu_profile?;
-            let index = profile.sample_index_of("cpu")?;
-            let unit = &profile.sample_types[index].unit;
-            let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
-            let (nanos, unit) = units::scale(total, unit, "nanoseconds");
+            let cpu = evidence.cpu?;
+            let unit = &profile.sample_types[profile.sample_index_of("cpu")?].unit;
+            let (nanos, unit) = units::scale(cpu.total, unit, "nanoseconds");
             if unit == "ns" && nanos / 1e9 < floors.cpu_seconds {
-                let samples: i64 = match profile.sample_index_of("samples") {
-                    Some(i) => profile.samples().map(|s| s.values()[i]).sum(),
-                    None => profile.samples.len() as i64,
-                };
                 return Some(format!(
-                    "{:.2} s of CPU samples ({samples} samples); a CPU verdict needs at least {} s",
+                    "{:.2} s of CPU samples ({} samples); a CPU verdict needs at least {} s",
                     nanos / 1e9,
+                    cpu.sample_count,
                     floors.cpu_seconds
                 ));
             }
-            let basis_known = evidence.process_cpu_percent.is_some()
-                || evidence.cpu.is_some_and(|c| c.utilisation_known);
-            let cores = m.value / 100.0 * basis_percent / 100.0;
-            (basis_known && cores < floors.cpu_cores).then(|| {
+            let basis = basis.filter(|b| b.known)?;
+            let cores = m.value / 100.0 * basis.percent / 100.0;
+            (cores < floors.cpu_cores).then(|| {
                 format!(
                     "{} cores; a CPU verdict needs at least {} cores",
                     super::shares::format_cores(cores),

@@ -90,7 +90,7 @@ pub fn run(job: &CompareJob) -> Result<(Written, bool), Error> {
         },
     );
     let passed = comparison.gate.as_ref().is_none_or(|g| g.passed);
-    let diff = differential_svg(&before, &after)?;
+    let diff = differential_svg(&before.set, &after.set)?;
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut assets = assets_of(&out, &assets_dir);
     let mut svgs = Vec::new();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analyze::Join;
 use crate::analyze::goroutines::{GoroutineOptions, GroupLevel};
-use crate::analyze::investigation::{self, Flames, InvestigationOptions, ReportContext};
+use crate::analyze::investigation::{self, InvestigationOptions, ReportContext};
 use crate::context::Context;
 use crate::error::Error;
 use crate::output::{Assets, Publication, publish, safe_file_name};
@@ -76,8 +76,6 @@ pub struct Prepared {
     pub set: set::ProfileSet,
     /// What the investigation found, as the templates read it.
     pub report: ReportContext,
-    /// The set's flame graphs, folded but not drawn.
-    pub flames: Flames,
 }
 
 impl Prepared {
@@ -130,11 +128,7 @@ pub fn investigate_set(set: set::ProfileSet, options: &PrepareOptions) -> Result
         || investigation::analyses(&set, &context, &investigation_options, &Threads),
     );
     let report = investigation::assemble(&set, &context, &investigation_options, analyses, &flames);
-    Ok(Prepared {
-        set,
-        report,
-        flames,
-    })
+    Ok(Prepared { set, report })
 }
 
 /// The context (the option's file, else the set's, else none) and the investigation options.
@@ -205,9 +199,12 @@ fn flame_svgs(inputs: &[investigation::FlameInput]) -> Vec<Result<String, Error>
 }
 
 /// The differential CPU flame graph of two sets (`None` when either has no CPU samples).
-fn differential_svg(before: &Prepared, after: &Prepared) -> Result<Option<String>, Error> {
-    fn cpu(p: &Prepared) -> Option<&crate::profile::Profile> {
-        p.set.member(set::MemberKind::Cpu).map(|m| m.profile())
+fn differential_svg(
+    before: &set::ProfileSet,
+    after: &set::ProfileSet,
+) -> Result<Option<String>, Error> {
+    fn cpu(set: &set::ProfileSet) -> Option<&crate::profile::Profile> {
+        set.member(set::MemberKind::Cpu).map(|m| m.profile())
     }
     let (Some(a), Some(b)) = (cpu(before), cpu(after)) else {
         return Ok(None);
@@ -219,7 +216,7 @@ fn differential_svg(before: &Prepared, after: &Prepared) -> Result<Option<String
     let svg = flame::svg(
         &lines,
         &FlameSpec {
-            title: format!("CPU change — {} → {}", before.set.name, after.set.name),
+            title: format!("CPU change — {} → {}", before.name, after.name),
             subtitle:
                 "widths: the second set; red: more CPU per second than the first set, blue: less"
                     .to_string(),

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    CommandLine, Format, PrepareOptions, Prepared, Threads, Written, assets_dir_of, assets_of,
+    CommandLine, Format, PrepareOptions, Threads, Written, assets_dir_of, assets_of,
     differential_svg, flame_svgs, investigation_inputs, json_bytes, load_rules, out_file, prepare,
     write_all,
 };
@@ -78,7 +78,7 @@ fn run_in<'scope, 'env>(
     let rules = scope.spawn(|| load_rules(&options.rules));
     let opened = set::open(&options.set, &options.decode);
     let rules = joined(rules)?;
-    let mut set = opened?;
+    let set = opened?;
     let out = out_file(options.out.as_deref(), &set.name, "report", options.format);
     let assets_dir = assets_dir_of(&out, "report");
     let prepare_options = PrepareOptions {
@@ -90,7 +90,7 @@ fn run_in<'scope, 'env>(
     let (context, investigation_options) = investigation_inputs(&set, &prepare_options)?;
     // The SVGs are drawn as soon as the stacks are folded, while the other analyses and the
     // rendering go on: they are only needed when the files are written.
-    let (mut flames, svgs, analyses) = std::thread::scope(|passes| {
+    let (flames, svgs, analyses) = std::thread::scope(|passes| {
         let folding = passes.spawn(|| {
             let flames = investigation::flames(&set);
             let inputs: Vec<FlameInput> = flames.drawable().cloned().collect();
@@ -119,36 +119,29 @@ fn run_in<'scope, 'env>(
                 ..prepare_options
             },
         )?;
-        let after = Prepared {
-            set,
-            report,
-            flames,
-        };
         let comparison = compare::compare(
             &before.side(),
-            &after.side(),
+            &report.side(&set),
             &rules,
             &CompareOptions {
                 rows: 15,
                 gate: options.gate.clone(),
             },
         );
-        let diff = differential_svg(&before, &after)?;
+        let diff = differential_svg(&before.set, &set)?;
         let diff_file = diff.as_ref().map(|_| format!("{assets_dir}/cpu-diff.svg"));
         if let Some(svg) = diff {
             extra_svgs.push((
                 "cpu-diff.svg".to_string(),
-                format!("CPU change — {} → {}", before.set.name, after.set.name),
+                format!("CPU change — {} → {}", before.set.name, set.name),
                 svg,
             ));
         }
-        report = after.report;
         report.baseline = Some(Baseline {
             name: before.set.name.clone(),
             comparison,
             diff_flame: diff_file,
         });
-        (set, flames) = (after.set, after.flames);
         baseline_set = Some(before);
     }
     // Render everything before writing anything.
