@@ -117,11 +117,7 @@ impl Join for Threads {
 
 /// Reads a set and its context, and investigates it.
 pub fn prepare(set_path: &Path, options: &PrepareOptions) -> Result<Prepared, Error> {
-    investigate_set(set::open(set_path, options.decode)?, options)
-}
-
-/// Reads the context of an open set, and investigates it.
-pub fn investigate_set(set: set::ProfileSet, options: &PrepareOptions) -> Result<Prepared, Error> {
+    let set = set::open(set_path, options.decode)?;
     let (context, investigation_options) = investigation_inputs(&set, options)?;
     let (flames, analyses) = Threads.join(
         || investigation::flames(&set),
