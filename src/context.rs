@@ -46,6 +46,49 @@ pub struct Context {
     /// only, and calls the others not applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+    /// The work the process did while the set was collected (`throughput: {per_second: 1925,
+    /// unit: requests}`): the report gives CPU and allocation per unit of work, and `compare`
+    /// compares per unit when both sets have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
+}
+
+/// Work done per second while the set was collected (the `throughput:` mapping).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throughput {
+    /// Units of work per second, above 0 (`per_second: 1925.5`).
+    #[serde(deserialize_with = "positive_rate")]
+    pub per_second: f64,
+    /// What one unit is, a plural noun (`requests`, `messages`, `writes`, `lines`); default
+    /// `requests`.
+    #[serde(default = "default_unit")]
+    pub unit: String,
+}
+
+fn default_unit() -> String {
+    "requests".to_string()
+}
+
+fn positive_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let rate = f64::deserialize(deserializer)?;
+    if rate.is_finite() && rate > 0.0 {
+        Ok(rate)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "per_second must be a number above 0, not {rate}"
+        )))
+    }
+}
+
+impl Throughput {
+    /// The unit in the singular, for "per request": a trailing `s` dropped.
+    pub fn unit_singular(&self) -> &str {
+        let unit = self.unit.trim();
+        unit.strip_suffix('s')
+            .filter(|u| !u.is_empty())
+            .unwrap_or(unit)
+    }
 }
 
 /// What `ps` or /proc says about the process.

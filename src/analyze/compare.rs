@@ -147,6 +147,10 @@ pub struct SetFigures {
     pub heap_samples: Option<f64>,
     /// Subsystems (from the leaf) with their share of CPU, for the before/after table.
     pub subsystems: BTreeMap<String, f64>,
+    /// The context's throughput: units of work per second and the unit (`requests`); `None`
+    /// when the context gives none.
+    #[serde(default)]
+    pub throughput: Option<crate::context::Throughput>,
 }
 
 /// One key metric in both sets, its change, and whether the change is beyond sampling noise.
@@ -417,6 +421,7 @@ fn figures(side: &Side) -> SetFigures {
                     .collect()
             })
             .unwrap_or_default(),
+        throughput: side.context.throughput.clone(),
     }
 }
 
@@ -517,6 +522,23 @@ pub fn compare(
         (Some(x), Some(y), Some((da, na)), Some((db, nb))) => poisson_z(x, y, da * na, db * nb),
         _ => None,
     };
+    // Per unit of work, the exposure is the units done while the profile ran.
+    let same_unit = match (&a.throughput, &b.throughput) {
+        (Some(x), Some(y)) if x.unit.trim() == y.unit.trim() => Some((x, y)),
+        _ => None,
+    };
+    let cpu_per_unit_z = match (
+        a.cpu_samples,
+        b.cpu_samples,
+        a.profile_seconds,
+        b.profile_seconds,
+        same_unit,
+    ) {
+        (Some(x), Some(y), Some(dx), Some(dy), Some((tx, ty))) => {
+            poisson_z(x, y, dx * tx.per_second, dy * ty.per_second)
+        }
+        _ => None,
+    };
     let heap_per_service_z = match (a.heap_samples, b.heap_samples, services(&a), services(&b)) {
         (Some(x), Some(y), Some(na), Some(nb)) => poisson_z(x, y, na, nb),
         _ => None,
@@ -588,6 +610,19 @@ pub fn compare(
         &pct,
         Judged::Sampled(cpu_per_service_z),
     );
+    if let Some((tx, ty)) = same_unit {
+        // CPU milliseconds per unit: cores ÷ units per second × 1000.
+        let millis = |cpu: Option<f64>, t: &crate::context::Throughput| {
+            cpu.map(|c| c / 100.0 / t.per_second * 1000.0)
+        };
+        push(
+            &format!("CPU per {}", tx.unit_singular()),
+            millis(a.cpu_percent, tx),
+            millis(b.cpu_percent, ty),
+            &|v: f64| format!("{v:.4} ms"),
+            Judged::Sampled(cpu_per_unit_z),
+        );
+    }
     push(
         "goroutines",
         a.goroutines,

@@ -28,8 +28,10 @@ fn is_lock_machinery(function: &str) -> bool {
 }
 
 /// Waits that are a goroutine idling for work, not a stall: receiving from a channel,
-/// `select`, `sync.Cond.Wait`, sleeping. A blocked send or lock is back-pressure or
-/// contention instead.
+/// `select`, `sync.Cond.Wait`, sleeping, or joining the goroutines it started
+/// (`sync.WaitGroup.Wait`, which errgroup's `Wait` uses: the work goes on elsewhere, and
+/// its own stalls are recorded there). A blocked send or lock is back-pressure or contention
+/// instead.
 const IDLE_WAITS: &[&str] = &[
     "runtime.chanrecv1",
     "runtime.chanrecv2",
@@ -37,6 +39,7 @@ const IDLE_WAITS: &[&str] = &[
     "runtime.block",
     "sync.(*Cond).Wait",
     "sync.runtime_notifyListWait",
+    "sync.(*WaitGroup).Wait",
     "time.Sleep",
 ];
 
@@ -47,8 +50,8 @@ pub struct BlockSplit {
     pub contention: i64,
     /// The same, in a readable unit (`1.50s`).
     pub contention_text: String,
-    /// Delay of goroutines idling for work (receives, `select`, `Cond.Wait`, sleeps) and of
-    /// the profiler's own request, in the delay unit.
+    /// Delay of goroutines idling for work (receives, `select`, `Cond.Wait`, sleeps, joining
+    /// the goroutines they started) and of the profiler's own request, in the delay unit.
     pub idle: i64,
     /// The same, in a readable unit.
     pub idle_text: String,

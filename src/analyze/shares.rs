@@ -185,6 +185,34 @@ pub fn format_cores(cores: f64) -> String {
     }
 }
 
+/// CPU per unit of work: `cores` of CPU doing `throughput` units a second, as
+/// `0.254 ms of CPU per request at 1925.00 requests/s` (three significant digits, in ms,
+/// or µs below 0.01 ms).
+pub fn cpu_per_unit_text(cores: f64, throughput: &crate::context::Throughput) -> String {
+    let millis = cores / throughput.per_second * 1000.0;
+    let amount = if millis >= 0.01 {
+        format!("{} ms", significant(millis, 3))
+    } else {
+        format!("{} µs", significant(millis * 1000.0, 3))
+    };
+    format!(
+        "{amount} of CPU per {} at {:.2} {}/s",
+        throughput.unit_singular(),
+        throughput.per_second,
+        throughput.unit.trim()
+    )
+}
+
+/// `value` with `digits` significant digits, without an exponent (`0.254`, `12.3`, `1230`).
+fn significant(value: f64, digits: i32) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    let decimals = (digits - 1 - magnitude).max(0) as usize;
+    format!("{value:.decimals$}")
+}
+
 /// The unit pprof would print a table's values in: the smallest non-zero value's unit,
 /// moved up when the total is more than 100 times bigger (pprof's selectOutputUnit).
 pub fn output_unit(values: impl IntoIterator<Item = i64>, total: i64, unit: &str) -> String {
@@ -235,5 +263,27 @@ mod tests {
         assert_eq!(format_cores(0.0), "0.00");
         let row = share_row("x".into(), 0, 50, 100, "count", "count", Some(1.22));
         assert_eq!(row.cores_text.as_deref(), Some("0.61"));
+    }
+
+    #[test]
+    fn cpu_per_unit_of_work() {
+        let per = |rate: f64, unit: &str| crate::context::Throughput {
+            per_second: rate,
+            unit: unit.to_string(),
+        };
+        // 0.49 cores at 1925 requests/s: 0.49 / 1925 s = 0.2545 ms.
+        assert_eq!(
+            cpu_per_unit_text(0.49, &per(1925.0, "requests")),
+            "0.255 ms of CPU per request at 1925.00 requests/s"
+        );
+        // 0.34 cores at 40000 lines/s: 8.5 µs.
+        assert_eq!(
+            cpu_per_unit_text(0.34, &per(40000.0, "lines")),
+            "8.50 µs of CPU per line at 40000.00 lines/s"
+        );
+        assert_eq!(
+            cpu_per_unit_text(2.0, &per(0.5, "batch")),
+            "4000 ms of CPU per batch at 0.50 batch/s"
+        );
     }
 }

@@ -230,3 +230,37 @@ fn sets_with_missing_members_are_compared_on_what_they_share() {
     );
     assert!(c.deltas.iter().any(|t| t.what.starts_with("CPU")));
 }
+
+#[test]
+fn the_same_cpu_for_twice_the_work_halves_the_cpu_per_request() {
+    let rules = report::load_rules(&[]).unwrap();
+    let traefik = "services/traefik-1svc-20261202-130000";
+    let before = prepared(traefik);
+    let mut after = prepared(traefik);
+    let throughput = after.report.context.throughput.as_mut().unwrap();
+    assert_eq!(throughput.unit, "requests");
+    throughput.per_second *= 2.0;
+    let options = pprof_report::analyze::compare::CompareOptions {
+        rows: 15,
+        gate: vec![],
+    };
+    let c =
+        pprof_report::analyze::compare::compare(&before.side(), &after.side(), &rules, &options);
+    let row = c
+        .metrics
+        .iter()
+        .find(|m| m.name == "CPU per request")
+        .expect("a CPU per request row");
+    assert_eq!(row.change_text, "-50.0%");
+    // 390 CPU samples against the same 390 over twice the requests: far beyond noise.
+    assert_eq!(row.significant, Some(true), "{}", row.significance_text);
+    // Without throughput in one context, no such row.
+    after.report.context.throughput = None;
+    let c =
+        pprof_report::analyze::compare::compare(&before.side(), &after.side(), &rules, &options);
+    assert!(
+        c.metrics
+            .iter()
+            .all(|m| !m.name.starts_with("CPU per request"))
+    );
+}

@@ -18,4 +18,5 @@ mod handmade;
 mod layers;
 mod rules;
 mod runtimes;
+mod services;
 mod set;

@@ -1,0 +1,192 @@
+//! Real services nobody here wrote (fixtures/services: traefik and rclone built by Go 1.26,
+//! influxdb and mtail by Go 1.19, collected under load by `make-services.sh`): the report's
+//! verdicts hold to what an expert read in `go tool pprof` before the report existed
+//! (fixtures/services/EXPECTED.md, committed first).
+
+use crate::common;
+
+use pprof_report::analyze::contention::{ContentionAnalysis, Verdict};
+use pprof_report::analyze::findings::FLOORS;
+use pprof_report::analyze::investigation::ReportContext;
+
+const SETS: [&str; 4] = [
+    "traefik-1svc-20261202-130000",
+    "rclone-1svc-20261202-131000",
+    "influxdb-1svc-20261202-132000",
+    "mtail-1svc-20261202-133000",
+];
+
+fn report(set: &str) -> ReportContext {
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("report.json");
+    let path = common::fixture(&format!("services/{set}"));
+    let (code, _, stderr) = common::run(
+        &[
+            "report",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--out",
+            json.to_str().unwrap(),
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{set}: {stderr}");
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
+/// The expert's section of EXPECTED.md for `set`.
+fn expected(set: &str) -> String {
+    let text = std::fs::read_to_string(common::fixture("services/EXPECTED.md")).unwrap();
+    let section = text
+        .split(&format!("## {set} "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("EXPECTED.md has no section for {set}"));
+    section.split("\n## ").next().unwrap().to_string()
+}
+
+/// The number in the expert's `**Syscalls N%**` point.
+fn expected_syscall_share(set: &str) -> f64 {
+    let section = expected(set);
+    let after = section.split("**Syscalls ").nth(1).unwrap();
+    after.split('%').next().unwrap().parse().unwrap()
+}
+
+fn first_code(contention: &ContentionAnalysis) -> String {
+    contention
+        .by_code
+        .as_ref()
+        .and_then(|t| t.rows.first())
+        .map(|r| r.name.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_syscall_share_is_the_experts_within_a_point() {
+    for set in SETS {
+        let oracle = expected_syscall_share(set);
+        let report = report(set);
+        let ours = report
+            .cpu
+            .as_ref()
+            .unwrap()
+            .syscalls
+            .as_ref()
+            .unwrap()
+            .share;
+        assert!(
+            (ours - oracle).abs() <= 1.0,
+            "{set}: syscall share {ours:.2}% against {oracle:.2}% in EXPECTED.md"
+        );
+    }
+}
+
+#[test]
+fn one_declared_service_infers_no_instances_and_no_leak() {
+    for set in SETS {
+        let report = report(set);
+        let goroutines = report.goroutines.as_ref().unwrap();
+        assert!(
+            goroutines.instances.is_none(),
+            "{set}: {:?}",
+            goroutines.instances
+        );
+        assert!(
+            report
+                .summary
+                .goroutines
+                .as_ref()
+                .unwrap()
+                .instances
+                .is_none()
+        );
+        // influxdb's 2,024 per-query iterator monitors come and go with the queries.
+        let suspects = goroutines.states.as_ref().map(|s| &s.leak_suspects);
+        assert!(suspects.is_none_or(|s| s.is_empty()), "{set}: {suspects:?}");
+    }
+}
+
+#[test]
+fn no_cpu_recommendation_stands_on_less_than_its_floor() {
+    for set in SETS {
+        let report = report(set);
+        let cpu = report.cpu.as_ref().unwrap();
+        let cores = cpu.cores_basis_percent / 100.0;
+        for recommendation in &report.findings.recommendations {
+            for measured in &recommendation.finding.evidence {
+                if measured.what.contains("CPU") && measured.value_text.ends_with('%') {
+                    let measured_cores = measured.value / 100.0 * cores;
+                    assert!(
+                        measured_cores >= FLOORS.cpu_cores,
+                        "{set}: {} stands on {measured_cores:.3} cores",
+                        recommendation.finding.id
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn contention_is_named_by_the_code_the_expert_named() {
+    let named = [
+        ("traefik-1svc-20261202-130000", "pkg/middlewares/accesslog."),
+        ("rclone-1svc-20261202-131000", "rclone/fs/accounting."),
+        ("influxdb-1svc-20261202-132000", "tsm1.(*WAL).scheduleSync"),
+    ];
+    for (set, code) in named {
+        let report = report(set);
+        let first = first_code(&report.mutex);
+        assert!(
+            first.contains(code),
+            "{set}: the mutex delay is charged to {first}"
+        );
+    }
+    // mtail leaves both rates at 0: no verdict either way.
+    let mtail = report("mtail-1svc-20261202-133000");
+    assert_eq!(mtail.mutex.verdict, Verdict::ProfilingOff);
+    assert_eq!(mtail.block.verdict, Verdict::ProfilingOff);
+}
+
+#[test]
+fn block_delay_that_is_waiting_is_not_called_contention() {
+    // The expert: traefik's, rclone's and influxdb's block delay is idle connection loops,
+    // per-query monitors and joins of hashing workers, not contention.
+    for set in &SETS[..3] {
+        let report = report(set);
+        let split = report.block.split.as_ref().unwrap();
+        assert!(
+            split.idle > 9 * split.contention,
+            "{set}: idle {} against contention {}",
+            split.idle_text,
+            split.contention_text
+        );
+    }
+}
+
+#[test]
+fn the_summary_names_the_work_the_expert_named_first() {
+    let named = [
+        ("traefik-1svc-20261202-130000", "klauspost/compress/flate"),
+        ("rclone-1svc-20261202-131000", "rclone/fs/hash"),
+        ("influxdb-1svc-20261202-132000", "influxdb/tsdb/engine/tsm1"),
+        ("mtail-1svc-20261202-133000", "mtail/internal/runtime/vm"),
+    ];
+    for (set, package) in named {
+        let report = report(set);
+        let summary = report.summary.cpu.as_ref().unwrap();
+        let first = &summary.subsystems.first().unwrap().0;
+        assert!(
+            first.ends_with(package),
+            "{set}: the summary names {first} first"
+        );
+        // Per unit of work, from the context's throughput.
+        assert!(
+            summary
+                .per_unit_text
+                .as_deref()
+                .unwrap()
+                .contains("of CPU per ")
+        );
+    }
+}
