@@ -53,3 +53,20 @@ for member in cpu heap allocs goroutine mutex block; do
 	done
 done
 echo "simulator-check: set complete, $checked top outputs identical to go tool pprof"
+
+# Two snapshots of one unchanged process a minute apart: nothing was applied, so no
+# recommendation "did not materialise", and a goroutine count that moved by a few is churn.
+sleep 45
+"$bin" collect --url "$url" --host ci --services 3 --seconds 5 --out "$work/later" \
+	--pid "$sim_pid" --quiet
+"$bin" compare "$work/set" "$work/later" --out "$work/compare.md" >/dev/null
+if grep -n 'did not materialise' "$work/compare.md"; then
+	echo "compare of two unchanged snapshots says a recommendation did not materialise" >&2
+	exit 1
+fi
+awk -F'|' '$2 == " goroutines " {
+	change = $4 - $3; if (change < 0) change = -change
+	if (change < 10 && $6 ~ /^ yes/) { print "a change of " change " goroutines called significant: " $0; bad = 1 }
+	found = 1
+} END { if (!found) { print "no goroutines row in the comparison"; exit 1 } exit bad }' "$work/compare.md" >&2
+echo "simulator-check: two snapshots a minute apart compare as unchanged ($(grep -c 'not applied' "$work/compare.md") recommendations not applied)"
