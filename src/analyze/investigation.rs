@@ -940,7 +940,13 @@ fn summarize(
     });
     let goroutines = goroutines.map(|g| GoroutineSummary {
         total: g.totals.total,
-        per_service_text: g.per_service.as_ref().map(|p| p.per_service_text.clone()),
+        // For one declared service the figure repeats the total, unless an expectation
+        // gives it something to be held against.
+        per_service_text: g
+            .per_service
+            .as_ref()
+            .filter(|p| p.services > 1 || p.expected_text.is_some())
+            .map(|p| p.per_service_text.clone()),
         verdict_text: g
             .per_service
             .as_ref()
