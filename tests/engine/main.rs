@@ -19,3 +19,4 @@ mod layers;
 mod rules;
 mod runtimes;
 mod set;
+mod windows;
