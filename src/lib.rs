@@ -8,6 +8,7 @@ pub mod context;
 pub mod dump;
 pub mod error;
 pub mod jobs;
+pub mod memstats;
 pub mod output;
 pub mod parallel;
 pub mod profile;

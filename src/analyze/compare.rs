@@ -355,7 +355,7 @@ fn sum_of(profile: &Profile, kind: &str) -> Option<f64> {
 
 fn figures(side: &Side) -> SetFigures {
     let set = side.set;
-    let profile_of = |kind| set.member(kind).map(|m| m.profile());
+    let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
     let cpu_profile = profile_of(MemberKind::Cpu);
     let cpu_ns = cpu_profile.and_then(|p| sum_of(p, "cpu"));
     let period = cpu_profile.map(|p| p.period).filter(|p| *p > 0);
@@ -847,7 +847,7 @@ fn delta_tables(
             kinds
                 .iter()
                 .find_map(|k| set.member(*k))
-                .map(|m| m.profile())
+                .and_then(|m| m.profile())
         }
         let (Some(pa), Some(pb)) = (find(before, kinds), find(after, kinds)) else {
             not_compared.push(format!("{what}: a set has no profile for it"));
@@ -946,7 +946,16 @@ fn pprof_diffs(
     ];
     let mut out = Vec::new();
     for (what, kind, index) in specs {
-        let (Some(a), Some(b)) = (before.member(kind), after.member(kind)) else {
+        fn with_profile(
+            set: &ProfileSet,
+            kind: MemberKind,
+        ) -> Option<(&crate::set::Member, &Profile)> {
+            let member = set.member(kind)?;
+            Some((member, member.profile()?))
+        }
+        let (Some((a, a_profile)), Some((b, b_profile))) =
+            (with_profile(before, kind), with_profile(after, kind))
+        else {
             continue;
         };
         let options = TopOptions {
@@ -954,7 +963,7 @@ fn pprof_diffs(
             node_count: rows,
             ..TopOptions::default()
         };
-        match top::top(b.profile(), Some((a.profile(), BaseMode::Diff)), &options) {
+        match top::top(b_profile, Some((a_profile, BaseMode::Diff)), &options) {
             Ok(report) => out.push(PprofDiff {
                 what: what.to_string(),
                 command: format!(

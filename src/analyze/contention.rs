@@ -139,24 +139,51 @@ pub struct ContentionAnalysis {
     /// Block profile only: contention apart from idle waiting.
     #[serde(default)]
     pub split: Option<BlockSplit>,
-    /// The total delay per second of the process's uptime (`0.12 s/s`), when the uptime is
-    /// known: the profiles count from the process's start.
+    /// The total delay per second (`0.12 s/s`): of the window when the analysis is over it
+    /// (`window.used`), else of the process's uptime, when known.
     #[serde(default)]
     pub per_second_text: Option<String>,
+    /// The profile of the CPU profile's window (`?seconds=N`), when the set has one.
+    #[serde(default)]
+    pub window: Option<ContentionWindow>,
+}
+
+/// The window profile of a contention analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContentionWindow {
+    /// The window's length, in seconds (the profile's duration).
+    pub seconds: f64,
+    /// The same, as shown (`5.00`).
+    pub seconds_text: String,
+    /// True when the analysis is of the window; false when the window recorded no delay
+    /// while the profile since start has some, which the analysis then shows.
+    pub used: bool,
 }
 
 impl ContentionAnalysis {
     /// Gives the delay per second of uptime: mutex and block profiles count since the
     /// process started.
     pub fn per_uptime(mut self, uptime_seconds: Option<f64>) -> Self {
-        self.per_second_text = uptime_seconds
+        self.per_second_text = self
+            .per_second(uptime_seconds)
+            .map(|r| format!("{r:.3} s/s"));
+        self
+    }
+
+    /// Seconds of delay per second of `seconds` (the window's or the uptime), when recorded.
+    pub fn per_second(&self, seconds: Option<f64>) -> Option<f64> {
+        seconds
             .filter(|u| *u > 0.0 && self.verdict == Verdict::Recorded)
             .map(|u| {
-                let seconds =
+                let delay =
                     units::scale(self.total_delay, &self.unit_or_ns(), "nanoseconds").0 / 1e9;
-                format!("{:.3} s/s", seconds / u)
-            });
-        self
+                delay / u
+            })
+    }
+
+    /// The seconds the delay is counted over when that is the window's.
+    pub fn window_seconds(&self) -> Option<f64> {
+        self.window.as_ref().filter(|w| w.used).map(|w| w.seconds)
     }
 
     fn unit_or_ns(&self) -> String {
@@ -247,6 +274,7 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
         by_code: None,
         split: None,
         per_second_text: None,
+        window: None,
     };
     let Some(profile) = profile else {
         return empty(Verdict::NotCollected);
@@ -332,6 +360,7 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
         by_code,
         split,
         per_second_text: None,
+        window: None,
         kind,
         verdict: if total_delay == 0 {
             Verdict::NoDelay
@@ -346,4 +375,40 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
         top: delay_top,
         rows,
     }
+}
+
+/// Analyzes a contention profile over the CPU profile's window when the set has it (the
+/// delta profile of `?seconds=N`), else since the process started, per second of uptime.
+/// A window that recorded no delay while the profile since start has some shows the latter
+/// (the window may simply have been quiet), and says so through `window.used`.
+pub fn analyze_with_window(
+    lifetime: Option<&Profile>,
+    window: Option<&Profile>,
+    kind: ContentionKind,
+    rows: usize,
+    uptime_seconds: Option<f64>,
+) -> ContentionAnalysis {
+    let Some(window) = window.filter(|w| w.duration_nanos > 0) else {
+        return analyze(lifetime, kind, rows).per_uptime(uptime_seconds);
+    };
+    let seconds = window.duration_nanos as f64 / 1e9;
+    let over_window = analyze(Some(window), kind, rows);
+    let lifetime_has_delay = lifetime.is_some_and(|p| {
+        p.sample_index_of("delay")
+            .is_some_and(|i| p.samples().any(|s| s.values()[i] != 0))
+    });
+    let used = over_window.verdict == Verdict::Recorded || !lifetime_has_delay;
+    let mut analysis = if used {
+        let mut a = over_window;
+        a.per_second_text = a.per_second(Some(seconds)).map(|r| format!("{r:.3} s/s"));
+        a
+    } else {
+        analyze(lifetime, kind, rows).per_uptime(uptime_seconds)
+    };
+    analysis.window = Some(ContentionWindow {
+        seconds,
+        seconds_text: format!("{seconds:.2}"),
+        used,
+    });
+    analysis
 }

@@ -18,7 +18,7 @@ use crate::units;
 
 /// A goroutine's smallest stack (the runtime's `stackMin`, 2 KiB since Go 1.4; stacks grow
 /// from there, and Go 1.19 starts new ones at the average size): what each costs at least.
-const GOROUTINE_STACK_BYTES: f64 = 2048.0;
+const GOROUTINE_STACK_BYTES: f64 = super::memstats::GOROUTINE_STACK_FLOOR as f64;
 
 /// What the rules can look at.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,8 +41,12 @@ pub struct Evidence<'a> {
     pub block: Option<&'a ContentionAnalysis>,
     /// The process's CPU% from the context; else the profile's utilisation is used.
     pub process_cpu_percent: Option<f64>,
-    /// The process's uptime from the context, in seconds: mutex delay is divided by it.
+    /// The process's uptime from the context, in seconds: mutex delay since start is divided
+    /// by it (delay over a window by the window).
     pub uptime_seconds: Option<f64>,
+    /// The runtime's `StackInuse` (bytes of goroutine stacks), when the set has MemStats:
+    /// goroutine savings use the average stack it gives instead of the 2 KiB floor.
+    pub stack_inuse: Option<u64>,
     /// The language of the set's profiles: rules written for one runtime (`runtime: go`)
     /// are skipped for the others, and packages follow the language. `None`: not decided,
     /// every rule is evaluated and packages are Go's.
@@ -756,6 +760,16 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 return None;
             }
             let seconds = mutex.total_delay as f64 / 1e9;
+            if let Some(window) = mutex.window_seconds() {
+                return Some(Measurement {
+                    value: seconds / window,
+                    text: format!("{:.3}s", seconds / window),
+                    what: format!("mutex delay per second of the {window:.2} s window"),
+                    subject: "mutex".to_string(),
+                    goroutines: None,
+                    mask: None,
+                });
+            }
             let (value, text, what) = match evidence.uptime_seconds.filter(|u| *u > 0.0) {
                 Some(uptime) => (
                     seconds / uptime,
@@ -883,7 +897,18 @@ fn estimate(
         }
         ImpactKind::Goroutines => {
             let (count, of) = goroutines?;
-            let bytes = count * GOROUTINE_STACK_BYTES * fraction;
+            // The runtime's own stack figure, averaged over every goroutine, where the set
+            // has it; else the floor every goroutine costs at least.
+            let total_goroutines = evidence
+                .goroutines
+                .map(|g| g.totals.total)
+                .filter(|t| *t > 0);
+            let average = evidence
+                .stack_inuse
+                .zip(total_goroutines)
+                .map(|(inuse, total)| (inuse, total, inuse as f64 / total as f64));
+            let per_goroutine = average.map_or(GOROUTINE_STACK_BYTES, |(_, _, a)| a);
+            let bytes = count * per_goroutine * fraction;
             let counted_text = if count == 0.0 {
                 format!("0 goroutines (all its {of} are counted by a higher-ranked recommendation)")
             } else if count < of {
@@ -901,10 +926,18 @@ fn estimate(
                 } else {
                     format!("{} of stacks", units::label(bytes as i64, "bytes"))
                 },
-                arithmetic: format!(
-                    "{counted_text} × 2 KiB, the smallest stack Go gives a goroutine{fraction_text} = {} at least (a floor: real stacks are often larger)",
-                    units::label(bytes as i64, "bytes")
-                ),
+                arithmetic: match average {
+                    Some((inuse, total, average)) => format!(
+                        "{counted_text} × {}, the average goroutine stack (StackInuse {} ÷ {total} goroutines, from runtime.MemStats){fraction_text} = {}",
+                        units::label(average.round() as i64, "bytes"),
+                        units::label(inuse as i64, "bytes"),
+                        units::label(bytes as i64, "bytes")
+                    ),
+                    None => format!(
+                        "{counted_text} × 2 KiB, the smallest stack Go gives a goroutine{fraction_text} = {} at least (a floor: real stacks are often larger)",
+                        units::label(bytes as i64, "bytes")
+                    ),
+                },
             })
         }
         ImpactKind::Gc => {

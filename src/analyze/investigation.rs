@@ -12,6 +12,7 @@ use super::flame;
 use super::goroutines::{self, GoroutineAnalysis, GoroutineInput, GoroutineOptions};
 use super::language::{self, Language, LanguageVerdict};
 use super::memory::{self, MemoryAnalysis, MemoryOptions};
+use super::memstats::{self, MemStatsView, StackMemory};
 use super::other::{self, OtherProfile};
 use super::{Join, Sequential};
 use crate::context::Context;
@@ -44,6 +45,13 @@ pub struct ReportContext {
     /// The heap and allocation analysis; `None` when the set has neither a heap nor an allocs
     /// profile.
     pub memory: Option<MemoryAnalysis>,
+    /// The runtime's MemStats (figures, GC); `None` when the set has no heap text.
+    #[serde(default)]
+    pub memstats: Option<MemStatsView>,
+    /// Goroutine stack memory: the runtime's `StackInuse`, else a 2 KiB floor per goroutine;
+    /// `None` when neither MemStats nor a goroutine count is there.
+    #[serde(default)]
+    pub stacks: Option<StackMemory>,
     /// The mutex profile (else a contention profile whose name says neither); always there, its
     /// verdict says whether it was collected.
     pub mutex: ContentionAnalysis,
@@ -245,16 +253,15 @@ pub fn analyses(
     options: &InvestigationOptions,
     join: &impl Join,
 ) -> Analyses {
-    let profile_of = |kind| set.member(kind).map(|m| m.profile());
+    let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
     let process = context.process.clone().unwrap_or_default();
     let fallback_language = set_language(set).language;
     let language_of = |kinds: &[MemberKind]| {
         kinds
             .iter()
             .find_map(|k| set.member(*k))
-            .map_or(fallback_language, |m| {
-                member_language(m.profile(), fallback_language)
-            })
+            .and_then(|m| m.profile())
+            .map_or(fallback_language, |p| member_language(p, fallback_language))
     };
     let goroutine_input = goroutine_input(set, context);
     let memory_options = MemoryOptions {
@@ -275,6 +282,7 @@ pub fn analyses(
                     memory::measure(
                         profile_of(MemberKind::Heap),
                         profile_of(MemberKind::Allocs),
+                        profile_of(MemberKind::AllocsWindow),
                         &memory_options,
                         join,
                     )
@@ -319,7 +327,7 @@ pub fn assemble(
         goroutines,
         memory,
     } = analyses;
-    let profile_of = |kind| set.member(kind).map(|m| m.profile());
+    let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
     let set_language = set_language(set);
     let mutex_profile = mutex_profile_of(set);
     let services_declared = services_declared(set, context);
@@ -342,16 +350,28 @@ pub fn assemble(
         .as_ref()
         .and_then(|p| p.uptime.as_ref())
         .map(|u| u.seconds);
-    let mutex = contention::analyze(mutex_profile, ContentionKind::Mutex, 10).per_uptime(uptime);
-    let block = contention::analyze(profile_of(MemberKind::Block), ContentionKind::Block, 10)
-        .per_uptime(uptime);
+    let mutex = contention::analyze_with_window(
+        mutex_profile,
+        profile_of(MemberKind::MutexWindow),
+        ContentionKind::Mutex,
+        10,
+        uptime,
+    );
+    let block = contention::analyze_with_window(
+        profile_of(MemberKind::Block),
+        profile_of(MemberKind::BlockWindow),
+        ContentionKind::Block,
+        10,
+        uptime,
+    );
     let others: Vec<OtherProfile> = unread_members(set)
-        .map(|m| {
+        .filter_map(|m| Some((m, m.profile()?)))
+        .map(|(m, profile)| {
             other::analyze(
-                m.profile(),
+                profile,
                 &file_name(&m.path),
                 m.kind.describe(),
-                member_language(m.profile(), set_language.language),
+                member_language(profile, set_language.language),
                 10,
             )
         })
@@ -436,6 +456,13 @@ pub fn assemble(
         context: context.clone(),
         context_file: options.context_file.clone(),
         language: set_language,
+        memstats: set
+            .member(MemberKind::MemStats)
+            .and_then(|m| Some(memstats::view(m.memstats()?, &file_name(&m.path), uptime))),
+        stacks: memstats::stacks(
+            memstats_of(set),
+            goroutines.as_ref().map(|g| g.totals.total),
+        ),
         cpu,
         goroutines,
         memory,
@@ -486,7 +513,7 @@ impl ReportContext {
 fn mutex_profile_of(set: &ProfileSet) -> Option<&crate::profile::Profile> {
     set.member(MemberKind::Mutex)
         .or_else(|| set.member(MemberKind::Contention))
-        .map(|m| m.profile())
+        .and_then(|m| m.profile())
 }
 
 /// The services the context declares, else the set's name.
@@ -503,7 +530,7 @@ pub fn goroutine_input<'a>(set: &'a ProfileSet, context: &Context) -> GoroutineI
         _ => None,
     };
     GoroutineInput {
-        profile: set.member(MemberKind::Goroutine).map(|m| m.profile()),
+        profile: set.member(MemberKind::Goroutine).and_then(|m| m.profile()),
         debug1: dump_of(MemberKind::GoroutineDebug1),
         debug2: dump_of(MemberKind::GoroutineDebug2),
         services: services_declared(set, context),
@@ -530,7 +557,7 @@ pub fn evidence<'a>(
     mutex: &'a ContentionAnalysis,
     block: &'a ContentionAnalysis,
 ) -> Evidence<'a> {
-    let profile_of = |kind| set.member(kind).map(|m| m.profile());
+    let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
     let process = context.process.clone().unwrap_or_default();
     Evidence {
         cpu_profile: profile_of(MemberKind::Cpu),
@@ -545,8 +572,14 @@ pub fn evidence<'a>(
         block: Some(block),
         process_cpu_percent: process.cpu_percent,
         uptime_seconds: process.uptime.map(|u| u.seconds),
+        stack_inuse: memstats_of(set).and_then(|m| m.stack_inuse),
         language: Some(set_language(set).language),
     }
+}
+
+/// The runtime's MemStats of a set, when it has the heap text.
+fn memstats_of(set: &ProfileSet) -> Option<&crate::memstats::MemStats> {
+    set.member(MemberKind::MemStats).and_then(|m| m.memstats())
 }
 
 /// The language of the whole set: all members' frames together, and goroutine text dumps
@@ -561,7 +594,7 @@ pub fn set_language(set: &ProfileSet) -> LanguageVerdict {
         set.members
             .iter()
             .filter(|m| matches!(m.content, Content::Profile(_)))
-            .map(|m| m.profile()),
+            .filter_map(|m| m.profile()),
         dumps,
     )
 }
@@ -588,6 +621,10 @@ fn unread_members(set: &ProfileSet) -> impl Iterator<Item = &crate::set::Member>
         MemberKind::GoroutineDebug1,
         MemberKind::GoroutineDebug2,
         MemberKind::Block,
+        MemberKind::MemStats,
+        MemberKind::AllocsWindow,
+        MemberKind::MutexWindow,
+        MemberKind::BlockWindow,
     ]
     .into_iter()
     .filter_map(first)
@@ -607,7 +644,22 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 fn member_info(member: &crate::set::Member, set_language: Language) -> MemberInfo {
-    let profile = member.profile();
+    let Some(profile) = member.profile() else {
+        // The MemStats text: figures, no stacks or sample types.
+        return MemberInfo {
+            kind: member.kind,
+            kind_text: member.kind.describe().to_string(),
+            file: file_name(&member.path),
+            size: member.size,
+            size_text: units::label(member.size as i64, "bytes"),
+            sha256: member.sha256.clone(),
+            time_text: None,
+            duration_text: None,
+            samples: 0,
+            sample_types: String::new(),
+            language_text: Language::Go.describe().to_string(),
+        };
+    };
     let is_profile = matches!(member.content, Content::Profile(_));
     MemberInfo {
         kind: member.kind,
@@ -689,7 +741,7 @@ fn flame_inputs(set: &ProfileSet) -> Vec<FlameInput> {
         .iter()
         .filter_map(|kind| {
             let member = kind.members.iter().find_map(|k| set.member(*k))?;
-            let profile = member.profile();
+            let profile = member.profile()?;
             let index = profile.sample_index_of(kind.sample_index)?;
             let folded = flame::folded_for_width(profile, index, flame::MIN_SHARE);
             let base = format!("{} ({})", file_name(&member.path), kind.sample_index);
@@ -753,8 +805,8 @@ fn flames_for_report(set: &ProfileSet, inputs: &[FlameInput]) -> Vec<FlameGraph>
 fn other_flames(set: &ProfileSet) -> (Vec<FlameInput>, Vec<FlameGraph>) {
     let mut inputs = Vec::new();
     let mut graphs = Vec::new();
-    for (n, member) in unread_members(set).enumerate() {
-        let profile = member.profile();
+    let unread = unread_members(set).filter_map(|m| Some((m, m.profile()?)));
+    for (n, (member, profile)) in unread.enumerate() {
         let id = format!("other-{}", n + 1);
         let file = file_name(&member.path);
         let title = format!("{} — {}", upper_first(member.kind.describe()), file);

@@ -1,5 +1,6 @@
 //! Heap and allocations: the four top tables (in-use and allocated, bytes and objects), the
-//! packages that hold and allocate memory, the allocation rate over the uptime, and how much
+//! packages that hold and allocate memory, the allocation rate (over the CPU profile's window
+//! when the set has the allocs profile of that window, else over the uptime), and how much
 //! of the allocation comes from the packages that dominate CPU.
 
 use serde::{Deserialize, Serialize};
@@ -50,16 +51,38 @@ pub struct MemoryView {
     pub packages: ShareTable,
 }
 
-/// Allocation since the process started, averaged over its uptime.
+/// What an allocation rate is measured over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateBasis {
+    /// The allocs profile of the CPU profile's window (`allocs?seconds=N`) over its duration.
+    Window,
+    /// The allocs profile since start over the process's uptime: a lifetime average.
+    Uptime,
+}
+
+fn uptime_basis() -> RateBasis {
+    RateBasis::Uptime
+}
+
+/// Allocation per second: over the CPU profile's window, else since the process started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AllocationRate {
-    /// The process's uptime from the context, in seconds.
-    pub uptime_seconds: f64,
-    /// Bytes allocated per second of uptime (the `alloc_space` total ÷ the uptime).
+    /// What the rate is measured over (analyses written before windows were collected have
+    /// none: theirs is over the uptime).
+    #[serde(default = "uptime_basis")]
+    pub basis: RateBasis,
+    /// The seconds divided by: the window profile's duration, or the uptime from the context.
+    #[serde(alias = "uptime_seconds")]
+    pub seconds: f64,
+    /// The same, as shown (`5.00`).
+    #[serde(default)]
+    pub seconds_text: String,
+    /// Bytes allocated per second (the `alloc_space` total ÷ the seconds).
     pub bytes_per_second: f64,
     /// The same in a readable unit (`1.50MB/s`).
     pub bytes_per_second_text: String,
-    /// Objects allocated per second of uptime (the `alloc_objects` total ÷ the uptime).
+    /// Objects allocated per second (the `alloc_objects` total ÷ the seconds).
     pub objects_per_second: f64,
     /// The same, rounded to a whole number (`12345/s`).
     pub objects_per_second_text: String,
@@ -97,7 +120,8 @@ pub struct MemoryAnalysis {
     /// Objects allocated since start (from the allocs profile, else the heap profile); `None` when
     /// the profile has no `alloc_objects`.
     pub alloc_objects: Option<MemoryView>,
-    /// Allocation since the process started, per second of uptime.
+    /// Allocation per second, over the window when the set has its allocs profile, else
+    /// since the process started.
     pub rate: Option<AllocationRate>,
     /// alloc_space share (package cum) of each of the CPU-dominating packages.
     pub cpu_packages: Vec<PackageAllocation>,
@@ -205,7 +229,7 @@ pub fn analyze(
     allocs: Option<&Profile>,
     options: &MemoryOptions,
 ) -> Option<MemoryAnalysis> {
-    measure(heap, allocs, options, &super::Sequential)
+    measure(heap, allocs, None, options, &super::Sequential)
         .map(|m| m.with_cpu_packages(&options.cpu_packages))
 }
 
@@ -219,10 +243,12 @@ pub struct Measured {
 }
 
 /// [`analyze`] without `options.cpu_packages`; `join` decides whether the in-use and the
-/// allocated profiles are walked side by side.
+/// allocated profiles are walked side by side. `window` is the allocs profile of the CPU
+/// profile's window (`allocs?seconds=N`), for the allocation rate.
 pub fn measure(
     heap: Option<&Profile>,
     allocs: Option<&Profile>,
+    window: Option<&Profile>,
     options: &MemoryOptions,
     join: &impl super::Join,
 ) -> Option<Measured> {
@@ -254,16 +280,34 @@ pub fn measure(
         let index = p.sample_index_of(kind)?;
         Some(p.samples().map(|s| s.values()[index]).sum())
     };
-    let rate = match (
-        options.uptime_seconds.filter(|u| *u > 0.0),
-        total_of(allocated, "alloc_space"),
-        total_of(allocated, "alloc_objects"),
-    ) {
-        (Some(uptime), Some(bytes), Some(objects)) => {
-            let bytes_per_second = bytes as f64 / uptime;
-            let objects_per_second = objects as f64 / uptime;
+    // The window's profile counts what was allocated during its duration; the profile since
+    // start only gives a lifetime average.
+    let window_rate = window
+        .filter(|w| w.duration_nanos > 0)
+        .map(|w| (RateBasis::Window, w.duration_nanos as f64 / 1e9, w));
+    let lifetime_rate = || {
+        options
+            .uptime_seconds
+            .filter(|u| *u > 0.0)
+            .map(|u| (RateBasis::Uptime, u, allocated))
+    };
+    let rate = match window_rate
+        .or_else(lifetime_rate)
+        .map(|(basis, seconds, p)| {
+            (
+                basis,
+                seconds,
+                total_of(p, "alloc_space"),
+                total_of(p, "alloc_objects"),
+            )
+        }) {
+        Some((basis, seconds, Some(bytes), Some(objects))) => {
+            let bytes_per_second = bytes as f64 / seconds;
+            let objects_per_second = objects as f64 / seconds;
             Some(AllocationRate {
-                uptime_seconds: uptime,
+                basis,
+                seconds,
+                seconds_text: format!("{seconds:.2}"),
                 bytes_per_second,
                 bytes_per_second_text: format!(
                     "{}/s",

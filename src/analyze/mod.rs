@@ -12,6 +12,7 @@ pub mod goroutines;
 pub mod investigation;
 pub mod language;
 pub mod memory;
+pub mod memstats;
 pub mod names;
 pub mod other;
 pub mod runtime;

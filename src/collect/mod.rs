@@ -2,6 +2,14 @@
 //! other members are fetched; every member is checked (it must decode) and written
 //! atomically as soon as it arrives, so a failure later loses nothing fetched before it.
 //!
+//! Over the CPU profile's window, the delta profiles `allocs`, `mutex` and `block`
+//! (`?seconds=N`, served since Go 1.16: net/http/pprof takes one snapshot, sleeps N seconds,
+//! and sends the difference) run side by side with it; after the window, the heap profile's
+//! text (`heap?debug=1`) is fetched for its `runtime.MemStats` block, so its lifetime
+//! counters (NumGC) stand at the moment the process's uptime is read. These four are
+//! optional members: a server that cannot give them fails them with a reason, and the set
+//! is complete without them (the report falls back and says so).
+//!
 //! The server is not trusted: every request is bounded in time (a deadline, not a per-read
 //! timeout, so a server that drips a byte a second cannot keep it alive) and in size (checked
 //! while the body streams, and again when a gzip body is inflated), redirects are not
@@ -16,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::context::{ByteSize, Context, HumanDuration, ProcessStats};
 use crate::dump;
+use crate::memstats;
 use crate::output::{Existing, write_atomic};
 use crate::profile::{self, DecodeOptions};
 use crate::set::MemberKind;
@@ -55,65 +64,120 @@ pub struct CollectOptions {
     pub at: Option<UtcTime>,
 }
 
+/// What a body must be to be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// A pprof profile that decodes.
+    Profile,
+    /// A goroutine text dump that parses.
+    Dump,
+    /// A heap profile text whose `# runtime.MemStats` block parses.
+    MemStats,
+    /// A profile that decodes and states the window's length (a delta profile).
+    Window,
+}
+
 /// One member of the set as fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Target {
     kind: MemberKind,
+    /// The path below /debug/pprof/; a window profile gets `?seconds=N` added.
     path: &'static str,
     suffix: &'static str,
-    text: bool,
+    check: Check,
 }
 
-const TARGETS: [Target; 8] = [
+impl Target {
+    fn url(&self, base: &str, seconds: u64) -> String {
+        match self.check {
+            Check::Window => format!("{base}/debug/pprof/{}?seconds={seconds}", self.path),
+            _ => format!("{base}/debug/pprof/{}", self.path),
+        }
+    }
+}
+
+/// The members in the set's order: the eight every set has, then the optional ones.
+const TARGETS: [Target; 12] = [
     Target {
         kind: MemberKind::Cpu,
         path: "profile",
         suffix: "cpu.prof",
-        text: false,
+        check: Check::Profile,
     },
     Target {
         kind: MemberKind::Heap,
         path: "heap",
         suffix: "heap.prof",
-        text: false,
+        check: Check::Profile,
     },
     Target {
         kind: MemberKind::Allocs,
         path: "allocs",
         suffix: "allocs.prof",
-        text: false,
+        check: Check::Profile,
     },
     Target {
         kind: MemberKind::Goroutine,
         path: "goroutine",
         suffix: "goroutine.prof",
-        text: false,
+        check: Check::Profile,
     },
     Target {
         kind: MemberKind::GoroutineDebug1,
         path: "goroutine?debug=1",
         suffix: "goroutines.txt",
-        text: true,
+        check: Check::Dump,
     },
     Target {
         kind: MemberKind::GoroutineDebug2,
         path: "goroutine?debug=2",
         suffix: "goroutines-debug2.txt",
-        text: true,
+        check: Check::Dump,
     },
     Target {
         kind: MemberKind::Mutex,
         path: "mutex",
         suffix: "mutex.prof",
-        text: false,
+        check: Check::Profile,
     },
     Target {
         kind: MemberKind::Block,
         path: "block",
         suffix: "block.prof",
-        text: false,
+        check: Check::Profile,
+    },
+    Target {
+        kind: MemberKind::MemStats,
+        path: "heap?debug=1",
+        suffix: "heap.txt",
+        check: Check::MemStats,
+    },
+    Target {
+        kind: MemberKind::AllocsWindow,
+        path: "allocs",
+        suffix: "allocs-window.prof",
+        check: Check::Window,
+    },
+    Target {
+        kind: MemberKind::MutexWindow,
+        path: "mutex",
+        suffix: "mutex-window.prof",
+        check: Check::Window,
+    },
+    Target {
+        kind: MemberKind::BlockWindow,
+        path: "block",
+        suffix: "block-window.prof",
+        check: Check::Window,
     },
 ];
+
+/// The targets fetched while the CPU profile runs, one after the other.
+const DURING: std::ops::Range<usize> = 1..8;
+/// The target fetched after the window (MemStats).
+const AFTER: usize = 8;
+/// The window profiles, fetched side by side with the CPU profile.
+const WINDOWS: std::ops::Range<usize> = 9..12;
 
 /// A member fetched, checked and written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +201,13 @@ pub struct Failure {
     pub what: String,
 }
 
+impl Failure {
+    /// True for a member a set is complete without ([`MemberKind::OPTIONAL`]).
+    pub fn optional(&self) -> bool {
+        MemberKind::OPTIONAL.contains(&self.kind)
+    }
+}
+
 /// What a collection did: the members saved and those that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -144,16 +215,18 @@ pub struct Outcome {
     pub prefix: String,
     /// The members written, in the order of the set's members (CPU first).
     pub saved: Vec<Saved>,
-    /// The members not kept, the CPU profile last (it is stored after the others).
+    /// The members not kept: those fetched during the window, then the CPU profile, the
+    /// window profiles and MemStats (stored after the window, in that order).
     pub failures: Vec<Failure>,
     /// None when nothing could be fetched (no context is written then).
     pub context_path: Option<PathBuf>,
 }
 
 impl Outcome {
-    /// True when no member failed.
+    /// True when every member a complete set has ([`MemberKind::EXPECTED`]) was saved; the
+    /// optional ones (window profiles, MemStats) may have failed.
     pub fn complete(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.iter().all(|f| f.optional())
     }
 }
 
@@ -228,25 +301,41 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     let started = Instant::now();
     let cpu_target = TARGETS[0];
     let cpu_url = format!("{base}/debug/pprof/profile?seconds={}", options.cpu_seconds);
-    // The CPU profile answers only after its --seconds: its own timeout starts after them.
-    let cpu_budget = clock.budget(
-        options.timeout + Duration::from_secs(options.cpu_seconds),
-        format!(
-            "--seconds {} + --timeout {}; raise --timeout",
-            options.cpu_seconds,
-            exact(options.timeout)
-        ),
-    );
+    // The CPU profile and the window profiles answer only after --seconds: their own
+    // timeout starts after them.
+    let window_budget = || {
+        clock.budget(
+            options.timeout + Duration::from_secs(options.cpu_seconds),
+            format!(
+                "--seconds {} + --timeout {}; raise --timeout",
+                options.cpu_seconds,
+                exact(options.timeout)
+            ),
+        )
+    };
     let member_budget = || clock.budget(options.timeout, "raise --timeout".to_string());
+    let window_urls: Vec<String> = TARGETS[WINDOWS]
+        .iter()
+        .map(|t| t.url(&base, options.cpu_seconds))
+        .collect();
 
     let mut saved = Vec::new();
     let mut failures = Vec::new();
-    let cpu_result = std::thread::scope(|scope| {
+    let (cpu_result, window_results) = std::thread::scope(|scope| {
         let cpu = scope.spawn(|| {
-            cpu_budget.and_then(|budget| fetch(&cpu_url, &budget, options.max_body_bytes))
+            window_budget().and_then(|budget| fetch(&cpu_url, &budget, options.max_body_bytes))
         });
-        for target in &TARGETS[1..] {
-            let url = format!("{base}/debug/pprof/{}", target.path);
+        // Started with the CPU profile, so that all cover the same seconds.
+        let windows: Vec<_> = window_urls
+            .iter()
+            .map(|url| {
+                scope.spawn(|| {
+                    window_budget().and_then(|budget| fetch(url, &budget, options.max_body_bytes))
+                })
+            })
+            .collect();
+        for target in &TARGETS[DURING] {
+            let url = target.url(&base, options.cpu_seconds);
             let result =
                 member_budget().and_then(|budget| fetch(&url, &budget, options.max_body_bytes));
             store(
@@ -265,16 +354,49 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
             std::thread::sleep(Duration::from_millis(200));
         }
         progress.finish_and_clear();
-        Ok::<_, CollectError>(
-            cpu.join()
-                .unwrap_or_else(|_| Err("the fetching thread failed".to_string())),
-        )
+        let joined = |handle: std::thread::ScopedJoinHandle<'_, Result<Fetched, String>>| {
+            handle
+                .join()
+                .unwrap_or_else(|_| Err("the fetching thread failed".to_string()))
+        };
+        let cpu = joined(cpu);
+        let windows: Vec<_> = windows.into_iter().map(joined).collect();
+        Ok::<_, CollectError>((cpu, windows))
     })?;
     let wall = started.elapsed().as_secs_f64();
     store(
         cpu_target,
         &cpu_url,
         cpu_result,
+        options,
+        &prefix,
+        &mut saved,
+        &mut failures,
+    )?;
+    for ((target, url), result) in TARGETS[WINDOWS]
+        .iter()
+        .zip(&window_urls)
+        .zip(window_results)
+    {
+        store(
+            *target,
+            url,
+            result,
+            options,
+            &prefix,
+            &mut saved,
+            &mut failures,
+        )?;
+    }
+    // After the window, so that its lifetime counters stand where the uptime is read.
+    let memstats_target = TARGETS[AFTER];
+    let memstats_url = memstats_target.url(&base, options.cpu_seconds);
+    let memstats_result =
+        member_budget().and_then(|budget| fetch(&memstats_url, &budget, options.max_body_bytes));
+    store(
+        memstats_target,
+        &memstats_url,
+        memstats_result,
         options,
         &prefix,
         &mut saved,
@@ -406,16 +528,33 @@ fn check_body(target: Target, fetched: Fetched, decode: &DecodeOptions) -> Resul
     if body.is_empty() {
         return Err("HTTP 200 with an empty body".to_string());
     }
-    let (what, problem) = if target.text {
-        match dump::parse(&body) {
+    let (what, problem) = match target.check {
+        Check::Dump => match dump::parse(&body) {
             Ok(_) => return Ok(body),
             Err(e) => ("a goroutine dump", e.to_string()),
-        }
-    } else {
-        match profile::decode(&body, decode) {
+        },
+        Check::MemStats => match memstats::parse(&body) {
+            Ok(_) => return Ok(body),
+            Err(e) => ("a heap profile text with runtime.MemStats", e.to_string()),
+        },
+        Check::Profile => match profile::decode(&body, decode) {
             Ok(_) => return Ok(body),
             Err(e) => ("a profile", e.to_string()),
-        }
+        },
+        Check::Window => match profile::decode(&body, decode) {
+            Ok(p) if p.duration_nanos > 0 => return Ok(body),
+            // What net/http/pprof before Go 1.16 does: it ignores ?seconds= and sends the
+            // profile since start, which states no duration.
+            Ok(_) => {
+                return Err(
+                    "the answer states no duration, so it is the profile since the \
+                     process started: the server ignores ?seconds= (net/http/pprof before Go \
+                     1.16); reports fall back to the profile since start"
+                        .to_string(),
+                );
+            }
+            Err(e) => ("a profile", e.to_string()),
+        },
     };
     let content_type = content_type.as_deref();
     if let Some(title) = html_page(&body, content_type) {

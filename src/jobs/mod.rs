@@ -200,7 +200,7 @@ fn differential_svg(
     after: &set::ProfileSet,
 ) -> Result<Option<String>, Error> {
     fn cpu(set: &set::ProfileSet) -> Option<&crate::profile::Profile> {
-        set.member(set::MemberKind::Cpu).map(|m| m.profile())
+        set.member(set::MemberKind::Cpu).and_then(|m| m.profile())
     }
     let (Some(a), Some(b)) = (cpu(before), cpu(after)) else {
         return Ok(None);

@@ -1,6 +1,6 @@
 //! Plain-text listing of a profile set's members for the terminal.
 
-use crate::set::{Content, ProfileSet};
+use crate::set::{Content, MemberKind, ProfileSet};
 use crate::units;
 
 /// What `pprof-report members` prints: the set's name and folder, what its name says, one
@@ -21,12 +21,11 @@ pub fn render(set: &ProfileSet) -> String {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let profile = member.profile();
         let summary = match &member.content {
             Content::Dump(dump) => format!(
                 "{} goroutines in {} stacks{}",
                 dump.total(),
-                profile.samples.len(),
+                dump.profile.samples.len(),
                 match dump.header_total {
                     Some(total) if total != dump.total() => format!(" (header says {total})"),
                     _ => String::new(),
@@ -38,8 +37,26 @@ pub fn render(set: &ProfileSet) -> String {
                     .iter()
                     .map(|t| format!("{}/{}", t.kind, t.unit))
                     .collect();
-                format!("{} samples; {}", p.samples.len(), types.join(", "))
+                let window = match member.kind {
+                    MemberKind::AllocsWindow
+                    | MemberKind::MutexWindow
+                    | MemberKind::BlockWindow => {
+                        format!("; over {}", units::label(p.duration_nanos, "nanoseconds"))
+                    }
+                    _ => String::new(),
+                };
+                format!("{} samples; {}{window}", p.samples.len(), types.join(", "))
             }
+            Content::MemStats(stats) => format!(
+                "NumGC {}, HeapAlloc {}, StackInuse {}",
+                stats.num_gc.map_or("-".to_string(), |n| n.to_string()),
+                stats
+                    .heap_alloc
+                    .map_or("-".to_string(), |b| units::label(b as i64, "bytes")),
+                stats
+                    .stack_inuse
+                    .map_or("-".to_string(), |b| units::label(b as i64, "bytes")),
+            ),
         };
         out.push_str(&format!(
             "  {:<36} {:<54} {:>9}  {}\n",

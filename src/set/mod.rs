@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::dump::{self, DumpFormat, GoroutineDump};
+use crate::memstats::{self, MemStats, MemStatsError};
 use crate::profile::{self, DecodeOptions, Profile};
 use crate::text::describe_io;
 
@@ -35,6 +36,16 @@ pub enum MemberKind {
     Mutex,
     /// A block profile (`contentions` and `delay`; the file name says `block`).
     Block,
+    /// The runtime's memory statistics: the heap profile in text form
+    /// (`/debug/pprof/heap?debug=1`), read for its `# runtime.MemStats` block.
+    MemStats,
+    /// An allocs profile over a window (`/debug/pprof/allocs?seconds=N`, Go 1.16+): what was
+    /// allocated during N seconds. The name says `-window`, the profile states a duration.
+    AllocsWindow,
+    /// A mutex profile over a window (`/debug/pprof/mutex?seconds=N`).
+    MutexWindow,
+    /// A block profile over a window (`/debug/pprof/block?seconds=N`).
+    BlockWindow,
     /// A contention profile (mutex or block: same sample types) whose name says neither.
     Contention,
     /// A threadcreate profile (the one sample type `threadcreate/count`).
@@ -56,6 +67,16 @@ impl MemberKind {
         MemberKind::Block,
     ];
 
+    /// Members `collect` also fetches that a set may lack without being incomplete: sets
+    /// collected before they existed, and services whose Go predates the delta endpoints
+    /// (1.16), read as they always did, and the report says which figures fall back.
+    pub const OPTIONAL: [MemberKind; 4] = [
+        MemberKind::MemStats,
+        MemberKind::AllocsWindow,
+        MemberKind::MutexWindow,
+        MemberKind::BlockWindow,
+    ];
+
     /// The kind in words, for tables and titles: `CPU profile`, `goroutine dump (debug=2)`.
     pub fn describe(self) -> &'static str {
         match self {
@@ -67,6 +88,10 @@ impl MemberKind {
             MemberKind::GoroutineDebug2 => "goroutine dump (debug=2)",
             MemberKind::Mutex => "mutex profile",
             MemberKind::Block => "block profile",
+            MemberKind::MemStats => "runtime.MemStats (heap text)",
+            MemberKind::AllocsWindow => "allocs profile over the window",
+            MemberKind::MutexWindow => "mutex profile over the window",
+            MemberKind::BlockWindow => "block profile over the window",
             MemberKind::Contention => "contention profile (mutex or block)",
             MemberKind::ThreadCreate => "threadcreate profile",
             MemberKind::Other => "other pprof profile",
@@ -84,6 +109,10 @@ impl MemberKind {
             MemberKind::GoroutineDebug2 => "/debug/pprof/goroutine?debug=2",
             MemberKind::Mutex | MemberKind::Contention => "/debug/pprof/mutex",
             MemberKind::Block => "/debug/pprof/block",
+            MemberKind::MemStats => "/debug/pprof/heap?debug=1",
+            MemberKind::AllocsWindow => "/debug/pprof/allocs?seconds=60",
+            MemberKind::MutexWindow => "/debug/pprof/mutex?seconds=60",
+            MemberKind::BlockWindow => "/debug/pprof/block?seconds=60",
             MemberKind::ThreadCreate => "/debug/pprof/threadcreate",
             MemberKind::Other => "",
         }
@@ -97,6 +126,8 @@ pub enum Content {
     Profile(Profile),
     /// A goroutine text dump (`debug=1` or `debug=2`), with the profile built from its stacks.
     Dump(GoroutineDump),
+    /// The `# runtime.MemStats` block of a heap profile text (which has no stacks read here).
+    MemStats(MemStats),
 }
 
 /// One decoded file of a set, with what it is.
@@ -115,11 +146,21 @@ pub struct Member {
 }
 
 impl Member {
-    /// The stack→count profile of the member (a dump's is built from its stacks).
-    pub fn profile(&self) -> &Profile {
+    /// The stack→count profile of the member (a dump's is built from its stacks); `None`
+    /// for the MemStats text, which is figures, not stacks.
+    pub fn profile(&self) -> Option<&Profile> {
         match &self.content {
-            Content::Profile(p) => p,
-            Content::Dump(d) => &d.profile,
+            Content::Profile(p) => Some(p),
+            Content::Dump(d) => Some(&d.profile),
+            Content::MemStats(_) => None,
+        }
+    }
+
+    /// The runtime statistics, for the MemStats member.
+    pub fn memstats(&self) -> Option<&MemStats> {
+        match &self.content {
+            Content::MemStats(m) => Some(m),
+            _ => None,
         }
     }
 }
@@ -158,7 +199,8 @@ pub struct ProfileSet {
     pub naming: Option<SetName>,
     /// Members in `MemberKind` order, then by path.
     pub members: Vec<Member>,
-    /// Expected members that were not found.
+    /// Expected members that were not found ([`MemberKind::EXPECTED`]; the optional ones
+    /// are not counted).
     pub missing: Vec<MemberKind>,
     /// The set's context file (`<prefix>-context.yaml`), when there is one.
     pub context: Option<PathBuf>,
@@ -220,6 +262,14 @@ pub enum SetError {
         path: PathBuf,
         /// Why it could not be parsed.
         source: dump::DumpError,
+    },
+    /// A file starts as a heap profile text but its MemStats block cannot be read.
+    #[error("{}: {source}", path.display())]
+    MemStats {
+        /// The file.
+        path: PathBuf,
+        /// Why its MemStats block could not be read.
+        source: MemStatsError,
     },
 }
 
@@ -558,6 +608,36 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
+    if !profile::is_gzip(&head) && memstats::sniff(&head) {
+        // A heap text holds a record per allocation site: bounded like an inflated profile.
+        let limit = options.max_decompressed_bytes;
+        let mut text = head;
+        (&mut reader)
+            .take(limit.saturating_sub(text.len() as u64).saturating_add(1))
+            .read_to_end(&mut text)
+            .map_err(io_error)?;
+        if text.len() as u64 > limit {
+            return Err(SetError::Io {
+                path: path.to_path_buf(),
+                what: format!(
+                    "a heap profile text larger than {} (raise --max-decompressed-size)",
+                    crate::units::label(limit as i64, "bytes")
+                ),
+            });
+        }
+        let stats = memstats::parse(&text).map_err(|source| SetError::MemStats {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (size, sha256) = reader.finish().map_err(io_error)?;
+        return Ok(Read::Member(Box::new(Member {
+            kind: MemberKind::MemStats,
+            path: path.to_path_buf(),
+            size,
+            sha256,
+            content: Content::MemStats(stats),
+        })));
+    }
     if !profile::is_gzip(&head) && dump::sniff(&head).is_none() && looks_like_text(&head) {
         reader.finish().map_err(io_error)?;
         return Ok(Read::Other(text_reason(&head)));
@@ -590,7 +670,10 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         }
         load::Decoded::Profile(profile) => profile,
     };
-    let kind = classify(&decoded, &file_name);
+    let kind = match window_kind(classify(&decoded, &file_name), &file_name, &decoded) {
+        Ok(kind) => kind,
+        Err(reason) => return Ok(Read::Other(reason)),
+    };
     Ok(Read::Member(Box::new(Member {
         kind,
         path: path.to_path_buf(),
@@ -637,6 +720,33 @@ pub fn classify(profile: &Profile, file_name: &str) -> MemberKind {
         };
     }
     MemberKind::Other
+}
+
+/// A profile whose name says `-window` is a delta profile (`?seconds=N`): the kind over the
+/// window, provided the profile states the window's length, which only the delta endpoint
+/// writes (runtime/pprof leaves it 0 for heap, allocs, mutex and block). Otherwise why not.
+fn window_kind(kind: MemberKind, file_name: &str, profile: &Profile) -> Result<MemberKind, String> {
+    let named_window = file_name.contains("-window.") || file_name.ends_with("-window");
+    if !named_window {
+        return Ok(kind);
+    }
+    let window = match kind {
+        MemberKind::Allocs | MemberKind::Heap => MemberKind::AllocsWindow,
+        MemberKind::Mutex => MemberKind::MutexWindow,
+        MemberKind::Block => MemberKind::BlockWindow,
+        other => return Ok(other),
+    };
+    if profile.duration_nanos <= 0 {
+        return Err(format!(
+            "named as a window profile, but it states no duration: not what /debug/pprof/{}?seconds=N writes",
+            match window {
+                MemberKind::AllocsWindow => "allocs",
+                MemberKind::MutexWindow => "mutex",
+                _ => "block",
+            }
+        ));
+    }
+    Ok(window)
 }
 
 fn looks_like_text(data: &[u8]) -> bool {

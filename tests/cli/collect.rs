@@ -19,6 +19,15 @@ use pprof_report::set::{self, MemberKind};
 use pprof_report::timefmt::UtcTime;
 
 const SET: &str = "profiles/fixture-3svc-20261125-120000";
+/// The members the generator set lacks (window profiles, the heap text) come from a set
+/// collected from the simulator.
+const WINDOW_SET: &str = "profiles/sim119-3svc-20261201-120000";
+const WINDOW_MEMBERS: [&str; 4] = [
+    "heap.txt",
+    "allocs-window.prof",
+    "mutex-window.prof",
+    "block-window.prof",
+];
 const PREFIX: &str = "fake-3svc-20251125-120000";
 
 /// How the fake service answers one path.
@@ -61,8 +70,13 @@ fn answer_for(path: &str, broken: &[(&str, Answer)]) -> Answer {
         }
     }
     let route = path.trim_start_matches("/debug/pprof/");
+    let window = route.contains("?seconds=");
     let member = match route.split('?').next().unwrap_or("") {
         "profile" => "cpu.prof",
+        "heap" if route.ends_with("debug=1") => "heap.txt",
+        "allocs" if window => "allocs-window.prof",
+        "mutex" if window => "mutex-window.prof",
+        "block" if window => "block-window.prof",
         "heap" => "heap.prof",
         "allocs" => "allocs.prof",
         "mutex" => "mutex.prof",
@@ -76,7 +90,21 @@ fn answer_for(path: &str, broken: &[(&str, Answer)]) -> Answer {
 }
 
 fn fixture_member(member: &str) -> Vec<u8> {
-    std::fs::read(common::fixture(&format!("{SET}-{member}"))).unwrap()
+    let set = if WINDOW_MEMBERS.contains(&member) {
+        WINDOW_SET
+    } else {
+        SET
+    };
+    std::fs::read(common::fixture(&format!("{set}-{member}"))).unwrap()
+}
+
+/// Every member collect fetches, in the set's order.
+fn all_kinds() -> Vec<MemberKind> {
+    [
+        MemberKind::EXPECTED.as_slice(),
+        MemberKind::OPTIONAL.as_slice(),
+    ]
+    .concat()
 }
 
 /// An HTTP server on a loopback address, one thread per connection; every thread is stopped
@@ -296,8 +324,8 @@ fn a_healthy_service_gives_a_complete_set_with_its_context() {
     let service = FakeService::start(vec![]);
     let out = tempfile::tempdir().unwrap();
     let outcome = collect(&options(service.url(), out.path())).unwrap();
-    assert!(outcome.complete(), "{:?}", outcome.failures);
-    assert_eq!(saved_kinds(out.path()), MemberKind::EXPECTED.to_vec());
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!(saved_kinds(out.path()), all_kinds());
     let set = set::open(out.path(), &Default::default()).unwrap();
     assert!(set.missing.is_empty());
     let context = pprof_report::context::Context::load(set.context.as_ref().unwrap()).unwrap();
@@ -313,6 +341,130 @@ fn a_healthy_service_gives_a_complete_set_with_its_context() {
     // The fixture bodies arrive unchanged.
     let cpu = std::fs::read(out.path().join(format!("{PREFIX}-cpu.prof"))).unwrap();
     assert_eq!(cpu, fixture_member("cpu.prof"));
+    for member in WINDOW_MEMBERS {
+        let saved = std::fs::read(out.path().join(format!("{PREFIX}-{member}"))).unwrap();
+        assert_eq!(saved, fixture_member(member), "{member}");
+    }
+    // The windows are asked over --seconds, and the heap text after them (the fake service
+    // answers at once, so the log shows the order collect asked in).
+    let requests = service.requests();
+    for window in ["allocs", "mutex", "block"] {
+        assert!(
+            requests.contains(&format!("/debug/pprof/{window}?seconds=1")),
+            "{requests:?}"
+        );
+    }
+    assert_eq!(
+        requests.last().map(String::as_str),
+        Some("/debug/pprof/heap?debug=1"),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn a_server_that_ignores_seconds_fails_the_windows_and_the_set_stays_complete() {
+    // net/http/pprof before Go 1.16 serves the profile since start for ?seconds=N.
+    let (out, failures) = collect_with(vec![
+        ("/debug/pprof/allocs?seconds=1", Answer::File("allocs.prof")),
+        ("/debug/pprof/mutex?seconds=1", Answer::File("mutex.prof")),
+        ("/debug/pprof/block?seconds=1", Answer::File("block.prof")),
+    ]);
+    let why = "the answer states no duration, so it is the profile since the process started: \
+               the server ignores ?seconds= (net/http/pprof before Go 1.16); reports fall back \
+               to the profile since start";
+    assert_eq!(
+        failures,
+        vec![
+            format!("AllocsWindow: {why}"),
+            format!("MutexWindow: {why}"),
+            format!("BlockWindow: {why}"),
+        ]
+    );
+    let set = set::open(&out.path().join(PREFIX), &Default::default()).unwrap();
+    assert!(set.missing.is_empty(), "{:?}", set.missing);
+    assert_eq!(
+        saved_kinds(out.path()),
+        [MemberKind::EXPECTED.as_slice(), &[MemberKind::MemStats]].concat()
+    );
+}
+
+#[test]
+fn a_server_without_the_delta_endpoint_fails_the_windows_with_its_reason() {
+    let refusal = "\"seconds\" parameter is not supported for this profile type\n";
+    let service = FakeService::start(vec![
+        (
+            "/debug/pprof/allocs?seconds=1",
+            Answer::Status(400, refusal),
+        ),
+        (
+            "/debug/pprof/mutex?seconds=1",
+            Answer::Status(404, "404 page not found"),
+        ),
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let outcome = collect(&options(service.url(), out.path())).unwrap();
+    assert!(outcome.complete());
+    assert_eq!(
+        failure_lines(&outcome),
+        vec![
+            "AllocsWindow: HTTP 400 Bad Request: \"seconds\" parameter is not supported for \
+             this profile type",
+            "MutexWindow: HTTP 404 Not Found: 404 page not found",
+        ]
+    );
+    assert!(outcome.failures.iter().all(|f| f.optional()));
+}
+
+#[test]
+fn a_heap_text_without_memstats_is_not_kept() {
+    let (out, failures) = collect_with(vec![(
+        "/debug/pprof/heap?debug=1",
+        Answer::Body(b"heap profile: 0: 0 [0: 0] @ heap/1048576\n".to_vec()),
+    )]);
+    assert_eq!(
+        failures,
+        vec![
+            "MemStats: the body is not a heap profile text with runtime.MemStats: no \
+             \"# runtime.MemStats\" block (the text is cut, or not written by Go's runtime/pprof)"
+        ]
+    );
+    assert!(!out.path().join(format!("{PREFIX}-heap.txt")).exists());
+}
+
+#[test]
+fn the_command_line_warns_about_optional_members_and_exits_0() {
+    let service = FakeService::start(vec![(
+        "/debug/pprof/block?seconds=1",
+        Answer::Status(404, "404 page not found"),
+    )]);
+    let out = tempfile::tempdir().unwrap();
+    let url = service.url();
+    let (code, stdout, stderr) = common::run(
+        &[
+            "collect",
+            "--url",
+            &url,
+            "--host",
+            "cli",
+            "--services",
+            "3",
+            "--seconds",
+            "1",
+            "--out",
+            ".",
+            "--quiet",
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 12, "{stdout}");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        vec![format!(
+            "warning: block profile over the window ({url}/debug/pprof/block?seconds=1): HTTP \
+             404 Not Found: 404 page not found"
+        )]
+    );
 }
 
 fn collect_with(broken: Vec<(&'static str, Answer)>) -> (tempfile::TempDir, Vec<String>) {
@@ -331,9 +483,8 @@ fn failure_lines(outcome: &Outcome) -> Vec<String> {
 }
 
 fn all_but(kinds: &[MemberKind]) -> Vec<MemberKind> {
-    MemberKind::EXPECTED
-        .iter()
-        .copied()
+    all_kinds()
+        .into_iter()
         .filter(|k| !kinds.contains(k))
         .collect()
 }
@@ -436,7 +587,7 @@ fn a_refused_connection_fails_every_member_and_writes_nothing() {
         .port();
     let out = tempfile::tempdir().unwrap();
     let outcome = collect(&options(format!("http://127.0.0.1:{port}"), out.path())).unwrap();
-    assert_eq!(outcome.failures.len(), 8);
+    assert_eq!(outcome.failures.len(), 12);
     assert!(
         outcome
             .failures
@@ -491,7 +642,7 @@ fn the_command_line_reports_an_incomplete_set_and_exits_1() {
         out.path(),
     );
     assert_eq!(code, 1, "{stderr}");
-    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    assert_eq!(stdout.lines().count(), 12, "{stdout}");
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{stderr}");
     assert_eq!(
@@ -572,7 +723,7 @@ impl Run {
         assert!(self.elapsed < self.bound, "took {:?}", self.elapsed);
         let mut failed_kinds: Vec<MemberKind> =
             self.outcome.failures.iter().map(|f| f.kind).collect();
-        failed_kinds.sort_by_key(|k| MemberKind::EXPECTED.iter().position(|e| e == k));
+        failed_kinds.sort_by_key(|k| all_kinds().iter().position(|e| e == k));
         assert_eq!(failed_kinds, failed, "{:?}", self.failures());
         for failure in &self.outcome.failures {
             assert!(
@@ -600,6 +751,10 @@ impl Run {
             MemberKind::GoroutineDebug2 => "goroutines-debug2.txt",
             MemberKind::Mutex => "mutex.prof",
             MemberKind::Block => "block.prof",
+            MemberKind::MemStats => "heap.txt",
+            MemberKind::AllocsWindow => "allocs-window.prof",
+            MemberKind::MutexWindow => "mutex-window.prof",
+            MemberKind::BlockWindow => "block-window.prof",
             other => panic!("{other:?}"),
         };
         let mut expected: Vec<String> = all_but(failed)
@@ -976,7 +1131,14 @@ fn hostile_every_member_slow_ends_at_the_collection_deadline() {
     let run = hostile(drips.iter().map(|d| (*d, Answer::Drip)).collect(), |o| {
         o.deadline = Duration::from_millis(500);
     });
-    run.check(&all_but(&[MemberKind::Cpu]));
+    // The window profiles run beside the CPU profile and arrive; the heap text, asked after
+    // the window, finds the deadline passed.
+    run.check(&all_but(&[
+        MemberKind::Cpu,
+        MemberKind::AllocsWindow,
+        MemberKind::MutexWindow,
+        MemberKind::BlockWindow,
+    ]));
     assert!(
         run.elapsed < Duration::from_millis(3500),
         "{:?}",
@@ -1049,7 +1211,7 @@ fn the_command_line_applies_every_limit_flag() {
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
     assert_eq!(code, 1, "{stderr}");
-    assert_eq!(stdout.lines().count(), 6, "{stdout}");
+    assert_eq!(stdout.lines().count(), 10, "{stdout}");
     assert_eq!(
         stderr.lines().collect::<Vec<_>>(),
         vec![
@@ -1078,7 +1240,7 @@ fn the_command_line_applies_every_limit_flag() {
         std::fs::read_dir(root.path().join("profiles"))
             .unwrap()
             .count(),
-        6
+        10
     );
 }
 
@@ -1178,8 +1340,9 @@ fn the_longest_host_accepted_gives_a_complete_set() {
     opts.host = "h".repeat(200);
     opts.services = u32::MAX;
     let outcome = collect(&opts).unwrap();
-    assert!(outcome.complete(), "{:?}", outcome.failures);
-    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 9);
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    // Twelve members and the context.
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 13);
 }
 
 #[test]

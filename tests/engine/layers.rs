@@ -13,7 +13,7 @@ const FOLDERS: &[&str] = &[
 
 /// What each pure layer must never reach: the jobs, the command line, writing outputs,
 /// collecting, the backlog and the top-level error.
-const PURE: &[&str] = &["analyze", "profile", "render", "dump"];
+const PURE: &[&str] = &["analyze", "profile", "render", "dump", "memstats"];
 const ABOVE_PURE: &[&str] = &[
     "jobs", "cli", "output", "collect", "backlog", "error", "main",
 ];

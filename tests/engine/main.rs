@@ -20,3 +20,4 @@ mod rules;
 mod runtimes;
 mod services;
 mod set;
+mod windows;

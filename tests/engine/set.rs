@@ -128,6 +128,7 @@ fn goroutine_text_dumps_and_protobuf_agree_on_the_total() {
         set.member(kind)
             .unwrap()
             .profile()
+            .unwrap()
             .samples()
             .map(|s| s.values()[0])
             .sum()

@@ -113,6 +113,9 @@ fn corpus(target: Target) -> Vec<Vec<u8>> {
         Target::BacklogReport => files("reports", |n| n.ends_with(".md"))
             .iter()
             .for_each(|p| add(p)),
+        Target::MemStats => files("fixtures/profiles", |n| n.ends_with("-heap.txt"))
+            .iter()
+            .for_each(|p| add(p)),
         Target::Pipeline => {
             for member in targets::PIPELINE_MEMBERS {
                 let path = root().join(format!(
@@ -156,6 +159,29 @@ const DEBUG1_WORDS: &[&str] = &[
     "#\t0x4396f5\truntime.gopark+0xd5\truntime/proc.go:363\n",
     "#\n",
     "#\t\t\t\n",
+];
+
+const MEMSTATS_WORDS: &[&str] = &[
+    "\n# runtime.MemStats\n",
+    "# NumGC = 18446744073709551615\n",
+    "# NumGC = 18446744073709551616\n",
+    "# NumGC = -1\n",
+    "# NumGC = 300\n",
+    "# StackInuse = 1\n",
+    "# Stack = 18446744073709551615 / 0\n",
+    "# Stack = 1 /\n",
+    "# Stack = 1 / 2 / 3\n",
+    "# GCCPUFraction = 1e-300\n",
+    "# GCCPUFraction = 1.5\n",
+    "# GCCPUFraction = NaN\n",
+    "# PauseNs = []\n",
+    "# PauseNs = [18446744073709551615 18446744073709551615]\n",
+    "# PauseNs = [1 2\n",
+    "# PauseEnd = [0]\n",
+    "# HeapAlloc = 0x10\n",
+    "# MaxRSS = \n",
+    "# = 5\n",
+    "heap profile: 0: 0 [0: 0] @ heap/1048576\n",
 ];
 
 const DEBUG2_WORDS: &[&str] = &[
@@ -368,6 +394,11 @@ fn mutate(rng: &mut Rng, target: Target, seed: &[u8], corpus: &[Vec<u8>]) -> Vec
                 mutate::text(rng, &mut data, REPORT_WORDS, corpus);
             }
         }
+        Target::MemStats => {
+            for _ in 0..rounds {
+                mutate::text(rng, &mut data, MEMSTATS_WORDS, corpus);
+            }
+        }
         Target::Pipeline => {
             let (member, content) = targets::pipeline_input(seed);
             let kind = if member.ends_with(".prof") {
@@ -492,6 +523,7 @@ fn default_count(target: Target) -> usize {
         Target::BacklogTask => 40,
         Target::BacklogReport => 25,
         Target::Pipeline => 2,
+        Target::MemStats => 40,
     }
 }
 
@@ -653,6 +685,11 @@ fn fuzz_backlog_report() {
 #[test]
 fn fuzz_pipeline() {
     fuzz(Target::Pipeline);
+}
+
+#[test]
+fn fuzz_memstats() {
+    fuzz(Target::MemStats);
 }
 
 /// Every input that once failed, replayed: each must now end in `Ok` or a clean error.

@@ -19,6 +19,7 @@ use pprof_report::analyze::flame;
 use pprof_report::analyze::goroutines::{self, GoroutineInput, GoroutineOptions, GroupLevel};
 use pprof_report::analyze::investigation;
 use pprof_report::analyze::memory::{self, MemoryOptions};
+use pprof_report::analyze::memstats as memstats_view;
 use pprof_report::analyze::top::{self, BaseMode, Granularity, TopOptions};
 use pprof_report::backlog::{self, AttachOptions};
 use pprof_report::context::Context;
@@ -51,10 +52,13 @@ pub enum Target {
     BacklogReport,
     /// One member of a copy of a fixture set, then the whole `report` job.
     Pipeline,
+    /// A heap profile text (`heap?debug=1`): its `runtime.MemStats` block, then the views the
+    /// report makes of it.
+    MemStats,
 }
 
 impl Target {
-    pub const ALL: [Target; 8] = [
+    pub const ALL: [Target; 9] = [
         Target::Profile,
         Target::Debug1,
         Target::Debug2,
@@ -63,6 +67,7 @@ impl Target {
         Target::BacklogTask,
         Target::BacklogReport,
         Target::Pipeline,
+        Target::MemStats,
     ];
 
     /// The name of the target's folder under tests/fuzz-regressions/.
@@ -76,6 +81,7 @@ impl Target {
             Target::BacklogTask => "backlog-task",
             Target::BacklogReport => "backlog-report",
             Target::Pipeline => "pipeline",
+            Target::MemStats => "memstats",
         }
     }
 
@@ -98,7 +104,31 @@ pub fn run(target: Target, data: &[u8]) -> Outcome {
             let (member, content) = pipeline_input(data);
             pipeline(member, content)
         }
+        Target::MemStats => memstats(data),
     }
+}
+
+// --- memstats ------------------------------------------------------------------------------
+
+fn memstats(data: &[u8]) -> Outcome {
+    let stats = pprof_report::memstats::parse(data).map_err(clean)?;
+    // Parsing is a function of the bytes.
+    assert_eq!(
+        pprof_report::memstats::parse(data).ok().as_ref(),
+        Some(&stats),
+        "the same text parsed twice differs"
+    );
+    let (pauses, all) = stats.recent_pauses();
+    assert!(pauses.len() <= pprof_report::memstats::PAUSE_BUFFER);
+    assert!(!all || Some(pauses.len() as u64) == stats.num_gc);
+    // Where the figures meet arithmetic: huge counts, zero uptime, zero goroutines.
+    for uptime in [None, Some(0.0), Some(1e-9), Some(86400.0)] {
+        let _ = memstats_view::view(&stats, "fuzz-heap.txt", uptime);
+    }
+    for goroutines in [None, Some(0), Some(1), Some(u64::MAX)] {
+        let _ = memstats_view::stacks(Some(&stats), goroutines);
+    }
+    Ok(())
 }
 
 /// The repository: this file is compiled both from the crate's tests and from fuzz/.
@@ -378,7 +408,7 @@ fn context(data: &[u8]) -> Outcome {
     }
     let process = context.process.clone().unwrap_or_default();
     let set = fixture_set();
-    let profile_of = |kind| set.set.member(kind).map(|m| m.profile());
+    let profile_of = |kind| set.set.member(kind).and_then(|m| m.profile());
     if let Some(p) = profile_of(set::MemberKind::Cpu) {
         let _ = cpu::analyze(
             p,
