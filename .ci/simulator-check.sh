@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Builds the simulator, runs it on a loopback port, collects a set from it with
 # `pprof-report collect`, checks the set is complete and decodes, and that `top` on it
-# matches the real `go tool pprof`; the simulator is always stopped.
-#   bash .ci/simulator-check.sh BINARY
+# matches the real `go tool pprof`; then collects again a minute later and compares the two.
+# The simulator is always stopped.
+#   bash .ci/simulator-check.sh BINARY [GO]
+# GO builds the simulator (default: Debian's /usr/bin/go, else `go` on PATH); with another
+# toolchain (Go 1.27) the set must still be complete, the dumps parse, and the numbers match
+# Debian's go tool pprof, which makes the goldens. SNAPSHOTS=0 skips the minute-apart compare.
 set -euo pipefail
 bin=$1
+pprof_go=/usr/bin/go
+command -v "$pprof_go" >/dev/null || pprof_go=go
+build_go=${2:-$pprof_go}
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work=$(mktemp -d)
 sim_pid=""
@@ -17,7 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root/fixtures/tsnsim" && go build -trimpath -o "$work/tsnsim" .)
+"$build_go" version
+(cd "$root/fixtures/tsnsim" && GOTOOLCHAIN=local GOWORK=off "$build_go" build -trimpath -o "$work/tsnsim" .)
 # -duration bounds the simulator's life even if this script is killed.
 "$work/tsnsim" -services 3 -pprof 127.0.0.1:0 -duration 300s -mutex-fraction 1 -block-rate 1000000 \
 	>"$work/sim.log" 2>&1 &
@@ -39,11 +47,17 @@ if grep -q '^missing:' "$work/members.txt"; then
 	exit 1
 fi
 
+# The window profiles and the runtime statistics are optional members, but a current
+# server has them all.
+for extra in allocs-window.prof mutex-window.prof block-window.prof heap.txt; do
+	ls "$work"/set/*-"$extra" >/dev/null || { echo "collect did not keep the $extra member" >&2 && exit 1; }
+done
+
 checked=0
-for member in cpu heap allocs goroutine mutex block; do
+for member in cpu heap allocs goroutine mutex block allocs-window mutex-window block-window; do
 	file=$(ls "$work"/set/*-"$member".prof)
 	for opts in "" "-cum"; do
-		if ! diff <(TZ=UTC go tool pprof -symbolize=none -top $opts "$file" 2>/dev/null) \
+		if ! diff <(TZ=UTC "$pprof_go" tool pprof -symbolize=none -top $opts "$file" 2>/dev/null) \
 			<("$bin" top ${opts:+-$opts} "$file") >"$work/diff.txt"; then
 			echo "top differs from go tool pprof on $member $opts:"
 			head -n 20 "$work/diff.txt"
@@ -53,6 +67,8 @@ for member in cpu heap allocs goroutine mutex block; do
 	done
 done
 echo "simulator-check: set complete, $checked top outputs identical to go tool pprof"
+
+[[ "${SNAPSHOTS:-1}" == 0 ]] && exit 0
 
 # Two snapshots of one unchanged process a minute apart: nothing was applied, so no
 # recommendation "did not materialise", and a goroutine count that moved by a few is churn.
