@@ -190,3 +190,49 @@ fn the_summary_names_the_work_the_expert_named_first() {
         );
     }
 }
+
+/// `# Name = value` from a set's heap text (its runtime.MemStats block), read here directly.
+fn memstat(set: &str, name: &str) -> u64 {
+    let text =
+        std::fs::read_to_string(common::fixture(&format!("services/{set}-heap.txt"))).unwrap();
+    let prefix = format!("# {name} = ");
+    let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+    line[prefix.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_window_profiles_and_the_runtime_statistics_are_what_the_report_reads() {
+    for set in SETS {
+        let report = report(set);
+        // Contention and the allocation rate over the CPU profile's window where it recorded
+        // something (mtail records no contention at all).
+        for contention in [&report.mutex, &report.block] {
+            let window = contention.window.as_ref().expect("a window profile");
+            assert!(
+                (7.5..8.5).contains(&window.seconds),
+                "{set}: {}",
+                window.seconds
+            );
+            if contention.verdict == Verdict::Recorded {
+                assert!(
+                    window.used,
+                    "{set}: the window recorded delay but was not used"
+                );
+            }
+        }
+        let memory = report.memory.as_ref().unwrap();
+        let rate = memory.rate.as_ref().unwrap();
+        assert_eq!(format!("{:?}", rate.basis), "Window", "{set}");
+        // Stacks and GC from the set's own MemStats, not the 2 KiB floor.
+        let stacks = report.stacks.as_ref().unwrap();
+        assert_eq!(stacks.bytes, memstat(set, "Stack"), "{set}");
+        assert_eq!(format!("{:?}", stacks.source), "MemStats", "{set}");
+        let gc = report.memstats.as_ref().unwrap().gc.as_ref().unwrap();
+        assert_eq!(gc.num_gc, memstat(set, "NumGC"), "{set}");
+    }
+}
