@@ -625,6 +625,8 @@ fn unread_members(set: &ProfileSet) -> impl Iterator<Item = &crate::set::Member>
         MemberKind::AllocsWindow,
         MemberKind::MutexWindow,
         MemberKind::BlockWindow,
+        MemberKind::GoroutineLeak,
+        MemberKind::GoroutineLeakDebug2,
     ]
     .into_iter()
     .filter_map(first)

@@ -97,7 +97,7 @@ impl Target {
 }
 
 /// The members in the set's order: the eight every set has, then the optional ones.
-const TARGETS: [Target; 12] = [
+const TARGETS: [Target; 14] = [
     Target {
         kind: MemberKind::Cpu,
         path: "profile",
@@ -170,12 +170,26 @@ const TARGETS: [Target; 12] = [
         suffix: "block-window.prof",
         check: Check::Window,
     },
+    Target {
+        kind: MemberKind::GoroutineLeak,
+        path: "goroutineleak",
+        suffix: "goroutineleak.prof",
+        check: Check::Profile,
+    },
+    Target {
+        kind: MemberKind::GoroutineLeakDebug2,
+        path: "goroutineleak?debug=2",
+        suffix: "goroutineleak-debug2.txt",
+        check: Check::Dump,
+    },
 ];
 
 /// The targets fetched while the CPU profile runs, one after the other.
 const DURING: std::ops::Range<usize> = 1..8;
-/// The target fetched after the window (MemStats).
-const AFTER: usize = 8;
+/// The targets fetched after the window, in this order: MemStats, so that its lifetime
+/// counters stand where the uptime is read, then the goroutine leak profile and its dump,
+/// last because writing them runs a GC cycle.
+const AFTER: [usize; 3] = [8, 12, 13];
 /// The window profiles, fetched side by side with the CPU profile.
 const WINDOWS: std::ops::Range<usize> = 9..12;
 
@@ -388,20 +402,21 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
             &mut failures,
         )?;
     }
-    // After the window, so that its lifetime counters stand where the uptime is read.
-    let memstats_target = TARGETS[AFTER];
-    let memstats_url = memstats_target.url(&base, options.cpu_seconds);
-    let memstats_result =
-        member_budget().and_then(|budget| fetch(&memstats_url, &budget, options.max_body_bytes));
-    store(
-        memstats_target,
-        &memstats_url,
-        memstats_result,
-        options,
-        &prefix,
-        &mut saved,
-        &mut failures,
-    )?;
+    for target in AFTER.map(|i| TARGETS[i]) {
+        let url = target.url(&base, options.cpu_seconds);
+        let result = member_budget()
+            .and_then(|budget| fetch(&url, &budget, options.max_body_bytes))
+            .map_err(|what| explain_missing(target.kind, what));
+        store(
+            target,
+            &url,
+            result,
+            options,
+            &prefix,
+            &mut saved,
+            &mut failures,
+        )?;
+    }
     saved.sort_by_key(|s| TARGETS.iter().position(|t| t.kind == s.kind));
 
     let process_end = options.pid.map(process::snapshot).transpose()?;
@@ -514,6 +529,21 @@ fn store(
         path,
     });
     Ok(())
+}
+
+/// Why an endpoint that only newer runtimes serve answered 404, added to the status.
+fn explain_missing(kind: MemberKind, what: String) -> String {
+    match kind {
+        MemberKind::GoroutineLeak | MemberKind::GoroutineLeakDebug2
+            if what.starts_with("HTTP 404") =>
+        {
+            format!(
+                "{what}: the service does not serve the goroutine leak profile (Go before \
+                 1.26, or Go 1.26 without GOEXPERIMENT=goroutineleakprofile)"
+            )
+        }
+        _ => what,
+    }
 }
 
 /// A body is kept only when it is what was asked for: a decodable profile or dump.

@@ -46,6 +46,13 @@ pub enum MemberKind {
     MutexWindow,
     /// A block profile over a window (`/debug/pprof/block?seconds=N`).
     BlockWindow,
+    /// The goroutine leak profile (`/debug/pprof/goroutineleak`, Go 1.26 as an experiment,
+    /// standard since 1.27; sample type `goroutineleak/count`): the goroutines a GC cycle
+    /// proved nobody can ever wake.
+    GoroutineLeak,
+    /// The `debug=2` dump written by that detection (`goroutineleak?debug=2`): every goroutine,
+    /// the leaked ones marked `(leaked)`. The file name says `goroutineleak`.
+    GoroutineLeakDebug2,
     /// A contention profile (mutex or block: same sample types) whose name says neither.
     Contention,
     /// A threadcreate profile (the one sample type `threadcreate/count`).
@@ -70,11 +77,13 @@ impl MemberKind {
     /// Members `collect` also fetches that a set may lack without being incomplete: sets
     /// collected before they existed, and services whose Go predates the delta endpoints
     /// (1.16), read as they always did, and the report says which figures fall back.
-    pub const OPTIONAL: [MemberKind; 4] = [
+    pub const OPTIONAL: [MemberKind; 6] = [
         MemberKind::MemStats,
         MemberKind::AllocsWindow,
         MemberKind::MutexWindow,
         MemberKind::BlockWindow,
+        MemberKind::GoroutineLeak,
+        MemberKind::GoroutineLeakDebug2,
     ];
 
     /// The kind in words, for tables and titles: `CPU profile`, `goroutine dump (debug=2)`.
@@ -92,6 +101,8 @@ impl MemberKind {
             MemberKind::AllocsWindow => "allocs profile over the window",
             MemberKind::MutexWindow => "mutex profile over the window",
             MemberKind::BlockWindow => "block profile over the window",
+            MemberKind::GoroutineLeak => "goroutine leak profile",
+            MemberKind::GoroutineLeakDebug2 => "goroutine leak dump (debug=2)",
             MemberKind::Contention => "contention profile (mutex or block)",
             MemberKind::ThreadCreate => "threadcreate profile",
             MemberKind::Other => "other pprof profile",
@@ -113,6 +124,8 @@ impl MemberKind {
             MemberKind::AllocsWindow => "/debug/pprof/allocs?seconds=60",
             MemberKind::MutexWindow => "/debug/pprof/mutex?seconds=60",
             MemberKind::BlockWindow => "/debug/pprof/block?seconds=60",
+            MemberKind::GoroutineLeak => "/debug/pprof/goroutineleak",
+            MemberKind::GoroutineLeakDebug2 => "/debug/pprof/goroutineleak?debug=2",
             MemberKind::ThreadCreate => "/debug/pprof/threadcreate",
             MemberKind::Other => "",
         }
@@ -658,6 +671,11 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         load::Decoded::Dump(dump) => {
             let kind = match dump.format {
                 DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
+                // The dump the leak detection wrote is told apart by its name only: it is
+                // an ordinary debug=2 dump whose leaked goroutines say so.
+                DumpFormat::Debug2 if file_name.contains("goroutineleak") => {
+                    MemberKind::GoroutineLeakDebug2
+                }
                 DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
             };
             return Ok(Read::Member(Box::new(Member {
@@ -706,6 +724,9 @@ pub fn classify(profile: &Profile, file_name: &str) -> MemberKind {
     }
     if types == [("goroutine", "count")] {
         return MemberKind::Goroutine;
+    }
+    if types == [("goroutineleak", "count")] {
+        return MemberKind::GoroutineLeak;
     }
     if types == [("threadcreate", "count")] {
         return MemberKind::ThreadCreate;

@@ -28,6 +28,10 @@ const WINDOW_MEMBERS: [&str; 4] = [
     "mutex-window.prof",
     "block-window.prof",
 ];
+/// The goroutine leak profile and its dump come from a set collected from the simulator
+/// built with Go 1.27 and leaking goroutines.
+const LEAK_SET: &str = "profiles/sim127-leaky-3svc-20261201-123000";
+const LEAK_MEMBERS: [&str; 2] = ["goroutineleak.prof", "goroutineleak-debug2.txt"];
 const PREFIX: &str = "fake-3svc-20251125-120000";
 
 /// How the fake service answers one path.
@@ -84,12 +88,25 @@ fn answer_for(path: &str, broken: &[(&str, Answer)]) -> Answer {
         "goroutine" if route.ends_with("debug=1") => "goroutines.txt",
         "goroutine" if route.ends_with("debug=2") => "goroutines-debug2.txt",
         "goroutine" => "goroutine.prof",
+        "goroutineleak" if route.ends_with("debug=2") => "goroutineleak-debug2.txt",
+        "goroutineleak" => "goroutineleak.prof",
         _ => return Answer::Status(404, "404 page not found"),
     };
     Answer::File(member)
 }
 
 fn fixture_member(member: &str) -> Vec<u8> {
+    if LEAK_MEMBERS.contains(&member) {
+        let path = common::fixture(&format!("{LEAK_SET}-{member}"));
+        if path.exists() {
+            return std::fs::read(path).unwrap();
+        }
+        // The dump is committed gzipped; the service sends it as text.
+        let gz = std::fs::read(common::fixture(&format!("{LEAK_SET}-{member}.gz"))).unwrap();
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+        return text;
+    }
     let set = if WINDOW_MEMBERS.contains(&member) {
         WINDOW_SET
     } else {
@@ -345,8 +362,13 @@ fn a_healthy_service_gives_a_complete_set_with_its_context() {
         let saved = std::fs::read(out.path().join(format!("{PREFIX}-{member}"))).unwrap();
         assert_eq!(saved, fixture_member(member), "{member}");
     }
-    // The windows are asked over --seconds, and the heap text after them (the fake service
-    // answers at once, so the log shows the order collect asked in).
+    for member in LEAK_MEMBERS {
+        let saved = std::fs::read(out.path().join(format!("{PREFIX}-{member}"))).unwrap();
+        assert_eq!(saved, fixture_member(member), "{member}");
+    }
+    // The windows are asked over --seconds, then the heap text, then the leak profile and its
+    // dump, whose writing runs a GC (the fake service answers at once, so the log shows the
+    // order collect asked in).
     let requests = service.requests();
     for window in ["allocs", "mutex", "block"] {
         assert!(
@@ -355,8 +377,12 @@ fn a_healthy_service_gives_a_complete_set_with_its_context() {
         );
     }
     assert_eq!(
-        requests.last().map(String::as_str),
-        Some("/debug/pprof/heap?debug=1"),
+        requests[requests.len() - 3..],
+        [
+            "/debug/pprof/heap?debug=1",
+            "/debug/pprof/goroutineleak",
+            "/debug/pprof/goroutineleak?debug=2"
+        ],
         "{requests:?}"
     );
 }
@@ -384,7 +410,15 @@ fn a_server_that_ignores_seconds_fails_the_windows_and_the_set_stays_complete() 
     assert!(set.missing.is_empty(), "{:?}", set.missing);
     assert_eq!(
         saved_kinds(out.path()),
-        [MemberKind::EXPECTED.as_slice(), &[MemberKind::MemStats]].concat()
+        [
+            MemberKind::EXPECTED.as_slice(),
+            &[
+                MemberKind::MemStats,
+                MemberKind::GoroutineLeak,
+                MemberKind::GoroutineLeakDebug2
+            ]
+        ]
+        .concat()
     );
 }
 
@@ -457,7 +491,7 @@ fn the_command_line_warns_about_optional_members_and_exits_0() {
         out.path(),
     );
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.lines().count(), 12, "{stdout}");
+    assert_eq!(stdout.lines().count(), 14, "{stdout}");
     assert_eq!(
         stderr.lines().collect::<Vec<_>>(),
         vec![format!(
@@ -587,7 +621,7 @@ fn a_refused_connection_fails_every_member_and_writes_nothing() {
         .port();
     let out = tempfile::tempdir().unwrap();
     let outcome = collect(&options(format!("http://127.0.0.1:{port}"), out.path())).unwrap();
-    assert_eq!(outcome.failures.len(), 12);
+    assert_eq!(outcome.failures.len(), 14);
     assert!(
         outcome
             .failures
@@ -642,7 +676,7 @@ fn the_command_line_reports_an_incomplete_set_and_exits_1() {
         out.path(),
     );
     assert_eq!(code, 1, "{stderr}");
-    assert_eq!(stdout.lines().count(), 12, "{stdout}");
+    assert_eq!(stdout.lines().count(), 14, "{stdout}");
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{stderr}");
     assert_eq!(
@@ -755,6 +789,8 @@ impl Run {
             MemberKind::AllocsWindow => "allocs-window.prof",
             MemberKind::MutexWindow => "mutex-window.prof",
             MemberKind::BlockWindow => "block-window.prof",
+            MemberKind::GoroutineLeak => "goroutineleak.prof",
+            MemberKind::GoroutineLeakDebug2 => "goroutineleak-debug2.txt",
             other => panic!("{other:?}"),
         };
         let mut expected: Vec<String> = all_but(failed)
@@ -1211,7 +1247,7 @@ fn the_command_line_applies_every_limit_flag() {
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
     assert_eq!(code, 1, "{stderr}");
-    assert_eq!(stdout.lines().count(), 10, "{stdout}");
+    assert_eq!(stdout.lines().count(), 12, "{stdout}");
     assert_eq!(
         stderr.lines().collect::<Vec<_>>(),
         vec![
@@ -1240,7 +1276,7 @@ fn the_command_line_applies_every_limit_flag() {
         std::fs::read_dir(root.path().join("profiles"))
             .unwrap()
             .count(),
-        10
+        12
     );
 }
 
@@ -1341,8 +1377,8 @@ fn the_longest_host_accepted_gives_a_complete_set() {
     opts.services = u32::MAX;
     let outcome = collect(&opts).unwrap();
     assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
-    // Twelve members and the context.
-    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 13);
+    // Fourteen members and the context.
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 15);
 }
 
 #[test]
