@@ -47,6 +47,9 @@ pub struct Evidence<'a> {
     /// The runtime's `StackInuse` (bytes of goroutine stacks), when the set has MemStats:
     /// goroutine savings use the average stack it gives instead of the 2 KiB floor.
     pub stack_inuse: Option<u64>,
+    /// Goroutines the runtime proved leaked (the goroutine leak profile); `None` when the
+    /// set has no leak profile.
+    pub leaked_goroutines: Option<u64>,
     /// The language of the set's profiles: rules written for one runtime (`runtime: go`)
     /// are skipped for the others, and packages follow the language. `None`: not decided,
     /// every rule is evaluated and packages are Go's.
@@ -444,7 +447,11 @@ fn below_floor(
                 )
             })
         }
-        Metric::InstancesDiffer | Metric::ProfileEmpty | Metric::ModuleVersionBelow => None,
+        // Facts and proofs, not samples: nothing to be too few.
+        Metric::InstancesDiffer
+        | Metric::ProfileEmpty
+        | Metric::ModuleVersionBelow
+        | Metric::LeakedGoroutines => None,
     }
 }
 
@@ -671,6 +678,17 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 ),
                 subject: instances.summary_text.clone(),
                 goroutines: Some(g.totals.total as f64),
+                mask: None,
+            })
+        }
+        Metric::LeakedGoroutines => {
+            let count = evidence.leaked_goroutines?;
+            Some(Measurement {
+                value: count as f64,
+                text: count.to_string(),
+                what: "goroutines the runtime proved leaked".to_string(),
+                subject: String::new(),
+                goroutines: Some(count as f64),
                 mask: None,
             })
         }

@@ -52,6 +52,10 @@ pub struct ReportContext {
     /// `None` when neither MemStats nor a goroutine count is there.
     #[serde(default)]
     pub stacks: Option<StackMemory>,
+    /// Goroutines the runtime proved leaked (the goroutine leak profile and its dump, Go
+    /// 1.26+); `None` when the set has neither.
+    #[serde(default)]
+    pub leaks: Option<super::leaks::LeakAnalysis>,
     /// The mutex profile (else a contention profile whose name says neither); always there, its
     /// verdict says whether it was collected.
     pub mutex: ContentionAnalysis,
@@ -463,6 +467,7 @@ pub fn assemble(
             memstats_of(set),
             goroutines.as_ref().map(|g| g.totals.total),
         ),
+        leaks: leaks_of(set),
         cpu,
         goroutines,
         memory,
@@ -573,8 +578,27 @@ pub fn evidence<'a>(
         process_cpu_percent: process.cpu_percent,
         uptime_seconds: process.uptime.map(|u| u.seconds),
         stack_inuse: memstats_of(set).and_then(|m| m.stack_inuse),
+        leaked_goroutines: leaks_of(set).map(|l| l.total),
         language: Some(set_language(set).language),
     }
+}
+
+/// The proven leaks of a set, when it has the goroutine leak profile or its dump.
+fn leaks_of(set: &ProfileSet) -> Option<super::leaks::LeakAnalysis> {
+    let profile = set.member(MemberKind::GoroutineLeak).and_then(|m| {
+        let profile = m.profile()?;
+        Some((file_name(&m.path), profile))
+    });
+    let dump = set
+        .member(MemberKind::GoroutineLeakDebug2)
+        .and_then(|m| match &m.content {
+            Content::Dump(d) => Some((file_name(&m.path), d)),
+            _ => None,
+        });
+    super::leaks::analyze(
+        profile.as_ref().map(|(f, p)| (f.as_str(), *p)),
+        dump.as_ref().map(|(f, d)| (f.as_str(), *d)),
+    )
 }
 
 /// The runtime's MemStats of a set, when it has the heap text.

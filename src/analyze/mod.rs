@@ -11,6 +11,7 @@ pub mod frames;
 pub mod goroutines;
 pub mod investigation;
 pub mod language;
+pub mod leaks;
 pub mod memory;
 pub mod memstats;
 pub mod names;

@@ -22,6 +22,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     template!("summary-items.md.j2"),
     template!("cpu.md.j2"),
     template!("goroutines.md.j2"),
+    template!("leaks.md.j2"),
     template!("memory.md.j2"),
     template!("contention.md.j2"),
     template!("others.md.j2"),

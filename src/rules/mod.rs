@@ -132,6 +132,9 @@ pub enum Metric {
     GoroutinesPerInstance,
     /// Goroutines with a function matching `pattern` on the stack.
     GoroutinesFunction,
+    /// Goroutines the runtime proved leaked (Go 1.26+'s goroutine leak profile): a proof,
+    /// so no evidence floor applies.
+    LeakedGoroutines,
     /// Largest per-instance factor of goroutine groups whose label matches `pattern`.
     GoroutineGroupFactor,
     /// 1 when the inferred instance count differs from the declared service count.

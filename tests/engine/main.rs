@@ -16,6 +16,7 @@ mod goroutine;
 mod goroutines_analysis;
 mod handmade;
 mod layers;
+mod leaks;
 mod rules;
 mod runtimes;
 mod services;
