@@ -94,6 +94,7 @@ struct World {
     block: Option<Profile>,
     services: Option<u32>,
     uptime: Option<f64>,
+    leaked: Option<u64>,
 }
 
 impl World {
@@ -128,6 +129,7 @@ impl World {
                 block: Some(&block),
                 process_cpu_percent: Some(100.0),
                 uptime_seconds: self.uptime,
+                leaked_goroutines: self.leaked,
                 ..Evidence::default()
             },
         )
@@ -288,6 +290,17 @@ fn cases() -> Vec<(&'static str, World, World)> {
             "goroutines-per-instance",
             goroutine_world(10, 10, &workers(10 * 30)),
             goroutine_world(10, 10, &workers(10 * 2)),
+        ),
+        (
+            "goroutine-leaks-proven",
+            World {
+                leaked: Some(3),
+                ..World::default()
+            },
+            World {
+                leaked: Some(0),
+                ..World::default()
+            },
         ),
         (
             "instances-differ",

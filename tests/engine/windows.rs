@@ -45,8 +45,14 @@ fn the_new_members_are_recognised_and_the_sets_are_complete() {
     for prefix in [SIM119, SIM127] {
         let set = set::open(&common::fixture(prefix), &DecodeOptions::default()).unwrap();
         assert!(set.missing.is_empty(), "{prefix}: {:?}", set.missing);
+        // Every optional member but the goroutine leak profile: Go 1.19 does not serve it,
+        // and sim127 was collected before collect fetched it (sim127-leaky has it).
         for kind in MemberKind::OPTIONAL {
-            assert!(set.member(kind).is_some(), "{prefix}: no {kind:?}");
+            let leak = matches!(
+                kind,
+                MemberKind::GoroutineLeak | MemberKind::GoroutineLeakDebug2
+            );
+            assert_eq!(set.member(kind).is_some(), !leak, "{prefix}: {kind:?}");
         }
         assert!(set.others.is_empty(), "{prefix}: {:?}", set.others);
     }

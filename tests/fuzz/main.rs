@@ -110,8 +110,16 @@ fn corpus(target: Target) -> Vec<Vec<u8>> {
                     .for_each(|p| add(p));
             }
         }
+        // The committed reports, and the inputs that once broke attach (refused now, so the
+        // harness always sees refusals as well as acceptances, whatever the reports say).
         Target::BacklogReport => files("reports", |n| n.ends_with(".md"))
             .iter()
+            .chain(
+                files("tests/fuzz-regressions/backlog-report", |n| {
+                    n.ends_with(".md")
+                })
+                .iter(),
+            )
             .for_each(|p| add(p)),
         Target::MemStats => files("fixtures/profiles", |n| n.ends_with("-heap.txt"))
             .iter()
