@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::analyze::goroutines::GroupLevel;
-use crate::analyze::top::{self, BaseMode, Granularity, TopOptions};
+use crate::analyze::top::{self, BaseMode, Granularity, TagFilter, TopOptions};
 use crate::collect;
 use crate::error::{Error, UsageError};
 use crate::jobs::{self, CommandLine, Format};
@@ -374,8 +374,21 @@ pub struct TopArgs {
     /// Ignore edges below this fraction of the total (they decide "(inline)").
     #[arg(long, value_name = "F", default_value_t = 0.001)]
     pub edgefraction: f64,
+    /// Only samples with matching labels, as pprof's -tagfocus: `[KEY=]REGEX[,REGEX…]` over
+    /// string labels, or `[KEY=]RANGE` over numeric ones (`bytes=1mb:`, `:64kb`, `4kb:1mb`).
+    /// Percentages stay of the whole profile's total.
+    #[arg(long, value_name = "[KEY=]REGEX|RANGE", value_parser = parse_tag_filter)]
+    pub tagfocus: Option<TagFilter>,
+    /// Not the samples with matching labels, as pprof's -tagignore (same forms as --tagfocus).
+    #[arg(long, value_name = "[KEY=]REGEX|RANGE", value_parser = parse_tag_filter)]
+    pub tagignore: Option<TagFilter>,
     #[command(flatten)]
     pub decode: DecodeArgs,
+}
+
+/// A `--tagfocus`/`--tagignore` value; clap reports a refusal as a usage error naming the flag.
+fn parse_tag_filter(text: &str) -> Result<TagFilter, String> {
+    TagFilter::parse(text).map_err(|e| e.to_string())
 }
 
 impl TopArgs {
@@ -399,6 +412,9 @@ impl TopArgs {
             node_count: self.nodecount,
             node_fraction: self.nodefraction,
             edge_fraction: self.edgefraction,
+            // pprof takes an empty value as no filter.
+            tag_focus: self.tagfocus.clone().filter(|f| !f.text().is_empty()),
+            tag_ignore: self.tagignore.clone().filter(|f| !f.text().is_empty()),
         }
     }
 }
@@ -681,10 +697,23 @@ fn run_top(args: &TopArgs, out: &mut dyn Write) -> Result<(), Error> {
         Some((path, mode)) => Some((load::read_profile(path, &decode)?, mode)),
         None => None,
     };
+    let options = args.options();
+    for (name, filter) in [
+        ("tagfocus", &options.tag_focus),
+        ("tagignore", &options.tag_ignore),
+    ] {
+        // pprof's note on stderr, word for word: a value that looks numeric is no regexp.
+        if let Some(filter) = filter.as_ref().filter(|f| f.is_range()) {
+            eprintln!(
+                "{name}:Interpreted '{}' as range, not regexp",
+                filter.value()
+            );
+        }
+    }
     let report = top::top(
         &profile,
         base_profile.as_ref().map(|(p, mode)| (p, *mode)),
-        &args.options(),
+        &options,
     )
     .map_err(|source| Error::Top {
         path: args.file.clone(),

@@ -433,6 +433,12 @@ impl<'a> SampleRef<'a> {
         self.values().get(index).copied().unwrap_or(0)
     }
 
+    /// The number of the sample's label set: samples that share a number share their labels
+    /// (a question about labels is answered once per set, not once per sample).
+    pub fn label_set(&self) -> usize {
+        self.samples.label_of[self.index] as usize
+    }
+
     /// The sample's labels; empty when it has none.
     pub fn labels(&self) -> &'a Labels {
         &self.samples.label_sets[self.samples.label_of[self.index] as usize]

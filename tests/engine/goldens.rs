@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pprof_report::analyze::top::{self, BaseMode, Granularity, TopOptions};
+use pprof_report::analyze::top::{self, BaseMode, Granularity, TagFilter, TopOptions};
 use pprof_report::profile::DecodeOptions;
 use pprof_report::render::top_text;
 use pprof_report::set::load::read_profile;
@@ -13,6 +13,10 @@ struct Case {
     profile: PathBuf,
     options: TopOptions,
     base: Option<(PathBuf, BaseMode)>,
+    /// pprof refuses the case (its golden is its empty stdout); `top` must refuse it too.
+    fails: bool,
+    /// A tag filter `TagFilter::parse` refused, with why.
+    bad_filter: Option<String>,
 }
 
 fn root() -> PathBuf {
@@ -37,6 +41,8 @@ fn parse_manifest(text: &str) -> Vec<Case> {
             profile: root().join(words[1]),
             options: TopOptions::default(),
             base: None,
+            fails: false,
+            bad_filter: None,
         };
         for token in &words[2..] {
             let (key, value) = token.split_once('=').unwrap_or((token, ""));
@@ -49,6 +55,12 @@ fn parse_manifest(text: &str) -> Vec<Case> {
                 "sample_index" => case.options.sample_index = Some(value.to_string()),
                 "base" => case.base = Some((root().join(value), BaseMode::Subtract)),
                 "diff_base" => case.base = Some((root().join(value), BaseMode::Diff)),
+                "tagfocus" | "tagignore" => match TagFilter::parse(value) {
+                    Ok(filter) if key == "tagfocus" => case.options.tag_focus = Some(filter),
+                    Ok(filter) => case.options.tag_ignore = Some(filter),
+                    Err(e) => case.bad_filter = Some(format!("--{key}={value}: {e}")),
+                },
+                "fails" => case.fails = true,
                 other => panic!("cases.txt:{}: unknown option {other}", number + 1),
             }
         }
@@ -70,15 +82,20 @@ fn first_difference(expected: &str, actual: &str) -> String {
     )
 }
 
-fn render(case: &Case) -> String {
+/// Our output, or why `top` refused the case.
+fn render(case: &Case) -> Result<String, String> {
+    if let Some(refusal) = &case.bad_filter {
+        return Err(refusal.clone());
+    }
     let options = DecodeOptions::default();
     let profile = read_profile(&case.profile, &options).unwrap();
     let base = case
         .base
         .as_ref()
         .map(|(path, mode)| (read_profile(path, &options).unwrap(), *mode));
-    let report = top::top(&profile, base.as_ref().map(|(p, m)| (p, *m)), &case.options).unwrap();
-    top_text::render(&report)
+    let report = top::top(&profile, base.as_ref().map(|(p, m)| (p, *m)), &case.options)
+        .map_err(|e| e.to_string())?;
+    Ok(top_text::render(&report))
 }
 
 #[test]
@@ -92,7 +109,21 @@ fn top_matches_go_tool_pprof_goldens() {
         let golden_path = dir.join(format!("{}.txt", case.name));
         let expected = std::fs::read_to_string(&golden_path)
             .unwrap_or_else(|e| panic!("{}: {e}", golden_path.display()));
-        let actual = render(case);
+        let actual = match (render(case), case.fails) {
+            (Ok(actual), false) => actual,
+            (Err(_), true) => continue,
+            (Ok(_), true) => {
+                failures.push(format!("{}: pprof refuses it, ours does not", case.name));
+                continue;
+            }
+            (Err(e), false) => {
+                failures.push(format!(
+                    "{}: pprof reports it, ours refuses: {e}",
+                    case.name
+                ));
+                continue;
+            }
+        };
         if actual != expected {
             failures.push(format!(
                 "{}: {}",

@@ -44,6 +44,7 @@ pub(super) fn format_report(
     }
 
     let mut labels = profile_labels(header, &sample_type, total, &format);
+    labels.extend(active_filters(options));
     labels.push(format!(
         "Showing nodes accounting for {}, {} of {} total",
         format(flat_sum),
@@ -83,6 +84,34 @@ pub(super) fn format_report(
         node_total,
         items,
     }
+}
+
+/// pprof's legendActiveFilters: a heading and each filter as `name=value`, cut after 80
+/// bytes (pprof cuts bytes; a cut inside a character is moved back to its start here).
+fn active_filters(options: &TopOptions) -> Vec<String> {
+    let filters: Vec<String> = [
+        ("tagfocus", &options.tag_focus),
+        ("tagignore", &options.tag_ignore),
+    ]
+    .into_iter()
+    .filter_map(|(name, filter)| filter.as_ref().map(|f| format!("{name}={}", f.text())))
+    .collect();
+    if filters.is_empty() {
+        return Vec::new();
+    }
+    std::iter::once("Active filters:".to_string())
+        .chain(filters.into_iter().map(|filter| {
+            if filter.len() > 80 {
+                let mut cut = 80;
+                while !filter.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                format!("   {}…", &filter[..cut])
+            } else {
+                format!("   {filter}")
+            }
+        }))
+        .collect()
 }
 
 /// pprof's selectOutputUnit for `-unit=minimum`: the unit of the smallest non-zero value,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use rustc_hash::FxHashMap;
 
 use super::paths::{go_base, shown_file_name};
+use super::tags::{TagFilter, numeric_label_units};
 use super::{BaseMode, TopError};
 use crate::profile::{Labels, Profile, ValueType};
 
@@ -69,6 +70,17 @@ pub(super) struct Merged<'a> {
     columns: Vec<usize>,
     pub(super) width: usize,
     summed: Vec<i64>,
+    /// pprof's total of each column over the samples before the tag filters dropped any
+    /// (it computes the total before filtering); `None` when they dropped none.
+    totals_before_tags: Option<Vec<i64>>,
+}
+
+/// `-tagfocus` and `-tagignore`: a sample is kept when it matches the first (if given) and
+/// not the second.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct TagFilters<'f> {
+    pub(super) focus: Option<&'f TagFilter>,
+    pub(super) ignore: Option<&'f TagFilter>,
 }
 
 /// One merged sample: where its stack is, how many frames prune_frames cut from its leaf
@@ -78,6 +90,8 @@ pub(super) struct MergedSample {
     pub(super) stack: StackAt,
     pub(super) skip: u32,
     diff_base: bool,
+    /// False when the tag filters drop the sample.
+    tagged: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +107,7 @@ impl<'a> Merged<'a> {
         profile: &'a Profile,
         base: Option<(&'a Profile, BaseMode)>,
         columns: &[usize],
+        tags: TagFilters<'_>,
     ) -> Result<Merged<'a>, TopError> {
         if let Some((base, _)) = base {
             compatible(profile, base)?;
@@ -115,6 +130,7 @@ impl<'a> Merged<'a> {
             columns: columns.to_vec(),
             width: columns.len(),
             summed: Vec::new(),
+            totals_before_tags: None,
         };
         let index = columns.first().copied().unwrap_or(0);
         let mut function_ids: FxHashMap<FunctionKey<'a>, usize> = FxHashMap::default();
@@ -133,8 +149,22 @@ impl<'a> Merged<'a> {
                 .iter()
                 .any(|(p, sign, _)| *sign < 0 || p.samples().any(|s| s.values()[index] < 0));
         let mut sample_ids: HashMap<(Vec<u32>, LabelKey), usize> = HashMap::new();
+        let label_units = if tags.focus.is_some_and(TagFilter::is_range)
+            || tags.ignore.is_some_and(TagFilter::is_range)
+        {
+            // Over the samples pprof's Merge keeps: those with a value that is not 0.
+            numeric_label_units(sources.iter().flat_map(|(p, _, _)| {
+                p.samples()
+                    .filter(|s| s.values().iter().any(|&v| v != 0))
+                    .map(|s| s.labels())
+            }))
+        } else {
+            Default::default()
+        };
 
         for (source_number, &(source, sign, diff_base)) in sources.iter().enumerate() {
+            // Samples share label sets: each set is matched once.
+            let mut tagged_sets: FxHashMap<usize, bool> = FxHashMap::default();
             let mut location_map: Vec<u32> = Vec::with_capacity(source.locations.len());
             let mut function_map: Vec<Option<usize>> = vec![None; source.functions.len()];
             let mapping_ids_of_source: Vec<u32> = source
@@ -195,6 +225,12 @@ impl<'a> Merged<'a> {
                 }
                 // A profile written by `pprof -proto -diff_base` carries the mark itself.
                 let from_base = diff_base || is_diff_base_sample(sample.labels());
+                let tagged = (tags.focus.is_none() && tags.ignore.is_none())
+                    || *tagged_sets.entry(sample.label_set()).or_insert_with(|| {
+                        let labels = sample.labels();
+                        let matches = |f: &TagFilter| f.matches(labels, diff_base, &label_units);
+                        tags.focus.is_none_or(matches) && !tags.ignore.is_some_and(matches)
+                    });
                 if needs_merge {
                     let value = values[index].wrapping_mul(sign);
                     let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
@@ -216,6 +252,7 @@ impl<'a> Merged<'a> {
                         },
                         skip: 0,
                         diff_base: from_base,
+                        tagged,
                     });
                     merged.summed.push(value);
                 } else {
@@ -226,6 +263,7 @@ impl<'a> Merged<'a> {
                         },
                         skip: 0,
                         diff_base: from_base,
+                        tagged,
                     });
                     // Unsummed samples come from the profile itself (a base is always
                     // summed, so `sign` is 1 here): their values are read from it, not copied.
@@ -235,7 +273,18 @@ impl<'a> Merged<'a> {
         }
         merged.header = combine_headers(&sources);
         merged.prune_frames()?;
+        merged.apply_tag_filters();
         Ok(merged)
+    }
+
+    /// pprof's FilterSamplesByTag, after its total is taken: the samples the tag filters
+    /// drop are removed (samples summed together share their labels, so they go together).
+    fn apply_tag_filters(&mut self) {
+        if self.samples.iter().all(|s| s.tagged) {
+            return;
+        }
+        self.totals_before_tags = Some((0..self.width).map(|c| self.total(c)).collect());
+        self.samples.retain(|s| s.tagged);
     }
 
     /// pprof's RemoveUninteresting/Prune: when the profile names drop_frames, frames matching
@@ -323,6 +372,9 @@ impl<'a> Merged<'a> {
 
     /// pprof's computeTotal: the sum of |value|, or of the diff base's samples when present.
     pub(super) fn total(&self, column: usize) -> i64 {
+        if let Some(&total) = self.totals_before_tags.as_ref().and_then(|t| t.get(column)) {
+            return total;
+        }
         let mut total = 0i64;
         let mut diff_total = 0i64;
         let mut values = Vec::with_capacity(self.width);

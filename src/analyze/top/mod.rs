@@ -2,21 +2,24 @@
 //! `internal/graph`), reproduced step by step so that every number matches `go tool pprof -top`.
 //!
 //! The steps, in pprof's order: merge the profile (and a negated base) sample by sample;
-//! prune `drop_frames`; aggregate locations to the requested granularity; build the graph,
+//! prune `drop_frames`; take the total; drop the samples `-tagfocus`/`-tagignore` reject; aggregate locations to the requested granularity; build the graph,
 //! drop nodes whose cum is under the node fraction, rebuild; sort; keep the top N, rebuild;
 //! trim light edges (they decide `(inline)`); pick the output unit; format.
 
 mod format;
+mod goregex;
 mod graph;
 mod merge;
 mod paths;
+mod tags;
 
 use serde::{Deserialize, Serialize};
 
 use crate::profile::Profile;
 use format::format_report;
 use graph::{Built, EdgeView, Graph, Nodes};
-use merge::Merged;
+use merge::{Merged, TagFilters};
+pub use tags::{TagFilter, TagFilterError};
 
 /// How locations are grouped into report lines, as pprof's `-functions`, `-lines`, …
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -60,6 +63,10 @@ pub struct TopOptions {
     pub node_fraction: f64,
     /// Edges lighter than this fraction are ignored when deciding `(inline)` (pprof: 0.001).
     pub edge_fraction: f64,
+    /// Only samples whose labels match (`-tagfocus`); percentages stay of the whole total.
+    pub tag_focus: Option<TagFilter>,
+    /// Not the samples whose labels match (`-tagignore`).
+    pub tag_ignore: Option<TagFilter>,
 }
 
 impl Default for TopOptions {
@@ -71,6 +78,8 @@ impl Default for TopOptions {
             node_count: 0,
             node_fraction: 0.005,
             edge_fraction: 0.001,
+            tag_focus: None,
+            tag_ignore: None,
         }
     }
 }
@@ -201,6 +210,8 @@ pub fn top_views(
             && v.node_count == first.node_count
             && v.node_fraction == first.node_fraction
             && v.edge_fraction == first.edge_fraction
+            && v.tag_focus == first.tag_focus
+            && v.tag_ignore == first.tag_ignore
     });
     let mut columns: Vec<usize> = indices.clone();
     columns.sort_unstable();
@@ -217,7 +228,11 @@ pub fn top_views(
             .map(|v| top_views(profile, base, std::slice::from_ref(v)).map(|mut r| r.remove(0)))
             .collect();
     }
-    let merged = Merged::build(profile, base, &columns)?;
+    let tags = TagFilters {
+        focus: first.tag_focus.as_ref(),
+        ignore: first.tag_ignore.as_ref(),
+    };
+    let merged = Merged::build(profile, base, &columns, tags)?;
     let nodes = Nodes::build(&merged, first.granularity);
     let mut graph = Graph::new(&merged, &nodes);
     // One pass: everything, to find the low-frequency nodes by their cum weight.
