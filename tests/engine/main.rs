@@ -16,6 +16,7 @@ mod goroutine;
 mod goroutines_analysis;
 mod handmade;
 mod layers;
+mod merge;
 mod rules;
 mod runtimes;
 mod services;
