@@ -55,6 +55,9 @@ pub enum Command {
     /// Attach a report to a Backlog.md task: a dated block in its Implementation Notes, the
     /// report in its documentation list.
     Attach(AttachArgs),
+    /// Merge the CPU profiles of one or more sets into one profile for `go build -pgo`,
+    /// as `go tool pprof -proto` merges them.
+    Pgo(PgoArgs),
     /// Render the Markdown report again from a saved analysis (--format json).
     Render(RenderArgs),
     /// Write the default templates into a folder, to override them with --templates.
@@ -182,6 +185,22 @@ pub struct TrendArgs {
     /// A folder whose templates replace the defaults, file by file.
     #[arg(long)]
     pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct PgoArgs {
+    /// The sets (a directory holding one set, or a path prefix), or CPU profiles.
+    #[arg(required = true)]
+    pub sets: Vec<PathBuf>,
+    /// The profile to write, gzipped profile.proto (replaced if it exists). `go build` uses
+    /// a default.pgo in the main package's folder by itself.
+    #[arg(long, default_value = "default.pgo")]
+    pub out: PathBuf,
     #[command(flatten)]
     pub decode: DecodeArgs,
 }
@@ -515,6 +534,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             ))?;
             say_attached(&attached, out)
         }
+        Command::Pgo(args) => run_pgo(&args, out),
         Command::Render(args) => {
             let written =
                 jobs::report::render_from_json(&args.json, &args.out, args.templates.as_deref())?;
@@ -564,6 +584,7 @@ fn run_report(args: &ReportArgs, out: &mut dyn Write) -> Result<(), Error> {
                 group_level: (group_level != GroupLevel::default()).then_some(group_level),
             },
         ),
+        pgo_command: regenerate("pgo", &[&set], &Flags::default()),
         set,
         context: args.context.clone(),
         out,
@@ -720,6 +741,41 @@ fn run_top(args: &TopArgs, out: &mut dyn Write) -> Result<(), Error> {
         source,
     })?;
     write_output(out, render::top_text::render(&report).as_bytes())
+}
+
+fn run_pgo(args: &PgoArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let written = jobs::pgo::run(&jobs::pgo::PgoJob {
+        sets: args.sets.clone(),
+        out: args.out.clone(),
+        decode: args.decode.options(),
+    })?;
+    let shown = |path: &Path| crate::text::for_terminal(&path.display().to_string());
+    let mut text = String::new();
+    for source in &written.sources {
+        text.push_str(&format!(
+            "set {}: {}, {}\n",
+            crate::text::for_terminal(&source.set),
+            shown(&source.file),
+            source.totals.describe()
+        ));
+    }
+    text.push_str(&format!(
+        "merged {} CPU profile{}: {}\n",
+        written.sources.len(),
+        if written.sources.len() == 1 { "" } else { "s" },
+        written.totals.describe()
+    ));
+    let replaced = if written.replaced {
+        " (replaced the existing file)"
+    } else {
+        ""
+    };
+    text.push_str(&format!("wrote {}{replaced}\n", shown(&written.out)));
+    write_output(out, text.as_bytes())?;
+    if let Some(warning) = &written.warning {
+        eprintln!("warning: {}: {warning}", shown(&written.out));
+    }
+    Ok(())
 }
 
 fn run_collect(args: &CollectArgs, out: &mut dyn Write) -> Result<(), Error> {

@@ -9,6 +9,7 @@ use crate::backlog::BacklogError;
 use crate::collect::CollectError;
 use crate::context::ContextError;
 use crate::output::PublishError;
+use crate::profile::MergeError;
 use crate::render::flame::FlameError;
 use crate::render::templates::RenderError;
 use crate::rules::RuleError;
@@ -103,6 +104,9 @@ pub enum Error {
         /// Members asked for (saved and failed).
         total: usize,
     },
+    /// `pgo` cannot make a profile from the sets given.
+    #[error("{0}")]
+    Pgo(#[from] PgoError),
     /// A problem with the command line itself (exit code 2).
     #[error("{0}")]
     Usage(#[from] UsageError),
@@ -122,6 +126,60 @@ pub enum UsageError {
     /// A value no collection could use (`--url`, `--host`, `--services`).
     #[error("{0}")]
     Collect(CollectError),
+}
+
+/// Why `pgo` could not make a profile. Messages start with the file or set concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum PgoError {
+    /// A set has no CPU profile.
+    #[error("{}: no CPU profile in this set ({}); go build -pgo needs one (/debug/pprof/profile)", set.display(), found)]
+    NoCpu {
+        /// The set as given.
+        set: PathBuf,
+        /// What the set holds instead, in words.
+        found: String,
+    },
+    /// A file given directly is a profile of another kind.
+    #[error("{}: {kind}, not a CPU profile; go build -pgo needs a CPU profile", path.display())]
+    NotCpu {
+        /// The file.
+        path: PathBuf,
+        /// What it is (`heap profile`).
+        kind: &'static str,
+    },
+    /// A CPU profile the compiler cannot read.
+    #[error("{}: {why}", path.display())]
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// What it lacks.
+        why: String,
+    },
+    /// The same CPU profile reached twice (a set given twice): merging it would count its
+    /// samples twice.
+    #[error("{}: given twice (its samples would be counted twice)", path.display())]
+    Twice {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A CPU profile that cannot be merged with the first one.
+    #[error("{}: cannot be merged with {}: {what}", path.display(), first.display())]
+    Incompatible {
+        /// The profile that differs.
+        path: PathBuf,
+        /// The first profile.
+        first: PathBuf,
+        /// How it differs.
+        what: String,
+    },
+    /// The merge itself failed (too large).
+    #[error("{}: {source}", out.display())]
+    Merge {
+        /// The file that was to be written.
+        out: PathBuf,
+        /// Why.
+        source: MergeError,
+    },
 }
 
 impl Error {

@@ -419,7 +419,14 @@ mod tests {
 
     fn frame(b: &mut ProfileBuilder, address: u64, name: &str) -> usize {
         let function = b.function(name, "");
-        b.location(address, &[Line { function, line: 0 }])
+        b.location(
+            address,
+            &[Line {
+                function,
+                line: 0,
+                column: 0,
+            }],
+        )
     }
 
     #[test]

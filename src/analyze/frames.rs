@@ -152,10 +152,12 @@ mod tests {
                 Line {
                     function: g,
                     line: 2,
+                    column: 0,
                 },
                 Line {
                     function: a,
                     line: 1,
+                    column: 0,
                 },
             ],
         );
@@ -164,6 +166,7 @@ mod tests {
             &[Line {
                 function: m,
                 line: 3,
+                column: 0,
             }],
         );
         let bare = b.location(0x30, &[]);

@@ -75,6 +75,14 @@ pub struct ReportContext {
     pub baseline: Option<Baseline>,
     /// The command that writes this report again.
     pub command: String,
+    /// The command that makes a profile for `go build -pgo` from the set's CPU profile;
+    /// `None` when the set has none.
+    #[serde(default)]
+    pub pgo_command: Option<String>,
+    /// Why `go build -pgo` cannot use the set's CPU profile (a Go before 1.20 writes no
+    /// function start lines); `None` when it can, or when there is no CPU profile.
+    #[serde(default)]
+    pub pgo_unusable: Option<String>,
 }
 
 /// The program that wrote a report.
@@ -479,6 +487,8 @@ pub fn assemble(
         flame_graphs,
         baseline: None,
         command: String::new(),
+        pgo_command: None,
+        pgo_unusable: profile_of(MemberKind::Cpu).and_then(|p| super::pgo::check_usable(p).err()),
     }
 }
 

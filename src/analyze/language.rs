@@ -882,7 +882,14 @@ mod tests {
         let mut stack = Vec::new();
         for (i, (name, file)) in names.iter().enumerate() {
             let function = b.function(name, file);
-            stack.push(b.location(i as u64 + 1, &[Line { function, line: 1 }]));
+            stack.push(b.location(
+                i as u64 + 1,
+                &[Line {
+                    function,
+                    line: 1,
+                    column: 0,
+                }],
+            ));
         }
         b.sample(&stack, &[1], Labels::default()).unwrap();
         b.finish()

@@ -16,6 +16,7 @@ pub mod memory;
 pub mod memstats;
 pub mod names;
 pub mod other;
+pub mod pgo;
 pub mod runtime;
 pub mod shares;
 pub mod top;

@@ -261,7 +261,11 @@ fn finish<'a>(
             for frame in group {
                 if let Some((name, file, line)) = frame.symbol {
                     let function = builder.function(name, file);
-                    scratch.lines.push(Line { function, line });
+                    scratch.lines.push(Line {
+                        function,
+                        line,
+                        column: 0,
+                    });
                 }
             }
             scratch

@@ -472,6 +472,7 @@ impl Piece {
                     Line {
                         function: self.builder.function(&function.name, &function.filename),
                         line: line.line,
+                        column: line.column,
                     }
                 }));
                 self.builder.location(location.address, &lines)
@@ -531,7 +532,14 @@ impl<'a> Parser<'a> {
         }
         let builder = &mut self.piece.builder;
         let function = builder.function(name, file);
-        let location = builder.location(0, &[Line { function, line }]);
+        let location = builder.location(
+            0,
+            &[Line {
+                function,
+                line,
+                column: 0,
+            }],
+        );
         self.frames.insert((name, file, line), location);
         location
     }

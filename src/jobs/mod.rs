@@ -1,9 +1,10 @@
 //! The jobs: read the sets, investigate, render, write. Each command's job is a file of its
-//! own (`report`, `compare`, `trend`, `attach`); what they share is here: preparing sets (the
+//! own (`report`, `compare`, `trend`, `attach`, `pgo`); what they share is here: preparing sets (the
 //! analyses' passes run side by side on threads), the rules, and publishing what a run made.
 
 pub mod attach;
 pub mod compare;
+pub mod pgo;
 pub mod report;
 pub mod trend;
 

@@ -50,6 +50,8 @@ pub struct ReportOptions {
     pub gate: Vec<compare::GateSpec>,
     /// The command that writes this report again, but for `--out`.
     pub command: CommandLine,
+    /// The command that makes a PGO profile from the set, but for `--out`.
+    pub pgo_command: CommandLine,
 }
 
 /// What a report run made: the files written and the analysis they came from.
@@ -108,6 +110,9 @@ fn run_in<'scope, 'env>(
         investigation::assemble(&set, &context, &investigation_options, analyses, &flames);
     report.place_assets(&assets_dir);
     report.command = options.command.with_out(&out);
+    if set.member(set::MemberKind::Cpu).is_some() && report.pgo_unusable.is_none() {
+        report.pgo_command = Some(options.pgo_command.with_out(Path::new("default.pgo")));
+    }
     // Flame graphs beside the report's own: (file name, caption, SVG).
     let mut extra_svgs: Vec<(String, String, String)> = Vec::new();
     let mut baseline_set = None;

@@ -115,6 +115,7 @@ mod tests {
             line: vec![proto::Line {
                 function_id,
                 line: 1,
+                column: 0,
             }],
             ..Default::default()
         };

@@ -75,6 +75,9 @@ pub struct Line {
     pub function: usize,
     /// Source line number; 0 when unknown.
     pub line: i64,
+    /// Source column number; 0 when unknown (Go's runtime never writes one; kept so that a
+    /// profile written again, merged by `pgo`, loses nothing).
+    pub column: i64,
 }
 
 /// A program counter with the source lines it stands for. `lines` holds the inlined frames,
@@ -96,7 +99,7 @@ pub struct Location {
 
 /// A label value that came with a sample. String labels and numeric labels (with their unit)
 /// are kept apart, as pprof does.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Labels {
     /// String labels: key → values, in the order the sample gave them.
     pub strings: BTreeMap<String, Vec<String>>,
@@ -480,6 +483,9 @@ pub struct Profile {
     pub period: i64,
     /// Free-form comments the profile carries, shown as they are.
     pub comments: Vec<String>,
+    /// An absolute URL that documents this kind of profile (profile.proto's `doc_url`); empty
+    /// when not given.
+    pub doc_url: String,
 }
 
 impl Profile {

@@ -52,6 +52,10 @@ pub struct Profile {
     /// String index of the preferred sample type's name; 0 means the last sample type.
     #[prost(int64, tag = "14")]
     pub default_sample_type: i64,
+    /// String index of an absolute URL that documents this kind of profile; 0 when none
+    /// (added to profile.proto in 2023; older writers leave it out).
+    #[prost(int64, tag = "15")]
+    pub doc_url: i64,
 }
 
 /// A kind of value and its unit, both as string indices: `cpu` / `nanoseconds`.
@@ -164,6 +168,10 @@ pub struct Line {
     /// Source line number; 0 when unknown.
     #[prost(int64, tag = "2")]
     pub line: i64,
+    /// Source column number; 0 when unknown (added to profile.proto in 2023; Go's runtime
+    /// does not write it, other profilers may).
+    #[prost(int64, tag = "3")]
+    pub column: i64,
 }
 
 /// A function, with where its source is.

@@ -169,6 +169,7 @@ pub(super) fn resolve(raw: RawProfile) -> Result<Profile, DecodeError> {
             lines.push(Line {
                 function,
                 line: line.line,
+                column: line.column,
             });
         }
         locations.push(Location {
@@ -274,6 +275,7 @@ pub(super) fn resolve(raw: RawProfile) -> Result<Profile, DecodeError> {
         period_type,
         period: raw.period,
         comments,
+        doc_url: strings.get(raw.doc_url, || "doc_url".to_string())?,
     })
 }
 

@@ -226,6 +226,7 @@ pub(super) struct RawProfile {
     pub(super) period: i64,
     pub(super) comments: Vec<i64>,
     pub(super) default_sample_type: i64,
+    pub(super) doc_url: i64,
 }
 
 const VARINT: u64 = 0;
@@ -258,6 +259,7 @@ pub(super) fn read_fields<R: Read>(
         period: 0,
         comments: Vec::new(),
         default_sample_type: 0,
+        doc_url: 0,
     };
     let mut sample = SampleScratch::default();
     let mut label_ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
@@ -287,7 +289,7 @@ pub(super) fn read_fields<R: Read>(
                     options,
                 )?;
             }
-            (7..=10 | 12 | 14, VARINT) => {
+            (7..=10 | 12 | 14 | 15, VARINT) => {
                 let value = input.varint()? as i64;
                 match field {
                     7 => raw.drop_frames = value,
@@ -295,7 +297,8 @@ pub(super) fn read_fields<R: Read>(
                     9 => raw.time_nanos = value,
                     10 => raw.duration_nanos = value,
                     12 => raw.period = value,
-                    _ => raw.default_sample_type = value,
+                    14 => raw.default_sample_type = value,
+                    _ => raw.doc_url = value,
                 }
             }
             (13, VARINT) => raw.comments.push(input.varint()? as i64),

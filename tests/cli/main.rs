@@ -15,4 +15,5 @@ mod compare;
 mod docs;
 mod hostile;
 mod output;
+mod pgo;
 mod report;

@@ -90,6 +90,31 @@ impl Builder {
         self.field(|b| b.msg(4, loc));
     }
 
+    /// A location whose frames carry a column too (function id, line, column), as
+    /// profile.proto allows since 2023.
+    pub fn location_with_columns(
+        &mut self,
+        id: u64,
+        mapping: u64,
+        address: u64,
+        lines: &[(u64, i64, i64)],
+    ) {
+        let mut loc = Pb::default().uint(1, id).uint(2, mapping).uint(3, address);
+        for &(function, line, column) in lines {
+            loc = loc.msg(
+                4,
+                Pb::default().uint(1, function).int(2, line).int(3, column),
+            );
+        }
+        self.field(|b| b.msg(4, loc));
+    }
+
+    /// profile.proto's `doc_url` (field 15, a string index).
+    pub fn doc_url(&mut self, url: &str) {
+        let u = self.s(url);
+        self.field(|b| b.int(15, u));
+    }
+
     /// A sample: location ids leaf first, values, and string labels.
     pub fn sample(&mut self, locations: &[u64], values: &[i64], labels: &[(&str, &str)]) {
         let mut s = Pb::default();

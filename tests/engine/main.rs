@@ -17,6 +17,7 @@ mod goroutines_analysis;
 mod handmade;
 mod layers;
 mod leaks;
+mod merge;
 mod rules;
 mod runtimes;
 mod services;

@@ -31,6 +31,7 @@ fn profile(kinds: &[(&str, &str)], stacks: &[(&[&str], Vec<i64>)]) -> Profile {
                     &[Line {
                         function: f,
                         line: 1,
+                        column: 0,
                     }],
                 )
             })
@@ -510,6 +511,7 @@ fn the_documented_examples_parse() {
             &[Line {
                 function: f,
                 line: 1,
+                column: 0,
             }],
         );
         b.sample(&[l], &[3], Labels::default()).unwrap();

@@ -165,6 +165,7 @@ pub fn mutate(rng: &mut Rng, p: &mut Profile) {
                 true => l.line.push(Line {
                     function_id: id,
                     line: 1,
+                    column: 0,
                 }),
                 false => {
                     let i = rng.below(l.line.len());
@@ -207,6 +208,7 @@ pub fn mutate(rng: &mut Rng, p: &mut Profile) {
                 .map(|i| Line {
                     function_id: f,
                     line: i as i64,
+                    column: 0,
                 })
                 .collect();
         }

@@ -649,6 +649,7 @@ fn pipeline(member: &str, content: &[u8]) -> Outcome {
         baseline: (pick & 4 == 4).then(|| profiles.join("fixture-6svc-20261125-121500")),
         gate: Vec::new(),
         command: CommandLine::default(),
+        pgo_command: CommandLine::default(),
     };
     let reported = report::run(&options).map_err(clean)?;
     if json {

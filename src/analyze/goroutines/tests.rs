@@ -21,7 +21,14 @@ fn goroutine_profile(samples: &[(i64, Vec<F>)]) -> Profile {
             .iter()
             .map(|&(name, file, line, address)| {
                 let function = builder.function(name, file);
-                builder.location(address, &[Line { function, line }])
+                builder.location(
+                    address,
+                    &[Line {
+                        function,
+                        line,
+                        column: 0,
+                    }],
+                )
             })
             .collect::<Vec<usize>>();
         builder
@@ -53,7 +60,14 @@ fn mutex_profile(values: &[[i64; 2]]) -> Profile {
     ];
     let mut builder = ProfileBuilder::new(types);
     let function = builder.function("sync.(*Mutex).Unlock", "sync/mutex.go");
-    let location = builder.location(0x10, &[Line { function, line: 1 }]);
+    let location = builder.location(
+        0x10,
+        &[Line {
+            function,
+            line: 1,
+            column: 0,
+        }],
+    );
     for v in values {
         builder.sample(&[location], v, Labels::default()).unwrap();
     }
