@@ -7,6 +7,9 @@
 # GO builds the simulator (default: Debian's /usr/bin/go, else `go` on PATH); with another
 # toolchain (Go 1.27) the set must still be complete, the dumps parse, and the numbers match
 # Debian's go tool pprof, which makes the goldens. SNAPSHOTS=0 skips the minute-apart compare.
+# LEAKS=1 (for a Go 1.26+ build) starts the nodes under pprof labels and leaking goroutines,
+# and checks the set has the goroutine leak profile, the report counts what it holds, and
+# shows the labels.
 set -euo pipefail
 bin=$1
 pprof_go=/usr/bin/go
@@ -27,8 +30,11 @@ trap cleanup EXIT
 "$build_go" version
 (cd "$root/fixtures/tsnsim" && GOTOOLCHAIN=local GOWORK=off "$build_go" build -trimpath -o "$work/tsnsim" .)
 # -duration bounds the simulator's life even if this script is killed.
-"$work/tsnsim" -services 3 -pprof 127.0.0.1:0 -duration 300s -mutex-fraction 1 -block-rate 1000000 \
-	>"$work/sim.log" 2>&1 &
+leak_flags=()
+[[ "${LEAKS:-0}" == 1 ]] && leak_flags=(-labels -leaks-per-node 2)
+# tracebacklabels: the debug=2 headers carry the labels, the default of go 1.27 modules.
+GODEBUG=tracebacklabels=1 "$work/tsnsim" -services 3 -pprof 127.0.0.1:0 -duration 300s \
+	-mutex-fraction 1 -block-rate 1000000 "${leak_flags[@]}" >"$work/sim.log" 2>&1 &
 sim_pid=$!
 url=""
 for _ in $(seq 1 100); do
@@ -53,8 +59,28 @@ for extra in allocs-window.prof mutex-window.prof block-window.prof heap.txt; do
 	ls "$work"/set/*-"$extra" >/dev/null || { echo "collect did not keep the $extra member" >&2 && exit 1; }
 done
 
+if [[ "${LEAKS:-0}" == 1 ]]; then
+	leak=$(ls "$work"/set/*-goroutineleak.prof)
+	ls "$work"/set/*-goroutineleak-debug2.txt >/dev/null
+	# The oracle: pprof's total of the leak profile (3 nodes × 2 abandoned lookups).
+	expected=$(TZ=UTC "$pprof_go" tool pprof -symbolize=none -top "$leak" 2>/dev/null |
+		sed -n 's/.* of \([0-9]*\) total.*/\1/p' | head -n 1)
+	"$bin" report "$work/set" --out "$work/leaks.md" >/dev/null
+	"$bin" report "$work/set" --format json --out "$work/leaks.json" >/dev/null
+	reported=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["leaks"]; print(l["total"] if l else 0)' "$work/leaks.json")
+	if [[ -z "$expected" || "$expected" != "$reported" || "$reported" -lt 6 ]]; then
+		echo "leaked goroutines: the report says ${reported}, go tool pprof's leak profile ${expected:-nothing}" >&2
+		exit 1
+	fi
+	grep -q 'resolver.answer' "$work/leaks.md" || { echo "the leak site is not named" >&2 && exit 1; }
+	grep -q 'node=svc0' "$work/leaks.md" || { echo "the node labels are not shown" >&2 && exit 1; }
+	echo "simulator-check: $reported leaked goroutines, as in the leak profile, with their site and labels"
+fi
+
 checked=0
-for member in cpu heap allocs goroutine mutex block allocs-window mutex-window block-window; do
+members=(cpu heap allocs goroutine mutex block allocs-window mutex-window block-window)
+[[ "${LEAKS:-0}" == 1 ]] && members+=(goroutineleak)
+for member in "${members[@]}"; do
 	file=$(ls "$work"/set/*-"$member".prof)
 	for opts in "" "-cum"; do
 		if ! diff <(TZ=UTC "$pprof_go" tool pprof -symbolize=none -top $opts "$file" 2>/dev/null) \
