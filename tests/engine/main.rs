@@ -15,6 +15,7 @@ mod goldens;
 mod goroutine;
 mod goroutines_analysis;
 mod handmade;
+mod labels;
 mod layers;
 mod leaks;
 mod merge;
