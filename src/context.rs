@@ -115,6 +115,13 @@ pub struct ProcessStats {
     /// Threads of the process, a number (`threads: 40`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<u32>,
+    /// CPUs the process may run on (its affinity; `cpus: 8`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u32>,
+    /// Its cgroup's CPU quota in cores (`cpu_quota: 1.5`); absent when unlimited. Go 1.25+
+    /// sets GOMAXPROCS from it; older Go uses the CPU count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<f64>,
     /// How long the process had been running at collection time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uptime: Option<HumanDuration>,

@@ -475,6 +475,8 @@ fn process_stats(start: &process::Snapshot, end: &process::Snapshot, wall: f64) 
         rss: Some(ByteSize(end.rss_bytes)),
         vsz: Some(ByteSize(end.vsz_bytes)),
         threads: Some(end.threads),
+        cpus: end.cpus_allowed,
+        cpu_quota: end.cpu_quota.map(round2),
         uptime: Some(HumanDuration::from_secs(end.uptime_seconds.round())),
         cpu_time: Some(HumanDuration::from_secs(round2(end.cpu_seconds))),
         command: Some(end.command.clone()).filter(|c| !c.is_empty()),

@@ -25,6 +25,13 @@ pub struct Snapshot {
     /// The command line, arguments joined with spaces; empty when /proc/PID/cmdline is
     /// empty or unreadable.
     pub command: String,
+    /// CPUs the process may run on (`Cpus_allowed_list` of /proc/PID/status); `None` when
+    /// not given.
+    pub cpus_allowed: Option<u32>,
+    /// The CPU quota of the process's cgroup in cores (`cpu.max` on cgroup v2,
+    /// `cpu.cfs_quota_us` ÷ `cpu.cfs_period_us` on v1; the smallest along the path to the
+    /// root); `None` when unlimited or unreadable.
+    pub cpu_quota: Option<f64>,
 }
 
 /// A process that cannot be read: gone, or its /proc files unreadable or not as expected.
@@ -37,12 +44,13 @@ pub struct ProcessError {
     pub what: String,
 }
 
-/// Reads /proc/PID/{stat,status,cmdline} and /proc/uptime.
+/// Reads /proc/PID/{stat,status,cmdline,cgroup}, /proc/uptime and the cgroup's CPU quota
+/// under /sys/fs/cgroup.
 pub fn snapshot(pid: u32) -> Result<Snapshot, ProcessError> {
-    snapshot_in(Path::new("/proc"), pid)
+    snapshot_in(Path::new("/proc"), Path::new("/sys/fs/cgroup"), pid)
 }
 
-fn snapshot_in(proc_root: &Path, pid: u32) -> Result<Snapshot, ProcessError> {
+fn snapshot_in(proc_root: &Path, cgroup_root: &Path, pid: u32) -> Result<Snapshot, ProcessError> {
     let fail = |what: String| ProcessError { pid, what };
     let read = |name: &str| {
         std::fs::read_to_string(proc_root.join(pid.to_string()).join(name)).map_err(|e| {
@@ -104,7 +112,85 @@ fn snapshot_in(proc_root: &Path, pid: u32) -> Result<Snapshot, ProcessError> {
         vsz_bytes: status_kib("VmSize:") * 1024,
         threads: status_kib("Threads:") as u32,
         command,
+        cpus_allowed: status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .and_then(|list| count_cpus(list.trim())),
+        cpu_quota: std::fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup"))
+            .ok()
+            .and_then(|cgroups| cpu_quota(cgroup_root, &cgroups)),
     })
+}
+
+/// CPUs in a list such as `0-3,8,10-11` (12 → 7); `None` when it does not read.
+fn count_cpus(list: &str) -> Option<u32> {
+    let mut count = 0u32;
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        count += match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+                b.checked_sub(a)? + 1
+            }
+            None => {
+                part.parse::<u32>().ok()?;
+                1
+            }
+        };
+    }
+    (count > 0).then_some(count)
+}
+
+/// The CPU quota in cores of the cgroup named in /proc/PID/cgroup: the smallest limit from
+/// the process's own group up to the root (a parent's limit binds its children too).
+fn cpu_quota(cgroup_root: &Path, cgroups: &str) -> Option<f64> {
+    let mut limits = Vec::new();
+    for line in cgroups.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+        let relative = path.trim_start_matches('/');
+        if controllers.is_empty() {
+            // cgroup v2: one hierarchy, cpu.max reads `max 100000` or `150000 100000`.
+            for dir in ancestors(&cgroup_root.join(relative), cgroup_root) {
+                let text = std::fs::read_to_string(dir.join("cpu.max")).ok();
+                limits.extend(text.and_then(|t| {
+                    let mut f = t.split_whitespace();
+                    let quota: f64 = f.next()?.parse().ok()?;
+                    let period: f64 = f.next()?.parse().ok()?;
+                    (quota > 0.0 && period > 0.0).then(|| quota / period)
+                }));
+            }
+        } else if controllers.split(',').any(|c| c == "cpu") {
+            // cgroup v1: the cpu controller's own hierarchy; a quota of -1 is unlimited.
+            let mount = cgroup_root.join(controllers);
+            let mount = if mount.exists() {
+                mount
+            } else {
+                cgroup_root.join("cpu")
+            };
+            for dir in ancestors(&mount.join(relative), &mount) {
+                let read = |name: &str| -> Option<f64> {
+                    std::fs::read_to_string(dir.join(name))
+                        .ok()?
+                        .trim()
+                        .parse()
+                        .ok()
+                };
+                if let (Some(quota), Some(period)) =
+                    (read("cpu.cfs_quota_us"), read("cpu.cfs_period_us"))
+                    && quota > 0.0
+                    && period > 0.0
+                {
+                    limits.push(quota / period);
+                }
+            }
+        }
+    }
+    limits.into_iter().reduce(f64::min)
+}
+
+/// `dir` and its parents up to `root`, `dir` first.
+fn ancestors<'a>(dir: &'a Path, root: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
+    dir.ancestors().take_while(move |d| d.starts_with(root))
 }
 
 /// CPU use between two snapshots, in percent of one core.
@@ -132,7 +218,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("cmdline"), "/bin/tsnsrv\0-config=x\0").unwrap();
         std::fs::write(root.path().join("uptime"), "1470.00 2000.00\n").unwrap();
-        let s = snapshot_in(root.path(), 42).unwrap();
+        let s = snapshot_in(root.path(), &root.path().join("no-cgroups"), 42).unwrap();
         assert_eq!(s.cpu_seconds, 470.0);
         assert_eq!(s.uptime_seconds, 470.0);
         assert_eq!(s.rss_bytes, 2_808_240 * 1024);
@@ -152,8 +238,38 @@ mod tests {
     #[test]
     fn a_missing_process_is_named() {
         let root = tempfile::tempdir().unwrap();
-        let error = snapshot_in(root.path(), 7).unwrap_err();
+        let error = snapshot_in(root.path(), root.path(), 7).unwrap_err();
         assert_eq!(error.to_string(), "process 7: no such process");
+    }
+
+    #[test]
+    fn cpu_limits_from_cgroup_v2_and_v1() {
+        let root = tempfile::tempdir().unwrap();
+        let v2 = root.path().join("v2");
+        std::fs::create_dir_all(v2.join("system.slice/app.service")).unwrap();
+        std::fs::write(
+            v2.join("system.slice/app.service/cpu.max"),
+            "150000 100000\n",
+        )
+        .unwrap();
+        // A parent's tighter limit binds; `max` is none.
+        std::fs::write(v2.join("system.slice/cpu.max"), "100000 100000\n").unwrap();
+        std::fs::write(v2.join("cpu.max"), "max 100000\n").unwrap();
+        assert_eq!(cpu_quota(&v2, "0::/system.slice/app.service\n"), Some(1.0));
+        assert_eq!(cpu_quota(&v2, "0::/\n"), None);
+
+        let v1 = root.path().join("v1");
+        let group = v1.join("cpu,cpuacct/docker/abc");
+        std::fs::create_dir_all(&group).unwrap();
+        std::fs::write(group.join("cpu.cfs_quota_us"), "250000\n").unwrap();
+        std::fs::write(group.join("cpu.cfs_period_us"), "100000\n").unwrap();
+        std::fs::write(v1.join("cpu,cpuacct/cpu.cfs_quota_us"), "-1\n").unwrap();
+        std::fs::write(v1.join("cpu,cpuacct/cpu.cfs_period_us"), "100000\n").unwrap();
+        let cgroups = "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n";
+        assert_eq!(cpu_quota(&v1, cgroups), Some(2.5));
+        assert_eq!(count_cpus("0-3,8,10-11"), Some(7));
+        assert_eq!(count_cpus("0"), Some(1));
+        assert_eq!(count_cpus("x"), None);
     }
 
     #[test]
