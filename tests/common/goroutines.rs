@@ -41,10 +41,11 @@ pub fn load(dir: &Path, prefix: &str) -> Set {
     }
 }
 
-/// The set's analysis with groups from `source` (the members it prefers are left out).
+/// The set's analysis with groups from `source` (the members it prefers are left out: the
+/// protobuf for `Debug2`, both for `Debug1`).
 pub fn analyze(set: &Set, services: u32, source: GoroutineSource) -> GoroutineAnalysis {
     let input = GoroutineInput {
-        profile: Some(&set.profile).filter(|_| source != GoroutineSource::Debug1),
+        profile: Some(&set.profile).filter(|_| source == GoroutineSource::Protobuf),
         debug1: Some(&set.debug1),
         debug2: set
             .debug2

@@ -3,41 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use super::connections::is_per_connection;
 use super::grouping::Group;
 use super::{
     FactorRow, GoroutineOptions, InstanceCandidate, InstanceInference, number_text, percent_text,
     plural, share,
 };
-
-/// Functions whose goroutines exist once per connection or stream, not once per service: a
-/// server's connection handlers, a client's keep-alive read and write loops, gRPC and HTTP/2
-/// transports. Their counts follow the clients, so they never reveal instances.
-const PER_CONNECTION: &[&str] = &[
-    "net/http.(*conn).serve",
-    "net/http.(*persistConn).readLoop",
-    "net/http.(*persistConn).writeLoop",
-    "net/http.(*http2serverConn).serve",
-    "net/http.(*http2ClientConn).readLoop",
-    "golang.org/x/net/http2.(*serverConn).serve",
-    "golang.org/x/net/http2.(*ClientConn).readLoop",
-    "google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams",
-    "google.golang.org/grpc/internal/transport.(*http2Client).reader",
-    "google.golang.org/grpc/internal/transport.(*controlBuffer).get",
-    "google.golang.org/grpc.(*Server).handleStream",
-    "google.golang.org/grpc.(*Server).serveStreams",
-    "google.golang.org/grpc.(*addrConn).resetTransport",
-];
-
-/// True for a group whose goroutines exist once per connection or stream.
-pub(super) fn is_per_connection(group: &Group) -> bool {
-    group.frames().iter().any(|f| {
-        PER_CONNECTION.iter().any(|c| {
-            f == c
-                || f.strip_prefix(c)
-                    .is_some_and(|rest| rest.starts_with(".func"))
-        })
-    })
-}
 
 /// The instance count the groups reveal, when it means something: the context declares more
 /// than one service (a process running one has no instances to find), the count is not read

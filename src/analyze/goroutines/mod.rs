@@ -3,12 +3,21 @@
 //! machinery the counts reveal, what the goroutines wait on and for how long (`debug=2`),
 //! mutex waiters against the mutex profile, and the module versions seen in the stacks.
 //!
+//! # Sources
+//!
+//! The goroutine profile (protobuf) gives the groups and their counts when the set has it:
+//! every goroutine's whole stack, the runtime frames at its leaf included, so a GC assist, a
+//! lock queue or an I/O wait shows in the group's *waiting* column even when the text dumps,
+//! taken at another instant, missed it. The `debug=2` dump gives what only it has: each
+//! goroutine's state, wait time and creator. Its stacks are matched to the profile's groups
+//! by their visible frames (the dumps hide the runtime's), never added to the counts, and its
+//! goroutines in stacks the profile does not have are counted apart. Without a protobuf the
+//! groups come from the `debug=2` dump, else from the `debug=1` dump; the analysis says which
+//! source each table comes from.
+//!
 //! # Grouping
 //!
-//! Groups come from the `debug=2` dump when there is one (it carries states, wait times and
-//! creators), else from the goroutine protobuf, else from the `debug=1` dump; the analysis
-//! says which. Like panicparse's similarity levels, [`GroupLevel`] decides which stacks are
-//! one group:
+//! Like panicparse's similarity levels, [`GroupLevel`] decides which stacks are one group:
 //!
 //! * `Exact`: the same sequence of (function, file, line).
 //! * `Functions` (default): the same sequence of function names, whatever the addresses and
@@ -25,12 +34,16 @@
 //!
 //! # Labels
 //!
-//! A group is named by the first frame, from the leaf, whose package is not the standard
-//! library ([`is_standard_package`](super::names::is_standard_package)). A stack made only
-//! of the standard library is named by its first frame outside the wait plumbing (`runtime`,
-//! `internal/…`, `sync`, `syscall`, `os`, `net`, `time`, `io`, `bufio`, `bytes`,
-//! `crypto/tls`, `context`), e.g. `net/http.(*persistConn).writeLoop`; failing that, its
-//! first frame outside `runtime`; failing that, its leaf.
+//! A group is named by the first frame, from the leaf, that says what the goroutine does:
+//! the first frame outside the standard library that is not wait plumbing (a library's own
+//! `…/sync` package, a wait primitive that parks goroutines itself) nor an adapter the
+//! standard library calls through an I/O interface (`Read`, `Write`, `Accept`, …); failing
+//! that, the first standard-library frame outside the wait plumbing (`runtime`, `internal/…`,
+//! `sync`, `syscall`, `os`, `net`, `time`, `io`, `bufio`, `bytes`, `crypto/tls`, `context`)
+//! and its I/O methods, e.g. `net/http.(*conn).serve`; failing that, its leaf (see
+//! `naming`). Groups that get the same label are told apart by the frame where their stacks
+//! differ: the first differing caller (`from …`), else the first differing frame toward the
+//! leaf (`via …`).
 //!
 //! # Instances
 //!
@@ -45,25 +58,43 @@
 //!
 //! Instances are inferred only where they mean something: when the context declares more
 //! than one service, never from groups that exist once per connection or stream (server
-//! connection handlers, client keep-alive loops, HTTP/2 and gRPC transports), and only when
-//! the groups of the chosen count hold at least
+//! connection handlers, client keep-alive loops, HTTP/2 and gRPC transports, per-client
+//! read/write loops: the recogniser of `connections`, which also gives the report's
+//! connections), and only when the groups of the chosen count hold at least
 //! [`GoroutineOptions::min_explained_percent`] of the goroutines.
+//!
+//! # Leaks
+//!
+//! Age alone proves nothing: a lifecycle goroutine of a long-running process is blocked
+//! since start. In one set, a leak suspect is a group created per request or connection
+//! (by a connection loop, by a goroutine that serves one, or by a function seen running on a
+//! connection's stack) that is far larger than the connections in flight
+//! ([`GoroutineOptions::leak_in_flight_factor`], at least
+//! [`GoroutineOptions::leak_min_goroutines`]) and has goroutines blocked for most of the
+//! uptime. Leaks the runtime proves (`(leaked)` in a `debug=2` header) are reported apart.
 
+mod connections;
 mod grouping;
 mod instances;
+mod leaks;
 mod modules;
 mod mutex;
+mod naming;
 mod stacks;
 mod states;
 #[cfg(test)]
 mod tests;
 mod totals;
+mod waits;
+
+pub use connections::{ConnectionRole, ConnectionRow, Connections};
 
 use serde::{Deserialize, Serialize};
 
 use crate::dump::GoroutineDump;
 use crate::profile::Profile;
 use crate::units;
+use connections::connections;
 use grouping::{group, group_table};
 use instances::infer;
 use modules::modules;
@@ -109,6 +140,11 @@ pub struct GoroutineOptions {
     pub leak_uptime_fraction: f64,
     /// The leak threshold when the uptime is unknown, in minutes (60).
     pub leak_minutes_without_uptime: u64,
+    /// A group created per request or connection is a leak suspect from this many times the
+    /// goroutines serving connections (4): far more than the work in flight.
+    pub leak_in_flight_factor: u64,
+    /// ... and from this many goroutines (10), the floor of a goroutine verdict.
+    pub leak_min_goroutines: u64,
 }
 
 impl Default for GoroutineOptions {
@@ -121,6 +157,8 @@ impl Default for GoroutineOptions {
             min_explained_percent: 50.0,
             leak_uptime_fraction: 0.8,
             leak_minutes_without_uptime: 60,
+            leak_in_flight_factor: 4,
+            leak_min_goroutines: 10,
         }
     }
 }
@@ -192,6 +230,8 @@ pub struct GoroutineAnalysis {
     pub groups: GroupTable,
     /// `None` when no count is shared by enough groups to be an instance count.
     pub instances: Option<InstanceInference>,
+    /// The connections the groups show; `None` when no group is connection-shaped.
+    pub connections: Option<Connections>,
     /// With a `debug=2` dump only.
     pub states: Option<StateAnalysis>,
     /// Goroutines waiting to lock a mutex, set against the mutex profile.
@@ -281,10 +321,20 @@ pub struct PerService {
 /// The groups of goroutines with alike stacks, as the report lists them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupTable {
-    /// The source the stacks come from (`debug=2`, else the protobuf, else `debug=1`).
+    /// The source the stacks and counts come from (the protobuf, else `debug=2`, else
+    /// `debug=1`).
     pub source: GoroutineSource,
-    /// That source in words: `debug=2 dump`.
+    /// That source in words: `goroutine profile`.
     pub source_text: String,
+    /// The source of the states, wait times and creators (`debug=2`), when the set has one.
+    pub details_source: Option<GoroutineSource>,
+    /// That source in words: `debug=2 dump`.
+    pub details_source_text: Option<String>,
+    /// When the details come from another source than the groups: its goroutines whose
+    /// stack no group has (it was taken at another instant).
+    pub details_unmatched: Option<u64>,
+    /// Which columns have a value in some row (a column with none is not printed).
+    pub columns: GroupColumns,
     /// Which stacks are one group.
     pub level: GroupLevel,
     /// The level in words: `identical functions`.
@@ -301,11 +351,41 @@ pub struct GroupTable {
     pub coverage_text: String,
 }
 
+/// Which optional columns of the group table have a value in some row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupColumns {
+    /// `instance_factor_text`.
+    pub per_instance: bool,
+    /// `waiting` (goroutine profile).
+    pub waiting: bool,
+    /// `states` (`debug=2`).
+    pub states: bool,
+    /// `max_wait_minutes` (`debug=2`).
+    pub max_wait: bool,
+    /// `created_by` (`debug=2`).
+    pub created_by: bool,
+    /// `labels`.
+    pub labels: bool,
+}
+
 /// One group of goroutines with alike stacks (see [`GroupLevel`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GoroutineGroup {
     /// The label frame's function (see the module documentation).
     pub label: String,
+    /// What tells this group apart from others with the same label: `from pkg.caller` or
+    /// `via pkg.callee`; `None` when the label is its own.
+    pub distinct: Option<String>,
+    /// Set when the goroutines exist once per connection or stream.
+    pub connection: Option<ConnectionRole>,
+    /// Goroutine profile: what the goroutines wait in, read from the runtime frames at the
+    /// leaf (`GC assist wait`, `sync.Mutex.Lock`, `IO wait`, …), most frequent first.
+    pub waiting: Vec<StateCount>,
+    /// pprof labels (`key=value, …`) with their goroutines, most first.
+    pub labels: Vec<LabelCount>,
+    /// `debug=2`: goroutines of the dump matched to this group (the dump may be of another
+    /// instant than the counts).
+    pub dump_goroutines: u64,
     /// The label's package path: `github.com/org/app/server`.
     pub label_package: String,
     /// Goroutines in this group.
@@ -448,8 +528,24 @@ pub struct StateAnalysis {
     pub leak_threshold_minutes: u64,
     /// `≥ 105 min (80% of the 131 min uptime)` or `≥ 60 min (uptime unknown)`
     pub leak_threshold_text: String,
+    /// Goroutines of connection-shaped groups in the dump: the work in flight that a group
+    /// created per request or connection is measured against.
+    pub in_flight: u64,
+    /// The size from which a group created per request or connection is a suspect.
+    pub leak_size_floor: u64,
+    /// `≥ 10 goroutines (4 × the 2 serving connections, and at least 10)`
+    pub leak_size_text: String,
     /// By blocked goroutines, then label.
     pub leak_suspects: Vec<LeakSuspect>,
+    /// Groups blocked for at least the threshold that are not suspects: created once, not per
+    /// request or connection (lifecycle goroutines), or not far above the work in flight.
+    pub blocked_not_suspect_groups: usize,
+    /// Their goroutines blocked for at least the threshold.
+    pub blocked_not_suspect_goroutines: u64,
+    /// Goroutines the runtime proved leaked (`(leaked)`, Go ≥ 1.26), by group, most first.
+    pub proved_leaks: Vec<LabelCount>,
+    /// Their number.
+    pub proved_leaked: u64,
 }
 
 /// One wait state over all goroutines of the dump.
@@ -495,6 +591,8 @@ pub struct LeakSuspect {
     pub wait_text: String,
     /// The blocked goroutines' states, most frequent first.
     pub states: Vec<StateCount>,
+    /// Why the group is one per request or connection: `created by net/http.(*conn).serve`.
+    pub per_request_text: String,
 }
 
 /// What the set's mutex profile says.
@@ -552,34 +650,39 @@ pub struct ModuleRow {
 
 /// Analyzes whatever goroutine data the set has; `None` without any.
 pub fn analyze(input: &GoroutineInput, options: &GoroutineOptions) -> Option<GoroutineAnalysis> {
-    // Source preference for groups: debug=2 carries the most, the protobuf has every frame.
-    let (source, profile) = if let Some(dump) = input.debug2 {
-        (GoroutineSource::Debug2, &dump.profile)
-    } else if let Some(profile) = input.profile {
+    // The profile has every frame and the total the report uses; the dumps add details.
+    let (source, profile) = if let Some(profile) = input.profile {
         (GoroutineSource::Protobuf, profile)
+    } else if let Some(dump) = input.debug2 {
+        (GoroutineSource::Debug2, &dump.profile)
     } else if let Some(dump) = input.debug1 {
         (GoroutineSource::Debug1, &dump.profile)
     } else {
         return None;
     };
-    let debug2 = input.debug2.filter(|_| source == GoroutineSource::Debug2);
 
-    let mut grouping = group(profile, options.level);
-    if let Some(dump) = debug2 {
-        grouping.add_goroutine_details(dump);
-    }
+    let mut grouping = group(profile, options.level, source == GoroutineSource::Protobuf);
+    let details = input.debug2.map(|dump| {
+        grouping.add_goroutine_details(dump, source == GoroutineSource::Debug2);
+        GoroutineSource::Debug2
+    });
     let inference = infer(&grouping.groups, input.services, options);
     let totals = totals(input);
     let per_service = per_service(totals.total, input);
-    let states = debug2.map(|dump| states(dump, &grouping, input.uptime_seconds, options));
-    let mutex_waiters = mutex_waiters(profile, debug2, &grouping, input.mutex);
+    let states = input
+        .debug2
+        .map(|dump| states(dump, &grouping, input.uptime_seconds, options));
+    let debug2_groups = input.debug2.filter(|_| source == GoroutineSource::Debug2);
+    let mutex_waiters = mutex_waiters(profile, debug2_groups, &grouping, input.mutex);
+    let connections = connections(&grouping.groups, grouping.total);
     let modules = modules(input);
-    let groups = group_table(source, options, grouping, inference.as_ref());
+    let groups = group_table(source, details, options, grouping, inference.as_ref());
     Some(GoroutineAnalysis {
         totals,
         per_service,
         groups,
         instances: inference,
+        connections,
         states,
         mutex_waiters,
         modules,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::grouping::{Grouping, count_state, sample_value, state_counts};
+use super::grouping::{Group, Grouping, count_state, sample_value, state_counts};
 use super::{LabelCount, MutexProfileState, MutexWaiters, plural};
 use crate::dump::GoroutineDump;
 use crate::profile::Profile;
@@ -45,7 +45,7 @@ pub(super) fn mutex_waiters(
         grouping
             .group_of(sample)
             .and_then(|g| grouping.groups.get(g))
-            .map_or_else(|| "(no frames)".to_string(), |g| g.label.clone())
+            .map_or_else(|| "(no frames)".to_string(), Group::display_label)
     };
     let has_lock_frame = |sample: usize| grouping.sample_mutex.get(sample).copied() == Some(true);
     match debug2 {

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use super::GroupLevel;
-use crate::analyze::names::{is_standard_package, package_of};
+use super::naming::label_index;
+use crate::analyze::names::package_of;
 use crate::profile::{Profile, SampleRef};
 
 /// One frame of a stack, leaf first.
@@ -48,86 +49,89 @@ fn is_runtime_function(name: &str) -> bool {
     name.starts_with("runtime.") || name.starts_with("internal/runtime/")
 }
 
-/// The frames the text dumps print: without the leaf-side runtime frames and
+/// The range of the frames the text dumps print: without the leaf-side runtime frames and
 /// `runtime.goexit`; all frames (but goexit) when every frame is a runtime one.
-pub(super) fn visible<'f, 'a>(frames: &'f [Frame<'a>]) -> &'f [Frame<'a>] {
+pub(super) fn visible_range(frames: &[Frame]) -> std::ops::Range<usize> {
     let end = match frames.last() {
         Some(last) if last.function == "runtime.goexit" => frames.len() - 1,
         _ => frames.len(),
     };
-    let frames = &frames[..end];
-    match frames
+    let start = frames[..end]
         .iter()
         .position(|f| !is_runtime_function(&f.function))
-    {
-        Some(start) => &frames[start..],
-        None => frames,
+        .unwrap_or(0);
+    start..end
+}
+
+/// A stack as grouping sees it: the key at a level, the visible frames' range and, when
+/// the key needed it, the label.
+pub(super) struct Keyed {
+    pub(super) key: Vec<String>,
+    pub(super) visible: std::ops::Range<usize>,
+    label: Option<Label>,
+}
+
+/// The label of a stack and its index among the visible frames.
+pub(super) struct Label {
+    pub(super) text: String,
+    pub(super) at: Option<usize>,
+}
+
+/// The label of a stack (see the module documentation of `goroutines`).
+fn label_of(frames: &[Frame], range: &std::ops::Range<usize>) -> Label {
+    let at = label_index(&frames[..range.end], range.start);
+    Label {
+        text: at.map_or_else(
+            || "(no frames)".to_string(),
+            |i| frames[range.start + i].function.to_string(),
+        ),
+        at,
     }
 }
 
-/// Standard-library packages through which goroutines wait: never a stack's label when a
-/// better frame exists.
-fn is_wait_plumbing(package: &str) -> bool {
-    const PACKAGES: &[&str] = &[
-        "runtime",
-        "sync",
-        "sync/atomic",
-        "syscall",
-        "os",
-        "net",
-        "time",
-        "io",
-        "bufio",
-        "bytes",
-        "crypto/tls",
-        "context",
-    ];
-    PACKAGES.contains(&package)
-        || package.starts_with("internal/")
-        || package.starts_with("runtime/internal/")
-}
-
-/// Index of the label frame (see the module documentation).
-fn label_index(frames: &[Frame]) -> Option<usize> {
-    fn package<'f>(frame: &'f Frame) -> &'f str {
-        package_of(&frame.function)
+impl Keyed {
+    /// The label: computed once per group, not per sample, since it reads every frame.
+    pub(super) fn label(&mut self, frames: &[Frame]) -> &Label {
+        let range = self.visible.clone();
+        self.label.get_or_insert_with(|| label_of(frames, &range))
     }
-    frames
-        .iter()
-        .position(|f| !is_standard_package(package(f)))
-        .or_else(|| frames.iter().position(|f| !is_wait_plumbing(package(f))))
-        .or_else(|| frames.iter().position(|f| package(f) != "runtime"))
-        .or(if frames.is_empty() { None } else { Some(0) })
 }
 
-/// The group key of a stack at a level, and the label.
-pub(super) fn key_and_label(frames: &[Frame], level: GroupLevel) -> (Vec<String>, String) {
-    let shown = visible(frames);
-    let label = label_index(shown).map_or_else(
-        || "(no frames)".to_string(),
-        |i| shown[i].function.to_string(),
-    );
+/// The group key of a stack at a level.
+pub(super) fn key_of(frames: &[Frame], level: GroupLevel) -> Keyed {
+    let range = visible_range(frames);
+    let shown = &frames[range.clone()];
+    let mut label = None;
     let key = match level {
         GroupLevel::Exact => frames
             .iter()
             .map(|f| format!("{} {}:{}", f.function, f.file, f.line))
             .collect(),
         GroupLevel::Functions => shown.iter().map(|f| f.function.to_string()).collect(),
-        GroupLevel::Package => match label_index(shown) {
-            Some(i) => {
-                let mut key = vec![shown[i].function.to_string()];
-                let mut last: Option<&str> = None;
-                for frame in &shown[i + 1..] {
-                    let package = package_of(&frame.function);
-                    if last != Some(package) {
-                        key.push(package.to_string());
-                        last = Some(package);
+        GroupLevel::Package => {
+            let found = label_of(frames, &range);
+            let key = match found.at {
+                Some(i) => {
+                    let mut key = vec![shown[i].function.to_string()];
+                    let mut last: Option<&str> = None;
+                    for frame in &shown[i + 1..] {
+                        let package = package_of(&frame.function);
+                        if last != Some(package) {
+                            key.push(package.to_string());
+                            last = Some(package);
+                        }
                     }
+                    key
                 }
-                key
-            }
-            None => Vec::new(),
-        },
+                None => Vec::new(),
+            };
+            label = Some(found);
+            key
+        }
     };
-    (key, label)
+    Keyed {
+        key,
+        visible: range,
+        label,
+    }
 }

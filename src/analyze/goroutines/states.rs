@@ -1,12 +1,11 @@
-//! `debug=2` only: goroutine states, wait-time buckets and leak suspects (groups blocked for
-//! most of the uptime).
+//! `debug=2` only: goroutine states and wait-time buckets; the leak check reads the same
+//! pass's threshold (see `leaks`).
 
 use std::collections::BTreeMap;
 
-use super::grouping::{Grouping, count_state, state_counts};
-use super::{
-    GoroutineOptions, LeakSuspect, StateAnalysis, StateRow, WaitBucket, number_text, percent_text,
-};
+use super::grouping::{Grouping, count_state};
+use super::leaks::leaks;
+use super::{GoroutineOptions, StateAnalysis, StateRow, WaitBucket, number_text, percent_text};
 use crate::dump::GoroutineDump;
 
 pub(super) fn states(
@@ -35,8 +34,6 @@ pub(super) fn states(
         }
         None => options.leak_minutes_without_uptime.max(1),
     };
-    // Group index → (blocked goroutines, min wait, max wait, states).
-    let mut suspects: BTreeMap<usize, (u64, u64, u64, BTreeMap<String, u64>)> = BTreeMap::new();
     for goroutine in &dump.goroutines {
         count_state(&mut by_state, &goroutine.state);
         locked += u64::from(goroutine.locked_to_thread);
@@ -46,17 +43,6 @@ pub(super) fn states(
             .position(|(_, max, _)| max.is_none_or(|m| wait < m))
             .unwrap_or(BOUNDS.len() - 1);
         buckets[bucket] += 1;
-        if wait >= threshold
-            && let Some(group) = grouping.group_of(goroutine.sample)
-        {
-            let entry = suspects
-                .entry(group)
-                .or_insert((0, u64::MAX, 0, BTreeMap::new()));
-            entry.0 += 1;
-            entry.1 = entry.1.min(wait);
-            entry.2 = entry.2.max(wait);
-            count_state(&mut entry.3, &goroutine.state);
-        }
     }
     let mut states: Vec<StateRow> = by_state
         .into_iter()
@@ -78,31 +64,7 @@ pub(super) fn states(
             share_text: percent_text(count, goroutines),
         })
         .collect();
-    let mut leak_suspects: Vec<LeakSuspect> = suspects
-        .into_iter()
-        .filter_map(|(index, (blocked, min, max, states))| {
-            let group = grouping.groups.get(index)?;
-            Some(LeakSuspect {
-                label: group.label.clone(),
-                group_goroutines: group.goroutines,
-                blocked,
-                min_wait_minutes: min,
-                max_wait_minutes: max,
-                wait_text: if min == max {
-                    format!("{min} min")
-                } else {
-                    format!("{min}–{max} min")
-                },
-                states: state_counts(states),
-            })
-        })
-        .collect();
-    leak_suspects.sort_by(|a, b| {
-        b.blocked
-            .cmp(&a.blocked)
-            .then_with(|| a.label.cmp(&b.label))
-            .then_with(|| b.max_wait_minutes.cmp(&a.max_wait_minutes))
-    });
+    let leaks = leaks(dump, grouping, threshold, options);
     StateAnalysis {
         goroutines,
         states,
@@ -117,6 +79,13 @@ pub(super) fn states(
             ),
             None => format!("≥ {threshold} min (uptime unknown)"),
         },
-        leak_suspects,
+        in_flight: leaks.in_flight,
+        leak_size_floor: leaks.floor,
+        leak_size_text: leaks.floor_text,
+        leak_suspects: leaks.suspects,
+        blocked_not_suspect_groups: leaks.other_groups,
+        blocked_not_suspect_goroutines: leaks.other_goroutines,
+        proved_leaks: leaks.proved,
+        proved_leaked: leaks.proved_total,
     }
 }

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::stacks::{Frame, key_and_label};
+use super::stacks::{Frame, key_of};
 use super::*;
 use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
 
@@ -193,16 +193,52 @@ fn labels_skip_the_runtime_and_the_standard_library() {
                 line: l,
             })
             .collect();
-        key_and_label(&frames, GroupLevel::Functions).1
+        key_of(&frames, GroupLevel::Functions)
+            .label(&frames)
+            .text
+            .clone()
     };
+    // A library the standard library reads through (`Read` of a net.Conn) is an adapter:
+    // the goroutine is a server connection, whatever transport it reads.
     assert_eq!(
         label(&[
             "sync.runtime_notifyListWait",
             "sync.(*Cond).Wait",
+            "tailscale.com/net/memnet.(*Pipe).readOrBlock",
             "tailscale.com/net/memnet.(*Pipe).Read",
+            "net/http.(*connReader).Read",
+            "bufio.(*Reader).fill",
             "net/http.(*conn).serve",
         ]),
-        "tailscale.com/net/memnet.(*Pipe).Read"
+        "net/http.(*conn).serve"
+    );
+    // A closure around a standard-library server loop is a wrapper: the loop names the
+    // group; a closure that waits by itself is its own name.
+    assert_eq!(
+        label(&[
+            "net.(*TCPListener).Accept",
+            "net/http.(*Server).Serve",
+            "example.com/app.run.func5.1",
+            "example.com/app.run.func5",
+        ]),
+        "net/http.(*Server).Serve"
+    );
+    assert_eq!(
+        label(&["runtime.selectgo", "example.com/app.run.func2"]),
+        "example.com/app.run.func2"
+    );
+    // A handler the standard library calls is what the goroutine does.
+    assert_eq!(
+        label(&[
+            "sync.runtime_SemacquireMutex",
+            "sync.(*Mutex).Lock",
+            "example.com/app/store.(*DB).Get",
+            "example.com/app/api.handle",
+            "net/http.HandlerFunc.ServeHTTP",
+            "net/http.serverHandler.ServeHTTP",
+            "net/http.(*conn).serve",
+        ]),
+        "example.com/app/store.(*DB).Get"
     );
     // Only the standard library: the first frame past the wait plumbing.
     assert_eq!(
@@ -219,6 +255,247 @@ fn labels_skip_the_runtime_and_the_standard_library() {
     assert_eq!(label(&["runtime.gopark", "time.Sleep"]), "time.Sleep");
     assert_eq!(label(&["runtime.gopark"]), "runtime.gopark");
     assert_eq!(label(&[]), "(no frames)");
+}
+
+/// The label of a protobuf stack (runtime frames included), at the default level.
+fn profile_label(names: &[&str]) -> String {
+    let profile = goroutine_profile(&[(1, stack(names))]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    run(&input).groups.rows[0].label.clone()
+}
+
+#[test]
+fn wait_primitives_that_park_goroutines_themselves_never_name_a_group() {
+    // A library's own sync package parks the goroutine (it calls gopark directly); the package
+    // that called it is a wait primitive; the pool that waits through it names the group.
+    let parked = [
+        "runtime.gopark",
+        "example.org/lib/sync.Gopark",
+        "example.org/lib/sleep.(*Sleeper).nextWaker",
+        "example.org/lib/sleep.(*Sleeper).Fetch",
+        "example.org/lib/tcp.(*processor).start",
+    ];
+    assert_eq!(
+        profile_label(&parked),
+        "example.org/lib/tcp.(*processor).start"
+    );
+    // Mirrored: the packages swap roles, and the rule still follows the shape, not the
+    // names. Here `tcp` parks through a helper of its own package (no /sync), so `tcp` is the
+    // primitive and `sleep` the code that waits.
+    assert_eq!(
+        profile_label(&[
+            "runtime.gopark",
+            "example.org/lib/tcp.park",
+            "example.org/lib/tcp.(*processor).wait",
+            "example.org/lib/sleep.(*Sleeper).start",
+        ]),
+        "example.org/lib/sleep.(*Sleeper).start"
+    );
+    // A library sync wrapper over the standard library's mutex parks nothing itself: the
+    // code that locks names the group.
+    assert_eq!(
+        profile_label(&[
+            "runtime.gopark",
+            "runtime.semacquire1",
+            "sync.runtime_SemacquireMutex",
+            "sync.(*Mutex).Lock",
+            "example.org/lib/sync.(*Mutex).Lock",
+            "example.org/app/store.(*DB).Get",
+            "example.org/lib/sleep.run",
+        ]),
+        "example.org/app/store.(*DB).Get"
+    );
+    // The same from a debug=2 dump, which hides gopark: a library sync frame at the leaf says
+    // it parks.
+    let dump = crate::dump::parse(
+        "goroutine 7 [select]:
+example.org/lib/sync.Gopark(...)
+\t/src/lib/sync/gopark.go:10
+example.org/lib/sleep.(*Sleeper).nextWaker(0x0)
+\t/src/lib/sleep/sleep.go:20 +0x1
+example.org/lib/tcp.(*processor).start(0x0)
+\t/src/lib/tcp/processor.go:30 +0x1
+created by example.org/lib/tcp.newProcessors in goroutine 1
+\t/src/lib/tcp/processor.go:40 +0x1
+
+"
+        .as_bytes(),
+    )
+    .expect("dump");
+    let analysis = run(&debug2_input(&dump, None, None));
+    assert_eq!(
+        analysis.groups.rows[0].label,
+        "example.org/lib/tcp.(*processor).start"
+    );
+}
+
+#[test]
+fn groups_with_one_name_are_told_apart_where_their_stacks_differ() {
+    let profile = goroutine_profile(&[
+        (
+            3,
+            stack(&[
+                "runtime.gopark",
+                "example.com/a.(*Q).wait",
+                "example.com/a.serve",
+                "example.com/a.startLeft",
+            ]),
+        ),
+        (
+            2,
+            stack(&[
+                "runtime.gopark",
+                "example.com/a.(*Q).wait",
+                "example.com/a.serve",
+                "example.com/a.startRight",
+            ]),
+        ),
+        // Same callers, different frames toward the leaf.
+        (
+            4,
+            stack(&["runtime.gopark", "net.(*conn).Read", "example.com/b.pump"]),
+        ),
+        (
+            1,
+            stack(&[
+                "runtime.gopark",
+                "crypto/tls.(*Conn).Read",
+                "example.com/b.pump",
+            ]),
+        ),
+        (1, stack(&["runtime.gopark", "example.com/c.alone"])),
+    ]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    let rows = run(&input).groups.rows;
+    let named: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.label.as_str(), r.distinct.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("example.com/b.pump", Some("via net.(*conn).Read")),
+            (
+                "example.com/a.(*Q).wait",
+                Some("from example.com/a.startLeft")
+            ),
+            (
+                "example.com/a.(*Q).wait",
+                Some("from example.com/a.startRight")
+            ),
+            ("example.com/b.pump", Some("via crypto/tls.(*Conn).Read")),
+            ("example.com/c.alone", None),
+        ]
+    );
+}
+
+#[test]
+fn the_profile_shows_what_goroutines_wait_in_and_the_dump_adds_states() {
+    // The profile holds a GC-assist stall and a lock queue in one function; the dump, taken
+    // at another instant, saw them all in a channel receive, plus a goroutine that was gone
+    // by the time of the profile.
+    let frames = |leaf: &[&'static str]| {
+        let mut names = leaf.to_vec();
+        names.push("example.com/app/store.(*DB).Put");
+        names.push("example.com/app/store.worker");
+        stack(&names)
+    };
+    let profile = goroutine_profile(&[
+        (
+            3,
+            frames(&[
+                "runtime.gopark",
+                "runtime.gcParkAssist",
+                "runtime.gcAssistAlloc",
+                "runtime.mallocgc",
+                "runtime.makeslice",
+            ]),
+        ),
+        (
+            2,
+            frames(&[
+                "runtime.gopark",
+                "runtime.goparkunlock",
+                "runtime.semacquire1",
+                "sync.runtime_SemacquireMutex",
+                "sync.(*Mutex).lockSlow",
+                "sync.(*Mutex).Lock",
+            ]),
+        ),
+    ]);
+    let dump = crate::dump::parse(
+        "goroutine 10 [chan receive]:
+example.com/app/store.(*DB).Put()
+\t/src/store.go:10 +0x1
+example.com/app/store.worker()
+\t/src/store.go:20 +0x1
+created by example.com/app/store.Open in goroutine 1
+\t/src/store.go:30 +0x1
+
+goroutine 11 [chan receive]:
+example.com/app/gone.f()
+\t/src/gone.go:10 +0x1
+
+"
+        .as_bytes(),
+    )
+    .expect("dump");
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        debug2: Some(&dump),
+        ..GoroutineInput::default()
+    };
+    let analysis = run(&input);
+    let table = &analysis.groups;
+    assert_eq!(table.source, GoroutineSource::Protobuf);
+    assert_eq!(table.details_source, Some(GoroutineSource::Debug2));
+    assert_eq!(table.details_unmatched, Some(1));
+    // The lock queue is a group of its own: the lock frames are part of the stack.
+    let put: Vec<_> = table
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.label.as_str(),
+                r.goroutines,
+                r.waiting
+                    .iter()
+                    .map(|s| (s.state.as_str(), s.goroutines))
+                    .collect::<Vec<_>>(),
+                r.dump_goroutines,
+            )
+        })
+        .collect();
+    assert_eq!(
+        put,
+        [
+            (
+                "example.com/app/store.(*DB).Put",
+                3,
+                vec![("GC assist wait", 3)],
+                1
+            ),
+            (
+                "example.com/app/store.(*DB).Put",
+                2,
+                vec![("sync.Mutex.Lock", 2)],
+                0
+            ),
+        ]
+    );
+    assert_eq!(table.rows[0].states[0].state, "chan receive");
+    // Counts are the profile's: the dump's goroutines are never added.
+    assert_eq!(table.total_goroutines, 5);
+    assert_eq!(analysis.mutex_waiters.waiters, 2);
+    let columns = table.columns;
+    assert!(columns.waiting && columns.states && columns.created_by);
+    assert!(!columns.per_instance && !columns.labels && !columns.max_wait);
 }
 
 #[test]
@@ -626,13 +903,18 @@ fn debug2_states_wait_buckets_and_leak_suspects() {
     assert_eq!(states.locked_to_thread, 1);
     assert_eq!(states.leak_threshold_minutes, 60);
     assert_eq!(states.leak_threshold_text, "≥ 60 min (uptime unknown)");
-    assert_eq!(states.leak_suspects.len(), 1);
-    let suspect = &states.leak_suspects[0];
-    assert_eq!(suspect.label, "example.com/app/store.(*DB).Get");
-    assert_eq!((suspect.blocked, suspect.group_goroutines), (2, 2));
-    assert_eq!(suspect.wait_text, "70–90 min");
+    // The two lock waiters are blocked for over an hour, but server.Start created them once,
+    // not per request: lifecycle goroutines, not a leak.
+    assert!(states.leak_suspects.is_empty());
+    assert_eq!(
+        (
+            states.blocked_not_suspect_groups,
+            states.blocked_not_suspect_goroutines
+        ),
+        (1, 2)
+    );
 
-    // 100 minutes up: 80% is 80 minutes, so only the 90-minute waiter is a suspect.
+    // 100 minutes up: 80% is 80 minutes, so only the 90-minute waiter is blocked that long.
     let states = run(&debug2_input(&dump, Some(6000.0), None))
         .states
         .expect("states");
@@ -641,9 +923,109 @@ fn debug2_states_wait_buckets_and_leak_suspects() {
         states.leak_threshold_text,
         "≥ 80 min (80% of the 100 min uptime)"
     );
-    assert_eq!(states.leak_suspects[0].blocked, 1);
-    assert_eq!(states.leak_suspects[0].wait_text, "90 min");
-    assert_eq!(states.leak_suspects[0].states[0].state, "sync.Mutex.Lock");
+    assert_eq!(states.blocked_not_suspect_goroutines, 1);
+}
+
+/// A `debug=2` dump of a server: `connections` connections in `net/http.(*conn).serve`
+/// (goroutines 100…), one accept loop, and `leaked` goroutines that `handler` started in
+/// goroutine `parent`, blocked in a channel send for 90 minutes (the first `proved` of them
+/// marked leaked by the runtime).
+fn server_dump(connections: u64, leaked: u64, handler: &str, parent: u64, proved: u64) -> String {
+    let mut out = String::from(
+        "goroutine 1 [IO wait, 95 minutes]:
+internal/poll.runtime_pollWait(0x0, 0x72)
+\t/go/src/runtime/netpoll.go:351 +0x85
+net.(*TCPListener).Accept(0x0)
+\t/go/src/net/tcpsock.go:380 +0x30
+net/http.(*Server).Serve(0x0, {0x0, 0x0})
+\t/go/src/net/http/server.go:3424 +0x30f
+main.main()
+\t/src/main.go:10 +0x1
+
+",
+    );
+    for i in 0..connections {
+        out.push_str(&format!(
+            "goroutine {} [IO wait]:
+internal/poll.runtime_pollWait(0x0, 0x72)
+\t/go/src/runtime/netpoll.go:351 +0x85
+net.(*conn).Read(0x0, {{0x0, 0x0, 0x0}})
+\t/go/src/net/net.go:194 +0x45
+net/http.(*connReader).Read(0x0, {{0x0, 0x0, 0x0}})
+\t/go/src/net/http/server.go:798 +0x14a
+bufio.(*Reader).fill(0x0)
+\t/go/src/bufio/bufio.go:113 +0x103
+bufio.(*Reader).Peek(0x0, 0x4)
+\t/go/src/bufio/bufio.go:152 +0x53
+net/http.(*conn).serve(0x0, {{0x0, 0x0}})
+\t/go/src/net/http/server.go:2079 +0x749
+created by net/http.(*Server).Serve in goroutine 1
+\t/go/src/net/http/server.go:3454 +0x485
+
+",
+            100 + i
+        ));
+    }
+    for i in 0..leaked {
+        let state = if i < proved {
+            "chan send (leaked), 90 minutes"
+        } else {
+            "chan send, 90 minutes"
+        };
+        out.push_str(&format!(
+            "goroutine {} [{state}]:
+{handler}.func1()
+\t/src/main.go:30 +0x1
+created by {handler} in goroutine {parent}
+\t/src/main.go:29 +0x1
+
+",
+            1000 + i
+        ));
+    }
+    out
+}
+
+#[test]
+fn leak_suspects_are_created_per_request_and_far_more_than_the_work_in_flight() {
+    let uptime = Some(100.0 * 60.0);
+    let suspects = |text: &str| {
+        let dump = crate::dump::parse(text.as_bytes()).expect("dump");
+        run(&debug2_input(&dump, uptime, None))
+            .states
+            .expect("states")
+    };
+    // 12 goroutines started by a handler that ran in connection goroutine 100: per request,
+    // 12 ≥ 4 × 2 connections and ≥ 10.
+    let states = suspects(&server_dump(2, 12, "main.handle", 100, 0));
+    assert_eq!(states.in_flight, 2);
+    assert_eq!(states.leak_size_floor, 10);
+    assert_eq!(states.leak_suspects.len(), 1);
+    let suspect = &states.leak_suspects[0];
+    assert_eq!(suspect.label, "main.handle.func1");
+    assert_eq!((suspect.blocked, suspect.group_goroutines), (12, 12));
+    assert_eq!(
+        suspect.per_request_text,
+        "created by main.handle in a goroutine of net/http.(*conn).serve"
+    );
+    // The idle connections, blocked under a minute, are connections, not suspects.
+    assert_eq!(states.blocked_not_suspect_groups, 1);
+    // Not far larger than the work in flight: 12 < 4 × 5 connections.
+    let states = suspects(&server_dump(5, 12, "main.handle", 100, 0));
+    assert!(states.leak_suspects.is_empty());
+    assert_eq!(states.leak_size_floor, 20);
+    // The same goroutines started by a goroutine that neither serves a connection nor
+    // accepts them (goroutine 7, gone): a lifecycle pool, however long blocked.
+    let states = suspects(&server_dump(2, 12, "main.startPool", 7, 0));
+    assert!(states.leak_suspects.is_empty());
+    assert_eq!(states.blocked_not_suspect_goroutines, 13);
+    // Started by the accept loop's goroutine: one per connection.
+    let states = suspects(&server_dump(2, 12, "main.acceptLoop", 1, 0));
+    assert_eq!(states.leak_suspects.len(), 1);
+    // Leaks the runtime proved are reported apart, whatever the suspects.
+    let states = suspects(&server_dump(2, 12, "main.startPool", 7, 3));
+    assert_eq!(states.proved_leaked, 3);
+    assert_eq!(states.proved_leaks[0].label, "main.startPool.func1");
 }
 
 #[test]
@@ -791,4 +1173,145 @@ fn round_trips_through_json_and_is_deterministic() {
     let back: GoroutineAnalysis = serde_json::from_str(&json).expect("parse");
     assert_eq!(back, analysis);
     assert_eq!(serde_json::to_string(&run(&input)).expect("json"), json);
+}
+
+#[test]
+fn connections_are_counted_by_kind_with_idle_keep_alive() {
+    let server_idle = stack(&[
+        "runtime.gopark",
+        "internal/poll.runtime_pollWait",
+        "net.(*conn).Read",
+        "net/http.(*connReader).Read",
+        "bufio.(*Reader).Peek",
+        "net/http.(*conn).serve",
+    ]);
+    let server_busy = stack(&[
+        "runtime.gopark",
+        "runtime.selectgo",
+        "example.com/app.handle",
+        "net/http.HandlerFunc.ServeHTTP",
+        "net/http.serverHandler.ServeHTTP",
+        "net/http.(*conn).serve",
+    ]);
+    let background = stack(&[
+        "runtime.gopark",
+        "net.(*conn).Read",
+        "net/http.(*connReader).backgroundRead",
+    ]);
+    let read_loop = stack(&[
+        "runtime.gopark",
+        "net.(*conn).Read",
+        "net/http.(*persistConn).Read",
+        "bufio.(*Reader).fill",
+        "bufio.(*Reader).Peek",
+        "net/http.(*persistConn).readLoop",
+    ]);
+    let write_loop = stack(&[
+        "runtime.gopark",
+        "runtime.selectgo",
+        "net/http.(*persistConn).writeLoop",
+    ]);
+    let round_trip = stack(&[
+        "runtime.gopark",
+        "runtime.selectgo",
+        "net/http.(*persistConn).roundTrip",
+        "net/http.(*Transport).roundTrip",
+        "example.com/app.fetch",
+    ]);
+    let raw = stack(&["runtime.gopark", "net.(*conn).Read", "example.com/app.pump"]);
+    let profile = goroutine_profile(&[
+        (5, server_idle),
+        (2, server_busy),
+        (2, background),
+        (4, read_loop),
+        (4, write_loop),
+        (1, round_trip),
+        (3, raw),
+        (3, stack(&["runtime.gopark", "example.com/app.tick"])),
+    ]);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    let analysis = run(&input);
+    let connections = analysis.connections.expect("connections");
+    let rows: Vec<(&str, Option<u64>, Option<u64>, u64)> = connections
+        .rows
+        .iter()
+        .map(|r| (r.kind.as_str(), r.connections, r.idle, r.goroutines))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("HTTP/1 server connections", Some(7), Some(5), 9),
+            ("HTTP/1 upstream connections", Some(4), Some(3), 8),
+            (
+                "stream sockets read or written outside HTTP and gRPC",
+                None,
+                None,
+                3
+            ),
+        ]
+    );
+    assert_eq!(connections.goroutines, 20);
+    assert_eq!(connections.upstream_requests, 1);
+    // The server connections' groups are named by the connection loop, not the reader.
+    assert!(
+        analysis
+            .groups
+            .rows
+            .iter()
+            .any(|r| r.label == "net/http.(*conn).serve" && r.goroutines == 5)
+    );
+    // No connection groups: no summary.
+    let quiet = goroutine_profile(&[(3, stack(&["runtime.gopark", "example.com/app.tick"]))]);
+    let input = GoroutineInput {
+        profile: Some(&quiet),
+        ..GoroutineInput::default()
+    };
+    assert!(run(&input).connections.is_none());
+}
+
+#[test]
+fn connection_groups_never_reveal_instances() {
+    // Three services, each with two per-service loops, and three client connections of two
+    // goroutines each: 3 is the instance count from the loops alone; the connection pairs
+    // (groups of exactly 3 too) are not counted as groups of exactly N.
+    let mut samples = vec![
+        (3, stack(&["runtime.gopark", "example.com/svc.loopA"])),
+        (3, stack(&["runtime.gopark", "example.com/svc.loopB"])),
+        (
+            3,
+            stack(&[
+                "runtime.gopark",
+                "runtime.selectgo",
+                "net/http.(*persistConn).writeLoop",
+            ]),
+        ),
+        (
+            3,
+            stack(&[
+                "runtime.gopark",
+                "net/http.(*persistConn).Read",
+                "net/http.(*persistConn).readLoop",
+            ]),
+        ),
+    ];
+    let profile = goroutine_profile(&samples);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        services: Some(3),
+        ..GoroutineInput::default()
+    };
+    // Two non-connection groups of exactly 3: below the three groups a candidate needs.
+    assert!(run(&input).instances.is_none());
+    samples.push((3, stack(&["runtime.gopark", "example.com/svc.loopC"])));
+    let profile = goroutine_profile(&samples);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        services: Some(3),
+        ..GoroutineInput::default()
+    };
+    let instances = run(&input).instances.expect("instances");
+    assert_eq!((instances.instances, instances.exact_groups), (3, 3));
 }
