@@ -89,62 +89,7 @@ pub struct CpuAnalysis {
     /// label key, its values by CPU, the samples without the key as one row; empty when no
     /// sample has a label.
     #[serde(default)]
-    pub labels: Vec<LabelTable>,
-}
-
-/// CPU by the values of one label key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LabelTable {
-    /// The label key (`tenant`, `handler`).
-    pub key: String,
-    /// Its values by CPU; samples without the key are the row `(no <key> label)`.
-    pub values: ShareTable,
-}
-
-/// One table per string label key: what each value of it costs. Samples are summed per
-/// distinct label set first, so the pass over the samples does no string work.
-fn label_tables(
-    profile: &Profile,
-    index: usize,
-    total: i64,
-    table: impl Fn(ShareCounter, i64) -> ShareTable,
-) -> Vec<LabelTable> {
-    let mut by_set: std::collections::BTreeMap<usize, (i64, &crate::profile::Labels)> =
-        std::collections::BTreeMap::new();
-    for sample in profile.samples() {
-        let value = sample.values()[index];
-        if value != 0 {
-            by_set
-                .entry(sample.label_set())
-                .or_insert((0, sample.labels()))
-                .0 += value;
-        }
-    }
-    let keys: std::collections::BTreeSet<&str> = by_set
-        .values()
-        .flat_map(|(_, labels)| labels.strings.keys().map(String::as_str))
-        .collect();
-    keys.into_iter()
-        .map(|key| {
-            let unlabelled = format!("(no {key} label)");
-            let mut counter = ShareCounter::default();
-            for (value, labels) in by_set.values() {
-                match labels.strings.get(key) {
-                    // A sample with two values of one key counts for each, as pprof's -tags.
-                    Some(values) => {
-                        for v in values {
-                            counter.add_one(v, *value);
-                        }
-                    }
-                    None => counter.add_one(&unlabelled, *value),
-                }
-            }
-            LabelTable {
-                key: key.to_string(),
-                values: table(counter, total),
-            }
-        })
-        .collect()
+    pub labels: Vec<super::labels::LabelTable>,
 }
 
 /// Where the CPU that shares are turned into cores comes from.
@@ -530,7 +475,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         cores_basis_percent,
         packages: table(packages, options.table_rows, total),
         subsystems: go.then(|| table(subsystems, options.table_rows, total)),
-        labels: label_tables(profile, index, total, |counter, of| {
+        labels: super::labels::tables(profile, index, |counter, of| {
             table(counter, options.table_rows, of)
         }),
         categories: go.then(|| table(categories, CATEGORIES.len(), total)),

@@ -10,6 +10,7 @@ pub mod flame;
 pub mod frames;
 pub mod goroutines;
 pub mod investigation;
+pub mod labels;
 pub mod language;
 pub mod leaks;
 pub mod memory;

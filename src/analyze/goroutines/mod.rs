@@ -226,6 +226,11 @@ pub struct GoroutineAnalysis {
     pub totals: GoroutineTotals,
     /// With a declared, non-zero service count.
     pub per_service: Option<PerService>,
+    /// Goroutines by pprof label: a table per string label key of the source's samples
+    /// (the goroutine profile carries them; a dump's stacks do not), the unlabelled as one
+    /// row; empty without labels.
+    #[serde(default)]
+    pub labels: Vec<crate::analyze::labels::LabelTable>,
     /// The goroutines grouped by stack, largest groups first.
     pub groups: GroupTable,
     /// `None` when no count is shared by enough groups to be an instance count.
@@ -677,9 +682,14 @@ pub fn analyze(input: &GoroutineInput, options: &GoroutineOptions) -> Option<Gor
     let connections = connections(&grouping.groups, grouping.total);
     let modules = modules(input);
     let groups = group_table(source, details, options, grouping, inference.as_ref());
+    let index = profile.sample_index_of("goroutine").unwrap_or(0);
+    let labels = crate::analyze::labels::tables(profile, index, |counter, of| {
+        counter.table(of, 10, "count", None, None)
+    });
     Some(GoroutineAnalysis {
         totals,
         per_service,
+        labels,
         groups,
         instances: inference,
         connections,
