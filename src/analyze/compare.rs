@@ -161,7 +161,8 @@ pub struct MetricRow {
     /// its metric by this name.
     pub name: String,
     /// The first set's value as printed: percent of one core (`12.34%`), cores (`0.12 cores`), a
-    /// count (`6254`), a count per service (`109.72`) or bytes (`1.50MB`).
+    /// count (`6254`), a count per service (`109.72`), bytes (`1.50MB`), or a share with its
+    /// cores (`42.00% (0.51 cores)`).
     pub before_text: String,
     /// The second set's value, formatted the same way.
     pub after_text: String,
@@ -672,6 +673,27 @@ pub fn compare(
             &pct,
             Judged::Share,
         );
+    }
+    // A share says little without the CPU it is a share of: each side in cores too, and the
+    // change in cores beside the points.
+    if let (Some(ca), Some(cb)) = (a.cpu_percent, b.cpu_percent) {
+        for row in metrics
+            .iter_mut()
+            .filter(|r| r.name.starts_with("share of CPU in "))
+        {
+            let name = &row.name["share of CPU in ".len()..];
+            let share_a = a.subsystems.get(name).copied().unwrap_or(0.0);
+            let share_b = b.subsystems.get(name).copied().unwrap_or(0.0);
+            let (cores_a, cores_b) = (share_a * ca / 1e4, share_b * cb / 1e4);
+            row.before_text = format!("{} ({} cores)", row.before_text, format_cores(cores_a));
+            row.after_text = format!("{} ({} cores)", row.after_text, format_cores(cores_b));
+            let sign = if cores_b >= cores_a { "+" } else { "-" };
+            row.change_text = format!(
+                "{} ({sign}{} cores)",
+                row.change_text,
+                format_cores((cores_b - cores_a).abs())
+            );
+        }
     }
 
     let scaling = scaling(before, after, &a, &b);

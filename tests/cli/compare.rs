@@ -84,7 +84,9 @@ fn disabling_port_listing_removes_its_cost_as_predicted() {
     let c = compare(SIM57, OFF, vec![]);
     let share = |name: &str| c.metrics.iter().find(|m| m.name == name).cloned().unwrap();
     let portlist = share("share of CPU in example.com/tsnsim/portlist");
-    assert_eq!(portlist.after_text, "0.00%");
+    assert_eq!(portlist.after_text, "0.00% (0.00 cores)");
+    // Points and cores: its 69.30% of 73.57% CPU was 0.51 cores.
+    assert_eq!(portlist.change_text, "-69.30 pp (-0.51 cores)");
     let cpu = share("CPU");
     assert!(cpu.change_percent.unwrap() < -30.0, "{}", cpu.change_text);
     assert_eq!(cpu.significant, Some(true));
