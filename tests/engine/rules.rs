@@ -166,6 +166,17 @@ fn heap_world(hot: &[&str], hot_share: i64) -> World {
     }
 }
 
+/// The world with a CPU profile that spends 20% in garbage collection.
+fn with_gc(world: World) -> World {
+    World {
+        cpu: Some(cpu_profile(&[
+            (&["runtime.scanobject", "runtime.gcBgMarkWorker"], 20),
+            (&["main.work", MAIN], 80),
+        ])),
+        ..world
+    }
+}
+
 /// An allocs profile from (stack, objects, bytes).
 fn alloc_world(stacks: &[(&[&str], i64, i64)]) -> World {
     let stacks: Vec<(&[&str], Vec<i64>)> = stacks
@@ -458,22 +469,22 @@ fn cases() -> Vec<(&'static str, World, World)> {
         (
             "large-per-call-buffers",
             // 1000 buffers of 32 KiB, then the same bytes in 64 000 small objects.
-            alloc_world(&[
+            with_gc(alloc_world(&[
                 (
                     &["io.copyBuffer", "io.Copy", "app.(*Store).put"],
                     1000,
                     32 * 1024 * 1000,
                 ),
                 (&["app.small"], 10_000, 8 * 1024 * 1000),
-            ]),
-            alloc_world(&[
+            ])),
+            with_gc(alloc_world(&[
                 (
                     &["io.copyBuffer", "io.Copy", "app.(*Store).put"],
                     64_000,
                     32 * 1024 * 1000,
                 ),
                 (&["app.small"], 10_000, 8 * 1024 * 1000),
-            ]),
+            ])),
         ),
         (
             "slice-growth",
@@ -1063,14 +1074,14 @@ fn mutex_delay_from_few_contentions_is_held_back() {
 /// caller of Get.
 #[test]
 fn actions_name_the_functions_and_numbers_found() {
-    let buffers = alloc_world(&[
+    let buffers = with_gc(alloc_world(&[
         (
             &["io.copyBuffer", "io.Copy", "example.com/store.(*Store).put"],
             1000,
             32 * 1024 * 1000,
         ),
         (&["app.small"], 10_000, 8 * 1024 * 1000),
-    ]);
+    ]));
     let found = buffers.evaluate(&rule("large-per-call-buffers"));
     let finding = &found.recommendations[0].finding;
     assert!(
@@ -1204,4 +1215,112 @@ fn allocation_savings_are_not_counted_twice() {
         "{}",
         estimates[1].arithmetic
     );
+}
+
+/// The rows of docs/rules.md's table of every built-in rule: (id, fires on, silent on), each
+/// a list of fixture sets (relative to fixtures/) or `synthetic`.
+fn documented_evidence() -> Vec<(String, Vec<String>, Vec<String>)> {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md"),
+    )
+    .unwrap();
+    let table = doc
+        .split("## Every built-in rule")
+        .nth(1)
+        .expect("docs/rules.md has no table of every built-in rule");
+    let list = |cell: &str| -> Vec<String> {
+        cell.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    table
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|line| {
+            // Cells split on unescaped bars only.
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let id = cells[0].trim_start_matches("| `").trim_end_matches('`');
+            let n = cells.len();
+            (
+                id.to_string(),
+                list(cells[n - 2]),
+                list(cells[n - 1].trim_end_matches(" |")),
+            )
+        })
+        .collect()
+}
+
+/// The recommendations a fixture set's report makes, by rule id.
+fn recommended(set: &str) -> Vec<String> {
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("report.json");
+    let path = crate::common::fixture(set);
+    let (code, _, stderr) = crate::common::run(
+        &[
+            "report",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--out",
+            json.to_str().unwrap(),
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{set}: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    report["findings"]["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["finding"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every built-in rule has evidence both ways, listed in docs/rules.md: a fixture set (or
+/// its synthetic world) where it fires and one where it stays silent, and each fixture set
+/// named there does what the table says.
+#[test]
+fn every_rule_has_a_set_where_it_fires_and_one_where_it_is_silent() {
+    let rows = documented_evidence();
+    let synthetic: Vec<&str> = cases().iter().map(|(id, _, _)| *id).collect();
+    let mut reports: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for rule in rules::load(&[]).unwrap() {
+        let (_, fires, silent) = rows
+            .iter()
+            .find(|(id, _, _)| *id == rule.id)
+            .unwrap_or_else(|| panic!("docs/rules.md does not list rule {}", rule.id));
+        assert!(
+            !fires.is_empty() && !silent.is_empty(),
+            "{}: needs a set where it fires and one where it is silent",
+            rule.id
+        );
+        for (sets, should_fire) in [(fires, true), (silent, false)] {
+            for set in sets {
+                if set == "synthetic" {
+                    assert!(
+                        synthetic.contains(&rule.id.as_str()),
+                        "{}: no synthetic world in tests/engine/rules.rs",
+                        rule.id
+                    );
+                    continue;
+                }
+                let ids = reports
+                    .entry(set.clone())
+                    .or_insert_with(|| recommended(set));
+                assert_eq!(
+                    ids.contains(&rule.id),
+                    should_fire,
+                    "{}: {} on {set} (it recommends {ids:?})",
+                    rule.id,
+                    if should_fire {
+                        "does not fire"
+                    } else {
+                        "fires"
+                    }
+                );
+            }
+        }
+    }
 }
