@@ -31,6 +31,13 @@ pub struct Evidence<'a> {
     pub heap: Option<&'a Profile>,
     /// The allocs profile (allocated since start).
     pub allocs: Option<&'a Profile>,
+    /// The allocs profile over the CPU profile's window (`allocs?seconds=N`): the allocation
+    /// metrics measure it when the set has it, as the current picture (the profile since
+    /// start mixes in start-up).
+    pub allocs_window: Option<&'a Profile>,
+    /// The runtime's MemStats (the heap profile's text), for `{memstats}`: GC frequency,
+    /// the heap goal and the arithmetic of GOGC.
+    pub memstats: Option<&'a crate::memstats::MemStats>,
     /// The goroutine profile: the protobuf one, else the stacks of a `debug=2` or `debug=1` dump.
     pub goroutine_profile: Option<&'a Profile>,
     /// The goroutine analysis: inferred instances, groups and module versions.
@@ -196,8 +203,11 @@ pub fn applies(rule: &Rule, evidence: &Evidence) -> bool {
 enum Mask {
     Cpu(Vec<bool>),
     Heap(Vec<bool>),
+    /// Samples of the allocation profile the metrics read ([`allocations`]).
+    Alloc(Vec<bool>),
 }
 
+#[derive(Default)]
 struct Measurement {
     value: f64,
     text: String,
@@ -205,7 +215,26 @@ struct Measurement {
     subject: String,
     /// Goroutines concerned (goroutine metrics).
     goroutines: Option<f64>,
+    /// Bytes concerned, for a metric whose value is not a share of bytes (a share of
+    /// objects): its floor is on these.
+    bytes: Option<f64>,
+    /// The matching function found on most of the matched value (`{top}`), and the code
+    /// that calls it (`{caller}`).
+    attribution: Option<Attribution>,
     mask: Option<Mask>,
+}
+
+/// Who a measurement points at: the function matched most, and its caller.
+#[derive(Debug, Clone, Default)]
+struct Attribution {
+    top: String,
+    caller: Option<String>,
+}
+
+/// The profile the allocation metrics read: the window's allocs profile, else the allocs
+/// profile since start, else the heap profile (which carries the same `alloc_*` values).
+fn allocations<'a>(evidence: &Evidence<'a>) -> Option<&'a Profile> {
+    evidence.allocs_window.or(evidence.allocs).or(evidence.heap)
 }
 
 /// The best fired rule so far in a ranking step: its index, its estimate and the goroutines
@@ -253,23 +282,17 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
             continue;
         }
         let impact_index = rule.impact.condition.min(measured.len().saturating_sub(1));
-        let subject = measured
-            .first()
-            .map(|m| m.subject.clone())
-            .unwrap_or_default();
-        let mut text = rule.finding.replace("{subject}", &subject);
-        for (i, m) in measured.iter().enumerate() {
-            let key = if i == 0 {
-                "{value}".to_string()
-            } else {
-                format!("{{value{}}}", i + 1)
-            };
-            text = text.replace(&key, &m.text);
-        }
-        let verify = rule
-            .verify
-            .replace("{value}", measured.first().map_or("", |m| &m.text))
-            .replace("{subject}", &subject);
+        let fill = |template: &str| fill_placeholders(template, &measured, evidence);
+        let text = fill(&rule.finding);
+        let verify = fill(&rule.verify);
+        let actions = rule
+            .actions
+            .iter()
+            .map(|a| Action {
+                kind: a.kind,
+                text: fill(&a.text),
+            })
+            .collect();
         let impact_measure = measured.get(impact_index);
         let mask = impact_measure.and_then(|m| m.mask.clone());
         let goroutines = impact_measure.and_then(|m| m.goroutines);
@@ -290,7 +313,7 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
                     threshold_text: threshold_text(c),
                 })
                 .collect(),
-            actions: rule.actions.clone(),
+            actions,
             verify,
             estimate: None,
         };
@@ -301,6 +324,7 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
     // samples already claimed by higher-ranked recommendations are taken out.
     let mut taken_cpu: Vec<bool> = Vec::new();
     let mut taken_heap: Vec<bool> = Vec::new();
+    let mut taken_alloc: Vec<bool> = Vec::new();
     // Goroutines counted by higher-ranked recommendations: a later one counts at most the
     // rest, so that no goroutine's stack is counted twice over.
     let mut taken_goroutines = 0.0;
@@ -327,8 +351,11 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
                 goroutines,
                 evidence,
                 basis_percent,
-                &taken_cpu,
-                &taken_heap,
+                &Taken {
+                    cpu: &taken_cpu,
+                    heap: &taken_heap,
+                    alloc: &taken_alloc,
+                },
             );
             let better = match &best {
                 None => true,
@@ -354,6 +381,7 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
         match mask {
             Some(Mask::Cpu(m)) => merge(&mut taken_cpu, &m),
             Some(Mask::Heap(m)) => merge(&mut taken_heap, &m),
+            Some(Mask::Alloc(m)) => merge(&mut taken_alloc, &m),
             None => {}
         }
         finding.estimate = estimate;
@@ -368,6 +396,93 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
         rules_not_applicable: not_applicable,
         held_back,
     }
+}
+
+/// A rule's text with its placeholders filled: `{subject}`, `{value}`, `{value2}`, …,
+/// `{top}` and `{caller}` (from the first condition that names them), `{memstats}`.
+fn fill_placeholders(template: &str, measured: &[Measurement], evidence: &Evidence) -> String {
+    let subject = measured.first().map_or("", |m| m.subject.as_str());
+    let mut text = template.replace("{subject}", subject);
+    // From the last index down, so that `{value1…}` never eats `{value10}`'s prefix.
+    for (i, m) in measured.iter().enumerate().rev() {
+        let key = if i == 0 {
+            "{value}".to_string()
+        } else {
+            format!("{{value{}}}", i + 1)
+        };
+        text = text.replace(&key, &m.text);
+    }
+    if text.contains("{top}") || text.contains("{caller}") {
+        let attribution = measured.iter().find_map(|m| m.attribution.as_ref());
+        let top = attribution.map_or("the functions matched", |a| a.top.as_str());
+        let caller = attribution
+            .and_then(|a| a.caller.as_deref())
+            .unwrap_or("its callers");
+        text = text.replace("{top}", top).replace("{caller}", caller);
+    }
+    if text.contains("{memstats}") {
+        text = text.replace("{memstats}", &memstats_text(evidence));
+    }
+    text
+}
+
+/// The GC picture and what GOGC would change, from runtime.MemStats: cycles per second
+/// (`NumGC` ÷ uptime), the heap goal (`NextGC`) and the live heap it implies at the default
+/// GOGC=100 (the goal is live × (1 + GOGC/100)), and the goal and cycles at GOGC=200.
+fn memstats_text(evidence: &Evidence) -> String {
+    let Some(stats) = evidence.memstats else {
+        return "The set has no runtime.MemStats (the heap profile's text, heap?debug=1), so GC frequency and the heap goal are unknown; collect it to size GOGC and GOMEMLIMIT.".to_string();
+    };
+    let bytes = |b: f64| units::label(b.round() as i64, "bytes");
+    let mut parts = Vec::new();
+    let rate = stats
+        .num_gc
+        .zip(evidence.uptime_seconds.filter(|u| *u > 0.0))
+        .map(|(n, uptime)| (n, uptime, n as f64 / uptime));
+    if let Some((n, uptime, per_second)) = rate {
+        parts.push(format!(
+            "By runtime.MemStats, {n} GC cycles ran in {uptime:.0} s of uptime ({per_second:.2} a second)"
+        ));
+    }
+    if let Some(next_gc) = stats.next_gc.filter(|n| *n > 0) {
+        let live = next_gc as f64 / 2.0;
+        let heap_alloc = stats
+            .heap_alloc
+            .map(|h| format!(" (HeapAlloc {} when the text was taken)", bytes(h as f64)))
+            .unwrap_or_default();
+        let halved = rate
+            .map(|(_, _, r)| format!(" and about halve the cycles (to {:.2} a second)", r / 2.0))
+            .unwrap_or_else(|| " and about halve the cycles".to_string());
+        // The runtime never sets the goal below 4 MB × GOGC/100: at that floor the goal
+        // says only that the live heap is at most half of it.
+        let about = if next_gc <= HEAP_MINIMUM {
+            "at most"
+        } else {
+            "about"
+        };
+        parts.push(format!(
+            "The heap goal (NextGC) is {}{heap_alloc}, so the live heap is {about} {} at the default GOGC=100 (goal = live × 2, and never below 4 MB); GOGC=200 would move the goal to about {} (live × 3, {} more heap){halved}, and GOMEMLIMIT caps the heap where memory is short",
+            bytes(next_gc as f64),
+            bytes(live),
+            bytes(live * 3.0),
+            bytes(live)
+        ));
+    }
+    if parts.is_empty() {
+        return "runtime.MemStats has neither NumGC with an uptime nor NextGC to size GOGC from."
+            .to_string();
+    }
+    parts.join(". ") + "."
+}
+
+/// The runtime's smallest heap goal at GOGC=100 (`heapMinimum`, 4 MB).
+const HEAP_MINIMUM: u64 = 4 << 20;
+
+/// Samples already counted by higher-ranked recommendations, per profile.
+struct Taken<'t> {
+    cpu: &'t [bool],
+    heap: &'t [bool],
+    alloc: &'t [bool],
 }
 
 /// Why a measurement cannot carry a verdict, when its evidence is below `floors`: the CPU
@@ -388,7 +503,11 @@ fn below_floor(
         Some(m.value / 100.0 * total as f64)
     };
     match condition.metric {
-        Metric::CpuFunction | Metric::CpuPackage | Metric::CpuCategory => {
+        Metric::CpuFunction
+        | Metric::CpuPackage
+        | Metric::CpuCategory
+        | Metric::CpuFlatFunction
+        | Metric::CpuCategories => {
             // The CPU analysis has the totals; the profile says their unit.
             let profile = evidence.cpu_profile?;
             let cpu = evidence.cpu?;
@@ -412,13 +531,20 @@ fn below_floor(
                 )
             })
         }
-        Metric::InuseFunction | Metric::AllocPackage => {
-            let (profile, kind) = if condition.metric == Metric::InuseFunction {
-                (evidence.heap.or(evidence.allocs), "inuse_space")
-            } else {
-                (evidence.allocs.or(evidence.heap), "alloc_space")
+        Metric::InuseFunction
+        | Metric::InuseTopSite
+        | Metric::AllocPackage
+        | Metric::AllocFunction
+        | Metric::AllocObjectsFunction
+        | Metric::LargeAllocations => {
+            let bytes = match condition.metric {
+                Metric::InuseFunction | Metric::InuseTopSite => {
+                    bytes_of(evidence.heap.or(evidence.allocs), "inuse_space")?
+                }
+                // A share of objects: the floor is on the bytes of the same samples.
+                Metric::AllocObjectsFunction => m.bytes?,
+                _ => bytes_of(allocations(evidence), "alloc_space")?,
             };
-            let bytes = bytes_of(profile, kind)?;
             (bytes < floors.bytes).then(|| {
                 format!(
                     "{}; a memory verdict needs at least {}",
@@ -450,6 +576,7 @@ fn below_floor(
         // Facts and proofs, not samples: nothing to be too few.
         Metric::InstancesDiffer
         | Metric::ProfileEmpty
+        | Metric::ProfileRecorded
         | Metric::ModuleVersionBelow
         | Metric::LeakedGoroutines => None,
     }
@@ -498,7 +625,10 @@ fn passes(condition: &Condition, value: f64) -> bool {
 fn threshold_text(condition: &Condition) -> String {
     if matches!(
         condition.metric,
-        Metric::InstancesDiffer | Metric::ProfileEmpty | Metric::ModuleVersionBelow
+        Metric::InstancesDiffer
+            | Metric::ProfileEmpty
+            | Metric::ProfileRecorded
+            | Metric::ModuleVersionBelow
     ) {
         return String::new();
     }
@@ -509,6 +639,12 @@ fn threshold_text(condition: &Condition) -> String {
             | Metric::CpuCategory
             | Metric::InuseFunction
             | Metric::AllocPackage
+            | Metric::CpuFlatFunction
+            | Metric::CpuCategories
+            | Metric::AllocFunction
+            | Metric::AllocObjectsFunction
+            | Metric::LargeAllocations
+            | Metric::InuseTopSite
     );
     let unit = if percent { "%" } else { "" };
     match (condition.above, condition.below) {
@@ -561,6 +697,7 @@ fn share_measurement(what: String, subject: String, share: f64, mask: Option<Mas
         subject,
         goroutines: None,
         mask,
+        ..Default::default()
     }
 }
 
@@ -577,6 +714,276 @@ fn function_hits(profile: &Profile, regex: &Regex) -> Vec<bool> {
         .iter()
         .map(|l| l.lines.iter().any(|line| matches[line.function]))
         .collect()
+}
+
+/// Per function: whether its name (or, `by_package`, its package in `language`'s sense)
+/// matches `regex`.
+fn function_matches(
+    profile: &Profile,
+    language: Language,
+    by_package: bool,
+    regex: &Regex,
+) -> Vec<bool> {
+    profile
+        .functions
+        .iter()
+        .map(|f| {
+            if by_package {
+                regex.is_match(&super::language::package_in(language, &f.name, &f.filename))
+            } else {
+                regex.is_match(&f.name)
+            }
+        })
+        .collect()
+}
+
+/// Per location: whether one of its frames' functions is marked in `matches`.
+fn location_hits(profile: &Profile, matches: &[bool]) -> Vec<bool> {
+    profile
+        .locations
+        .iter()
+        .map(|l| l.lines.iter().any(|line| matches[line.function]))
+        .collect()
+}
+
+/// True for a frame that is the code of the service or of a library it links, rather than
+/// the Go runtime or standard library: what a caller worth naming is.
+fn is_code_frame(name: &str) -> bool {
+    !super::names::is_standard_package(super::names::package_of(name))
+}
+
+/// The module a Go function's package most likely belongs to, by the usual shapes of module
+/// paths: three elements on the code hosts (`github.com/klauspost/compress`), two elsewhere
+/// (`go.uber.org/zap`), the package itself in the standard library.
+fn module_of(function: &str) -> &str {
+    let package = super::names::package_of(function);
+    let host = package.split('/').next().unwrap_or("");
+    let elements = if matches!(
+        host,
+        "github.com" | "gitlab.com" | "bitbucket.org" | "golang.org"
+    ) {
+        3
+    } else {
+        2
+    };
+    match package.match_indices('/').nth(elements - 1) {
+        Some((end, _)) => &package[..end],
+        None => package,
+    }
+}
+
+/// The function matched on most of the masked samples' value, counting per sample the
+/// outermost matching frame (the entry into the matched code), and the code calling it:
+/// the nearest frame above that is not the Go runtime or standard library, else the
+/// direct caller. Ties go to the lower function index, so the result is stable.
+fn attribute(
+    profile: &Profile,
+    kind: &str,
+    mask: &[bool],
+    matches: &[bool],
+) -> Option<Attribution> {
+    let index = profile.sample_index_of(kind)?;
+    let stacks = FunctionStacks::new(profile);
+    let mut functions: Vec<u32> = Vec::new();
+    // (entry, caller) → value; BTreeMap for a stable order.
+    let mut tally: std::collections::BTreeMap<(u32, Option<u32>), i64> = Default::default();
+    for (sample, hit) in profile.samples().zip(mask) {
+        if !*hit {
+            continue;
+        }
+        stacks.sample_named(sample, &mut functions);
+        let Some(outer) = functions.iter().rposition(|&f| matches[f as usize]) else {
+            continue;
+        };
+        let above = &functions[outer + 1..];
+        let entry_module = module_of(&profile.functions[functions[outer] as usize].name);
+        // The library's own wrappers (gzhttp around gzip) are not who calls it.
+        let caller = above
+            .iter()
+            .find(|&&f| {
+                let name = &profile.functions[f as usize].name;
+                is_code_frame(name) && module_of(name) != entry_module
+            })
+            .or(above.first())
+            .copied();
+        *tally.entry((functions[outer], caller)).or_default() += sample.values()[index];
+    }
+    let mut by_entry: std::collections::BTreeMap<u32, i64> = Default::default();
+    for ((entry, _), value) in &tally {
+        *by_entry.entry(*entry).or_default() += value;
+    }
+    let top = best(&by_entry)?;
+    let caller = best(
+        &tally
+            .iter()
+            .filter(|((entry, caller), _)| *entry == top && caller.is_some())
+            .filter_map(|((_, caller), value)| caller.map(|c| (c, *value)))
+            .fold(std::collections::BTreeMap::new(), |mut m, (c, v)| {
+                *m.entry(c).or_insert(0i64) += v;
+                m
+            }),
+    );
+    let name = |f: u32| profile.functions[f as usize].name.clone();
+    Some(Attribution {
+        top: name(top),
+        caller: caller.map(name),
+    })
+}
+
+/// The key with the largest value (the first such key on a tie).
+fn best(values: &std::collections::BTreeMap<u32, i64>) -> Option<u32> {
+    let mut best: Option<(u32, i64)> = None;
+    for (&key, &value) in values {
+        if best.is_none_or(|(_, v)| value > v) {
+            best = Some((key, value));
+        }
+    }
+    best.map(|(key, _)| key)
+}
+
+/// The leaf function of a sample (pprof's flat): the innermost frame of its first location.
+fn leaf_function(profile: &Profile, sample: SampleRef<'_>) -> Option<usize> {
+    sample
+        .locations()
+        .next()
+        .and_then(|l| profile.locations[l].lines.first())
+        .map(|line| line.function)
+}
+
+/// Allocated bytes and objects per allocation site (leaf function), from one pass.
+fn sites(profile: &Profile, kind: &str) -> Option<(Vec<i64>, Vec<i64>, i64)> {
+    let index = profile.sample_index_of(kind)?;
+    let objects_index = profile.sample_index_of(if kind == "inuse_space" {
+        "inuse_objects"
+    } else {
+        "alloc_objects"
+    });
+    let mut bytes = vec![0i64; profile.functions.len()];
+    let mut objects = vec![0i64; profile.functions.len()];
+    let mut total = 0i64;
+    for sample in profile.samples() {
+        let value = sample.values()[index];
+        total += value;
+        if let Some(f) = leaf_function(profile, sample) {
+            bytes[f] += value;
+            objects[f] += objects_index.map_or(0, |i| sample.values()[i]);
+        }
+    }
+    Some((bytes, objects, total))
+}
+
+/// `large_allocations`: the share of allocated bytes at sites whose objects average at
+/// least [`crate::rules::LARGE_OBJECT_BYTES`]; the subject names the largest such site.
+fn large_allocations(profile: &Profile) -> Option<Measurement> {
+    let (bytes, objects, total) = sites(profile, "alloc_space")?;
+    let large: Vec<bool> = bytes
+        .iter()
+        .zip(&objects)
+        .map(|(&b, &o)| o > 0 && b as f64 / o as f64 >= crate::rules::LARGE_OBJECT_BYTES)
+        .collect();
+    let matched: i64 = bytes
+        .iter()
+        .zip(&large)
+        .filter(|(_, l)| **l)
+        .map(|(b, _)| b)
+        .sum();
+    let share = if total == 0 {
+        0.0
+    } else {
+        matched as f64 / total as f64 * 100.0
+    };
+    let mask: Vec<bool> = profile
+        .samples()
+        .map(|s| leaf_function(profile, s).is_some_and(|f| large[f]))
+        .collect();
+    let top = (0..bytes.len())
+        .filter(|&f| large[f])
+        .max_by_key(|&f| (bytes[f], std::cmp::Reverse(f)));
+    let subject = top.map_or_else(String::new, |f| {
+        format!(
+            "{} ({} per object, {} of allocated bytes)",
+            profile.functions[f].name,
+            units::label(
+                (bytes[f] as f64 / objects[f] as f64).round() as i64,
+                "bytes"
+            ),
+            percent_text(bytes[f] as f64 / total.max(1) as f64 * 100.0)
+        )
+    });
+    let attribution = top.and_then(|f| {
+        let mut only = vec![false; profile.functions.len()];
+        only[f] = true;
+        attribute(profile, "alloc_space", &mask, &only)
+    });
+    Some(Measurement {
+        attribution,
+        ..share_measurement(
+            format!(
+                "allocated bytes at sites averaging {} or more per object",
+                units::label(crate::rules::LARGE_OBJECT_BYTES as i64, "bytes")
+            ),
+            subject,
+            share,
+            Some(Mask::Alloc(mask)),
+        )
+    })
+}
+
+/// `inuse_top_site`: the share of in-use heap bytes at the site holding most. When that
+/// site is a `sync.Pool`'s New function (called from `sync.(*Pool).Get`), the caller named
+/// is the code that calls Get: the pool's user keeps the objects alive, not New.
+fn inuse_top_site(profile: &Profile) -> Option<Measurement> {
+    let (bytes, _, total) = sites(profile, "inuse_space")?;
+    let top = (0..bytes.len()).max_by_key(|&f| (bytes[f], std::cmp::Reverse(f)))?;
+    let share = if total == 0 {
+        0.0
+    } else {
+        bytes[top] as f64 / total as f64 * 100.0
+    };
+    let mask: Vec<bool> = profile
+        .samples()
+        .map(|s| leaf_function(profile, s) == Some(top))
+        .collect();
+    let get = |name: &str| name == "sync.(*Pool).Get";
+    let through_pool = profile
+        .samples()
+        .zip(&mask)
+        .any(|(s, hit)| *hit && profile.stack_names(s).any(get));
+    let mut matches = vec![false; profile.functions.len()];
+    if through_pool {
+        // The entry is Get; its caller is the pool's user.
+        for (i, f) in profile.functions.iter().enumerate() {
+            matches[i] = get(&f.name);
+        }
+    } else {
+        matches[top] = true;
+    }
+    let attribution = attribute(profile, "inuse_space", &mask, &matches).map(|a| Attribution {
+        top: profile.functions[top].name.clone(),
+        caller: a.caller,
+    });
+    let site = &profile.functions[top].name;
+    let subject = match (&attribution, through_pool) {
+        (
+            Some(Attribution {
+                caller: Some(caller),
+                ..
+            }),
+            true,
+        ) => format!(
+            "{site}, a sync.Pool New function, whose objects are taken with sync.(*Pool).Get by {caller}"
+        ),
+        _ => site.clone(),
+    };
+    Some(Measurement {
+        attribution,
+        ..share_measurement(
+            "in-use heap allocated at the one site holding most".to_string(),
+            subject,
+            share,
+            Some(Mask::Heap(mask)),
+        )
+    })
 }
 
 /// The language packages are read in: the evidence's, else Go's (the rules' own).
@@ -600,16 +1007,64 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let (share, _, _, mask) =
                 stack_share(profile, "cpu", |sample| sample.locations().any(|l| hits[l]))?;
             let noun = if by_package { "package" } else { "function" };
-            Some(share_measurement(
-                format!("CPU with a {noun} on the stack matching"),
-                pattern_text,
-                share,
-                Some(Mask::Cpu(mask)),
-            ))
+            // Who is named only matters when the rule fires: the attribution walks the
+            // matched samples only.
+            let attribution = (share > 0.0)
+                .then(|| {
+                    let matches = function_matches(profile, language(evidence), by_package, &regex);
+                    attribute(profile, "cpu", &mask, &matches)
+                })
+                .flatten();
+            Some(Measurement {
+                attribution,
+                ..share_measurement(
+                    format!("CPU with a {noun} on the stack matching"),
+                    pattern_text,
+                    share,
+                    Some(Mask::Cpu(mask)),
+                )
+            })
         }
-        Metric::CpuCategory => {
+        Metric::CpuFlatFunction => {
             let profile = evidence.cpu_profile?;
-            let name = condition.name.clone()?;
+            let regex = pattern?;
+            let matches = function_matches(profile, language(evidence), false, &regex);
+            // pprof's flat: the innermost function of the leaf location.
+            let (share, _, _, mask) = stack_share(profile, "cpu", |sample| {
+                sample
+                    .locations()
+                    .next()
+                    .and_then(|l| profile.locations[l].lines.first())
+                    .is_some_and(|line| matches[line.function])
+            })?;
+            let attribution = attribute(profile, "cpu", &mask, &matches);
+            Some(Measurement {
+                attribution,
+                ..share_measurement(
+                    "CPU in a function matching (flat, as the leaf)".to_string(),
+                    pattern_text,
+                    share,
+                    Some(Mask::Cpu(mask)),
+                )
+            })
+        }
+        Metric::CpuCategory | Metric::CpuCategories => {
+            let profile = evidence.cpu_profile?;
+            let (name, regex) = if condition.metric == Metric::CpuCategory {
+                (condition.name.clone()?, None)
+            } else {
+                let regex = pattern?;
+                let names: Vec<&str> = cpu::CATEGORIES
+                    .iter()
+                    .copied()
+                    .filter(|c| regex.is_match(c))
+                    .collect();
+                (names.join(" and "), Some(regex))
+            };
+            let in_category = |category: &str| match &regex {
+                Some(regex) => regex.is_match(category),
+                None => category == name,
+            };
             let index = profile.sample_index_of("cpu")?;
             let stacks = FunctionStacks::new(profile);
             let flags = cpu::CategoryFlags::new(profile);
@@ -618,7 +1073,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let (mut matched, mut total) = (0i64, 0i64);
             for sample in profile.samples() {
                 stacks.sample_named(sample, &mut functions);
-                let hit = flags.category(&functions) == name;
+                let hit = in_category(flags.category(&functions));
                 total += sample.values()[index];
                 if hit {
                     matched += sample.values()[index];
@@ -630,12 +1085,12 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             } else {
                 matched as f64 / total as f64 * 100.0
             };
-            Some(share_measurement(
-                format!("CPU in the {name} category"),
-                name,
-                share,
-                Some(Mask::Cpu(mask)),
-            ))
+            let what = if regex.is_some() {
+                format!("CPU in the categories {name}")
+            } else {
+                format!("CPU in the {name} category")
+            };
+            Some(share_measurement(what, name, share, Some(Mask::Cpu(mask))))
         }
         Metric::InuseFunction => {
             let profile = evidence.heap.or(evidence.allocs)?;
@@ -651,20 +1106,53 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 Some(Mask::Heap(mask)),
             ))
         }
-        Metric::AllocPackage => {
-            let profile = evidence.allocs.or(evidence.heap)?;
+        Metric::AllocPackage | Metric::AllocFunction | Metric::AllocObjectsFunction => {
+            let profile = allocations(evidence)?;
             let regex = pattern?;
-            let hits = FramePackages::new(profile, language(evidence))
-                .location_hits(|p| regex.is_match(p));
-            let (share, _, _, _) = stack_share(profile, "alloc_space", |sample| {
-                sample.locations().any(|l| hits[l])
-            })?;
-            Some(share_measurement(
-                "allocated bytes under a package matching".to_string(),
-                pattern_text,
-                share,
-                None,
-            ))
+            let by_package = condition.metric == Metric::AllocPackage;
+            let matches = function_matches(profile, language(evidence), by_package, &regex);
+            let hits = location_hits(profile, &matches);
+            let objects = condition.metric == Metric::AllocObjectsFunction;
+            let kind = if objects {
+                "alloc_objects"
+            } else {
+                "alloc_space"
+            };
+            let (share, _, _, mask) =
+                stack_share(profile, kind, |sample| sample.locations().any(|l| hits[l]))?;
+            let bytes = if objects {
+                let index = profile.sample_index_of("alloc_space")?;
+                Some(
+                    profile
+                        .samples()
+                        .zip(&mask)
+                        .filter(|(_, hit)| **hit)
+                        .map(|(s, _)| s.values()[index] as f64)
+                        .sum(),
+                )
+            } else {
+                None
+            };
+            let noun = if by_package { "package" } else { "function" };
+            let what = if objects {
+                format!("allocated objects under a {noun} matching")
+            } else {
+                format!("allocated bytes under a {noun} matching")
+            };
+            let attribution = attribute(profile, kind, &mask, &matches);
+            Some(Measurement {
+                bytes,
+                attribution,
+                ..share_measurement(what, pattern_text, share, Some(Mask::Alloc(mask)))
+            })
+        }
+        Metric::LargeAllocations => {
+            let profile = allocations(evidence)?;
+            large_allocations(profile)
+        }
+        Metric::InuseTopSite => {
+            let profile = evidence.heap.or(evidence.allocs)?;
+            inuse_top_site(profile)
         }
         Metric::GoroutinesPerInstance => {
             let g = evidence.goroutines?;
@@ -679,6 +1167,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 subject: instances.summary_text.clone(),
                 goroutines: Some(g.totals.total as f64),
                 mask: None,
+                ..Default::default()
             })
         }
         Metric::LeakedGoroutines => {
@@ -690,6 +1179,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 subject: String::new(),
                 goroutines: Some(count as f64),
                 mask: None,
+                ..Default::default()
             })
         }
         Metric::GoroutinesFunction => {
@@ -709,6 +1199,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 subject: pattern_text,
                 goroutines: Some(count as f64),
                 mask: None,
+                ..Default::default()
             })
         }
         Metric::GoroutineGroupFactor => {
@@ -734,6 +1225,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 subject,
                 goroutines: Some(goroutines as f64),
                 mask: None,
+                ..Default::default()
             })
         }
         Metric::InstancesDiffer => {
@@ -753,6 +1245,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                     .unwrap_or_else(|| format!("{} instances", instances.instances)),
                 goroutines: None,
                 mask: None,
+                ..Default::default()
             })
         }
         Metric::ProfileEmpty => {
@@ -770,6 +1263,29 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 subject: name.to_string(),
                 goroutines: None,
                 mask: None,
+                ..Default::default()
+            })
+        }
+        Metric::ProfileRecorded => {
+            let name = condition.name.as_deref()?;
+            let analysis = match name {
+                "mutex" => evidence.mutex,
+                "block" => evidence.block,
+                _ => return None,
+            };
+            let verdict = analysis.map(|a| a.verdict);
+            let recorded = matches!(verdict, Some(Verdict::Recorded | Verdict::NoDelay));
+            let text = match verdict {
+                Some(Verdict::Recorded | Verdict::NoDelay) => "has samples",
+                Some(Verdict::ProfilingOff) => "empty",
+                _ => "not collected",
+            };
+            Some(Measurement {
+                value: if recorded { 1.0 } else { 0.0 },
+                text: text.to_string(),
+                what: format!("{name} profile collected with samples"),
+                subject: name.to_string(),
+                ..Default::default()
             })
         }
         Metric::MutexDelay => {
@@ -786,6 +1302,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                     subject: "mutex".to_string(),
                     goroutines: None,
                     mask: None,
+                    ..Default::default()
                 });
             }
             let (value, text, what) = match evidence.uptime_seconds.filter(|u| *u > 0.0) {
@@ -807,6 +1324,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 subject: "mutex".to_string(),
                 goroutines: None,
                 mask: None,
+                ..Default::default()
             })
         }
         Metric::ModuleVersionBelow => {
@@ -826,6 +1344,7 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
                 subject: old.join(", "),
                 goroutines: None,
                 mask: None,
+                ..Default::default()
             })
         }
     }
@@ -854,8 +1373,7 @@ fn estimate(
     goroutines: Option<(f64, f64)>,
     evidence: &Evidence,
     basis_percent: f64,
-    taken_cpu: &[bool],
-    taken_heap: &[bool],
+    taken: &Taken,
 ) -> Option<Estimate> {
     let fraction = rule.impact.fraction;
     let fraction_text = if fraction == 1.0 {
@@ -874,7 +1392,7 @@ fn estimate(
             let Some(Mask::Cpu(mask)) = mask else {
                 return None;
             };
-            let (share, overlap) = remaining_share(profile, "cpu", mask, taken_cpu)?;
+            let (share, overlap) = remaining_share(profile, "cpu", mask, taken.cpu)?;
             let cores = share / 100.0 * basis_percent / 100.0 * fraction;
             let overlap_text = if overlap > 0.0 {
                 format!(" (after {} already counted above)", percent_text(overlap))
@@ -897,7 +1415,7 @@ fn estimate(
             let Some(Mask::Heap(mask)) = mask else {
                 return None;
             };
-            let (share, _) = remaining_share(profile, "inuse_space", mask, taken_heap)?;
+            let (share, _) = remaining_share(profile, "inuse_space", mask, taken.heap)?;
             let index = profile.sample_index_of("inuse_space")?;
             let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
             let bytes = share / 100.0 * total as f64 * fraction;
@@ -968,14 +1486,32 @@ fn estimate(
                 .iter()
                 .find(|r| r.name == cpu::CATEGORIES[0])
                 .map_or(0.0, |r| r.cum_share);
-            let alloc_share = finding.evidence.first().map_or(0.0, |m| m.value);
+            // The allocation share the rule matched, less what higher-ranked
+            // recommendations already counted (when the condition says which samples).
+            let (alloc_share, overlap) = match (mask, allocations(evidence)) {
+                (Some(Mask::Alloc(mask)), Some(profile)) => {
+                    remaining_share(profile, "alloc_space", mask, taken.alloc)?
+                }
+                _ => (
+                    finding
+                        .evidence
+                        .get(rule.impact.condition)
+                        .map_or(0.0, |m| m.value),
+                    0.0,
+                ),
+            };
+            let overlap_text = if overlap > 0.0 {
+                format!(" (after {} already counted above)", percent_text(overlap))
+            } else {
+                String::new()
+            };
             let cores = alloc_share / 100.0 * gc_share / 100.0 * basis_percent / 100.0 * fraction;
             Some(Estimate {
                 kind: ImpactKind::Gc,
                 amount: cores,
                 amount_text: format!("{} cores of GC", format_cores(cores)),
                 arithmetic: format!(
-                    "{} of allocated bytes × {} of CPU in garbage collection × {basis_text}{fraction_text} = {} cores",
+                    "{} of allocated bytes{overlap_text} × {} of CPU in garbage collection × {basis_text}{fraction_text} = {} cores",
                     percent_text(alloc_share),
                     percent_text(gc_share),
                     format_cores(cores)

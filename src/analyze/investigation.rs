@@ -579,6 +579,8 @@ pub fn evidence<'a>(
         cpu,
         heap: profile_of(MemberKind::Heap),
         allocs: profile_of(MemberKind::Allocs),
+        allocs_window: profile_of(MemberKind::AllocsWindow),
+        memstats: memstats_of(set),
         goroutine_profile: profile_of(MemberKind::Goroutine)
             .or_else(|| profile_of(MemberKind::GoroutineDebug2))
             .or_else(|| profile_of(MemberKind::GoroutineDebug1)),

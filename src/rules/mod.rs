@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 pub const BUILTIN: &[(&str, &str)] = &[
     ("go-runtime.yaml", include_str!("go-runtime.yaml")),
     ("libraries.yaml", include_str!("libraries.yaml")),
+    ("tailscale.yaml", include_str!("tailscale.yaml")),
+    ("wireguard-go.yaml", include_str!("wireguard-go.yaml")),
+    ("gvisor.yaml", include_str!("gvisor.yaml")),
 ];
 
 /// A rule file: a YAML mapping whose one key is `rules:`.
@@ -41,7 +44,10 @@ pub struct Rule {
     #[serde(default)]
     pub impact: Impact,
     /// The finding, one or two sentences. `{value}` is the first condition's measured value,
-    /// `{value2}` the second's; `{subject}` what it matched.
+    /// `{value2}` the second's; `{subject}` what it matched; `{top}` and `{caller}` the
+    /// function it found most and the code that calls it; `{memstats}` the GC picture and
+    /// the arithmetic of GOGC from runtime.MemStats (docs/rules.md). Actions and `verify`
+    /// take the same placeholders.
     pub finding: String,
     /// What to do, in the order shown; may be empty (`actions: []`).
     pub actions: Vec<Action>,
@@ -145,7 +151,30 @@ pub enum Metric {
     MutexDelay,
     /// 1 when a module matching `pattern` appears with a version below `version`.
     ModuleVersionBelow,
+    /// Share of CPU in samples whose leaf (flat) function matches `pattern`: the cost of a
+    /// primitive itself (a lock's fast path, `runtime.asyncPreempt`), not of its callees.
+    CpuFlatFunction,
+    /// Share of CPU in the categories whose names match `pattern` (garbage collection and
+    /// memory allocation together).
+    CpuCategories,
+    /// Share of allocated bytes in samples with a function matching `pattern` on the stack.
+    AllocFunction,
+    /// Share of allocated objects in samples with a function matching `pattern` on the stack.
+    AllocObjectsFunction,
+    /// Share of allocated bytes at allocation sites (leaf functions) whose objects average
+    /// at least [`LARGE_OBJECT_BYTES`]: a buffer allocated per call.
+    LargeAllocations,
+    /// Share of in-use heap bytes allocated at the one site (leaf function) that holds most.
+    InuseTopSite,
+    /// 1 when the profile `name` (mutex, block) was collected and has samples, else 0 (not
+    /// collected, or empty): `below: 1` asks for "no such evidence".
+    ProfileRecorded,
 }
+
+/// The average object size from which an allocation site's objects count as large buffers
+/// (`large_allocations`): 16 KiB, half of `io.Copy`'s 32 KiB buffer, and past the runtime's
+/// largest small-object size class for most Go releases, so each is a span of its own.
+pub const LARGE_OBJECT_BYTES: f64 = 16.0 * 1024.0;
 
 /// How a rule's saving is estimated: the `impact:` mapping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -296,11 +325,18 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                     | Metric::GoroutinesFunction
                     | Metric::GoroutineGroupFactor
                     | Metric::ModuleVersionBelow
+                    | Metric::CpuFlatFunction
+                    | Metric::CpuCategories
+                    | Metric::AllocFunction
+                    | Metric::AllocObjectsFunction
             );
             if needs_pattern && condition.pattern.is_none() {
                 return Err(invalid(format!("{:?} needs a pattern", condition.metric)));
             }
-            let needs_name = matches!(condition.metric, Metric::CpuCategory | Metric::ProfileEmpty);
+            let needs_name = matches!(
+                condition.metric,
+                Metric::CpuCategory | Metric::ProfileEmpty | Metric::ProfileRecorded
+            );
             if needs_name && condition.name.is_none() {
                 return Err(invalid(format!("{:?} needs a name", condition.metric)));
             }

@@ -5,6 +5,7 @@ use pprof_report::analyze::contention::{self, ContentionAnalysis, ContentionKind
 use pprof_report::analyze::cpu::{self, CpuOptions};
 use pprof_report::analyze::findings::{self, Evidence, Findings};
 use pprof_report::analyze::goroutines::{self, GoroutineAnalysis, GoroutineInput};
+use pprof_report::memstats::MemStats;
 use pprof_report::profile::{Labels, Line, Profile, ProfileBuilder, ValueType};
 use pprof_report::rules::{self, Rule};
 
@@ -96,6 +97,7 @@ struct World {
     services: Option<u32>,
     uptime: Option<f64>,
     leaked: Option<u64>,
+    memstats: Option<MemStats>,
 }
 
 impl World {
@@ -131,6 +133,7 @@ impl World {
                 process_cpu_percent: Some(100.0),
                 uptime_seconds: self.uptime,
                 leaked_goroutines: self.leaked,
+                memstats: self.memstats.as_ref(),
                 ..Evidence::default()
             },
         )
@@ -159,6 +162,37 @@ fn heap_world(hot: &[&str], hot_share: i64) -> World {
             (&stack, hot_share * 1000),
             (&["main.buf", MAIN], (100 - hot_share) * 1000),
         ])),
+        ..World::default()
+    }
+}
+
+/// The world with a CPU profile that spends 20% in garbage collection.
+fn with_gc(world: World) -> World {
+    World {
+        cpu: Some(cpu_profile(&[
+            (&["runtime.scanobject", "runtime.gcBgMarkWorker"], 20),
+            (&["main.work", MAIN], 80),
+        ])),
+        ..world
+    }
+}
+
+/// An allocs profile from (stack, objects, bytes).
+fn alloc_world(stacks: &[(&[&str], i64, i64)]) -> World {
+    let stacks: Vec<(&[&str], Vec<i64>)> = stacks
+        .iter()
+        .map(|(s, objects, bytes)| (*s, vec![*objects, *bytes, 0, 0]))
+        .collect();
+    World {
+        heap: Some(profile(
+            &[
+                ("alloc_objects", "count"),
+                ("alloc_space", "bytes"),
+                ("inuse_objects", "count"),
+                ("inuse_space", "bytes"),
+            ],
+            &stacks,
+        )),
         ..World::default()
     }
 }
@@ -391,6 +425,168 @@ fn cases() -> Vec<(&'static str, World, World)> {
                     20,
                 )],
             ),
+        ),
+        (
+            "compression-cost",
+            cpu_world(
+                &[
+                    "compress/flate.(*compressor).deflate",
+                    "compress/gzip.(*Writer).Write",
+                    "app.(*Handler).serve",
+                ],
+                30,
+            ),
+            cpu_world(
+                &[
+                    "compress/flate.(*compressor).deflate",
+                    "compress/gzip.(*Writer).Write",
+                    "app.(*Handler).serve",
+                ],
+                5,
+            ),
+        ),
+        (
+            "serialization-cpu",
+            cpu_world(
+                &[
+                    "reflect.Value.Field",
+                    "encoding/json.(*encodeState).marshal",
+                    "encoding/json.Marshal",
+                    "app.respond",
+                ],
+                40,
+            ),
+            cpu_world(
+                &[
+                    "reflect.Value.Field",
+                    "encoding/json.(*encodeState).marshal",
+                    "encoding/json.Marshal",
+                    "app.respond",
+                ],
+                5,
+            ),
+        ),
+        (
+            "large-per-call-buffers",
+            // 1000 buffers of 32 KiB, then the same bytes in 64 000 small objects.
+            with_gc(alloc_world(&[
+                (
+                    &["io.copyBuffer", "io.Copy", "app.(*Store).put"],
+                    1000,
+                    32 * 1024 * 1000,
+                ),
+                (&["app.small"], 10_000, 8 * 1024 * 1000),
+            ])),
+            with_gc(alloc_world(&[
+                (
+                    &["io.copyBuffer", "io.Copy", "app.(*Store).put"],
+                    64_000,
+                    32 * 1024 * 1000,
+                ),
+                (&["app.small"], 10_000, 8 * 1024 * 1000),
+            ])),
+        ),
+        (
+            "slice-growth",
+            heap_world(&["runtime.growslice", "app.collect"], 40),
+            heap_world(&["runtime.growslice", "app.collect"], 5),
+        ),
+        (
+            "logging-cpu",
+            cpu_world(
+                &[
+                    "go.uber.org/zap/zapcore.(*ioCore).Write",
+                    "go.uber.org/zap.(*Logger).Info",
+                    "app.handle",
+                ],
+                20,
+            ),
+            cpu_world(
+                &[
+                    "go.uber.org/zap/zapcore.(*ioCore).Write",
+                    "go.uber.org/zap.(*Logger).Info",
+                    "app.handle",
+                ],
+                2,
+            ),
+        ),
+        (
+            "logging-allocations",
+            heap_world(
+                &[
+                    "github.com/sirupsen/logrus.(*Entry).WithFields",
+                    "app.handle",
+                ],
+                30,
+            ),
+            // A package of the service's own named log is not a logging library.
+            heap_world(&["example.com/app/log.(*Ring).add", "app.handle"], 30),
+        ),
+        (
+            "regexp-compile-hot-path",
+            cpu_world(
+                &[
+                    "regexp/syntax.Parse",
+                    "regexp.compile",
+                    "regexp.MustCompile",
+                    "app.match",
+                ],
+                10,
+            ),
+            // Matching with a compiled expression is not compiling.
+            cpu_world(
+                &[
+                    "regexp.(*Regexp).tryBacktrack",
+                    "regexp.(*Regexp).FindStringSubmatch",
+                    "app.match",
+                ],
+                30,
+            ),
+        ),
+        (
+            "fmt-hot-path",
+            cpu_world(&["fmt.(*pp).doPrintf", "fmt.Sprintf", "app.key"], 20),
+            cpu_world(&["fmt.(*pp).doPrintf", "fmt.Sprintf", "app.key"], 2),
+        ),
+        (
+            "sync-pool-churn",
+            cpu_world(&["sync.(*Pool).getSlow", "sync.(*Pool).Get", "app.get"], 15),
+            cpu_world(&["sync.(*Pool).getSlow", "sync.(*Pool).Get", "app.get"], 2),
+        ),
+        (
+            "heap-dominated-by-one-site",
+            heap_world(&["app.newBuf", "sync.(*Pool).Get", "app.(*Queue).push"], 80),
+            // The heap spread over three sites, none holding half.
+            World {
+                heap: Some(heap_profile(&[
+                    (
+                        &["app.newBuf", "sync.(*Pool).Get", "app.(*Queue).push"],
+                        30_000,
+                    ),
+                    (&["app.(*Cache).put", MAIN], 35_000),
+                    (&["app.(*Index).add", MAIN], 35_000),
+                ])),
+                ..World::default()
+            },
+        ),
+        (
+            "lock-cost-in-cpu",
+            // No mutex profile: the CPU is the only evidence of the lock.
+            cpu_world(&["sync.(*RWMutex).Unlock", "app.(*Hub).deliver"], 20),
+            // The same CPU with a mutex profile that has samples: lock-contention's case.
+            World {
+                mutex: Some(contention_profile(&[(
+                    &["sync.(*RWMutex).Unlock", "app.(*Hub).deliver"],
+                    100,
+                    1_000_000_000,
+                )])),
+                ..cpu_world(&["sync.(*RWMutex).Unlock", "app.(*Hub).deliver"], 20)
+            },
+        ),
+        (
+            "async-preemption",
+            cpu_world(&["runtime.asyncPreempt", "app.loop"], 18),
+            cpu_world(&["runtime.asyncPreempt", "app.loop"], 5),
         ),
         (
             "http-persistent-connections",
@@ -871,4 +1067,260 @@ fn mutex_delay_from_few_contentions_is_held_back() {
         found.held_back[0].reason,
         "3 sampled contentions; a contention verdict needs at least 10"
     );
+}
+
+/// The actions name what was found: the site, its size per object and the code calling it
+/// (the nearest frame outside the standard library), and a pool's New is charged to the
+/// caller of Get.
+#[test]
+fn actions_name_the_functions_and_numbers_found() {
+    let buffers = with_gc(alloc_world(&[
+        (
+            &["io.copyBuffer", "io.Copy", "example.com/store.(*Store).put"],
+            1000,
+            32 * 1024 * 1000,
+        ),
+        (&["app.small"], 10_000, 8 * 1024 * 1000),
+    ]));
+    let found = buffers.evaluate(&rule("large-per-call-buffers"));
+    let finding = &found.recommendations[0].finding;
+    assert!(
+        finding.text.contains(
+            "io.copyBuffer (32kB per object, 80.00% of allocated bytes), called from example.com/store.(*Store).put"
+        ),
+        "{}",
+        finding.text
+    );
+    assert!(
+        finding.actions[0]
+            .text
+            .contains("in example.com/store.(*Store).put"),
+        "{:?}",
+        finding.actions
+    );
+    let pool = heap_world(
+        &[
+            "example.com/queue.newBuf",
+            "sync.(*Pool).Get",
+            "example.com/queue.(*Queue).push",
+        ],
+        80,
+    );
+    let found = pool.evaluate(&rule("heap-dominated-by-one-site"));
+    assert_eq!(
+        found.recommendations[0].finding.text,
+        "One site holds 80.00% of the in-use heap: example.com/queue.newBuf, a sync.Pool New function, whose objects are taken with sync.(*Pool).Get by example.com/queue.(*Queue).push."
+    );
+    // A library's own wrapper is not its caller: gzhttp wraps gzip, the proxy calls it.
+    let compression = cpu_world(
+        &[
+            "github.com/klauspost/compress/flate.(*fastEncL5).Encode",
+            "github.com/klauspost/compress/gzip.(*Writer).Write",
+            "github.com/klauspost/compress/gzhttp.(*GzipResponseWriter).Write",
+            "example.com/proxy.(*Compress).ServeHTTP",
+        ],
+        30,
+    );
+    let found = compression.evaluate(&rule("compression-cost"));
+    assert!(
+        found.recommendations[0].finding.text.contains(
+            "entered most through github.com/klauspost/compress/gzip.(*Writer).Write, called by example.com/proxy.(*Compress).ServeHTTP"
+        ),
+        "{}",
+        found.recommendations[0].finding.text
+    );
+}
+
+/// The memory-management rule gives the arithmetic of GOGC from runtime.MemStats: cycles
+/// per second, the live heap the goal implies, and the goal at GOGC=200.
+#[test]
+fn gc_advice_carries_the_memstats_arithmetic() {
+    let gc = rule("gc-pressure");
+    let mut world = cpu_world(&["runtime.scanobject", "runtime.gcBgMarkWorker"], 30);
+    let without = world.evaluate(&gc).recommendations[0].finding.text.clone();
+    assert!(
+        without.contains("The set has no runtime.MemStats"),
+        "{without}"
+    );
+    world.uptime = Some(10.0);
+    world.memstats = Some(MemStats {
+        num_gc: Some(60),
+        next_gc: Some(200 << 20),
+        heap_alloc: Some(150 << 20),
+        ..MemStats::default()
+    });
+    let text = world.evaluate(&gc).recommendations[0].finding.text.clone();
+    assert!(
+        text.contains("60 GC cycles ran in 10 s of uptime (6.00 a second)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the live heap is about 100MB at the default GOGC=100"),
+        "{text}"
+    );
+    assert!(
+        text.contains("GOGC=200 would move the goal to about 300MB (live × 3, 100MB more heap) and about halve the cycles (to 3.00 a second)"),
+        "{text}"
+    );
+}
+
+/// An allocation saving never counts the same allocated bytes twice: two rules over the
+/// same samples, the second gets what remains.
+#[test]
+fn allocation_savings_are_not_counted_twice() {
+    let world = heap_world(
+        &[
+            "runtime.growslice",
+            "encoding/json.(*decodeState).array",
+            "encoding/json.Unmarshal",
+            "app.decode",
+        ],
+        40,
+    );
+    let world = World {
+        cpu: Some(cpu_profile(&[
+            (&["runtime.scanobject", "runtime.gcBgMarkWorker"], 20),
+            (&["main.work", MAIN], 80),
+        ])),
+        ..world
+    };
+    let rules: Vec<Rule> = ["slice-growth", "allocation-churn-reflection"]
+        .iter()
+        .map(|id| rule(id))
+        .collect();
+    let cpu = cpu::analyze(world.cpu.as_ref().unwrap(), &CpuOptions::default()).unwrap();
+    let found = findings::evaluate(
+        &rules,
+        &Evidence {
+            cpu_profile: world.cpu.as_ref(),
+            cpu: Some(&cpu),
+            heap: world.heap.as_ref(),
+            allocs: world.heap.as_ref(),
+            process_cpu_percent: Some(100.0),
+            ..Evidence::default()
+        },
+    );
+    let estimates: Vec<_> = found
+        .recommendations
+        .iter()
+        .map(|r| r.finding.estimate.as_ref().unwrap())
+        .collect();
+    assert_eq!(estimates.len(), 2);
+    assert!(estimates[0].amount > 0.0);
+    assert_eq!(estimates[1].amount, 0.0, "{}", estimates[1].arithmetic);
+    assert!(
+        estimates[1]
+            .arithmetic
+            .contains("after 40.00% already counted above"),
+        "{}",
+        estimates[1].arithmetic
+    );
+}
+
+/// The rows of docs/rules.md's table of every built-in rule: (id, fires on, silent on), each
+/// a list of fixture sets (relative to fixtures/) or `synthetic`.
+fn documented_evidence() -> Vec<(String, Vec<String>, Vec<String>)> {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md"),
+    )
+    .unwrap();
+    let table = doc
+        .split("## Every built-in rule")
+        .nth(1)
+        .expect("docs/rules.md has no table of every built-in rule");
+    let list = |cell: &str| -> Vec<String> {
+        cell.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    table
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|line| {
+            // Cells split on unescaped bars only.
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let id = cells[0].trim_start_matches("| `").trim_end_matches('`');
+            let n = cells.len();
+            (
+                id.to_string(),
+                list(cells[n - 2]),
+                list(cells[n - 1].trim_end_matches(" |")),
+            )
+        })
+        .collect()
+}
+
+/// The recommendations a fixture set's report makes, by rule id.
+fn recommended(set: &str) -> Vec<String> {
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("report.json");
+    let path = crate::common::fixture(set);
+    let (code, _, stderr) = crate::common::run(
+        &[
+            "report",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--out",
+            json.to_str().unwrap(),
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{set}: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    report["findings"]["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["finding"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every built-in rule has evidence both ways, listed in docs/rules.md: a fixture set (or
+/// its synthetic world) where it fires and one where it stays silent, and each fixture set
+/// named there does what the table says.
+#[test]
+fn every_rule_has_a_set_where_it_fires_and_one_where_it_is_silent() {
+    let rows = documented_evidence();
+    let synthetic: Vec<&str> = cases().iter().map(|(id, _, _)| *id).collect();
+    let mut reports: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for rule in rules::load(&[]).unwrap() {
+        let (_, fires, silent) = rows
+            .iter()
+            .find(|(id, _, _)| *id == rule.id)
+            .unwrap_or_else(|| panic!("docs/rules.md does not list rule {}", rule.id));
+        assert!(
+            !fires.is_empty() && !silent.is_empty(),
+            "{}: needs a set where it fires and one where it is silent",
+            rule.id
+        );
+        for (sets, should_fire) in [(fires, true), (silent, false)] {
+            for set in sets {
+                if set == "synthetic" {
+                    assert!(
+                        synthetic.contains(&rule.id.as_str()),
+                        "{}: no synthetic world in tests/engine/rules.rs",
+                        rule.id
+                    );
+                    continue;
+                }
+                let ids = reports
+                    .entry(set.clone())
+                    .or_insert_with(|| recommended(set));
+                assert_eq!(
+                    ids.contains(&rule.id),
+                    should_fire,
+                    "{}: {} on {set} (it recommends {ids:?})",
+                    rule.id,
+                    if should_fire {
+                        "does not fire"
+                    } else {
+                        "fires"
+                    }
+                );
+            }
+        }
+    }
 }
