@@ -248,6 +248,7 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
     let mut fired: Vec<(Finding, Option<Mask>, Option<f64>)> = Vec::new();
     let mut held_back: Vec<HeldBack> = Vec::new();
     let mut not_applicable = 0;
+    let shared = Shared::default();
     for rule in rules {
         if !applies(rule, evidence) {
             not_applicable += 1;
@@ -256,7 +257,7 @@ pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
         let mut measured = Vec::new();
         let mut holds = true;
         for condition in &rule.when {
-            match measure(condition, evidence) {
+            match measure(condition, evidence, &shared) {
                 Some(m) if passes(condition, m.value) => measured.push(m),
                 _ => {
                     holds = false;
@@ -586,7 +587,14 @@ fn below_floor(
 /// later profile set is compared against to see whether a predicted saving materialised.
 pub fn impact_value(rule: &Rule, evidence: &Evidence) -> Option<f64> {
     let condition = rule.when.get(rule.impact.condition)?;
-    measure(condition, evidence).map(|m| m.value)
+    measure(condition, evidence, &Shared::default()).map(|m| m.value)
+}
+
+/// What several rules' measurements read, worked out once per evaluation: the packages of
+/// the CPU profile's frames (every package rule would otherwise redo them).
+#[derive(Default)]
+struct Shared {
+    cpu_packages: std::cell::OnceCell<FramePackages>,
 }
 
 /// Orders recommendations: severity first, then savings in cores (cpu, gc), then bytes,
@@ -991,7 +999,7 @@ fn language(evidence: &Evidence) -> Language {
     evidence.language.unwrap_or(Language::Go)
 }
 
-fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
+fn measure(condition: &Condition, evidence: &Evidence, shared: &Shared) -> Option<Measurement> {
     let pattern = condition.regex();
     let pattern_text = condition.pattern.clone().unwrap_or_default();
     match condition.metric {
@@ -1000,7 +1008,10 @@ fn measure(condition: &Condition, evidence: &Evidence) -> Option<Measurement> {
             let regex = pattern?;
             let by_package = condition.metric == Metric::CpuPackage;
             let hits = if by_package {
-                FramePackages::new(profile, language(evidence)).location_hits(|p| regex.is_match(p))
+                shared
+                    .cpu_packages
+                    .get_or_init(|| FramePackages::new(profile, language(evidence)))
+                    .location_hits(|p| regex.is_match(p))
             } else {
                 function_hits(profile, &regex)
             };

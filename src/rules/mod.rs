@@ -289,6 +289,8 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
         }),
     })?;
     let mut rules = parsed.rules;
+    let mut compiled: std::collections::HashMap<String, regex::Regex> =
+        std::collections::HashMap::new();
     for rule in &mut rules {
         let id = rule.id.clone();
         let invalid = |reason: String| RuleError::Invalid {
@@ -308,12 +310,21 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
         }
         for condition in &mut rule.when {
             if let Some(pattern) = &condition.pattern {
-                let regex = regex::Regex::new(pattern).map_err(|e| {
-                    invalid(format!(
-                        "pattern {pattern:?}: {}",
-                        crate::text::describe_regex(&e)
-                    ))
-                })?;
+                // Rules of a family share patterns (CPU and allocations of one library):
+                // compiled once, since compiling is most of what reading the rules costs.
+                let regex = match compiled.get(pattern) {
+                    Some(regex) => regex.clone(),
+                    None => {
+                        let regex = regex::Regex::new(pattern).map_err(|e| {
+                            invalid(format!(
+                                "pattern {pattern:?}: {}",
+                                crate::text::describe_regex(&e)
+                            ))
+                        })?;
+                        compiled.insert(pattern.clone(), regex.clone());
+                        regex
+                    }
+                };
                 condition.compiled = Some(CompiledPattern(regex));
             }
             let needs_pattern = matches!(
