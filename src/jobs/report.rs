@@ -79,17 +79,27 @@ fn run_in<'scope, 'env>(
         .then(|| scope.spawn(|| Templates::new(options.templates.as_deref())));
     let rules = scope.spawn(|| load_rules(&options.rules));
     let opened = set::open(&options.set, &options.decode);
-    let rules = joined(rules)?;
-    let set = opened?;
+    let set = match opened {
+        Ok(set) => set,
+        Err(e) => {
+            // A bad rule file is named before a bad set, as when both were read in order.
+            joined(rules)?;
+            return Err(e.into());
+        }
+    };
     let out = out_file(options.out.as_deref(), &set.name, "report", options.format);
     let assets_dir = assets_dir_of(&out, "report");
-    let prepare_options = PrepareOptions {
-        context: options.context.as_deref(),
-        rules: &rules,
-        group_level: options.group_level,
-        decode: &options.decode,
-    };
-    let (context, investigation_options) = investigation_inputs(&set, &prepare_options)?;
+    // The rules are needed only once the analyses are done: their compiling goes on
+    // beside the analyses instead of holding them up.
+    let (context, mut investigation_options) = investigation_inputs(
+        &set,
+        &PrepareOptions {
+            context: options.context.as_deref(),
+            rules: &[],
+            group_level: options.group_level,
+            decode: &options.decode,
+        },
+    )?;
     // The SVGs are drawn as soon as the stacks are folded, while the other analyses and the
     // rendering go on: they are only needed when the files are written.
     let (flames, svgs, analyses) = std::thread::scope(|passes| {
@@ -106,6 +116,14 @@ fn run_in<'scope, 'env>(
         let (flames, svgs) = joined(folding);
         (flames, svgs, analyses)
     });
+    let rules = joined(rules)?;
+    let prepare_options = PrepareOptions {
+        context: options.context.as_deref(),
+        rules: &rules,
+        group_level: options.group_level,
+        decode: &options.decode,
+    };
+    investigation_options.rules = rules.clone();
     let mut report =
         investigation::assemble(&set, &context, &investigation_options, analyses, &flames);
     report.place_assets(&assets_dir);
