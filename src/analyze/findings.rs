@@ -243,31 +243,59 @@ type Candidate = (usize, Option<Estimate>, Option<(f64, f64)>);
 
 /// Evaluates the rules; returns the fired ones as ranked recommendations.
 pub fn evaluate(rules: &[Rule], evidence: &Evidence) -> Findings {
+    evaluate_with(rules, evidence, &super::Sequential)
+}
+
+/// What measuring one rule's conditions gave.
+enum Outcome {
+    /// The rule is for another runtime.
+    NotApplicable,
+    /// A condition could not be measured or did not pass.
+    Silent,
+    /// Every condition passed: their measurements, in order.
+    Holds(Vec<Measurement>),
+}
+
+fn measure_rule(rule: &Rule, evidence: &Evidence, shared: &Shared) -> Outcome {
+    if !applies(rule, evidence) {
+        return Outcome::NotApplicable;
+    }
+    let mut measured = Vec::new();
+    for condition in &rule.when {
+        match measure(condition, evidence, shared) {
+            Some(m) if passes(condition, m.value) => measured.push(m),
+            _ => return Outcome::Silent,
+        }
+    }
+    Outcome::Holds(measured)
+}
+
+/// [`evaluate`], measuring the two halves of the rules side by side (each rule's
+/// measurement reads the profiles on its own; the ranking after them is sequential).
+pub fn evaluate_with(rules: &[Rule], evidence: &Evidence, join: &impl super::Join) -> Findings {
     let basis = super::cpu::CpuBasis::of(evidence.process_cpu_percent, evidence.cpu);
     let basis_percent = basis.map_or(0.0, |b| b.percent);
     let mut fired: Vec<(Finding, Option<Mask>, Option<f64>)> = Vec::new();
     let mut held_back: Vec<HeldBack> = Vec::new();
     let mut not_applicable = 0;
     let shared = Shared::default();
-    for rule in rules {
-        if !applies(rule, evidence) {
-            not_applicable += 1;
-            continue;
-        }
-        let mut measured = Vec::new();
-        let mut holds = true;
-        for condition in &rule.when {
-            match measure(condition, evidence, &shared) {
-                Some(m) if passes(condition, m.value) => measured.push(m),
-                _ => {
-                    holds = false;
-                    break;
-                }
+    let (first, second) = rules.split_at(rules.len() / 2);
+    let measure_all = |part: &[Rule]| -> Vec<Outcome> {
+        part.iter()
+            .map(|rule| measure_rule(rule, evidence, &shared))
+            .collect()
+    };
+    let (mut outcomes, rest) = join.join(|| measure_all(first), || measure_all(second));
+    outcomes.extend(rest);
+    for (rule, outcome) in rules.iter().zip(outcomes) {
+        let measured = match outcome {
+            Outcome::NotApplicable => {
+                not_applicable += 1;
+                continue;
             }
-        }
-        if !holds {
-            continue;
-        }
+            Outcome::Silent => continue,
+            Outcome::Holds(measured) => measured,
+        };
         let below = rule.when.iter().zip(&measured).find_map(|(c, m)| {
             below_floor(c, m, evidence, basis, &FLOORS).map(|reason| (c, m, reason))
         });
@@ -594,7 +622,7 @@ pub fn impact_value(rule: &Rule, evidence: &Evidence) -> Option<f64> {
 /// the CPU profile's frames (every package rule would otherwise redo them).
 #[derive(Default)]
 struct Shared {
-    cpu_packages: std::cell::OnceCell<FramePackages>,
+    cpu_packages: std::sync::OnceLock<FramePackages>,
 }
 
 /// Orders recommendations: severity first, then savings in cores (cpu, gc), then bytes,

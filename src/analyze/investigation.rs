@@ -320,7 +320,10 @@ pub fn investigate(
 ) -> (ReportContext, Flames) {
     let flames = flames(set);
     let analyses = analyses(set, context, options, &Sequential);
-    (assemble(set, context, options, analyses, &flames), flames)
+    (
+        assemble(set, context, options, analyses, &flames, &Sequential),
+        flames,
+    )
 }
 
 /// The report context from the analyses and the flame graphs: the memory's share of the
@@ -333,6 +336,7 @@ pub fn assemble(
     options: &InvestigationOptions,
     analyses: Analyses,
     flames: &Flames,
+    join: &impl Join,
 ) -> ReportContext {
     let Analyses {
         cpu,
@@ -388,7 +392,7 @@ pub fn assemble(
             )
         })
         .collect();
-    let findings = findings::evaluate(
+    let findings = findings::evaluate_with(
         &options.rules,
         &evidence(
             set,
@@ -398,6 +402,7 @@ pub fn assemble(
             &mutex,
             &block,
         ),
+        join,
     );
     let summary = summarize(
         context.throughput.as_ref(),

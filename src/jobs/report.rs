@@ -124,8 +124,14 @@ fn run_in<'scope, 'env>(
         decode: &options.decode,
     };
     investigation_options.rules = rules.clone();
-    let mut report =
-        investigation::assemble(&set, &context, &investigation_options, analyses, &flames);
+    let mut report = investigation::assemble(
+        &set,
+        &context,
+        &investigation_options,
+        analyses,
+        &flames,
+        &Threads,
+    );
     report.place_assets(&assets_dir);
     report.command = options.command.with_out(&out);
     if set.member(set::MemberKind::Cpu).is_some() && report.pgo_unusable.is_none() {
@@ -170,11 +176,18 @@ fn run_in<'scope, 'env>(
     // Render everything before writing anything.
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let mut assets = assets_of(&out, &assets_dir);
-    let analysis_json = json_bytes(&report)?;
-    let markdown = match templates {
-        Some(templates) => Some(joined(templates)?.render(&report)?),
-        None => None,
-    };
+    // The analysis as JSON and the Markdown are independent passes over it: side by side.
+    let (analysis_json, markdown) = crate::analyze::Join::join(
+        &Threads,
+        || json_bytes(&report),
+        || -> Result<Option<String>, Error> {
+            match templates {
+                Some(templates) => Ok(Some(joined(templates)?.render(&report)?)),
+                None => Ok(None),
+            }
+        },
+    );
+    let (analysis_json, markdown) = (analysis_json?, markdown?);
     // (caption, SVG) for the HTML page, which shows them inline.
     let mut titled: Vec<(String, String)> = Vec::new();
     let (inputs, svgs) = joined(svgs);
