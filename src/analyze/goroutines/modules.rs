@@ -3,20 +3,29 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::grouping::sample_value;
-use super::stacks::frames;
 use super::{GoroutineInput, GoroutineSource, ModuleRow};
+use crate::analyze::frames::FunctionStacks;
 use crate::analyze::names::module_version;
 use crate::profile::Profile;
 
 /// Goroutines per (module, version) in one profile: each sample counts once per module its
-/// frames' files belong to.
+/// frames' files belong to. A file's module is read once per function, not once per frame:
+/// deep stacks of long paths would otherwise be parsed again for every goroutine.
 fn module_counts(profile: &Profile) -> BTreeMap<(String, String), u64> {
+    let module_of: Vec<Option<(&str, &str)>> = profile
+        .functions
+        .iter()
+        .map(|f| module_version(&f.filename))
+        .collect();
+    let stacks = FunctionStacks::new(profile);
+    let mut functions: Vec<u32> = Vec::new();
     let mut counts = BTreeMap::new();
     for sample in profile.samples() {
         let value = sample_value(profile, sample);
-        let touched: BTreeSet<(&str, &str)> = frames(profile, sample)
+        stacks.sample_named(sample, &mut functions);
+        let touched: BTreeSet<(&str, &str)> = functions
             .iter()
-            .filter_map(|f| module_version(f.file))
+            .filter_map(|&f| module_of.get(f as usize).copied().flatten())
             .collect();
         for (module, version) in touched {
             *counts

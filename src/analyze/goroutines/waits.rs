@@ -4,6 +4,7 @@
 //! I/O wait. The names are the runtime's own wait reasons, as a `debug=2` header prints them.
 
 use super::stacks::Frame;
+use crate::analyze::names::{is_standard_package, package_of};
 use crate::analyze::runtime::{Role, role};
 
 /// The wait of a stack, from its frames (leaf first): `GC assist wait`, `sync.Mutex.Lock`,
@@ -50,7 +51,14 @@ pub(super) fn wait_of(frames: &[Frame]) -> &'static str {
             // The signal and timer waits block their thread in a system call.
             "runtime.notetsleepg" => "syscall",
             "runtime.gopark" | "runtime.goparkunlock" => continue,
-            name if role(name) == Some(Role::SyscallLeaf) => "syscall",
+            // The role table is a scan: asked only of the packages its syscall leaves are in.
+            name if may_enter_the_kernel(name) && role(name) == Some(Role::SyscallLeaf) => {
+                "syscall"
+            }
+            // The waits are read from the standard library's frames at the leaf: past the
+            // first frame of the program's own code there is none to find, and a deep stack
+            // of long names is not walked to its root for nothing.
+            name if !is_standard_package(package_of(name)) => break,
             _ => continue,
         };
         return wait;
@@ -66,4 +74,10 @@ pub(super) fn wait_of(frames: &[Frame]) -> &'static str {
         }
         _ => "running",
     }
+}
+
+fn may_enter_the_kernel(name: &str) -> bool {
+    ["syscall.", "runtime", "internal/", "golang.org/x/sys/unix."]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
