@@ -62,3 +62,15 @@ pub fn tables(
         })
         .collect()
 }
+
+/// `key=value, key=value` of a set of string labels, keys in order (a key's values in the
+/// order given): how a group of goroutines or a leak site shows its labels.
+pub fn text<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut pairs: Vec<(&str, &str)> = pairs.collect();
+    pairs.sort_by_key(|(key, _)| *key);
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -71,7 +71,7 @@ pub fn analyze(
             if let Some(wait) = wait_of(&names) {
                 *tally.waits_from_stack.entry(wait.to_string()).or_default() += count;
             }
-            let labels = label_text(
+            let labels = crate::analyze::labels::text(
                 sample
                     .labels()
                     .strings
@@ -105,7 +105,7 @@ pub fn analyze(
             // Counted from the dump only when there is no profile to count from.
             if profile.is_none() {
                 tally.count += 1;
-                let labels = label_text(
+                let labels = crate::analyze::labels::text(
                     goroutine
                         .labels
                         .iter()
@@ -187,17 +187,6 @@ fn wait_of(names: &[&str]) -> Option<&'static str> {
             "runtime.semacquire1" | "runtime.notifyListWait" => Some("sync primitive"),
             _ => None,
         })
-}
-
-/// `key=value, key=value`, keys in order.
-fn label_text<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<(&str, &str)> = labels.collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn by_count(counts: &BTreeMap<String, u64>) -> Vec<(String, u64)> {

@@ -97,15 +97,14 @@ fn match_key(frames: &[Frame], keyed: &Keyed, level: GroupLevel) -> Vec<String> 
 /// `key=value, …` of a sample's string labels; `None` without any.
 fn label_text(sample: SampleRef<'_>) -> Option<String> {
     let labels = sample.labels();
-    if labels.strings.is_empty() {
-        return None;
-    }
-    let parts: Vec<String> = labels
-        .strings
-        .iter()
-        .flat_map(|(key, values)| values.iter().map(move |v| format!("{key}={v}")))
-        .collect();
-    Some(parts.join(", "))
+    (!labels.strings.is_empty()).then(|| {
+        crate::analyze::labels::text(
+            labels
+                .strings
+                .iter()
+                .flat_map(|(key, values)| values.iter().map(move |v| (key.as_str(), v.as_str()))),
+        )
+    })
 }
 
 /// Groups the samples of `profile` at `level`; `profile_waits` reads what each goroutine
