@@ -1,0 +1,745 @@
+//! What each metric measures on the set.
+
+use super::*;
+
+pub(super) fn percent_text(share: f64) -> String {
+    if share == 0.0 || share >= 0.01 {
+        format!("{share:.2}%")
+    } else {
+        "<0.01%".to_string()
+    }
+}
+
+/// The share of a profile's sample type in samples for which `hit` holds.
+pub(super) fn stack_share<'a>(
+    profile: &'a Profile,
+    kind: &str,
+    hit: impl Fn(SampleRef<'a>) -> bool,
+) -> Option<(f64, i64, i64, Vec<bool>)> {
+    let index = profile.sample_index_of(kind)?;
+    let mut mask = Vec::with_capacity(profile.samples.len());
+    let (mut matched, mut total) = (0i64, 0i64);
+    for sample in profile.samples() {
+        let value = sample.values()[index];
+        total += value;
+        let hit = hit(sample);
+        if hit {
+            matched += value;
+        }
+        mask.push(hit);
+    }
+    let share = if total == 0 {
+        0.0
+    } else {
+        matched as f64 / total as f64 * 100.0
+    };
+    Some((share, matched, total, mask))
+}
+
+pub(super) fn share_measurement(
+    what: String,
+    subject: String,
+    share: f64,
+    mask: Option<Mask>,
+) -> Measurement {
+    Measurement {
+        value: share,
+        text: format!("{share:.2}%"),
+        what,
+        subject,
+        goroutines: None,
+        mask,
+        ..Default::default()
+    }
+}
+
+/// Per location: whether one of its (named) frames' functions matches `regex`; each
+/// function is tested once.
+pub(super) fn function_hits(profile: &Profile, regex: &Regex) -> Vec<bool> {
+    let matches: Vec<bool> = profile
+        .functions
+        .iter()
+        .map(|f| regex.is_match(&f.name))
+        .collect();
+    profile
+        .locations
+        .iter()
+        .map(|l| l.lines.iter().any(|line| matches[line.function]))
+        .collect()
+}
+
+/// Per function: whether its name (or, `by_package`, its package in `language`'s sense)
+/// matches `regex`.
+pub(super) fn function_matches(
+    profile: &Profile,
+    language: Language,
+    by_package: bool,
+    regex: &Regex,
+) -> Vec<bool> {
+    profile
+        .functions
+        .iter()
+        .map(|f| {
+            if by_package {
+                regex.is_match(&crate::analyze::language::package_in(
+                    language,
+                    &f.name,
+                    &f.filename,
+                ))
+            } else {
+                regex.is_match(&f.name)
+            }
+        })
+        .collect()
+}
+
+/// Per location: whether one of its frames' functions is marked in `matches`.
+pub(super) fn location_hits(profile: &Profile, matches: &[bool]) -> Vec<bool> {
+    profile
+        .locations
+        .iter()
+        .map(|l| l.lines.iter().any(|line| matches[line.function]))
+        .collect()
+}
+
+/// True for a frame that is the code of the service or of a library it links, rather than
+/// the Go runtime or standard library: what a caller worth naming is.
+pub(super) fn is_code_frame(name: &str) -> bool {
+    !crate::analyze::names::is_standard_package(crate::analyze::names::package_of(name))
+}
+
+/// The module a Go function's package most likely belongs to, by the usual shapes of module
+/// paths: three elements on the code hosts (`github.com/klauspost/compress`), two elsewhere
+/// (`go.uber.org/zap`), the package itself in the standard library.
+pub(super) fn module_of(function: &str) -> &str {
+    let package = crate::analyze::names::package_of(function);
+    let host = package.split('/').next().unwrap_or("");
+    let elements = if matches!(
+        host,
+        "github.com" | "gitlab.com" | "bitbucket.org" | "golang.org"
+    ) {
+        3
+    } else {
+        2
+    };
+    match package.match_indices('/').nth(elements - 1) {
+        Some((end, _)) => &package[..end],
+        None => package,
+    }
+}
+
+/// The function matched on most of the masked samples' value, counting per sample the
+/// outermost matching frame (the entry into the matched code), and the code calling it:
+/// the nearest frame above that is not the Go runtime or standard library, else the
+/// direct caller. Ties go to the lower function index, so the result is stable.
+pub(super) fn attribute(
+    profile: &Profile,
+    kind: &str,
+    mask: &[bool],
+    matches: &[bool],
+) -> Option<Attribution> {
+    let index = profile.sample_index_of(kind)?;
+    let stacks = FunctionStacks::new(profile);
+    let mut functions: Vec<u32> = Vec::new();
+    // (entry, caller) → value; BTreeMap for a stable order.
+    let mut tally: std::collections::BTreeMap<(u32, Option<u32>), i64> = Default::default();
+    for (sample, hit) in profile.samples().zip(mask) {
+        if !*hit {
+            continue;
+        }
+        stacks.sample_named(sample, &mut functions);
+        let Some(outer) = functions.iter().rposition(|&f| matches[f as usize]) else {
+            continue;
+        };
+        let above = &functions[outer + 1..];
+        let entry_module = module_of(&profile.functions[functions[outer] as usize].name);
+        // The library's own wrappers (gzhttp around gzip) are not who calls it.
+        let caller = above
+            .iter()
+            .find(|&&f| {
+                let name = &profile.functions[f as usize].name;
+                is_code_frame(name) && module_of(name) != entry_module
+            })
+            .or(above.first())
+            .copied();
+        *tally.entry((functions[outer], caller)).or_default() += sample.values()[index];
+    }
+    let mut by_entry: std::collections::BTreeMap<u32, i64> = Default::default();
+    for ((entry, _), value) in &tally {
+        *by_entry.entry(*entry).or_default() += value;
+    }
+    let top = best(&by_entry)?;
+    let caller = best(
+        &tally
+            .iter()
+            .filter(|((entry, caller), _)| *entry == top && caller.is_some())
+            .filter_map(|((_, caller), value)| caller.map(|c| (c, *value)))
+            .fold(std::collections::BTreeMap::new(), |mut m, (c, v)| {
+                *m.entry(c).or_insert(0i64) += v;
+                m
+            }),
+    );
+    let name = |f: u32| profile.functions[f as usize].name.clone();
+    Some(Attribution {
+        top: name(top),
+        caller: caller.map(name),
+    })
+}
+
+/// The key with the largest value (the first such key on a tie).
+pub(super) fn best(values: &std::collections::BTreeMap<u32, i64>) -> Option<u32> {
+    let mut best: Option<(u32, i64)> = None;
+    for (&key, &value) in values {
+        if best.is_none_or(|(_, v)| value > v) {
+            best = Some((key, value));
+        }
+    }
+    best.map(|(key, _)| key)
+}
+
+/// The leaf function of a sample (pprof's flat): the innermost frame of its first location.
+pub(super) fn leaf_function(profile: &Profile, sample: SampleRef<'_>) -> Option<usize> {
+    sample
+        .locations()
+        .next()
+        .and_then(|l| profile.locations[l].lines.first())
+        .map(|line| line.function)
+}
+
+/// Allocated bytes and objects per allocation site (leaf function), from one pass.
+pub(super) fn sites(profile: &Profile, kind: &str) -> Option<(Vec<i64>, Vec<i64>, i64)> {
+    let index = profile.sample_index_of(kind)?;
+    let objects_index = profile.sample_index_of(if kind == "inuse_space" {
+        "inuse_objects"
+    } else {
+        "alloc_objects"
+    });
+    let mut bytes = vec![0i64; profile.functions.len()];
+    let mut objects = vec![0i64; profile.functions.len()];
+    let mut total = 0i64;
+    for sample in profile.samples() {
+        let value = sample.values()[index];
+        total += value;
+        if let Some(f) = leaf_function(profile, sample) {
+            bytes[f] += value;
+            objects[f] += objects_index.map_or(0, |i| sample.values()[i]);
+        }
+    }
+    Some((bytes, objects, total))
+}
+
+/// `large_allocations`: the share of allocated bytes at sites whose objects average at
+/// least [`crate::rules::LARGE_OBJECT_BYTES`]; the subject names the largest such site.
+pub(super) fn large_allocations(profile: &Profile) -> Option<Measurement> {
+    let (bytes, objects, total) = sites(profile, "alloc_space")?;
+    let large: Vec<bool> = bytes
+        .iter()
+        .zip(&objects)
+        .map(|(&b, &o)| o > 0 && b as f64 / o as f64 >= crate::rules::LARGE_OBJECT_BYTES)
+        .collect();
+    let matched: i64 = bytes
+        .iter()
+        .zip(&large)
+        .filter(|(_, l)| **l)
+        .map(|(b, _)| b)
+        .sum();
+    let share = if total == 0 {
+        0.0
+    } else {
+        matched as f64 / total as f64 * 100.0
+    };
+    let mask: Vec<bool> = profile
+        .samples()
+        .map(|s| leaf_function(profile, s).is_some_and(|f| large[f]))
+        .collect();
+    let top = (0..bytes.len())
+        .filter(|&f| large[f])
+        .max_by_key(|&f| (bytes[f], std::cmp::Reverse(f)));
+    let subject = top.map_or_else(String::new, |f| {
+        format!(
+            "{} ({} per object, {} of allocated bytes)",
+            profile.functions[f].name,
+            units::label(
+                (bytes[f] as f64 / objects[f] as f64).round() as i64,
+                "bytes"
+            ),
+            percent_text(bytes[f] as f64 / total.max(1) as f64 * 100.0)
+        )
+    });
+    let attribution = top.and_then(|f| {
+        let mut only = vec![false; profile.functions.len()];
+        only[f] = true;
+        attribute(profile, "alloc_space", &mask, &only)
+    });
+    Some(Measurement {
+        attribution,
+        ..share_measurement(
+            format!(
+                "allocated bytes at sites averaging {} or more per object",
+                units::label(crate::rules::LARGE_OBJECT_BYTES as i64, "bytes")
+            ),
+            subject,
+            share,
+            Some(Mask::Alloc(mask)),
+        )
+    })
+}
+
+/// `inuse_top_site`: the share of in-use heap bytes at the site holding most. When that
+/// site is a `sync.Pool`'s New function (called from `sync.(*Pool).Get`), the caller named
+/// is the code that calls Get: the pool's user keeps the objects alive, not New.
+pub(super) fn inuse_top_site(profile: &Profile) -> Option<Measurement> {
+    let (bytes, _, total) = sites(profile, "inuse_space")?;
+    let top = (0..bytes.len()).max_by_key(|&f| (bytes[f], std::cmp::Reverse(f)))?;
+    let share = if total == 0 {
+        0.0
+    } else {
+        bytes[top] as f64 / total as f64 * 100.0
+    };
+    let mask: Vec<bool> = profile
+        .samples()
+        .map(|s| leaf_function(profile, s) == Some(top))
+        .collect();
+    let get = |name: &str| name == "sync.(*Pool).Get";
+    let through_pool = profile
+        .samples()
+        .zip(&mask)
+        .any(|(s, hit)| *hit && profile.stack_names(s).any(get));
+    let mut matches = vec![false; profile.functions.len()];
+    if through_pool {
+        // The entry is Get; its caller is the pool's user.
+        for (i, f) in profile.functions.iter().enumerate() {
+            matches[i] = get(&f.name);
+        }
+    } else {
+        matches[top] = true;
+    }
+    let attribution = attribute(profile, "inuse_space", &mask, &matches).map(|a| Attribution {
+        top: profile.functions[top].name.clone(),
+        caller: a.caller,
+    });
+    let site = &profile.functions[top].name;
+    let subject = match (&attribution, through_pool) {
+        (
+            Some(Attribution {
+                caller: Some(caller),
+                ..
+            }),
+            true,
+        ) => format!(
+            "{site}, a sync.Pool New function, whose objects are taken with sync.(*Pool).Get by {caller}"
+        ),
+        _ => site.clone(),
+    };
+    Some(Measurement {
+        attribution,
+        ..share_measurement(
+            "in-use heap allocated at the one site holding most".to_string(),
+            subject,
+            share,
+            Some(Mask::Heap(mask)),
+        )
+    })
+}
+
+/// The language packages are read in: the evidence's, else Go's (the rules' own).
+pub(super) fn language(evidence: &Evidence) -> Language {
+    evidence.language.unwrap_or(Language::Go)
+}
+
+pub(super) fn measure(
+    condition: &Condition,
+    evidence: &Evidence,
+    shared: &Shared,
+) -> Option<Measurement> {
+    let pattern = condition.regex();
+    let pattern_text = condition.pattern.clone().unwrap_or_default();
+    match condition.metric {
+        Metric::CpuFunction | Metric::CpuPackage => {
+            let profile = evidence.cpu_profile?;
+            let regex = pattern?;
+            let by_package = condition.metric == Metric::CpuPackage;
+            let hits = if by_package {
+                shared
+                    .cpu_packages
+                    .get_or_init(|| FramePackages::new(profile, language(evidence)))
+                    .location_hits(|p| regex.is_match(p))
+            } else {
+                function_hits(profile, &regex)
+            };
+            let (share, _, _, mask) =
+                stack_share(profile, "cpu", |sample| sample.locations().any(|l| hits[l]))?;
+            let noun = if by_package { "package" } else { "function" };
+            // Who is named only matters when the rule fires: the attribution walks the
+            // matched samples only.
+            let attribution = (share > 0.0)
+                .then(|| {
+                    let matches = function_matches(profile, language(evidence), by_package, &regex);
+                    attribute(profile, "cpu", &mask, &matches)
+                })
+                .flatten();
+            Some(Measurement {
+                attribution,
+                ..share_measurement(
+                    format!("CPU with a {noun} on the stack matching"),
+                    pattern_text,
+                    share,
+                    Some(Mask::Cpu(mask)),
+                )
+            })
+        }
+        Metric::CpuFlatFunction => {
+            let profile = evidence.cpu_profile?;
+            let regex = pattern?;
+            let matches = function_matches(profile, language(evidence), false, &regex);
+            // pprof's flat: the innermost function of the leaf location.
+            let (share, _, _, mask) = stack_share(profile, "cpu", |sample| {
+                sample
+                    .locations()
+                    .next()
+                    .and_then(|l| profile.locations[l].lines.first())
+                    .is_some_and(|line| matches[line.function])
+            })?;
+            let attribution = attribute(profile, "cpu", &mask, &matches);
+            Some(Measurement {
+                attribution,
+                ..share_measurement(
+                    "CPU in a function matching (flat, as the leaf)".to_string(),
+                    pattern_text,
+                    share,
+                    Some(Mask::Cpu(mask)),
+                )
+            })
+        }
+        Metric::CpuCategory | Metric::CpuCategories => {
+            let profile = evidence.cpu_profile?;
+            let (name, regex) = if condition.metric == Metric::CpuCategory {
+                (condition.name.clone()?, None)
+            } else {
+                let regex = pattern?;
+                let names: Vec<&str> = cpu::CATEGORIES
+                    .iter()
+                    .copied()
+                    .filter(|c| regex.is_match(c))
+                    .collect();
+                (names.join(" and "), Some(regex))
+            };
+            let in_category = |category: &str| match &regex {
+                Some(regex) => regex.is_match(category),
+                None => category == name,
+            };
+            let index = profile.sample_index_of("cpu")?;
+            let stacks = FunctionStacks::new(profile);
+            let flags = cpu::CategoryFlags::new(profile);
+            let mut functions: Vec<u32> = Vec::new();
+            let mut mask = Vec::with_capacity(profile.samples.len());
+            let (mut matched, mut total) = (0i64, 0i64);
+            for sample in profile.samples() {
+                stacks.sample_named(sample, &mut functions);
+                let hit = in_category(flags.category(&functions));
+                total += sample.values()[index];
+                if hit {
+                    matched += sample.values()[index];
+                }
+                mask.push(hit);
+            }
+            let share = if total == 0 {
+                0.0
+            } else {
+                matched as f64 / total as f64 * 100.0
+            };
+            let what = if regex.is_some() {
+                format!("CPU in the categories {name}")
+            } else {
+                format!("CPU in the {name} category")
+            };
+            Some(share_measurement(what, name, share, Some(Mask::Cpu(mask))))
+        }
+        Metric::InuseFunction => {
+            let profile = evidence.heap.or(evidence.allocs)?;
+            let regex = pattern?;
+            let hits = function_hits(profile, &regex);
+            let (share, _, _, mask) = stack_share(profile, "inuse_space", |sample| {
+                sample.locations().any(|l| hits[l])
+            })?;
+            Some(share_measurement(
+                "in-use heap allocated under a function matching".to_string(),
+                pattern_text,
+                share,
+                Some(Mask::Heap(mask)),
+            ))
+        }
+        Metric::AllocPackage | Metric::AllocFunction | Metric::AllocObjectsFunction => {
+            let profile = allocations(evidence)?;
+            let regex = pattern?;
+            let by_package = condition.metric == Metric::AllocPackage;
+            let matches = function_matches(profile, language(evidence), by_package, &regex);
+            let hits = location_hits(profile, &matches);
+            let objects = condition.metric == Metric::AllocObjectsFunction;
+            let kind = if objects {
+                "alloc_objects"
+            } else {
+                "alloc_space"
+            };
+            let (share, _, _, mask) =
+                stack_share(profile, kind, |sample| sample.locations().any(|l| hits[l]))?;
+            let bytes = if objects {
+                let index = profile.sample_index_of("alloc_space")?;
+                Some(
+                    profile
+                        .samples()
+                        .zip(&mask)
+                        .filter(|(_, hit)| **hit)
+                        .map(|(s, _)| s.values()[index] as f64)
+                        .sum(),
+                )
+            } else {
+                None
+            };
+            let noun = if by_package { "package" } else { "function" };
+            let what = if objects {
+                format!("allocated objects under a {noun} matching")
+            } else {
+                format!("allocated bytes under a {noun} matching")
+            };
+            let attribution = attribute(profile, kind, &mask, &matches);
+            Some(Measurement {
+                bytes,
+                attribution,
+                ..share_measurement(what, pattern_text, share, Some(Mask::Alloc(mask)))
+            })
+        }
+        Metric::LargeAllocations => {
+            let profile = allocations(evidence)?;
+            large_allocations(profile)
+        }
+        Metric::InuseTopSite => {
+            let profile = evidence.heap.or(evidence.allocs)?;
+            inuse_top_site(profile)
+        }
+        Metric::GoroutinesPerInstance => {
+            let g = evidence.goroutines?;
+            let instances = g.instances.as_ref()?;
+            Some(Measurement {
+                value: instances.total_per_instance,
+                text: instances.total_per_instance_text.clone(),
+                what: format!(
+                    "goroutines per inferred instance ({} instances)",
+                    instances.instances
+                ),
+                subject: instances.summary_text.clone(),
+                goroutines: Some(g.totals.total as f64),
+                mask: None,
+                ..Default::default()
+            })
+        }
+        Metric::LeakedGoroutines => {
+            let count = evidence.leaked_goroutines?;
+            Some(Measurement {
+                value: count as f64,
+                text: count.to_string(),
+                what: "goroutines the runtime proved leaked".to_string(),
+                subject: String::new(),
+                goroutines: Some(count as f64),
+                mask: None,
+                ..Default::default()
+            })
+        }
+        Metric::GoroutinesFunction => {
+            let profile = evidence.goroutine_profile?;
+            let regex = pattern?;
+            let index = profile.sample_index_of("goroutine").unwrap_or(0);
+            let hits = function_hits(profile, &regex);
+            let count: i64 = profile
+                .samples()
+                .filter(|&s| s.locations().any(|l| hits[l]))
+                .map(|s| s.values().get(index).copied().unwrap_or(0))
+                .sum();
+            Some(Measurement {
+                value: count as f64,
+                text: count.to_string(),
+                what: "goroutines with a function on the stack matching".to_string(),
+                subject: pattern_text,
+                goroutines: Some(count as f64),
+                mask: None,
+                ..Default::default()
+            })
+        }
+        Metric::GoroutineGroupFactor => {
+            let g = evidence.goroutines?;
+            let regex = pattern?;
+            let matched: Vec<_> = g
+                .groups
+                .rows
+                .iter()
+                .filter(|row| regex.is_match(&row.label))
+                .collect();
+            let factor = matched.iter().filter_map(|r| r.instance_factor).max()?;
+            let goroutines: u64 = matched.iter().map(|r| r.goroutines).sum();
+            let subject = matched
+                .iter()
+                .filter_map(|r| r.instance_factor_text.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some(Measurement {
+                value: factor as f64,
+                text: factor.to_string(),
+                what: "goroutines per instance in the groups whose name matches".to_string(),
+                subject,
+                goroutines: Some(goroutines as f64),
+                mask: None,
+                ..Default::default()
+            })
+        }
+        Metric::InstancesDiffer => {
+            let g = evidence.goroutines?;
+            let instances = g.instances.as_ref()?;
+            let differs = instances.matches_declared == Some(false);
+            Some(Measurement {
+                value: if differs { 1.0 } else { 0.0 },
+                text: instances
+                    .declared_note
+                    .clone()
+                    .unwrap_or_else(|| format!("{} instances", instances.instances)),
+                what: "inferred instances against declared services".to_string(),
+                subject: instances
+                    .declared_note
+                    .clone()
+                    .unwrap_or_else(|| format!("{} instances", instances.instances)),
+                goroutines: None,
+                mask: None,
+                ..Default::default()
+            })
+        }
+        Metric::ProfileEmpty => {
+            let name = condition.name.as_deref()?;
+            let analysis = match name {
+                "mutex" => evidence.mutex?,
+                "block" => evidence.block?,
+                _ => return None,
+            };
+            let empty = analysis.verdict == Verdict::ProfilingOff;
+            Some(Measurement {
+                value: if empty { 1.0 } else { 0.0 },
+                text: if empty { "empty" } else { "has samples" }.to_string(),
+                what: format!("{name} profile collected without samples"),
+                subject: name.to_string(),
+                goroutines: None,
+                mask: None,
+                ..Default::default()
+            })
+        }
+        Metric::ProfileRecorded => {
+            let name = condition.name.as_deref()?;
+            let analysis = match name {
+                "mutex" => evidence.mutex,
+                "block" => evidence.block,
+                _ => return None,
+            };
+            let verdict = analysis.map(|a| a.verdict);
+            let recorded = matches!(verdict, Some(Verdict::Recorded | Verdict::NoDelay));
+            let text = match verdict {
+                Some(Verdict::Recorded | Verdict::NoDelay) => "has samples",
+                Some(Verdict::ProfilingOff) => "empty",
+                _ => "not collected",
+            };
+            Some(Measurement {
+                value: if recorded { 1.0 } else { 0.0 },
+                text: text.to_string(),
+                what: format!("{name} profile collected with samples"),
+                subject: name.to_string(),
+                ..Default::default()
+            })
+        }
+        Metric::MutexDelay => {
+            let mutex = evidence.mutex?;
+            if mutex.verdict != Verdict::Recorded {
+                return None;
+            }
+            let seconds = mutex.total_delay as f64 / 1e9;
+            if let Some(window) = mutex.window_seconds() {
+                return Some(Measurement {
+                    value: seconds / window,
+                    text: format!("{:.3}s", seconds / window),
+                    what: format!("mutex delay per second of the {window:.2} s window"),
+                    subject: "mutex".to_string(),
+                    goroutines: None,
+                    mask: None,
+                    ..Default::default()
+                });
+            }
+            let (value, text, what) = match evidence.uptime_seconds.filter(|u| *u > 0.0) {
+                Some(uptime) => (
+                    seconds / uptime,
+                    format!("{:.3}s", seconds / uptime),
+                    "mutex delay per second of uptime".to_string(),
+                ),
+                None => (
+                    seconds,
+                    format!("{seconds:.3}s (in total; no uptime to divide by)"),
+                    "mutex delay in total".to_string(),
+                ),
+            };
+            Some(Measurement {
+                value,
+                text,
+                what,
+                subject: "mutex".to_string(),
+                goroutines: None,
+                mask: None,
+                ..Default::default()
+            })
+        }
+        Metric::ModuleVersionBelow => {
+            let g = evidence.goroutines?;
+            let regex = pattern?;
+            let minimum = condition.version.as_deref()?;
+            let old: Vec<String> = g
+                .modules
+                .iter()
+                .filter(|m| regex.is_match(&m.module) && version_below(&m.version, minimum))
+                .map(|m| format!("{}@{}", m.module, m.version))
+                .collect();
+            Some(Measurement {
+                value: if old.is_empty() { 0.0 } else { 1.0 },
+                text: old.join(", "),
+                what: format!("modules below {minimum} whose path matches"),
+                subject: old.join(", "),
+                goroutines: None,
+                mask: None,
+                ..Default::default()
+            })
+        }
+    }
+}
+
+/// Semantic-version comparison of `v1.86.5`-style versions; pre-release and pseudo-versions
+/// compare by their numeric core.
+pub fn version_below(version: &str, minimum: &str) -> bool {
+    let core = |v: &str| -> Vec<u64> {
+        v.trim_start_matches('v')
+            .split(['-', '+'])
+            .next()
+            .unwrap_or("")
+            .split('.')
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    core(version) < core(minimum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_by_their_numbers() {
+        assert!(version_below("v1.80.2", "v1.86.0"));
+        assert!(!version_below("v1.86.5", "v1.86.0"));
+        assert!(version_below(
+            "v0.0.0-20250716170648-1d0488a3d7da",
+            "v0.1.0"
+        ));
+        assert!(!version_below("v1.10.0", "v1.9.0"));
+    }
+}
