@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::compare::{Baseline, Side};
-use super::contention::{self, ContentionAnalysis, ContentionKind, Verdict};
+use super::contention::{self, ContentionAnalysis, ContentionKind};
 use super::cpu::{self, CpuAnalysis, CpuOptions};
 use super::findings::{self, Evidence, Findings};
 use super::flame;
@@ -14,6 +14,7 @@ use super::language::{self, Language, LanguageVerdict};
 use super::memory::{self, MemoryAnalysis, MemoryOptions};
 use super::memstats::{self, MemStatsView, StackMemory};
 use super::other::{self, OtherProfile};
+use super::summary::{ExecutiveSummary, summarize};
 use super::{Join, Sequential};
 use crate::context::Context;
 use crate::set::{Content, MemberKind, ProfileSet, SetName};
@@ -405,6 +406,7 @@ pub fn assemble(
         join,
     );
     let summary = summarize(
+        &options.rules,
         context.throughput.as_ref(),
         cpu.as_ref(),
         goroutines.as_ref(),
@@ -899,190 +901,5 @@ fn upper_first(text: &str) -> String {
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),
         None => String::new(),
-    }
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// What the executive summary says, as data; `summary.md.j2` writes the sentences.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExecutiveSummary {
-    /// The CPU point; `None` without a CPU analysis.
-    pub cpu: Option<CpuSummary>,
-    /// The goroutine point; `None` without a goroutine analysis.
-    pub goroutines: Option<GoroutineSummary>,
-    /// The memory point; `None` without an in-use heap top table, or with an empty one.
-    pub memory: Option<MemorySummary>,
-    /// The mutex profile's verdict.
-    pub mutex: Verdict,
-    /// The block profile's verdict.
-    pub block: Verdict,
-    /// The block profile's delay split into idle waiting and contention, when it has delay.
-    #[serde(default)]
-    pub block_split: Option<super::contention::BlockSplit>,
-    /// The first recommendation with an estimated saving, else the first one.
-    pub top_recommendation: Option<TopRecommendation>,
-}
-
-/// The executive summary's CPU point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CpuSummary {
-    /// The profile's utilisation as pprof prints it (`121.31%` of one core); means nothing when
-    /// `utilisation_known` is false.
-    pub utilisation_text: String,
-    /// False when the profile gives no utilisation (no duration, or values not CPU time).
-    #[serde(default = "yes")]
-    pub utilisation_known: bool,
-    /// The process's CPU in percent of one core, the basis of the cores: the context's process
-    /// CPU%, else the profile's utilisation (0 when neither is known).
-    pub cores_basis_percent: f64,
-    /// True when that basis is the context's process CPU%.
-    pub from_context: bool,
-    /// The basis in cores, without a unit (`1.21`, `0.047`).
-    pub cores_text: String,
-    /// Go only: the share in syscall leaves.
-    pub syscall_share_text: Option<String>,
-    /// The subsystems with at least 5% of CPU (at most three): name, share, cores.
-    pub subsystems: Vec<(String, String, String)>,
-    /// CPU per unit of work when the context gives the throughput
-    /// (`0.254 ms of CPU per request at 1925.00 requests/s`); `None` otherwise.
-    #[serde(default)]
-    pub per_unit_text: Option<String>,
-}
-
-/// The executive summary's goroutine point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GoroutineSummary {
-    /// Goroutines in the process: the protobuf profile's count, else a dump's.
-    pub total: u64,
-    /// Goroutines per declared service (`109.72`); `None` when the service count is unknown.
-    pub per_service_text: Option<String>,
-    /// How that compares with the context's expected range
-    /// (`above the expected 2–5 (21.94× the upper bound)`); `None` when the context expects none.
-    pub verdict_text: Option<String>,
-    /// Instances of the per-service machinery that the goroutine groups reveal; `None` when none
-    /// could be inferred.
-    pub instances: Option<u64>,
-    /// The declared service count the instances were checked against; `None` when unknown.
-    pub declared: Option<u32>,
-    /// `59 instances inferred, 57 declared` when the two differ; `None` otherwise.
-    pub instances_note: Option<String>,
-    /// Goroutines per inferred instance (`106`, `109.72`); `None` without instances.
-    pub per_instance_text: Option<String>,
-}
-
-/// The executive summary's memory point: the function holding the most in-use heap.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MemorySummary {
-    /// The first function of the in-use heap top table (by flat).
-    pub leader: String,
-    /// Its share of the in-use heap, as pprof prints it (`23.45%`).
-    pub share_text: String,
-    /// Its in-use bytes, as the top table prints them (`120.50MB`).
-    pub leader_text: String,
-    /// The in-use heap in total, as the top table prints it (`512.30MB`).
-    pub total_text: String,
-}
-
-/// The recommendation the executive summary names: the first with an estimated saving, else the
-/// first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TopRecommendation {
-    /// The recommendation's title.
-    pub title: String,
-    /// Its estimated saving (`0.42 cores`); `None` when it has no estimate.
-    pub saving_text: Option<String>,
-    /// How the saving was computed (`12.00% of CPU × 121.31% CPU (profile) = 0.15 cores`); `None`
-    /// when it has no estimate.
-    pub arithmetic: Option<String>,
-}
-
-fn summarize(
-    throughput: Option<&crate::context::Throughput>,
-    cpu: Option<&CpuAnalysis>,
-    goroutines: Option<&GoroutineAnalysis>,
-    memory: Option<&MemoryAnalysis>,
-    mutex: &ContentionAnalysis,
-    block: &ContentionAnalysis,
-    findings: &Findings,
-) -> ExecutiveSummary {
-    let cpu = cpu.map(|c| CpuSummary {
-        utilisation_text: c.utilisation_text.clone(),
-        utilisation_known: c.utilisation_known,
-        cores_basis_percent: c.cores_basis_percent,
-        from_context: c.cores_basis == super::cpu::CoresBasis::ProcessCpu,
-        cores_text: super::shares::format_cores(c.cores_basis_percent / 100.0),
-        syscall_share_text: c.syscalls.as_ref().map(|s| s.share_text.clone()),
-        subsystems: c
-            .subsystems
-            .iter()
-            .flat_map(|t| t.rows.iter())
-            .filter(|r| !r.name.starts_with('(') && r.cum_share >= 5.0)
-            .take(3)
-            .map(|r| {
-                (
-                    r.name.clone(),
-                    r.cum_share_text.clone(),
-                    r.cores_text.clone().unwrap_or_default(),
-                )
-            })
-            .collect(),
-        per_unit_text: throughput
-            .filter(|_| c.cores_basis_percent > 0.0)
-            .map(|t| super::shares::cpu_per_unit_text(c.cores_basis_percent / 100.0, t)),
-    });
-    let goroutines = goroutines.map(|g| GoroutineSummary {
-        total: g.totals.total,
-        // For one declared service the figure repeats the total, unless an expectation
-        // gives it something to be held against.
-        per_service_text: g
-            .per_service
-            .as_ref()
-            .filter(|p| p.services > 1 || p.expected_text.is_some())
-            .map(|p| p.per_service_text.clone()),
-        verdict_text: g
-            .per_service
-            .as_ref()
-            .filter(|p| p.expected_text.is_some())
-            .map(|p| p.verdict_text.clone()),
-        instances: g.instances.as_ref().map(|i| i.instances),
-        declared: g.instances.as_ref().and_then(|i| i.declared),
-        instances_note: g.instances.as_ref().and_then(|i| i.declared_note.clone()),
-        per_instance_text: g
-            .instances
-            .as_ref()
-            .map(|i| i.total_per_instance_text.clone()),
-    });
-    let memory = memory
-        .and_then(|m| m.inuse_space.as_ref())
-        .and_then(|view| {
-            let leader = view.top.items.first()?;
-            Some(MemorySummary {
-                leader: leader.name.clone(),
-                share_text: leader.flat_percent.trim().to_string(),
-                leader_text: leader.flat_text.clone(),
-                total_text: view.top.total_text.clone(),
-            })
-        });
-    let top = findings
-        .recommendations
-        .iter()
-        .find(|r| r.finding.estimate.is_some())
-        .or(findings.recommendations.first())
-        .map(|r| TopRecommendation {
-            title: r.finding.title.clone(),
-            saving_text: r.finding.estimate.as_ref().map(|e| e.amount_text.clone()),
-            arithmetic: r.finding.estimate.as_ref().map(|e| e.arithmetic.clone()),
-        });
-    ExecutiveSummary {
-        cpu,
-        goroutines,
-        memory,
-        mutex: mutex.verdict,
-        block: block.verdict,
-        block_split: block.split.clone(),
-        top_recommendation: top,
     }
 }

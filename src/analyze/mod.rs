@@ -20,6 +20,7 @@ pub mod other;
 pub mod pgo;
 pub mod runtime;
 pub mod shares;
+pub mod summary;
 pub mod top;
 pub mod trend;
 

@@ -236,4 +236,24 @@ fn the_real_set_goroutines_and_recommendations() {
     assert!(!ids.contains(&"lock-contention"));
     let summary = report.summary.top_recommendation.as_ref().unwrap();
     assert_eq!(summary.title, recommendations[0].finding.title);
+    // The summary's three things are the first three recommendations, port listing and
+    // interface enumeration first; and it says in words that the 6254 goroutines are not
+    // what burns the CPU (the scheduler and GC are about 1% and 0.4% of it).
+    let things: Vec<&str> = report
+        .summary
+        .things
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
+    assert_eq!(things, ids[..3].to_vec());
+    assert_eq!(
+        things[..2],
+        ["portlist-polling", "netmon-interface-enumeration"]
+    );
+    let ruled_out = report.summary.ruled_out.join(" ");
+    assert!(
+        ruled_out.contains("6254 goroutines, but the scheduler takes")
+            && ruled_out.contains("the goroutine count is not what burns the CPU"),
+        "{ruled_out}"
+    );
 }
