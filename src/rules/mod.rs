@@ -6,14 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The built-in rule files, by name.
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("go-runtime.yaml", include_str!("go-runtime.yaml")),
-    ("libraries.yaml", include_str!("libraries.yaml")),
-    ("tailscale.yaml", include_str!("tailscale.yaml")),
-    ("wireguard-go.yaml", include_str!("wireguard-go.yaml")),
-    ("gvisor.yaml", include_str!("gvisor.yaml")),
-];
+/// The built-in rule files (every `src/rules/*.yaml`, by name): the name, the YAML text
+/// (the source, which docs/rules.md documents) and the same rules as JSON, converted by
+/// build.rs so that reading them costs a report little.
+pub const BUILTIN: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 /// A rule file: a YAML mapping whose one key is `rules:`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -288,7 +284,21 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             None => e.to_string(),
         }),
     })?;
-    let mut rules = parsed.rules;
+    check(file, parsed.rules)
+}
+
+/// Parses a built-in rule file from the JSON that build.rs made of its YAML.
+fn parse_builtin(file: &str, json: &str) -> Result<Vec<Rule>, RuleError> {
+    let parsed: RuleFile = serde_json::from_str(json).map_err(|e| RuleError::Parse {
+        file: file.to_string(),
+        reason: e.to_string(),
+    })?;
+    check(file, parsed.rules)
+}
+
+/// Compiles the rules' patterns and checks what serde cannot (regexes, indices, required
+/// fields).
+fn check(file: &str, mut rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
     let mut compiled: std::collections::HashMap<String, regex::Regex> =
         std::collections::HashMap::new();
     for rule in &mut rules {
@@ -363,12 +373,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
 /// with the same id.
 pub fn load(user: &[(String, String)]) -> Result<Vec<Rule>, RuleError> {
     let mut rules: Vec<Rule> = Vec::new();
-    for (file, text) in BUILTIN
+    let builtin = BUILTIN
         .iter()
-        .map(|(f, t)| (f.to_string(), t.to_string()))
-        .chain(user.iter().cloned())
-    {
-        for rule in parse(&file, &text)? {
+        .map(|(file, _, json)| parse_builtin(file, json));
+    let users = user.iter().map(|(file, text)| parse(file, text));
+    for parsed in builtin.chain(users) {
+        for rule in parsed? {
             match rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(existing) => *existing = rule,
                 None => rules.push(rule),
@@ -390,6 +400,22 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), rules.len());
+    }
+
+    #[test]
+    fn the_built_in_json_reads_as_its_yaml() {
+        for (file, yaml, json) in BUILTIN {
+            assert_eq!(
+                parse(file, yaml).unwrap(),
+                parse_builtin(file, json).unwrap(),
+                "{file}"
+            );
+        }
+        assert!(
+            BUILTIN
+                .iter()
+                .any(|(file, _, _)| *file == "go-runtime.yaml")
+        );
     }
 
     #[test]
