@@ -179,18 +179,20 @@ pub(super) fn lock_queue(
         .iter()
         .map(|f| is_lock_wait(&f.name))
         .collect();
+    let any_lock = lock.iter().any(|l| *l);
     let plumbing: Vec<bool> = profile
         .functions
         .iter()
-        .map(|f| is_queue_plumbing(&f.name))
+        .map(|f| any_lock && is_queue_plumbing(&f.name))
         .collect();
     let selected: Vec<bool> = profile
         .functions
         .iter()
         .map(|f| {
-            regex
-                .as_ref()
-                .is_none_or(|r| r.is_match(package_of(&f.name)))
+            any_lock
+                && regex
+                    .as_ref()
+                    .is_none_or(|r| r.is_match(package_of(&f.name)))
         })
         .collect();
     let mut tally: std::collections::BTreeMap<(u32, Option<u32>), i64> = Default::default();
@@ -199,6 +201,10 @@ pub(super) fn lock_queue(
     for sample in profile.samples() {
         let count = sample.values().get(index).copied().unwrap_or(0);
         total += count;
+        // No lock frame in the profile: no stack to walk.
+        if !any_lock {
+            continue;
+        }
         stacks.sample_named(sample, &mut functions);
         let Some(position) = functions.iter().position(|&f| !plumbing[f as usize]) else {
             continue;
@@ -276,10 +282,14 @@ pub(super) fn lock_queue(
     })
 }
 
+/// The site and its caller; a site with no frame above it is its goroutine's entry
+/// function (`go func() {…}()`), which nothing calls.
 fn attribution(site: &CodeSite) -> Attribution {
     Attribution {
         top: site.name.clone(),
-        caller: site.caller.clone(),
+        caller: Some(site.caller.clone().unwrap_or_else(|| {
+            "no other function (it is its goroutine's entry function)".to_string()
+        })),
     }
 }
 
