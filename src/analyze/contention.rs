@@ -43,6 +43,38 @@ const IDLE_WAITS: &[&str] = &[
     "time.Sleep",
 ];
 
+/// Blocked channel sends: a producer waiting for a slow consumer (back-pressure), not idle
+/// waiting. `runtime.chansend1` is a `c <- v` statement, `runtime.chansend` also
+/// `reflect.Value.Send`; a send case of a `select` cannot be told from a receive case by
+/// its stack (both park in `runtime.selectgo`), so it counts as waiting.
+const SEND_WAITS: &[&str] = &["runtime.chansend", "runtime.chansend1"];
+
+/// The code site charged with most of a profile's delay, and the code calling it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeSite {
+    /// The function: for the mutex profile the code holding the lock (the first frame above
+    /// `Unlock` outside `sync`, `runtime` and the internal packages), for blocked sends the
+    /// code sending.
+    pub name: String,
+    /// The frame above it, outside the lock and channel machinery, on most of its delay.
+    pub caller: Option<String>,
+    /// Its delay, in the profile's delay unit.
+    pub delay: i64,
+    /// Its sampled contention events.
+    pub contentions: i64,
+}
+
+/// Block profile only: the delay of goroutines blocked sending on a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendStalls {
+    /// Delay in blocked sends, in the delay unit.
+    pub delay: i64,
+    /// Their sampled events.
+    pub contentions: i64,
+    /// The sending code with most of that delay.
+    pub site: Option<CodeSite>,
+}
+
 /// The block profile's delay split by what the waiting was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockSplit {
@@ -146,6 +178,14 @@ pub struct ContentionAnalysis {
     /// The profile of the CPU profile's window (`?seconds=N`), when the set has one.
     #[serde(default)]
     pub window: Option<ContentionWindow>,
+    /// Mutex profile only: the code that held the lock on most of the delay, and its caller.
+    /// Locks inside the runtime (a `runtime.unlock` leaf, recorded since Go 1.22) count in
+    /// the total but are no code's to shorten, so they are never the holder.
+    #[serde(default)]
+    pub holder: Option<CodeSite>,
+    /// Block profile only: goroutines blocked sending on a channel.
+    #[serde(default)]
+    pub sends: Option<SendStalls>,
 }
 
 /// The window profile of a contention analysis.
@@ -193,14 +233,71 @@ impl ContentionAnalysis {
     }
 }
 
-/// The delay charged to the code that waits, and (block) split into contention and idling.
+/// What [`by_code`]'s one pass over the samples gives.
+struct ByCode {
+    table: Option<ShareTable>,
+    split: Option<BlockSplit>,
+    holder: Option<CodeSite>,
+    sends: Option<SendStalls>,
+}
+
+/// Per (site, caller): delay and contentions, to name the site with most delay and its
+/// most frequent caller.
+#[derive(Default)]
+struct SiteTally(std::collections::BTreeMap<(usize, Option<u32>), (i64, i64)>);
+
+impl SiteTally {
+    fn add(&mut self, site: usize, caller: Option<u32>, delay: i64, contentions: i64) {
+        let entry = self.0.entry((site, caller)).or_default();
+        entry.0 += delay;
+        entry.1 += contentions;
+    }
+
+    /// The site with most delay (the lower index on a tie), and its caller with most.
+    fn best(&self, profile: &Profile) -> Option<CodeSite> {
+        let mut sites: std::collections::BTreeMap<usize, (i64, i64)> = Default::default();
+        for ((site, _), (delay, contentions)) in &self.0 {
+            let entry = sites.entry(*site).or_default();
+            entry.0 += delay;
+            entry.1 += contentions;
+        }
+        let (site, (delay, contentions)) = sites.into_iter().fold(
+            None,
+            |best: Option<(usize, (i64, i64))>, (site, v)| match best {
+                Some((_, b)) if b.0 >= v.0 => best,
+                _ => Some((site, v)),
+            },
+        )?;
+        let caller = self
+            .0
+            .iter()
+            .filter(|((s, c), _)| *s == site && c.is_some())
+            .fold(None, |best: Option<(u32, i64)>, ((_, c), (d, _))| {
+                let c = (*c)?;
+                match best {
+                    Some((_, b)) if b >= *d => best,
+                    _ => Some((c, *d)),
+                }
+            })
+            .map(|(c, _)| profile.functions[c as usize].name.clone());
+        Some(CodeSite {
+            name: profile.functions.get(site)?.name.clone(),
+            caller,
+            delay,
+            contentions,
+        })
+    }
+}
+
+/// The delay charged to the code that waits, and (block) split into contention and idling;
+/// the mutex profile's holder and the block profile's blocked sends, from the same pass.
 fn by_code(
     profile: &Profile,
     kind: ContentionKind,
-    delay_index: usize,
+    (delay_index, count_index): (usize, usize),
     unit: &str,
     total_delay: i64,
-) -> (Option<ShareTable>, Option<BlockSplit>) {
+) -> ByCode {
     let stacks = FunctionStacks::new(profile);
     // Per function, once: a name can be long and a stack deep, so no sample scans names.
     let plumbing: Vec<bool> = profile
@@ -216,14 +313,28 @@ fn by_code(
                 || matches!(package_of(&f.name), "runtime/pprof" | "net/http/pprof")
         })
         .collect();
+    let send_wait: Vec<bool> = profile
+        .functions
+        .iter()
+        .map(|f| SEND_WAITS.contains(&f.name.as_str()))
+        .collect();
+    let runtime_lock: Vec<bool> = profile
+        .functions
+        .iter()
+        .map(|f| package_of(&f.name) == "runtime")
+        .collect();
     let mut functions: Vec<u32> = Vec::new();
     let mut delays: Vec<i64> = vec![0; profile.functions.len() + 1];
     let (mut contention, mut idle) = (0i64, 0i64);
+    let mut holders = SiteTally::default();
+    let mut senders = SiteTally::default();
+    let (mut send_delay, mut send_count) = (0i64, 0i64);
     for sample in profile.samples() {
         let value = sample.values()[delay_index];
         if value == 0 {
             continue;
         }
+        let count = sample.values().get(count_index).copied().unwrap_or(0);
         stacks.sample_named(sample, &mut functions);
         let idling =
             kind == ContentionKind::Block && functions.iter().any(|&f| idle_wait[f as usize]);
@@ -233,12 +344,35 @@ fn by_code(
         }
         contention += value;
         // The last slot stands for a sample without frames.
-        let code = functions
+        let position = functions.iter().position(|&f| !plumbing[f as usize]);
+        let code = position
+            .map(|p| functions[p])
+            .or(functions.first().copied())
+            .map_or(profile.functions.len(), |f| f as usize);
+        delays[code] += value;
+        let Some(position) = position else {
+            continue;
+        };
+        let caller = functions[position + 1..]
             .iter()
             .find(|&&f| !plumbing[f as usize])
-            .or(functions.first())
-            .map_or(profile.functions.len(), |&f| f as usize);
-        delays[code] += value;
+            .copied();
+        match kind {
+            // A runtime-internal lock (its unlock is the leaf) is held by the runtime.
+            ContentionKind::Mutex
+                if !functions.first().is_some_and(|&f| runtime_lock[f as usize]) =>
+            {
+                holders.add(code, caller, value, count);
+            }
+            ContentionKind::Block
+                if functions[..position].iter().any(|&f| send_wait[f as usize]) =>
+            {
+                send_delay += value;
+                send_count += count;
+                senders.add(code, caller, value, count);
+            }
+            _ => {}
+        }
     }
     let mut counter = ShareCounter::default();
     for (f, &delay) in delays.iter().enumerate().filter(|(_, d)| **d != 0) {
@@ -256,7 +390,17 @@ fn by_code(
         idle_text: units::label(idle, unit),
         idle_share_text: units::percentage(idle, total_delay).trim().to_string(),
     });
-    (table, split)
+    let sends = (kind == ContentionKind::Block).then(|| SendStalls {
+        delay: send_delay,
+        contentions: send_count,
+        site: senders.best(profile),
+    });
+    ByCode {
+        table,
+        split,
+        holder: holders.best(profile),
+        sends,
+    }
 }
 
 /// Analyzes one contention profile, or says it was not collected.
@@ -275,6 +419,8 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
         split: None,
         per_second_text: None,
         window: None,
+        holder: None,
+        sends: None,
     };
     let Some(profile) = profile else {
         return empty(Verdict::NotCollected);
@@ -351,14 +497,32 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
                 .collect()
         })
         .unwrap_or_default();
-    let (by_code, split) = if total_delay == 0 {
-        (None, None)
+    let ByCode {
+        table: by_code,
+        split,
+        holder,
+        sends,
+    } = if total_delay == 0 {
+        ByCode {
+            table: None,
+            split: None,
+            holder: None,
+            sends: None,
+        }
     } else {
-        by_code(profile, kind, delay_index, &unit, total_delay)
+        by_code(
+            profile,
+            kind,
+            (delay_index, count_index),
+            &unit,
+            total_delay,
+        )
     };
     ContentionAnalysis {
         by_code,
         split,
+        holder,
+        sends,
         per_second_text: None,
         window: None,
         kind,

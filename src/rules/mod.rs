@@ -165,6 +165,19 @@ pub enum Metric {
     /// 1 when the profile `name` (mutex, block) was collected and has samples, else 0 (not
     /// collected, or empty): `below: 1` asks for "no such evidence".
     ProfileRecorded,
+    /// Share of the mutex delay charged to the one code site that held the lock most (the
+    /// first frame above `Unlock` outside `sync`, `runtime` and the internal packages).
+    MutexHolder,
+    /// Goroutines queued to acquire a lock (sync.Mutex, RWMutex, a file's write lock) behind
+    /// the one taker with most, of the takers whose package matches `pattern` (any without).
+    LockQueue,
+    /// The same queue as a share of all goroutines.
+    LockQueueShare,
+    /// Share of the block profile's contention delay (idle waiting apart) in blocked channel
+    /// sends.
+    BlockedSendShare,
+    /// Seconds of blocked channel sends per second of the window (else of uptime).
+    BlockedSendDelay,
 }
 
 /// The average object size from which an allocation site's objects count as large buffers

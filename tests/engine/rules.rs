@@ -212,6 +212,70 @@ fn goroutine_world(instances: i64, declared: u32, extra: &[(&[&str], i64)]) -> W
     }
 }
 
+/// Goroutines queued on a lock behind `taker` (leaf first), with 100 goroutines idling.
+fn lock_queue_world(lock: &[&'static str], taker: &[&'static str], queued: i64) -> World {
+    let mut stack: Vec<&'static str> = vec!["runtime.gopark"];
+    stack.extend_from_slice(lock);
+    stack.extend_from_slice(taker);
+    stack.push("app.(*Server).handle");
+    let stack: &'static [&'static str] = Box::leak(stack.into_boxed_slice());
+    World {
+        goroutine: Some(goroutine_profile(&[
+            (stack, queued),
+            (
+                &[
+                    "runtime.gopark",
+                    "runtime.netpollblock",
+                    "app.(*Server).idle",
+                ],
+                100,
+            ),
+        ])),
+        ..World::default()
+    }
+}
+
+const MUTEX_LOCK: &[&str] = &[
+    "sync.runtime_SemacquireMutex",
+    "sync.(*Mutex).lockSlow",
+    "sync.(*Mutex).Lock",
+];
+
+/// A goroutine queued on a file's write lock, as `log.Printf` to a shared file waits.
+const FILE_WRITE_LOCK: &[&str] = &[
+    "internal/poll.runtime_Semacquire",
+    "internal/poll.(*fdMutex).rwlock",
+    "internal/poll.(*FD).writeLock",
+    "internal/poll.(*FD).Write",
+    "os.(*File).write",
+    "os.(*File).Write",
+];
+
+/// A block profile over 10 s of uptime: `send_seconds` of blocked sends by a request
+/// handler, and 100 s of idle `select` loops.
+fn send_world(send_seconds: i64) -> World {
+    World {
+        block: Some(contention_profile(&[
+            (
+                &[
+                    "runtime.chansend1",
+                    "app.(*Queue).Push",
+                    "app.(*Server).handle",
+                ],
+                200,
+                send_seconds * 1_000_000_000,
+            ),
+            (
+                &["runtime.selectgo", "app.(*Server).loop"],
+                100,
+                100_000_000_000,
+            ),
+        ])),
+        uptime: Some(10.0),
+        ..World::default()
+    }
+}
+
 fn fires(world: &World, rule: &Rule) -> bool {
     !world.evaluate(rule).recommendations.is_empty()
 }
@@ -587,6 +651,43 @@ fn cases() -> Vec<(&'static str, World, World)> {
             "async-preemption",
             cpu_world(&["runtime.asyncPreempt", "app.loop"], 18),
             cpu_world(&["runtime.asyncPreempt", "app.loop"], 5),
+        ),
+        (
+            "goroutines-queued-on-lock",
+            lock_queue_world(MUTEX_LOCK, &["app.(*Cache).Get"], 30),
+            // The same queue behind a logger is logging-writer-lock's.
+            lock_queue_world(FILE_WRITE_LOCK, &["log.(*Logger).output", "log.Printf"], 30),
+        ),
+        (
+            "logging-writer-lock",
+            lock_queue_world(FILE_WRITE_LOCK, &["log.(*Logger).output", "log.Printf"], 30),
+            lock_queue_world(MUTEX_LOCK, &["app.(*Cache).Get"], 30),
+        ),
+        (
+            "producer-stalls",
+            // 30 s of blocked sends in 10 s: three goroutines stalled throughout.
+            send_world(30),
+            // 5 s in 10 s: half of one goroutine, as one dispatcher feeding busy workers.
+            send_world(5),
+        ),
+        (
+            "gc-assist-stalls",
+            cpu_world(
+                &[
+                    "runtime.gcAssistAlloc",
+                    "runtime.mallocgc",
+                    "app.(*Decoder).build",
+                ],
+                12,
+            ),
+            cpu_world(
+                &[
+                    "runtime.gcAssistAlloc",
+                    "runtime.mallocgc",
+                    "app.(*Decoder).build",
+                ],
+                3,
+            ),
         ),
         (
             "http-persistent-connections",
@@ -1128,6 +1229,101 @@ fn actions_name_the_functions_and_numbers_found() {
         ),
         "{}",
         found.recommendations[0].finding.text
+    );
+}
+
+/// The contention rules name the code: the lock's holder (the mutex profile's stacks are
+/// the holder's, at Unlock), the code goroutines queue behind to take a lock (through a
+/// file's write lock, the logger that writes), the sending code of blocked sends, and the
+/// code whose allocations pay GC assists.
+#[test]
+fn contention_rules_name_the_holder_the_taker_and_the_sender() {
+    let mutex = World {
+        mutex: Some(contention_profile(&[
+            (
+                &[
+                    "sync.(*Mutex).Unlock",
+                    "example.com/stats.(*Stats).Add",
+                    "example.com/sync.(*Checker).run",
+                ],
+                90,
+                9_000_000_000,
+            ),
+            (
+                &["sync.(*RWMutex).RUnlock", "example.com/cache.(*Cache).Get"],
+                10,
+                1_000_000_000,
+            ),
+            // A runtime-internal lock counts in the total and is nobody's to shorten.
+            (
+                &["runtime.unlock", "runtime.findRunnable", "runtime.schedule"],
+                10,
+                5_000_000_000,
+            ),
+        ])),
+        uptime: Some(10.0),
+        ..World::default()
+    };
+    let found = mutex.evaluate(&rule("lock-contention"));
+    let finding = &found.recommendations[0].finding;
+    assert!(
+        finding.text.contains(
+            "60.00% of the delay was held by example.com/stats.(*Stats).Add, called from example.com/sync.(*Checker).run"
+        ),
+        "{}",
+        finding.text
+    );
+    assert!(
+        finding.actions[0]
+            .text
+            .starts_with("Shorten or shard the critical section in example.com/stats.(*Stats).Add (60.00% of the mutex delay)"),
+        "{:?}",
+        finding.actions
+    );
+
+    let logging = lock_queue_world(FILE_WRITE_LOCK, &["log.(*Logger).output", "log.Printf"], 30);
+    let found = logging.evaluate(&rule("logging-writer-lock"));
+    let finding = &found.recommendations[0].finding;
+    assert!(
+        finding.text.starts_with(
+            "30 of 130 goroutines (23.08%) queued on a lock taken in log.(*Logger).output (called from log.Printf)"
+        ),
+        "{}",
+        finding.text
+    );
+    assert!(
+        finding.actions[0]
+            .text
+            .contains("so that log.Printf never waits")
+    );
+
+    let sends = send_world(30);
+    let found = sends.evaluate(&rule("producer-stalls"));
+    let finding = &found.recommendations[0].finding;
+    assert!(
+        finding.text.contains(
+            "100.00% of the block profile's contention delay (idle receives, selects and joins apart) is goroutines blocked sending on a channel, 3.000s per second: 30s of blocked sends (200 events), 100.00% of them in app.(*Queue).Push (called from app.(*Server).handle)"
+        ),
+        "{}",
+        finding.text
+    );
+
+    let assists = cpu_world(
+        &[
+            "runtime.gcAssistAlloc",
+            "runtime.mallocgc",
+            "example.com/codec.(*Decoder).build",
+        ],
+        12,
+    );
+    let found = assists.evaluate(&rule("gc-assist-stalls"));
+    let finding = &found.recommendations[0].finding;
+    assert!(
+        finding.actions[0]
+            .text
+            .starts_with("Cut the allocation rate in example.com/codec.(*Decoder).build"),
+        "{:?}",
+        finding.actions
     );
 }
 

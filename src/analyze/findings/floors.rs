@@ -81,7 +81,13 @@ pub(super) fn below_floor(
                 )
             })
         }
-        Metric::MutexDelay => {
+        Metric::BlockedSendShare | Metric::BlockedSendDelay => {
+            contention_metrics::sends_floor(evidence, floors)
+        }
+        Metric::LockQueue | Metric::LockQueueShare => {
+            contention_metrics::queue_floor(condition, m, floors)
+        }
+        Metric::MutexDelay | Metric::MutexHolder => {
             let contentions = evidence.mutex?.total_contentions as f64;
             (contentions < floors.contentions).then(|| {
                 format!(

@@ -690,6 +690,11 @@ pub(super) fn measure(
                 ..Default::default()
             })
         }
+        Metric::MutexHolder => contention_metrics::mutex_holder(evidence),
+        Metric::LockQueue => contention_metrics::lock_queue(condition, evidence, false),
+        Metric::LockQueueShare => contention_metrics::lock_queue(condition, evidence, true),
+        Metric::BlockedSendShare => contention_metrics::blocked_sends(evidence, false),
+        Metric::BlockedSendDelay => contention_metrics::blocked_sends(evidence, true),
         Metric::ModuleVersionBelow => {
             let g = evidence.goroutines?;
             let regex = pattern?;

@@ -16,6 +16,7 @@ use crate::profile::{Profile, SampleRef};
 use crate::rules::{Action, Condition, ImpactKind, Metric, Rule, Severity};
 use crate::units;
 
+mod contention_metrics;
 mod estimate;
 mod floors;
 mod measure;
@@ -515,6 +516,9 @@ fn threshold_text(condition: &Condition) -> String {
             | Metric::AllocObjectsFunction
             | Metric::LargeAllocations
             | Metric::InuseTopSite
+            | Metric::MutexHolder
+            | Metric::LockQueueShare
+            | Metric::BlockedSendShare
     );
     let unit = if percent { "%" } else { "" };
     match (condition.above, condition.below) {

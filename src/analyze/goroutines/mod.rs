@@ -98,6 +98,7 @@ use connections::connections;
 use grouping::{group, group_table};
 use instances::infer;
 use modules::modules;
+pub(crate) use mutex::is_mutex_lock_frame;
 use mutex::mutex_waiters;
 use states::states;
 use totals::{per_service, totals};

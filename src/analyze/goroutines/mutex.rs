@@ -9,7 +9,7 @@ use crate::profile::Profile;
 use crate::units;
 
 /// Functions that are on a stack only while it waits to lock a sync.Mutex or RWMutex.
-pub(super) fn is_mutex_lock_frame(name: &str) -> bool {
+pub(crate) fn is_mutex_lock_frame(name: &str) -> bool {
     const EXACT: &[&str] = &[
         "sync.runtime_SemacquireMutex",
         "sync.runtime_SemacquireRWMutex",
