@@ -122,6 +122,20 @@ pub struct ProcessStats {
     /// sets GOMAXPROCS from it; older Go uses the CPU count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<f64>,
+    /// The Go version the executable was built with (`go_version: go1.24.3`), from its build
+    /// information (/proc/PID/exe); absent for a binary from before Go 1.18 or not Go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_version: Option<String>,
+    /// GOMAXPROCS set in the process's environment (`gomaxprocs: 8`); absent when the
+    /// environment does not set it, and the runtime chooses (the CPU quota since Go 1.25,
+    /// the CPUs before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gomaxprocs: Option<u32>,
+    /// The GODEBUG settings that decide GOMAXPROCS in effect, from the build's default and
+    /// the environment (`godebug: containermaxprocs=0`: Go 1.25+ ignores the quota, as it
+    /// does by default for a main module whose go.mod says an older go).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub godebug: Option<String>,
     /// How long the process had been running at collection time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uptime: Option<HumanDuration>,
