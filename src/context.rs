@@ -148,6 +148,29 @@ pub struct ProcessStats {
     pub command: Option<String>,
 }
 
+/// `(major, minor)` of a Go version string (`go1.24.3` → `(1, 24)`, `go1.21rc2` → `(1, 21)`);
+/// `None` for `devel …` and anything else.
+pub fn go_release(version: &str) -> Option<(u32, u32)> {
+    let rest = version.strip_prefix("go")?;
+    let mut parts = rest.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts
+        .next()?
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    Some((major, minor.parse().ok()?))
+}
+
+/// The value of `key` in a GODEBUG list (`a=1,b=0`), the last one winning as in the runtime.
+pub fn godebug_value<'a>(godebug: &'a str, key: &str) -> Option<&'a str> {
+    godebug
+        .split(',')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .rfind(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
 /// What the process is expected to need, for the report to hold the measurements against
 /// (the `expectations:` mapping).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

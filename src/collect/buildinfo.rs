@@ -93,7 +93,7 @@ pub fn read(path: &Path) -> Option<BuildInfo> {
         while let Some(found) = memchr::memmem::find(&buf[at..filled], MAGIC) {
             let pos = at + found;
             let offset = base + pos as u64;
-            if offset % 16 == 0
+            if offset.is_multiple_of(16)
                 && let Some(info) = block_at(&mut file, offset)
             {
                 return Some(info);
@@ -139,33 +139,10 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> Option<usize> {
     Some(total)
 }
 
-/// `(major, minor)` of a Go version string (`go1.24.3` → `(1, 24)`, `go1.21rc2` → `(1, 21)`);
-/// `None` for `devel …` and anything else.
-pub fn go_release(version: &str) -> Option<(u32, u32)> {
-    let rest = version.strip_prefix("go")?;
-    let mut parts = rest.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor: String = parts
-        .next()?
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    Some((major, minor.parse().ok()?))
-}
-
-/// The value of `key` in a GODEBUG list (`a=1,b=0`), the last one winning as in the runtime.
-pub fn godebug_value<'a>(godebug: &'a str, key: &str) -> Option<&'a str> {
-    godebug
-        .split(',')
-        .filter_map(|kv| kv.trim().split_once('='))
-        .filter(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-        .last()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::{go_release, godebug_value};
 
     fn block(version: &str, modinfo: &str) -> Vec<u8> {
         let mut b = MAGIC.to_vec();

@@ -165,8 +165,8 @@ fn go_settings_in(proc_root: &Path, pid: u32) -> GoSettings {
     let godebug = MAXPROCS_GODEBUG
         .iter()
         .filter_map(|key| {
-            super::buildinfo::godebug_value(&env_godebug, key)
-                .or_else(|| super::buildinfo::godebug_value(default_godebug, key))
+            crate::context::godebug_value(&env_godebug, key)
+                .or_else(|| crate::context::godebug_value(default_godebug, key))
                 .map(|value| format!("{key}={value}"))
         })
         .collect::<Vec<_>>()

@@ -169,6 +169,9 @@ pub enum Metric {
     /// 1 when the profile `name` (mutex, block) was collected and has samples, else 0 (not
     /// collected, or empty): `below: 1` asks for "no such evidence".
     ProfileRecorded,
+    /// GOMAXPROCS beyond the CPU quota rounded up, in Ps (0 when within it), from the
+    /// context's Go version, environment and quota; absent without a quota.
+    GomaxprocsAboveQuota,
 }
 
 /// The average object size from which an allocation site's objects count as large buffers

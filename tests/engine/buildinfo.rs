@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use pprof_report::collect::buildinfo;
+use pprof_report::context::{go_release, godebug_value};
 
 fn sample(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +20,7 @@ fn go_1_19_build_information() {
     assert_eq!(info.go_version, "go1.19.8");
     // Go 1.19 wrote no DefaultGODEBUG.
     assert_eq!(info.default_godebug, "");
-    assert_eq!(buildinfo::go_release(&info.go_version), Some((1, 19)));
+    assert_eq!(go_release(&info.go_version), Some((1, 19)));
     // The same through the file reader, which finds the aligned magic.
     assert_eq!(
         buildinfo::read(&sample("patterns-go119.go.buildinfo")),
@@ -31,14 +32,14 @@ fn go_1_19_build_information() {
 fn go_1_27_build_information_with_a_default_godebug() {
     let info = buildinfo::read(&sample("patterns-go127.go.buildinfo")).unwrap();
     assert_eq!(info.go_version, "go1.27.3");
-    assert_eq!(buildinfo::go_release(&info.go_version), Some((1, 27)));
+    assert_eq!(go_release(&info.go_version), Some((1, 27)));
     // go.mod says go 1.19: Go 1.25+'s container-aware GOMAXPROCS is off by default.
     assert_eq!(
-        buildinfo::godebug_value(&info.default_godebug, "containermaxprocs"),
+        godebug_value(&info.default_godebug, "containermaxprocs"),
         Some("0")
     );
     assert_eq!(
-        buildinfo::godebug_value(&info.default_godebug, "updatemaxprocs"),
+        godebug_value(&info.default_godebug, "updatemaxprocs"),
         Some("0")
     );
 }

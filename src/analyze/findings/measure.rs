@@ -690,6 +690,7 @@ pub(super) fn measure(
                 ..Default::default()
             })
         }
+        Metric::GomaxprocsAboveQuota => super::gomaxprocs::measure(evidence),
         Metric::ModuleVersionBelow => {
             let g = evidence.goroutines?;
             let regex = pattern?;
