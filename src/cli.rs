@@ -270,7 +270,8 @@ pub struct CollectArgs {
     /// Folder to write the set into (created when missing).
     #[arg(long, default_value = "profiles")]
     pub out: PathBuf,
-    /// A local process to read CPU%, RSS, VSZ, threads and uptime from (/proc).
+    /// A local process to read CPU%, RSS, VSZ, threads, uptime, CPUs and quota, Go version and
+    /// GOMAXPROCS from (/proc).
     #[arg(long)]
     pub pid: Option<u32>,
     /// Longest wait for one member, beyond the CPU profile's length (e.g. 30s, 2m).

@@ -122,6 +122,20 @@ pub struct ProcessStats {
     /// sets GOMAXPROCS from it; older Go uses the CPU count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<f64>,
+    /// The Go version the executable was built with (`go_version: go1.24.3`), from its build
+    /// information (/proc/PID/exe); absent for a binary from before Go 1.18 or not Go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_version: Option<String>,
+    /// GOMAXPROCS set in the process's environment (`gomaxprocs: 8`); absent when the
+    /// environment does not set it, and the runtime chooses (the CPU quota since Go 1.25,
+    /// the CPUs before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gomaxprocs: Option<u32>,
+    /// The GODEBUG settings that decide GOMAXPROCS in effect, from the build's default and
+    /// the environment (`godebug: containermaxprocs=0`: Go 1.25+ ignores the quota, as it
+    /// does by default for a main module whose go.mod says an older go).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub godebug: Option<String>,
     /// How long the process had been running at collection time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uptime: Option<HumanDuration>,
@@ -132,6 +146,29 @@ pub struct ProcessStats {
     /// (`command: /usr/bin/tsnsrv -config=/etc/tsnsrv.yaml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+}
+
+/// `(major, minor)` of a Go version string (`go1.24.3` → `(1, 24)`, `go1.21rc2` → `(1, 21)`);
+/// `None` for `devel …` and anything else.
+pub fn go_release(version: &str) -> Option<(u32, u32)> {
+    let rest = version.strip_prefix("go")?;
+    let mut parts = rest.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts
+        .next()?
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    Some((major, minor.parse().ok()?))
+}
+
+/// The value of `key` in a GODEBUG list (`a=1,b=0`), the last one winning as in the runtime.
+pub fn godebug_value<'a>(godebug: &'a str, key: &str) -> Option<&'a str> {
+    godebug
+        .split(',')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .rfind(|(k, _)| *k == key)
+        .map(|(_, v)| v)
 }
 
 /// What the process is expected to need, for the report to hold the measurements against

@@ -16,6 +16,7 @@
 //! followed, and what the server says is shown escaped, on one line. Only whole members that
 //! decode are written, under names made of the validated `--host`, `--services` and stamp.
 
+pub mod buildinfo;
 pub mod process;
 
 use std::io::{IsTerminal, Read};
@@ -420,6 +421,7 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     saved.sort_by_key(|s| TARGETS.iter().position(|t| t.kind == s.kind));
 
     let process_end = options.pid.map(process::snapshot).transpose()?;
+    let go_settings = options.pid.map(process::go_settings).unwrap_or_default();
     let context_path = dir.join(format!("{prefix}-context.yaml"));
     if saved.is_empty() {
         // Nothing came: a context file alone would be a set with no profiles.
@@ -437,7 +439,7 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
         endpoint: Some(base.clone()),
         cpu_profile: Some(HumanDuration::from_secs(options.cpu_seconds as f64)),
         process: match (process_start, process_end) {
-            (Some(start), Some(end)) => Some(process_stats(&start, &end, wall)),
+            (Some(start), Some(end)) => Some(process_stats(&start, &end, wall, &go_settings)),
             _ => None,
         },
         ..Context::default()
@@ -465,7 +467,12 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     })
 }
 
-fn process_stats(start: &process::Snapshot, end: &process::Snapshot, wall: f64) -> ProcessStats {
+fn process_stats(
+    start: &process::Snapshot,
+    end: &process::Snapshot,
+    wall: f64,
+    go: &process::GoSettings,
+) -> ProcessStats {
     let round2 = |v: f64| (v * 100.0).round() / 100.0;
     ProcessStats {
         pid: Some(end.pid),
@@ -477,6 +484,9 @@ fn process_stats(start: &process::Snapshot, end: &process::Snapshot, wall: f64) 
         threads: Some(end.threads),
         cpus: end.cpus_allowed,
         cpu_quota: end.cpu_quota.map(round2),
+        go_version: go.go_version.clone(),
+        gomaxprocs: go.gomaxprocs,
+        godebug: Some(go.godebug.clone()).filter(|g| !g.is_empty()),
         uptime: Some(HumanDuration::from_secs(end.uptime_seconds.round())),
         cpu_time: Some(HumanDuration::from_secs(round2(end.cpu_seconds))),
         command: Some(end.command.clone()).filter(|c| !c.is_empty()),

@@ -122,6 +122,64 @@ fn snapshot_in(proc_root: &Path, cgroup_root: &Path, pid: u32) -> Result<Snapsho
     })
 }
 
+/// What the process's Go runtime is told about GOMAXPROCS: the toolchain that built it and
+/// the settings that decide its GOMAXPROCS.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GoSettings {
+    /// The Go version the executable was built with (`go1.24.3`), from its build
+    /// information; `None` for a binary that is not Go, or from before Go 1.18.
+    pub go_version: Option<String>,
+    /// `GOMAXPROCS` of the process's environment, when set to a number above 0.
+    pub gomaxprocs: Option<u32>,
+    /// The GODEBUG settings that decide GOMAXPROCS (`containermaxprocs`, `updatemaxprocs`)
+    /// in effect: the build's `DefaultGODEBUG`, overridden by the environment's `GODEBUG`
+    /// (`containermaxprocs=0`); empty when neither sets them.
+    pub godebug: String,
+}
+
+/// The GODEBUG keys that decide GOMAXPROCS (Go 1.25+).
+const MAXPROCS_GODEBUG: [&str; 2] = ["containermaxprocs", "updatemaxprocs"];
+
+/// Reads the build information of /proc/PID/exe and the GOMAXPROCS and GODEBUG variables
+/// of /proc/PID/environ; what cannot be read is left out (another user's process hides its
+/// environment).
+pub fn go_settings(pid: u32) -> GoSettings {
+    go_settings_in(Path::new("/proc"), pid)
+}
+
+fn go_settings_in(proc_root: &Path, pid: u32) -> GoSettings {
+    let dir = proc_root.join(pid.to_string());
+    let build = super::buildinfo::read(&dir.join("exe"));
+    let environ = std::fs::read(dir.join("environ")).unwrap_or_default();
+    let env = |key: &str| -> Option<String> {
+        environ.split(|&b| b == 0).find_map(|kv| {
+            let kv = std::str::from_utf8(kv).ok()?;
+            kv.strip_prefix(key)?.strip_prefix('=').map(str::to_string)
+        })
+    };
+    let env_godebug = env("GODEBUG").unwrap_or_default();
+    let default_godebug = build
+        .as_ref()
+        .map(|b| b.default_godebug.as_str())
+        .unwrap_or_default();
+    let godebug = MAXPROCS_GODEBUG
+        .iter()
+        .filter_map(|key| {
+            crate::context::godebug_value(&env_godebug, key)
+                .or_else(|| crate::context::godebug_value(default_godebug, key))
+                .map(|value| format!("{key}={value}"))
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    GoSettings {
+        go_version: build.map(|b| b.go_version),
+        gomaxprocs: env("GOMAXPROCS")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|&n| n > 0),
+        godebug,
+    }
+}
+
 /// CPUs in a list such as `0-3,8,10-11` (12 → 7); `None` when it does not read.
 fn count_cpus(list: &str) -> Option<u32> {
     let mut count = 0u32;
@@ -233,6 +291,40 @@ mod tests {
             cpu_percent_between(&s, &later, 60.0).map(|p| (p * 100.0).round() / 100.0),
             Some(122.0)
         );
+    }
+
+    #[test]
+    fn go_settings_from_exe_and_environ() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("42");
+        std::fs::create_dir(&dir).unwrap();
+        let mut exe = vec![0u8; 64];
+        exe.extend(b"\xff Go buildinf:\x08\x02");
+        exe.resize(64 + 32, 0);
+        let modinfo = "build\tDefaultGODEBUG=containermaxprocs=0,panicnil=1\n";
+        for s in ["go1.25.1", modinfo] {
+            exe.push(s.len() as u8);
+            exe.extend(s.as_bytes());
+        }
+        std::fs::write(dir.join("exe"), &exe).unwrap();
+        std::fs::write(
+            dir.join("environ"),
+            "HOME=/root\0GOMAXPROCS=8\0GODEBUG=updatemaxprocs=0\0",
+        )
+        .unwrap();
+        let go = go_settings_in(root.path(), 42);
+        assert_eq!(go.go_version.as_deref(), Some("go1.25.1"));
+        assert_eq!(go.gomaxprocs, Some(8));
+        assert_eq!(go.godebug, "containermaxprocs=0,updatemaxprocs=0");
+        std::fs::write(
+            dir.join("environ"),
+            "GOMAXPROCS=x\0GODEBUG=containermaxprocs=1\0",
+        )
+        .unwrap();
+        let go = go_settings_in(root.path(), 42);
+        assert_eq!(go.gomaxprocs, None);
+        assert_eq!(go.godebug, "containermaxprocs=1");
+        assert_eq!(go_settings_in(root.path(), 7), GoSettings::default());
     }
 
     #[test]

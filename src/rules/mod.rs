@@ -178,6 +178,9 @@ pub enum Metric {
     BlockedSendShare,
     /// Seconds of blocked channel sends per second of the window (else of uptime).
     BlockedSendDelay,
+    /// GOMAXPROCS beyond the CPU quota rounded up, in Ps (0 when within it), from the
+    /// context's Go version, environment and quota; absent without a quota.
+    GomaxprocsAboveQuota,
 }
 
 /// The average object size from which an allocation site's objects count as large buffers

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod buildinfo;
 mod decode;
 mod foreign;
 mod golden;

@@ -98,6 +98,7 @@ struct World {
     uptime: Option<f64>,
     leaked: Option<u64>,
     memstats: Option<MemStats>,
+    process: Option<pprof_report::context::ProcessStats>,
 }
 
 impl World {
@@ -134,6 +135,7 @@ impl World {
                 uptime_seconds: self.uptime,
                 leaked_goroutines: self.leaked,
                 memstats: self.memstats.as_ref(),
+                process: self.process.as_ref(),
                 ..Evidence::default()
             },
         )
@@ -274,6 +276,42 @@ fn send_world(send_seconds: i64) -> World {
         uptime: Some(10.0),
         ..World::default()
     }
+}
+
+/// A process on 16 CPUs with a 2-core quota and GOMAXPROCS left to the runtime, built with
+/// `go_version`, preempted a lot.
+fn gomaxprocs_world(go_version: &str) -> World {
+    World {
+        process: Some(pprof_report::context::ProcessStats {
+            cpus: Some(16),
+            cpu_quota: Some(2.0),
+            go_version: Some(go_version.to_string()),
+            ..Default::default()
+        }),
+        ..cpu_world(&["runtime.asyncPreempt", "app.loop"], 18)
+    }
+}
+
+#[test]
+fn gomaxprocs_above_quota_names_its_cause_and_the_preemption() {
+    let found = gomaxprocs_world("go1.21.5").evaluate(&rule("gomaxprocs-above-quota"));
+    let text = &found.recommendations[0].finding.text;
+    assert!(
+        text.starts_with(
+            "GOMAXPROCS is 16 (the CPUs: go1.21.5 does not read the quota) and the cgroup CPU quota 2 cores; signs in the CPU profile: runtime.asyncPreempt 18.00% of CPU (flat)"
+        ),
+        "{text}"
+    );
+    // The preemption rule weighs the same facts.
+    let found = gomaxprocs_world("go1.21.5").evaluate(&rule("async-preemption"));
+    let text = &found.recommendations[0].finding.text;
+    assert!(
+        text.contains("setting GOMAXPROCS to 2 comes first"),
+        "{text}"
+    );
+    let found = gomaxprocs_world("go1.26.0").evaluate(&rule("async-preemption"));
+    let text = &found.recommendations[0].finding.text;
+    assert!(text.contains("within the CPU quota of 2 cores"), "{text}");
 }
 
 fn fires(world: &World, rule: &Rule) -> bool {
@@ -688,6 +726,11 @@ fn cases() -> Vec<(&'static str, World, World)> {
                 ],
                 3,
             ),
+        ),
+        (
+            "gomaxprocs-above-quota",
+            gomaxprocs_world("go1.21.5"),
+            gomaxprocs_world("go1.25.1"),
         ),
         (
             "http-persistent-connections",

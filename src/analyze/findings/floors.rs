@@ -101,6 +101,7 @@ pub(super) fn below_floor(
         | Metric::ProfileEmpty
         | Metric::ProfileRecorded
         | Metric::ModuleVersionBelow
-        | Metric::LeakedGoroutines => None,
+        | Metric::LeakedGoroutines
+        | Metric::GomaxprocsAboveQuota => None,
     }
 }

@@ -695,6 +695,7 @@ pub(super) fn measure(
         Metric::LockQueueShare => contention_metrics::lock_queue(condition, evidence, true),
         Metric::BlockedSendShare => contention_metrics::blocked_sends(evidence, false),
         Metric::BlockedSendDelay => contention_metrics::blocked_sends(evidence, true),
+        Metric::GomaxprocsAboveQuota => super::gomaxprocs::measure(evidence),
         Metric::ModuleVersionBelow => {
             let g = evidence.goroutines?;
             let regex = pattern?;

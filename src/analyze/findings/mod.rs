@@ -19,6 +19,7 @@ use crate::units;
 mod contention_metrics;
 mod estimate;
 mod floors;
+mod gomaxprocs;
 mod measure;
 mod placeholders;
 
@@ -73,6 +74,9 @@ pub struct Evidence<'a> {
     /// are skipped for the others, and packages follow the language. `None`: not decided,
     /// every rule is evaluated and packages are Go's.
     pub language: Option<Language>,
+    /// The context's process statistics: the Go version, GOMAXPROCS and the CPU quota
+    /// (`gomaxprocs_above_quota`, `{gomaxprocs}`).
+    pub process: Option<&'a crate::context::ProcessStats>,
 }
 
 /// A rule that fired: its text with the measured values filled in, the evidence, the actions and
@@ -500,6 +504,7 @@ fn threshold_text(condition: &Condition) -> String {
             | Metric::ProfileEmpty
             | Metric::ProfileRecorded
             | Metric::ModuleVersionBelow
+            | Metric::GomaxprocsAboveQuota
     ) {
         return String::new();
     }

@@ -3,7 +3,8 @@
 use super::*;
 
 /// A rule's text with its placeholders filled: `{subject}`, `{value}`, `{value2}`, …,
-/// `{top}` and `{caller}` (from the first condition that names them), `{memstats}`.
+/// `{top}` and `{caller}` (from the first condition that names them), `{memstats}`,
+/// `{gomaxprocs}`.
 pub(super) fn fill_placeholders(
     template: &str,
     measured: &[Measurement],
@@ -30,6 +31,12 @@ pub(super) fn fill_placeholders(
     }
     if text.contains("{memstats}") {
         text = text.replace("{memstats}", &memstats_text(evidence));
+    }
+    if text.contains("{gomaxprocs}") {
+        text = text.replace(
+            "{gomaxprocs}",
+            &super::gomaxprocs::gomaxprocs_text(evidence),
+        );
     }
     text
 }
