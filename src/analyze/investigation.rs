@@ -571,7 +571,7 @@ pub fn goroutine_input<'a>(set: &'a ProfileSet, context: &Context) -> GoroutineI
 /// What the rules look at, from a set and its analyses.
 pub fn evidence<'a>(
     set: &'a ProfileSet,
-    context: &Context,
+    context: &'a Context,
     cpu: Option<&'a CpuAnalysis>,
     goroutines: Option<&'a GoroutineAnalysis>,
     mutex: &'a ContentionAnalysis,
@@ -597,6 +597,7 @@ pub fn evidence<'a>(
         stack_inuse: memstats_of(set).and_then(|m| m.stack_inuse),
         leaked_goroutines: leaks_of(set).map(|l| l.total),
         language: Some(set_language(set).language),
+        throughput: context.throughput.as_ref(),
     }
 }
 

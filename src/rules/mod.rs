@@ -169,6 +169,14 @@ pub enum Metric {
     /// 1 when the profile `name` (mutex, block) was collected and has samples, else 0 (not
     /// collected, or empty): `below: 1` asks for "no such evidence".
     ProfileRecorded,
+    /// Share of CPU in writes to stream sockets with no buffer (bufio, a flush, writev,
+    /// io.Copy) above them: one system call per application write.
+    CpuUnbufferedSocketWrites,
+    /// Share of CPU of the entry point (HTTP handler, gRPC method, pprof label, goroutine)
+    /// holding most, when another holds at least 1% (else 0).
+    CpuEntryPoint,
+    /// Milliseconds of CPU per unit of the context's throughput; absent without one.
+    CpuPerUnit,
 }
 
 /// The average object size from which an allocation site's objects count as large buffers

@@ -16,10 +16,12 @@ use crate::profile::{Profile, SampleRef};
 use crate::rules::{Action, Condition, ImpactKind, Metric, Rule, Severity};
 use crate::units;
 
+mod entry_points;
 mod estimate;
 mod floors;
 mod measure;
 mod placeholders;
+mod socket_writes;
 
 use estimate::estimate;
 use floors::below_floor;
@@ -72,6 +74,8 @@ pub struct Evidence<'a> {
     /// are skipped for the others, and packages follow the language. `None`: not decided,
     /// every rule is evaluated and packages are Go's.
     pub language: Option<Language>,
+    /// The context's throughput (units of work per second), for `cpu_per_unit`.
+    pub throughput: Option<&'a crate::context::Throughput>,
 }
 
 /// A rule that fired: its text with the measured values filled in, the evidence, the actions and
@@ -457,11 +461,21 @@ pub fn impact_value(rule: &Rule, evidence: &Evidence) -> Option<f64> {
 #[derive(Default)]
 struct Shared {
     cpu_packages: std::sync::OnceLock<FramePackages>,
+    cpu_entry_points: std::sync::OnceLock<Option<entry_points::EntryPoints>>,
 }
 
-/// Orders recommendations: severity first, then savings in cores (cpu, gc), then bytes,
+impl Shared {
+    /// CPU by entry point, worked out on first use (`cpu_entry_point`, `cpu_per_unit`).
+    fn entry_points(&self, profile: &Profile) -> Option<&entry_points::EntryPoints> {
+        self.cpu_entry_points
+            .get_or_init(|| entry_points::EntryPoints::new(profile))
+            .as_ref()
+    }
+}
+
+/// Orders recommendations: severity first, findings without actions last within it, then savings in cores (cpu, gc), then bytes,
 /// then by id so the order is stable.
-fn rank_key(finding: &Finding, estimate: Option<&Estimate>) -> (Severity, u8, i64, String) {
+fn rank_key(finding: &Finding, estimate: Option<&Estimate>) -> (Severity, bool, u8, i64, String) {
     let (kind_order, amount) = match estimate {
         Some(e) => match e.kind {
             ImpactKind::Cpu | ImpactKind::Gc => (0, e.amount * 1e6),
@@ -473,6 +487,8 @@ fn rank_key(finding: &Finding, estimate: Option<&Estimate>) -> (Severity, u8, i6
     };
     (
         finding.severity,
+        // A finding that asks nothing (no actions: a figure for the record) after those that do.
+        finding.actions.is_empty(),
         kind_order,
         -(amount as i64),
         finding.id.clone(),
@@ -499,6 +515,7 @@ fn threshold_text(condition: &Condition) -> String {
             | Metric::ProfileEmpty
             | Metric::ProfileRecorded
             | Metric::ModuleVersionBelow
+            | Metric::CpuPerUnit
     ) {
         return String::new();
     }
@@ -515,6 +532,8 @@ fn threshold_text(condition: &Condition) -> String {
             | Metric::AllocObjectsFunction
             | Metric::LargeAllocations
             | Metric::InuseTopSite
+            | Metric::CpuUnbufferedSocketWrites
+            | Metric::CpuEntryPoint
     );
     let unit = if percent { "%" } else { "" };
     match (condition.above, condition.below) {
