@@ -93,7 +93,8 @@ fn flags_of(name: &str) -> u8 {
     let launcher = name.contains(".Go.func") || name.contains(".TryGo.func");
     if !standard && !launcher {
         flags |= APP;
-    } else if name.contains('.')
+    } else if standard
+        && name.contains('.')
         && package != "runtime"
         && !package.starts_with("runtime/")
         && !package.starts_with("internal/")
