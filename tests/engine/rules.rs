@@ -1645,3 +1645,44 @@ fn cpu_per_request_ranks_last() {
     assert!(ids.contains(&"mutex-profiling-off"), "{ids:?}");
     assert_eq!(ids.last(), Some(&"cpu-per-request"), "{ids:?}");
 }
+
+/// The standard library's handlers and loops (a reverse proxy, net/http's connection
+/// goroutines) are listed but do not dominate: they are the server's machinery. A stack
+/// the runtime truncated before net/http's frames is read by the handlers it still holds.
+#[test]
+fn only_the_applications_entry_points_dominate() {
+    let proxy = handlers_world(&[
+        (
+            "net/http/httputil.(*ReverseProxy).copyResponse",
+            "net/http/httputil.(*ReverseProxy).ServeHTTP",
+            60,
+        ),
+        ("log.Printf", "example.com/app.(*Access).ServeHTTP", 20),
+        ("app.check", "example.com/app.(*Auth).ServeHTTP", 20),
+    ]);
+    assert!(!fires(&proxy, &rule("one-entry-point-dominates")));
+    let truncated = World {
+        cpu: Some(cpu_profile(&[
+            (
+                &[
+                    "example.com/app.score",
+                    "example.com/app.(*API).search",
+                    "net/http.HandlerFunc.ServeHTTP",
+                    "example.com/app.logged.func1",
+                ],
+                70,
+            ),
+            (
+                &["example.com/app.flush", "example.com/app.(*Batcher).run"],
+                30,
+            ),
+        ])),
+        ..World::default()
+    };
+    let found = truncated.evaluate(&rule("one-entry-point-dominates"));
+    let text = &found.recommendations[0].finding.text;
+    assert!(
+        text.contains("example.com/app.(*API).search (HTTP handler) 70.00%"),
+        "{text}"
+    );
+}

@@ -12,7 +12,8 @@
 //!    `ServeMux`, `serverHandler`) skipped. Innermost, since the outermost application
 //!    handler is the first middleware, the same for every request; the innermost is the
 //!    handler whose own code the sample runs (a route's handler, or a middleware's own work
-//!    such as access logging);
+//!    such as access logging); a stack the runtime truncated before net/http's frames, with
+//!    handler-shaped frames left, is read the same way;
 //! 4. else the goroutine's entry: the first application frame from the stack's bottom (work
 //!    a handler hands to goroutines it spawns lands here, on the goroutine's function), else
 //!    the first standard-library frame that is not the runtime (`net/http.(*conn).serve`
@@ -181,6 +182,16 @@ impl EntryPoints {
                 None => {
                     stacks.sample_named(sample, &mut functions);
                     let flag = |i: usize| flags[functions[i] as usize];
+                    // The innermost handler-shaped frame below `r`: a ServeHTTP method or
+                    // closure, or a function HandlerFunc.ServeHTTP calls, not net/http's own.
+                    let innermost_handler = |r: usize| {
+                        (0..r).find(|&i| {
+                            let called_by_func =
+                                i + 1 < functions.len() && flag(i + 1) & HANDLER_FUNC != 0;
+                            (flag(i) & HANDLER_NAME != 0 || called_by_func)
+                                && flag(i) & DISPATCH == 0
+                        })
+                    };
                     let root = functions
                         .iter()
                         .rposition(|&f| flags[f as usize] & (HTTP_ROOT | GRPC_ROOT) != 0);
@@ -193,14 +204,19 @@ impl EntryPoints {
                             Some(intern_function(functions[f], EntryKind::Grpc, &mut entries))
                         }
                         Some(r) => {
-                            let handler = (0..r).find(|&i| {
-                                let called_by_func =
-                                    i + 1 < functions.len() && flag(i + 1) & HANDLER_FUNC != 0;
-                                (flag(i) & HANDLER_NAME != 0 || called_by_func)
-                                    && flag(i) & DISPATCH == 0
-                            });
+                            let handler = innermost_handler(r);
                             Some(intern_function(
                                 functions[handler.unwrap_or(r)],
+                                EntryKind::Http,
+                                &mut entries,
+                            ))
+                        }
+                        // A stack the runtime truncated loses net/http's frames at its
+                        // bottom; its handlers still say what it serves.
+                        None if innermost_handler(functions.len()).is_some() => {
+                            let handler = innermost_handler(functions.len()).unwrap_or(0);
+                            Some(intern_function(
+                                functions[handler],
                                 EntryKind::Http,
                                 &mut entries,
                             ))
@@ -254,6 +270,19 @@ impl EntryPoints {
         order
     }
 
+    /// Whether an entry point is the application's: a label, a gRPC method, or a function
+    /// outside the standard library (not httputil's ReverseProxy, not net/http's connection
+    /// and transport loops, which are the server's machinery rather than work to optimise).
+    pub(super) fn is_application(&self, entry: usize) -> bool {
+        let (name, kind) = &self.entries[entry];
+        match kind {
+            EntryKind::Label | EntryKind::Grpc => true,
+            EntryKind::Http | EntryKind::Goroutine => {
+                !crate::analyze::names::is_standard_package(crate::analyze::names::package_of(name))
+            }
+        }
+    }
+
     pub(super) fn share(&self, entry: usize) -> f64 {
         share(self.values[entry], self.total)
     }
@@ -294,9 +323,10 @@ const OTHER_ENTRY_MIN_SHARE: f64 = 1.0;
 /// How many entry points a finding lists.
 const LISTED: usize = 5;
 
-/// `cpu_entry_point`: the share of CPU of the entry point holding most, when at least one
-/// other holds [`OTHER_ENTRY_MIN_SHARE`] (else 0: with one entry point there is nothing to
-/// compare); the subject lists the top entry points with shares and cores.
+/// `cpu_entry_point`: the share of CPU of the application's entry point holding most, when
+/// at least one other entry point holds [`OTHER_ENTRY_MIN_SHARE`] (else 0: with one entry
+/// point there is nothing to compare); the subject lists the top entry points, the standard
+/// library's too, with shares and cores.
 pub(super) fn entry_point(
     profile: &Profile,
     entries: &EntryPoints,
@@ -308,7 +338,7 @@ pub(super) fn entry_point(
         .iter()
         .filter(|&&e| entries.share(e) >= OTHER_ENTRY_MIN_SHARE)
         .count();
-    let top = ranked.first().copied();
+    let top = ranked.iter().copied().find(|&e| entries.is_application(e));
     let value = match top {
         Some(top) if significant >= 2 => entries.share(top),
         _ => 0.0,
@@ -356,7 +386,7 @@ pub(super) fn entry_point(
             caller: None,
         }),
         ..super::measure::share_measurement(
-            "CPU under the entry point (handler, RPC, label or goroutine) holding most".to_string(),
+            "CPU under the application's entry point (handler, RPC, label or goroutine) holding most".to_string(),
             listed.join("; "),
             value,
             Some(Mask::Cpu(mask)),

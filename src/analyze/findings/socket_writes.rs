@@ -52,7 +52,7 @@ pub(super) fn unbuffered_socket_writes(profile: &Profile) -> Option<Measurement>
         .collect();
     // Most profiles have no socket write at all: one look at the functions says so.
     let writes_somewhere = flags.iter().any(|f| f & SOCKET_WRITE != 0);
-    let stacks = FunctionStacks::new(profile);
+    let stacks = writes_somewhere.then(|| FunctionStacks::new(profile));
     let mut functions: Vec<u32> = Vec::new();
     let (mut unbuffered, mut all, mut total) = (0i64, 0i64, 0i64);
     let mut mask = Vec::with_capacity(profile.samples.len());
@@ -60,7 +60,7 @@ pub(super) fn unbuffered_socket_writes(profile: &Profile) -> Option<Measurement>
         let value = sample.values()[index];
         total += value;
         let mut hit = false;
-        if writes_somewhere {
+        if let Some(stacks) = &stacks {
             stacks.sample_named(sample, &mut functions);
             if let Some(write) = functions
                 .iter()
