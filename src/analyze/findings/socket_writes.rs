@@ -94,7 +94,7 @@ pub(super) fn unbuffered_socket_writes(profile: &Profile) -> Option<Measurement>
         ..super::measure::share_measurement(
             "CPU in socket writes with no buffer above them".to_string(),
             format!(
-                "{} of CPU in socket writes, {} of it with no bufio.Writer, flush, writev or io.Copy above",
+                "{} of CPU in socket writes in all, {} with no bufio.Writer, flush, writev or io.Copy above them",
                 super::measure::percent_text(share(all)),
                 super::measure::percent_text(value)
             ),
