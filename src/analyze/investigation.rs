@@ -600,6 +600,7 @@ pub fn evidence<'a>(
         leaked_goroutines: leaks_of(set).map(|l| l.total),
         language: Some(set_language(set).language),
         process: context.process.as_ref(),
+        throughput: context.throughput.as_ref(),
     }
 }
 

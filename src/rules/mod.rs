@@ -181,6 +181,14 @@ pub enum Metric {
     /// GOMAXPROCS beyond the CPU quota rounded up, in Ps (0 when within it), from the
     /// context's Go version, environment and quota; absent without a quota.
     GomaxprocsAboveQuota,
+    /// Share of CPU in writes to stream sockets with no buffer (bufio, a flush, writev,
+    /// io.Copy) above them: one system call per application write.
+    CpuUnbufferedSocketWrites,
+    /// Share of CPU of the entry point (HTTP handler, gRPC method, pprof label, goroutine)
+    /// holding most, when another holds at least 1% (else 0).
+    CpuEntryPoint,
+    /// Milliseconds of CPU per unit of the context's throughput; absent without one.
+    CpuPerUnit,
 }
 
 /// The average object size from which an allocation site's objects count as large buffers

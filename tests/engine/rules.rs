@@ -5,6 +5,7 @@ use pprof_report::analyze::contention::{self, ContentionAnalysis, ContentionKind
 use pprof_report::analyze::cpu::{self, CpuOptions};
 use pprof_report::analyze::findings::{self, Evidence, Findings};
 use pprof_report::analyze::goroutines::{self, GoroutineAnalysis, GoroutineInput};
+use pprof_report::context::Throughput;
 use pprof_report::memstats::MemStats;
 use pprof_report::profile::{Labels, Line, Profile, ProfileBuilder, ValueType};
 use pprof_report::rules::{self, Rule};
@@ -99,6 +100,7 @@ struct World {
     leaked: Option<u64>,
     memstats: Option<MemStats>,
     process: Option<pprof_report::context::ProcessStats>,
+    throughput: Option<Throughput>,
 }
 
 impl World {
@@ -136,6 +138,7 @@ impl World {
                 leaked_goroutines: self.leaked,
                 memstats: self.memstats.as_ref(),
                 process: self.process.as_ref(),
+                throughput: self.throughput.as_ref(),
                 ..Evidence::default()
             },
         )
@@ -324,6 +327,50 @@ fn rule(id: &str) -> Rule {
         .into_iter()
         .find(|r| r.id == id)
         .unwrap_or_else(|| panic!("no rule {id}"))
+}
+
+/// A net/http server's stack for a handler (leaf first): `leaf`, the handler, then
+/// net/http's dispatch down to the connection goroutine.
+fn under_handler(leaf: &'static str, handler: &'static str) -> Vec<&'static str> {
+    vec![
+        leaf,
+        handler,
+        "net/http.HandlerFunc.ServeHTTP",
+        "net/http.(*ServeMux).ServeHTTP",
+        "net/http.serverHandler.ServeHTTP",
+        "net/http.(*conn).serve",
+    ]
+}
+
+/// A CPU world of handlers: each (leaf, handler, units of 0.1 s).
+fn handlers_world(handlers: &[(&'static str, &'static str, i64)]) -> World {
+    let stacks: Vec<Vec<&str>> = handlers
+        .iter()
+        .map(|(leaf, handler, _)| under_handler(leaf, handler))
+        .collect();
+    let samples: Vec<(&[&str], i64)> = stacks
+        .iter()
+        .zip(handlers)
+        .map(|(stack, (_, _, value))| (stack.as_slice(), *value))
+        .collect();
+    World {
+        cpu: Some(cpu_profile(&samples)),
+        ..World::default()
+    }
+}
+
+/// A socket write from `code`, through `via` (leaf first), as Go 1.19-1.26 name it.
+fn socket_write_world(via: &[&'static str], share: i64) -> World {
+    let mut stack = vec![
+        "syscall.Syscall",
+        "syscall.write",
+        "internal/poll.(*FD).Write",
+        "net.(*netFD).Write",
+        "net.(*conn).Write",
+    ];
+    stack.extend_from_slice(via);
+    stack.push("example.com/app.(*Session).send");
+    cpu_world(&stack, share)
 }
 
 /// (rule, a world that triggers it, one that does not)
@@ -731,6 +778,86 @@ fn cases() -> Vec<(&'static str, World, World)> {
             "gomaxprocs-above-quota",
             gomaxprocs_world("go1.21.5"),
             gomaxprocs_world("go1.25.1"),
+        ),
+        (
+            "hashing-cpu",
+            cpu_world(
+                &[
+                    "crypto/sha256.block",
+                    "crypto/sha256.(*digest).Write",
+                    "example.com/app.(*Store).checksum",
+                ],
+                40,
+            ),
+            cpu_world(
+                &[
+                    "crypto/sha256.block",
+                    "crypto/sha256.(*digest).Write",
+                    "example.com/app.(*Store).checksum",
+                ],
+                5,
+            ),
+        ),
+        (
+            "regexp-matching-cost",
+            cpu_world(
+                &[
+                    "regexp.(*Regexp).tryBacktrack",
+                    "regexp.(*Regexp).backtrack",
+                    "regexp.(*Regexp).doExecute",
+                    "regexp.(*Regexp).FindStringSubmatch",
+                    "app.parse",
+                ],
+                30,
+            ),
+            // Compiling is regexp-compile-hot-path's, not matching.
+            cpu_world(
+                &[
+                    "regexp/syntax.Parse",
+                    "regexp.compile",
+                    "regexp.MustCompile",
+                    "app.match",
+                ],
+                30,
+            ),
+        ),
+        (
+            "small-writes",
+            socket_write_world(&[], 20),
+            // The same writes through a bufio.Writer: batched.
+            socket_write_world(
+                &[
+                    "net/http.checkConnErrorWriter.Write",
+                    "bufio.(*Writer).Flush",
+                ],
+                20,
+            ),
+        ),
+        (
+            "one-entry-point-dominates",
+            handlers_world(&[
+                ("app.score", "example.com/app.(*API).search", 60),
+                ("app.encode", "example.com/app.(*API).write", 30),
+                ("app.log", "example.com/app.(*API).health", 10),
+            ]),
+            handlers_world(&[
+                ("app.score", "example.com/app.(*API).search", 25),
+                ("app.encode", "example.com/app.(*API).write", 25),
+                ("app.log", "example.com/app.(*API).health", 25),
+                ("app.list", "example.com/app.(*API).list", 25),
+            ]),
+        ),
+        (
+            "cpu-per-request",
+            World {
+                throughput: Some(Throughput {
+                    per_second: 200.0,
+                    unit: "requests".to_string(),
+                }),
+                ..cpu_world(&["app.work"], 50)
+            },
+            // Without the context's throughput there is no unit of work.
+            cpu_world(&["app.work"], 50),
         ),
         (
             "http-persistent-connections",
@@ -1562,4 +1689,239 @@ fn every_rule_has_a_set_where_it_fires_and_one_where_it_is_silent() {
             }
         }
     }
+}
+
+/// Entry points come from pprof labels, gRPC's generated handlers, the innermost HTTP
+/// handler under net/http's dispatch (middleware's own work apart from the route's), and
+/// else the goroutine's own function, closures counting for the function they belong to
+/// and a goroutine launcher's closure skipped.
+#[test]
+fn cpu_is_grouped_by_the_entry_point_it_runs_under() {
+    let mut b = ProfileBuilder::new(types(&[("samples", "count"), ("cpu", "nanoseconds")]));
+    let sample = |b: &mut ProfileBuilder, stack: &[&str], tenths: i64, labels: &[(&str, &str)]| {
+        let locations: Vec<usize> = stack
+            .iter()
+            .map(|name| {
+                let f = b.function(name, "x.go");
+                b.location(
+                    0,
+                    &[Line {
+                        function: f,
+                        line: 1,
+                        column: 0,
+                    }],
+                )
+            })
+            .collect();
+        let mut set = Labels::default();
+        for (k, v) in labels {
+            set.strings.insert(k.to_string(), vec![v.to_string()]);
+        }
+        b.sample(&locations, &[1, tenths * 100_000_000], set)
+            .unwrap();
+    };
+    // A route's handler inside a logging middleware, and the middleware's own work.
+    let search = [
+        "example.com/app.score",
+        "example.com/app.(*API).search",
+        "net/http.HandlerFunc.ServeHTTP",
+        "example.com/app.logged.func1",
+        "net/http.HandlerFunc.ServeHTTP",
+        "net/http.serverHandler.ServeHTTP",
+        "net/http.(*conn).serve",
+    ];
+    sample(&mut b, &search, 40, &[]);
+    sample(&mut b, &search[2..], 5, &[]);
+    sample(
+        &mut b,
+        &[
+            "log.Printf",
+            "example.com/app.logged.func1",
+            "net/http.HandlerFunc.ServeHTTP",
+            "net/http.serverHandler.ServeHTTP",
+        ],
+        5,
+        &[],
+    );
+    // A gRPC method through an interceptor.
+    sample(
+        &mut b,
+        &[
+            "example.com/app.(*server).Get",
+            "example.com/app/pb._Store_Get_Handler.func1",
+            "google.golang.org/grpc.chainUnaryInterceptors.func1",
+            "example.com/app/pb._Store_Get_Handler",
+            "google.golang.org/grpc.(*Server).processUnaryRPC",
+            "google.golang.org/grpc.(*Server).handleStream",
+        ],
+        20,
+        &[],
+    );
+    // Labelled work, and a goroutine an errgroup started.
+    sample(
+        &mut b,
+        &["example.com/app.compact", MAIN],
+        10,
+        &[("http.route", "/compact")],
+    );
+    sample(
+        &mut b,
+        &[
+            "crypto/md5.block",
+            "example.com/app.verify.func2",
+            "golang.org/x/sync/errgroup.(*Group).Go.func1",
+            "runtime.goexit",
+        ],
+        15,
+        &[],
+    );
+    sample(
+        &mut b,
+        &["runtime.scanobject", "runtime.gcBgMarkWorker"],
+        5,
+        &[],
+    );
+    let mut profile = b.finish();
+    profile.duration_nanos = 10_000_000_000;
+    let world = World {
+        cpu: Some(profile),
+        throughput: Some(Throughput {
+            per_second: 100.0,
+            unit: "requests".to_string(),
+        }),
+        ..World::default()
+    };
+    let found = world.evaluate(&rule("one-entry-point-dominates"));
+    let text = &found.recommendations[0].finding.text;
+    assert!(
+        text.starts_with("example.com/app.(*API).search holds 40.00% of CPU."),
+        "{text}"
+    );
+    for part in [
+        "example.com/app/pb._Store_Get_Handler (gRPC method) 20.00% (0.20 cores)",
+        "example.com/app.verify (goroutine) 15.00%",
+        "example.com/app.logged (HTTP handler) 10.00%",
+        "http.route=/compact (pprof label) 10.00%",
+        "the runtime's own work (garbage collection, scheduler) 5.00%",
+    ] {
+        assert!(text.contains(part), "{part} not in {text}");
+    }
+    // Per request: 1 core (100% process CPU) ÷ 100 requests/s = 10 ms, split the same way.
+    let per = world.evaluate(&rule("cpu-per-request"));
+    let text = &per.recommendations[0].finding.text;
+    assert!(
+        text.starts_with("10.0 ms of CPU per request at 100.00 requests/s: 1.00 cores × 1000 ÷ 100.00 requests/s = 10.0 ms; per request: example.com/app.(*API).search 4.00 ms (40.00%)"),
+        "{text}"
+    );
+}
+
+/// Unbuffered socket writes name the code that writes; io.Copy and writev are not small.
+#[test]
+fn small_writes_name_the_writer_and_spare_batched_writes() {
+    let found = socket_write_world(&[], 20).evaluate(&rule("small-writes"));
+    let finding = &found.recommendations[0].finding;
+    assert!(
+        finding
+            .text
+            .contains("entered through net.(*conn).Write from example.com/app.(*Session).send"),
+        "{}",
+        finding.text
+    );
+    assert!(
+        finding.actions[0]
+            .text
+            .contains("Wrap the connection example.com/app.(*Session).send writes to"),
+        "{:?}",
+        finding.actions
+    );
+    for via in [
+        &["io.copyBuffer", "io.Copy"] as &[&str],
+        &["net.(*netFD).writeBuffers", "net.Buffers.WriteTo"],
+        &["google.golang.org/grpc/internal/transport.(*bufWriter).Flush"],
+    ] {
+        let world = socket_write_world(via, 20);
+        assert!(!fires(&world, &rule("small-writes")), "{via:?}");
+    }
+}
+
+/// The CPU per unit of work is a figure for the record: after every recommendation, info
+/// ones included.
+#[test]
+fn cpu_per_request_ranks_last() {
+    let all = rules::load(&[]).unwrap();
+    let world = World {
+        throughput: Some(Throughput {
+            per_second: 50.0,
+            unit: "requests".to_string(),
+        }),
+        mutex: Some(contention_profile(&[])),
+        block: Some(contention_profile(&[])),
+        ..cpu_world(&["runtime.scanobject", "runtime.gcBgMarkWorker"], 40)
+    };
+    let cpu = world
+        .cpu
+        .as_ref()
+        .and_then(|p| cpu::analyze(p, &CpuOptions::default()));
+    let mutex = contention::analyze(world.mutex.as_ref(), ContentionKind::Mutex, 10);
+    let block = contention::analyze(world.block.as_ref(), ContentionKind::Block, 10);
+    let found = findings::evaluate(
+        &all,
+        &Evidence {
+            cpu_profile: world.cpu.as_ref(),
+            cpu: cpu.as_ref(),
+            mutex: Some(&mutex),
+            block: Some(&block),
+            process_cpu_percent: Some(100.0),
+            throughput: world.throughput.as_ref(),
+            ..Evidence::default()
+        },
+    );
+    let ids: Vec<&str> = found
+        .recommendations
+        .iter()
+        .map(|r| r.finding.id.as_str())
+        .collect();
+    assert!(ids.contains(&"mutex-profiling-off"), "{ids:?}");
+    assert_eq!(ids.last(), Some(&"cpu-per-request"), "{ids:?}");
+}
+
+/// The standard library's handlers and loops (a reverse proxy, net/http's connection
+/// goroutines) are listed but do not dominate: they are the server's machinery. A stack
+/// the runtime truncated before net/http's frames is read by the handlers it still holds.
+#[test]
+fn only_the_applications_entry_points_dominate() {
+    let proxy = handlers_world(&[
+        (
+            "net/http/httputil.(*ReverseProxy).copyResponse",
+            "net/http/httputil.(*ReverseProxy).ServeHTTP",
+            60,
+        ),
+        ("log.Printf", "example.com/app.(*Access).ServeHTTP", 20),
+        ("app.check", "example.com/app.(*Auth).ServeHTTP", 20),
+    ]);
+    assert!(!fires(&proxy, &rule("one-entry-point-dominates")));
+    let truncated = World {
+        cpu: Some(cpu_profile(&[
+            (
+                &[
+                    "example.com/app.score",
+                    "example.com/app.(*API).search",
+                    "net/http.HandlerFunc.ServeHTTP",
+                    "example.com/app.logged.func1",
+                ],
+                70,
+            ),
+            (
+                &["example.com/app.flush", "example.com/app.(*Batcher).run"],
+                30,
+            ),
+        ])),
+        ..World::default()
+    };
+    let found = truncated.evaluate(&rule("one-entry-point-dominates"));
+    let text = &found.recommendations[0].finding.text;
+    assert!(
+        text.contains("example.com/app.(*API).search (HTTP handler) 70.00%"),
+        "{text}"
+    );
 }

@@ -294,3 +294,70 @@ fn the_window_profiles_and_the_runtime_statistics_are_what_the_report_reads() {
         assert_eq!(gc.num_gc, memstat(set, "NumGC"), "{set}");
     }
 }
+
+/// The recommendations the expert's reading asks for: rclone's hashing first, mtail's
+/// regular-expression matching, and no small-writes verdict on traefik, whose socket
+/// writes all go through net/http's buffered writers (its syscalls are a proxy's
+/// necessary I/O). The entry points lead to the work the expert named.
+#[test]
+fn the_rules_name_the_work_the_expert_named() {
+    let ids = |report: &ReportContext| -> Vec<String> {
+        report
+            .findings
+            .recommendations
+            .iter()
+            .map(|r| r.finding.id.clone())
+            .collect()
+    };
+    let rclone = report("rclone-1svc-20261202-131000");
+    let first = &rclone.findings.recommendations[0].finding;
+    assert_eq!(first.id, "hashing-cpu", "{:?}", ids(&rclone));
+    assert!(first.text.contains("crypto/md5"), "{}", first.text);
+    let entry = rclone
+        .findings
+        .recommendations
+        .iter()
+        .find(|r| r.finding.id == "one-entry-point-dominates")
+        .expect("rclone: no entry point finding");
+    assert!(
+        entry
+            .finding
+            .text
+            .starts_with("github.com/rclone/rclone/fs/operations.checkHashes holds"),
+        "{}",
+        entry.finding.text
+    );
+    let mtail = report("mtail-1svc-20261202-133000");
+    assert!(
+        ids(&mtail).contains(&"regexp-matching-cost".to_string()),
+        "{:?}",
+        ids(&mtail)
+    );
+    let traefik = report("traefik-1svc-20261202-130000");
+    for id in ["small-writes", "hashing-cpu", "one-entry-point-dominates"] {
+        assert!(!ids(&traefik).contains(&id.to_string()), "traefik: {id}");
+    }
+    // influxdb: the queries, a tenth of the requests, lead the entry points.
+    let influxdb = report("influxdb-1svc-20261202-132000");
+    let entry = influxdb
+        .findings
+        .recommendations
+        .iter()
+        .find(|r| r.finding.id == "one-entry-point-dominates")
+        .expect("influxdb: no entry point finding");
+    assert!(
+        entry
+            .finding
+            .text
+            .starts_with("github.com/influxdata/influxdb/query."),
+        "{}",
+        entry.finding.text
+    );
+    // CPU per unit of work from every set's throughput, ranked last.
+    for report in [&rclone, &mtail, &traefik, &influxdb] {
+        assert_eq!(
+            ids(report).last().map(String::as_str),
+            Some("cpu-per-request")
+        );
+    }
+}

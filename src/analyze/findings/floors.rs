@@ -24,7 +24,9 @@ pub(super) fn below_floor(
         | Metric::CpuPackage
         | Metric::CpuCategory
         | Metric::CpuFlatFunction
-        | Metric::CpuCategories => {
+        | Metric::CpuCategories
+        | Metric::CpuUnbufferedSocketWrites
+        | Metric::CpuEntryPoint => {
             // The CPU analysis has the totals; the profile says their unit.
             let profile = evidence.cpu_profile?;
             let cpu = evidence.cpu?;
@@ -102,6 +104,8 @@ pub(super) fn below_floor(
         | Metric::ProfileRecorded
         | Metric::ModuleVersionBelow
         | Metric::LeakedGoroutines
-        | Metric::GomaxprocsAboveQuota => None,
+        | Metric::GomaxprocsAboveQuota
+        // Arithmetic on the context's throughput and CPU, split by the profile's shares.
+        | Metric::CpuPerUnit => None,
     }
 }

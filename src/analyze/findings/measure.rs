@@ -513,6 +513,18 @@ pub(super) fn measure(
             let profile = allocations(evidence)?;
             large_allocations(profile)
         }
+        Metric::CpuUnbufferedSocketWrites => {
+            super::socket_writes::unbuffered_socket_writes(evidence.cpu_profile?)
+        }
+        Metric::CpuEntryPoint => {
+            let profile = evidence.cpu_profile?;
+            let entries = shared.entry_points(profile)?;
+            super::entry_points::entry_point(profile, entries, evidence)
+        }
+        Metric::CpuPerUnit => super::entry_points::per_unit(
+            evidence.cpu_profile.and_then(|p| shared.entry_points(p)),
+            evidence,
+        ),
         Metric::InuseTopSite => {
             let profile = evidence.heap.or(evidence.allocs)?;
             inuse_top_site(profile)

@@ -17,11 +17,13 @@ use crate::rules::{Action, Condition, ImpactKind, Metric, Rule, Severity};
 use crate::units;
 
 mod contention_metrics;
+mod entry_points;
 mod estimate;
 mod floors;
 mod gomaxprocs;
 mod measure;
 mod placeholders;
+mod socket_writes;
 
 use estimate::estimate;
 use floors::below_floor;
@@ -77,6 +79,8 @@ pub struct Evidence<'a> {
     /// The context's process statistics: the Go version, GOMAXPROCS and the CPU quota
     /// (`gomaxprocs_above_quota`, `{gomaxprocs}`).
     pub process: Option<&'a crate::context::ProcessStats>,
+    /// The context's throughput (units of work per second), for `cpu_per_unit`.
+    pub throughput: Option<&'a crate::context::Throughput>,
 }
 
 /// A rule that fired: its text with the measured values filled in, the evidence, the actions and
@@ -462,11 +466,21 @@ pub fn impact_value(rule: &Rule, evidence: &Evidence) -> Option<f64> {
 #[derive(Default)]
 struct Shared {
     cpu_packages: std::sync::OnceLock<FramePackages>,
+    cpu_entry_points: std::sync::OnceLock<Option<entry_points::EntryPoints>>,
 }
 
-/// Orders recommendations: severity first, then savings in cores (cpu, gc), then bytes,
+impl Shared {
+    /// CPU by entry point, worked out on first use (`cpu_entry_point`, `cpu_per_unit`).
+    fn entry_points(&self, profile: &Profile) -> Option<&entry_points::EntryPoints> {
+        self.cpu_entry_points
+            .get_or_init(|| entry_points::EntryPoints::new(profile))
+            .as_ref()
+    }
+}
+
+/// Orders recommendations: severity first, findings without actions last within it, then savings in cores (cpu, gc), then bytes,
 /// then by id so the order is stable.
-fn rank_key(finding: &Finding, estimate: Option<&Estimate>) -> (Severity, u8, i64, String) {
+fn rank_key(finding: &Finding, estimate: Option<&Estimate>) -> (Severity, bool, u8, i64, String) {
     let (kind_order, amount) = match estimate {
         Some(e) => match e.kind {
             ImpactKind::Cpu | ImpactKind::Gc => (0, e.amount * 1e6),
@@ -478,6 +492,8 @@ fn rank_key(finding: &Finding, estimate: Option<&Estimate>) -> (Severity, u8, i6
     };
     (
         finding.severity,
+        // A finding that asks nothing (no actions: a figure for the record) after those that do.
+        finding.actions.is_empty(),
         kind_order,
         -(amount as i64),
         finding.id.clone(),
@@ -505,6 +521,7 @@ fn threshold_text(condition: &Condition) -> String {
             | Metric::ProfileRecorded
             | Metric::ModuleVersionBelow
             | Metric::GomaxprocsAboveQuota
+            | Metric::CpuPerUnit
     ) {
         return String::new();
     }
@@ -524,6 +541,8 @@ fn threshold_text(condition: &Condition) -> String {
             | Metric::MutexHolder
             | Metric::LockQueueShare
             | Metric::BlockedSendShare
+            | Metric::CpuUnbufferedSocketWrites
+            | Metric::CpuEntryPoint
     );
     let unit = if percent { "%" } else { "" };
     match (condition.above, condition.below) {
