@@ -361,3 +361,161 @@ fn the_rules_name_the_work_the_expert_named() {
         );
     }
 }
+
+/// What leads a report: its first three recommendations (id, finding, actions) and the
+/// summary's ruled-out theories.
+struct Lead {
+    ids: Vec<String>,
+    texts: Vec<String>,
+    all_ids: Vec<String>,
+    ruled_out: String,
+}
+
+fn lead(report: &ReportContext) -> Lead {
+    let recommendations = &report.findings.recommendations;
+    let top = &recommendations[..recommendations.len().min(3)];
+    // The summary's things are those same three recommendations.
+    let things: Vec<&str> = report
+        .summary
+        .things
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
+    let top_ids: Vec<&str> = top.iter().map(|r| r.finding.id.as_str()).collect();
+    assert_eq!(things, top_ids);
+    Lead {
+        ids: top_ids.iter().map(|s| s.to_string()).collect(),
+        texts: top
+            .iter()
+            .map(|r| {
+                let actions: Vec<&str> =
+                    r.finding.actions.iter().map(|a| a.text.as_str()).collect();
+                format!(
+                    "{} {} {}",
+                    r.finding.title,
+                    r.finding.text,
+                    actions.join(" ")
+                )
+            })
+            .collect(),
+        all_ids: recommendations
+            .iter()
+            .map(|r| r.finding.id.clone())
+            .collect(),
+        ruled_out: report.summary.ruled_out.join(" "),
+    }
+}
+
+/// A conclusion of EXPECTED.md's "three conclusions", as the report must carry it.
+enum Carried {
+    /// This rule is among the first three recommendations.
+    Rule(&'static str),
+    /// This rule is among the first three, and its finding or actions name the fragment.
+    RuleNaming(&'static str, &'static str),
+    /// The summary rules out a theory in words containing the fragment.
+    RuledOut(&'static str),
+}
+
+#[test]
+fn the_experts_three_conclusions_lead_the_report_and_nothing_he_excluded_is_recommended() {
+    use Carried::*;
+    // fixtures/services/EXPECTED.md, "The three conclusions, and what must not be concluded",
+    // committed before the rules that carry them.
+    let expected: [(&str, Vec<Carried>, &[&str]); 4] = [
+        (
+            "traefik-1svc-20261202-130000",
+            vec![
+                RuleNaming("compression-cost", "klauspost/compress"),
+                RuleNaming("lock-contention", "accesslog"),
+                RuledOut("Garbage collection is not what burns the CPU"),
+            ],
+            &[
+                "small-writes",
+                "instances-differ",
+                "goroutines-per-instance",
+                "goroutine-leaks-proven",
+                "hashing-cpu",
+                "serialization-cpu",
+                "gc-pressure",
+            ],
+        ),
+        (
+            "rclone-1svc-20261202-131000",
+            vec![
+                RuleNaming("hashing-cpu", "crypto/md5"),
+                RuleNaming("large-per-call-buffers", "io.copyBuffer"),
+                RuleNaming("lock-contention", "fs/accounting"),
+            ],
+            &[
+                "compression-cost",
+                "logging-cpu",
+                "logging-allocations",
+                "syscall-heavy",
+                "scheduler-overhead",
+                "instances-differ",
+                "goroutine-leaks-proven",
+            ],
+        ),
+        (
+            "influxdb-1svc-20261202-132000",
+            vec![
+                RuleNaming("one-entry-point-dominates", "influxdb/query"),
+                Rule("gc-pressure"),
+                RuleNaming("lock-contention", "scheduleSync"),
+            ],
+            &[
+                "goroutine-leaks-proven",
+                "instances-differ",
+                "producer-stalls",
+                "syscall-heavy",
+            ],
+        ),
+        (
+            "mtail-1svc-20261202-133000",
+            vec![
+                Rule("regexp-matching-cost"),
+                Rule("gc-pressure"),
+                RuleNaming("block-profiling-off", "SetBlockProfileRate"),
+            ],
+            &[
+                "async-preemption",
+                "lock-contention",
+                "gc-assist-stalls",
+                "instances-differ",
+                "goroutine-leaks-proven",
+            ],
+        ),
+    ];
+    for (set, conclusions, excluded) in expected {
+        let lead = lead(&report(set));
+        for conclusion in conclusions {
+            match conclusion {
+                Rule(id) => assert!(
+                    lead.ids.iter().any(|i| i == id),
+                    "{set}: {id} is not among the first three ({:?})",
+                    lead.ids
+                ),
+                RuleNaming(id, fragment) => {
+                    let at = lead.ids.iter().position(|i| i == id);
+                    assert!(
+                        at.is_some_and(|at| lead.texts[at].contains(fragment)),
+                        "{set}: {id} naming {fragment} is not among the first three ({:?}): {:?}",
+                        lead.ids,
+                        at.map(|at| &lead.texts[at])
+                    );
+                }
+                RuledOut(fragment) => assert!(
+                    lead.ruled_out.contains(fragment),
+                    "{set}: the summary does not rule out {fragment:?}: {:?}",
+                    lead.ruled_out
+                ),
+            }
+        }
+        for id in excluded {
+            assert!(
+                !lead.all_ids.iter().any(|i| i == id),
+                "{set}: {id} is recommended, which the expert excluded"
+            );
+        }
+    }
+}
