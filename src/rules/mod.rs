@@ -29,6 +29,11 @@ pub struct Rule {
     pub title: String,
     /// How much it matters; recommendations are ranked by it first.
     pub severity: Severity,
+    /// A higher severity when a condition's measurement reaches a magnitude (a lock
+    /// waited on for more than a second per second), so that the ranking follows how much
+    /// a problem weighs on this set, not only its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate: Option<Escalation>,
     /// The runtime the rule is written for (`go`, `java`, `python`, `nodejs`, `ruby`,
     /// `dotnet`, `rust`, `native`): it is evaluated only on profile sets of that language.
     /// Absent: every set.
@@ -196,6 +201,20 @@ pub enum Metric {
 /// largest small-object size class for most Go releases, so each is a span of its own.
 pub const LARGE_OBJECT_BYTES: f64 = 16.0 * 1024.0;
 
+/// The `escalate:` mapping: the severity a rule takes when one of its conditions measures
+/// at least `above`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// Which condition's measurement (0: the first).
+    #[serde(default)]
+    pub condition: usize,
+    /// From this value on, the rule has `severity`.
+    pub above: f64,
+    /// The severity it then has.
+    pub severity: Severity,
+}
+
 /// How a rule's saving is estimated: the `impact:` mapping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -334,6 +353,15 @@ fn check(file: &str, mut rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
         };
         if rule.when.is_empty() {
             return Err(invalid("`when` needs at least one condition".to_string()));
+        }
+        if let Some(escalation) = &rule.escalate
+            && escalation.condition >= rule.when.len()
+        {
+            return Err(invalid(format!(
+                "escalate.condition {} but there are {} conditions",
+                escalation.condition,
+                rule.when.len()
+            )));
         }
         if rule.impact.condition >= rule.when.len() {
             return Err(invalid(format!(

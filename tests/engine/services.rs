@@ -19,7 +19,11 @@ const SETS: [&str; 4] = [
 fn report(set: &str) -> ReportContext {
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("report.json");
-    let path = common::fixture(&format!("services/{set}"));
+    let path = if set.starts_with("patterns-") {
+        common::fixture(&format!("patterns/sets/{set}"))
+    } else {
+        common::fixture(&format!("services/{set}"))
+    };
     let (code, _, stderr) = common::run(
         &[
             "report",
@@ -421,7 +425,9 @@ fn the_experts_three_conclusions_lead_the_report_and_nothing_he_excluded_is_reco
     use Carried::*;
     // fixtures/services/EXPECTED.md, "The three conclusions, and what must not be concluded",
     // committed before the rules that carry them.
-    let expected: [(&str, Vec<Carried>, &[&str]); 4] = [
+    // And fixtures/patterns/EXPECTED.md for the hand-made sets of the families no real
+    // service here shows.
+    let expected: [(&str, Vec<Carried>, &[&str]); 6] = [
         (
             "traefik-1svc-20261202-130000",
             vec![
@@ -483,6 +489,41 @@ fn the_experts_three_conclusions_lead_the_report_and_nothing_he_excluded_is_reco
                 "gc-assist-stalls",
                 "instances-differ",
                 "goroutine-leaks-proven",
+            ],
+        ),
+        (
+            "patterns-io-1svc-20261202-140000",
+            vec![
+                RuleNaming("small-writes", "main.streamTo"),
+                RuleNaming("lock-contention", "log.(*Logger).output"),
+                RuleNaming("producer-stalls", "main.backpressure"),
+            ],
+            &[
+                "gc-pressure",
+                "lock-cost-in-cpu",
+                "mutex-profiling-off",
+                "block-profiling-off",
+                "logging-cpu",
+                "async-preemption",
+                "gomaxprocs-above-quota",
+                "goroutine-leaks-proven",
+            ],
+        ),
+        (
+            "patterns-runtime-1svc-20261202-141000",
+            vec![
+                Rule("gc-pressure"),
+                RuleNaming("lock-cost-in-cpu", "sync.(*RWMutex)"),
+                Rule("async-preemption"),
+            ],
+            &[
+                "syscall-heavy",
+                "lock-contention",
+                "logging-cpu",
+                "logging-allocations",
+                "producer-stalls",
+                "goroutine-leaks-proven",
+                "gomaxprocs-above-quota",
             ],
         ),
     ];

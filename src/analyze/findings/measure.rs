@@ -392,13 +392,29 @@ pub(super) fn measure(
             let profile = evidence.cpu_profile?;
             let regex = pattern?;
             let matches = function_matches(profile, language(evidence), false, &regex);
-            // pprof's flat: the innermost function of the leaf location.
+            // pprof's flat, by location: the leaf location's functions, the innermost and
+            // those it was inlined into, so that a primitive the compiler inlined into its
+            // caller (Go 1.27's RWMutex.RLock, whose leaf line is sync/atomic's Add) still
+            // counts as its own cost. `runtime.asyncPreempt` is pushed onto the stack of
+            // the code a signal interrupted, so under it the location below is the leaf.
+            let matched = |l: usize| {
+                profile.locations[l]
+                    .lines
+                    .iter()
+                    .any(|line| matches[line.function])
+            };
+            let preempt = |l: usize| {
+                profile.locations[l].lines.first().is_some_and(|line| {
+                    profile.functions[line.function].name == "runtime.asyncPreempt"
+                })
+            };
             let (share, _, _, mask) = stack_share(profile, "cpu", |sample| {
-                sample
-                    .locations()
-                    .next()
-                    .and_then(|l| profile.locations[l].lines.first())
-                    .is_some_and(|line| matches[line.function])
+                let mut locations = sample.locations();
+                match locations.next() {
+                    Some(leaf) if matched(leaf) => true,
+                    Some(leaf) if preempt(leaf) => locations.next().is_some_and(matched),
+                    _ => false,
+                }
             })?;
             let attribution = attribute(profile, "cpu", &mask, &matches);
             Some(Measurement {

@@ -348,7 +348,15 @@ pub fn evaluate_with(rules: &[Rule], evidence: &Evidence, join: &impl super::Joi
         let finding = Finding {
             id: rule.id.clone(),
             title: rule.title.clone(),
-            severity: rule.severity,
+            severity: rule
+                .escalate
+                .as_ref()
+                .filter(|e| {
+                    measured
+                        .get(e.condition)
+                        .is_some_and(|m| m.value >= e.above)
+                })
+                .map_or(rule.severity, |e| e.severity),
             text,
             evidence: rule
                 .when
