@@ -5,6 +5,8 @@
 # `internal/runtime/syscall.Syscall6` in 1.23–1.25, `internal/runtime/syscall/linux.Syscall6`
 # since 1.26, `syscall.RawSyscall*`, `syscall.rawVforkSyscall`, `x/sys/unix` entries) reached
 # from the `syscall` or `x/sys/unix` packages. The runtime's own stubs and its netpoller are not the application's syscalls.
+# And the report's syscalls by kind: each of its first three calls within 1 point of
+# go tool pprof's cum of the call's wrapper (`syscall.read`, `runtime.futex`).
 #   bash .ci/syscall-share-check.sh BINARY [SET…]
 set -euo pipefail
 bin=$1
@@ -57,7 +59,28 @@ print(f"{100 * matched / total:.2f}" if total else "0")
 		echo "$(basename "$set"): the report's syscall share $ours% against $oracle% in syscall leaves (go tool pprof -traces)" >&2
 		exit 1
 	fi
-	printf '%-45s report %6s%%  pprof leaves %6s%%\n' "$(basename "$set")" "$ours" "$oracle"
+	# Which calls: each of the report's first three calls against go tool pprof's cum of
+	# its wrapper (the -top row of that function), within 1 point.
+	"$go" tool pprof -symbolize=none -top -nodecount=100000 -nodefraction=0 "$cpu" 2>/dev/null >"$work/top.txt"
+	calls=$(python3 - "$work/r.json" "$work/top.txt" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+rows = {}
+for line in open(sys.argv[2]):
+    parts = line.split()
+    if len(parts) >= 6 and parts[4].endswith("%"):
+        rows[" ".join(parts[5:]).removesuffix(" (inline)")] = float(parts[4].rstrip("%"))
+checked = []
+for call in ((report.get("cpu") or {}).get("syscalls") or {}).get("by_call", [])[:3]:
+    ours = float(call["share_text"].rstrip("%").lstrip("<"))
+    theirs = rows.get(call["function"])
+    if theirs is None or abs(ours - theirs) > 1.0:
+        sys.exit(f"{call['function']}: the report's {ours}% against go tool pprof's cum {theirs}%")
+    checked.append(f"{call['call']} {ours}%")
+print(", ".join(checked) or "none")
+PY
+)
+	printf '%-45s report %6s%%  pprof leaves %6s%%  calls: %s\n' "$(basename "$set")" "$ours" "$oracle" "$calls"
 	checked=$((checked + 1))
 done
 echo "syscall-share-check: $checked sets within 1 point of go tool pprof's syscall leaves"

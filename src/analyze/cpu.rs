@@ -165,6 +165,10 @@ pub struct SyscallAttribution {
     pub by_caller: ShareTable,
     /// By that function's package.
     pub by_package: ShareTable,
+    /// By system call: the wrapper or runtime stub of each call, with pprof's cum of it
+    /// and the code calling it, most first.
+    #[serde(default)]
+    pub by_call: Vec<super::syscalls::SyscallKind>,
 }
 
 fn yes() -> bool {
@@ -385,6 +389,10 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     let mut categories = [0i64; CATEGORIES.len()];
     let mut callers = vec![0i64; profile.functions.len() + 1];
     let mut syscall_total = 0i64;
+    let calls = super::syscalls::Calls::new(profile.functions.iter().map(|f| f.name.as_str()));
+    // Per wrapper function: its CPU, and its callers' (function, CPU).
+    let mut by_call: rustc_hash::FxHashMap<u32, (i64, rustc_hash::FxHashMap<u32, i64>)> =
+        rustc_hash::FxHashMap::default();
     let mut functions: Vec<u32> = Vec::new();
     for sample in profile.samples() {
         let value = sample.values()[index];
@@ -403,6 +411,18 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
             .find(|&k| user_package[k as usize])
             .map_or(go_packages.names.len(), |k| owners[k as usize]);
         subsystems[subsystem] += value;
+        if let Some((_, at)) = calls.of_stack(&functions) {
+            let above = &functions[at + 1..];
+            let caller = above
+                .iter()
+                .find(|&&f| user_package[go_packages.of(f) as usize])
+                .or(above.first());
+            let entry = by_call.entry(functions[at]).or_default();
+            entry.0 += value;
+            if let Some(&caller) = caller {
+                *entry.1.entry(caller).or_default() += value;
+            }
+        }
         let category = flags.category(&functions);
         if let Some(c) = CATEGORIES.iter().position(|c| *c == category) {
             categories[c] += value;
@@ -490,10 +510,63 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
             share_text: units::percentage(syscall_total, total).trim().to_string(),
             by_caller: table(callers, options.table_rows, total),
             by_package: table(caller_packages, options.table_rows, total),
+            by_call: syscall_kinds(
+                profile,
+                &calls,
+                by_call,
+                total,
+                (&unit, &out_unit),
+                cores_per_share,
+                options.table_rows,
+            ),
         }),
         top_flat,
         top_cum,
     })
+}
+
+/// The system calls' rows, most CPU first (then by name), at most `rows`.
+fn syscall_kinds(
+    profile: &Profile,
+    calls: &super::syscalls::Calls,
+    by_call: rustc_hash::FxHashMap<u32, (i64, rustc_hash::FxHashMap<u32, i64>)>,
+    total: i64,
+    (unit, out_unit): (&str, &str),
+    cores_per_share: Option<f64>,
+    rows: usize,
+) -> Vec<super::syscalls::SyscallKind> {
+    let name = |f: u32| {
+        profile
+            .functions
+            .get(f as usize)
+            .map_or("", |f| f.name.as_str())
+    };
+    let share = |v: i64| units::percentage(v, total).trim().to_string();
+    let mut kinds: Vec<super::syscalls::SyscallKind> = by_call
+        .into_iter()
+        .filter_map(|(function, (cum, callers))| {
+            let call = calls.call(function)?.to_string();
+            let mut callers: Vec<(u32, i64)> = callers.into_iter().collect();
+            callers.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| name(a.0).cmp(name(b.0))));
+            Some(super::syscalls::SyscallKind {
+                call,
+                function: name(function).to_string(),
+                cum,
+                cum_text: units::scaled_label(cum, unit, out_unit),
+                share_text: share(cum),
+                cores_text: cores_per_share
+                    .map(|c| super::shares::format_cores(cum as f64 / total.max(1) as f64 * c)),
+                callers: callers
+                    .into_iter()
+                    .take(3)
+                    .map(|(f, v)| (name(f).to_string(), share(v)))
+                    .collect(),
+            })
+        })
+        .collect();
+    kinds.sort_by(|a, b| b.cum.cmp(&a.cum).then_with(|| a.function.cmp(&b.function)));
+    kinds.truncate(rows);
+    kinds
 }
 
 #[cfg(test)]

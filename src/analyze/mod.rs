@@ -21,6 +21,7 @@ pub mod pgo;
 pub mod runtime;
 pub mod shares;
 pub mod summary;
+pub mod syscalls;
 pub mod top;
 pub mod trend;
 

@@ -560,3 +560,41 @@ fn the_experts_three_conclusions_lead_the_report_and_nothing_he_excluded_is_reco
         }
     }
 }
+
+/// Which system calls: traefik's are socket writes, then reads (go tool pprof's cum of
+/// `syscall.write` 11.65%, `syscall.read` 2.91%; .ci/syscall-share-check.sh compares every
+/// set), named in the summary too; mtail's only calls are the runtime's own.
+#[test]
+fn the_syscalls_are_named_by_kind_with_their_callers() {
+    let traefik = report("traefik-1svc-20261202-130000");
+    let cpu = traefik.cpu.as_ref().unwrap();
+    let calls = &cpu.syscalls.as_ref().unwrap().by_call;
+    let first: Vec<(&str, &str, &str)> = calls
+        .iter()
+        .take(2)
+        .map(|k| (k.call.as_str(), k.function.as_str(), k.share_text.as_str()))
+        .collect();
+    assert_eq!(
+        first,
+        [
+            ("write", "syscall.write", "11.65%"),
+            ("read", "syscall.read", "2.91%")
+        ]
+    );
+    assert!(!calls[0].callers.is_empty());
+    let summary = traefik.summary.cpu.as_ref().unwrap();
+    assert_eq!(
+        summary.syscall_calls_text.as_deref(),
+        Some("write 11.65%, read 2.91%, futex 1.62%")
+    );
+    let mtail = report("mtail-1svc-20261202-133000");
+    let calls = &mtail
+        .cpu
+        .as_ref()
+        .unwrap()
+        .syscalls
+        .as_ref()
+        .unwrap()
+        .by_call;
+    assert_eq!(calls[0].function, "runtime.futex");
+}

@@ -250,6 +250,13 @@ fn the_real_set_goroutines_and_recommendations() {
         things[..2],
         ["portlist-polling", "netmon-interface-enumeration"]
     );
+    // Which syscalls: /proc reads and netlink round trips, as go tool pprof's cum of
+    // each wrapper gives them (syscall.read 34.40%, recvfrom 29.92%, sendto 12.52%).
+    let cpu = report.summary.cpu.as_ref().unwrap();
+    assert_eq!(
+        cpu.syscall_calls_text.as_deref(),
+        Some("read 34.40%, recvfrom 29.91%, sendto 12.50%")
+    );
     let ruled_out = report.summary.ruled_out.join(" ");
     assert!(
         ruled_out.contains("6254 goroutines, but the scheduler takes")
