@@ -53,6 +53,10 @@ pub struct ReportContext {
     /// `None` when neither MemStats nor a goroutine count is there.
     #[serde(default)]
     pub stacks: Option<StackMemory>,
+    /// The process's RSS (from the context) split by the runtime's accounting; `None`
+    /// without an RSS.
+    #[serde(default)]
+    pub rss: Option<super::rss::RssBreakdown>,
     /// Goroutines the runtime proved leaked (the goroutine leak profile and its dump, Go
     /// 1.26+); `None` when the set has neither.
     #[serde(default)]
@@ -405,12 +409,21 @@ pub fn assemble(
         ),
         join,
     );
+    let rss = super::rss::breakdown(
+        context.process.as_ref().and_then(|p| p.rss).map(|r| r.0),
+        memstats_of(set),
+        memory
+            .as_ref()
+            .and_then(|m| m.inuse_space.as_ref())
+            .map(|v| v.top.total),
+    );
     let summary = summarize(
         &options.rules,
         context.throughput.as_ref(),
         cpu.as_ref(),
         goroutines.as_ref(),
         memory.as_ref(),
+        rss.as_ref(),
         &mutex,
         &block,
         &findings,
@@ -483,6 +496,7 @@ pub fn assemble(
             goroutines.as_ref().map(|g| g.totals.total),
         ),
         leaks: leaks_of(set),
+        rss,
         cpu,
         goroutines,
         memory,

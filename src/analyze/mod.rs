@@ -18,6 +18,7 @@ pub mod memstats;
 pub mod names;
 pub mod other;
 pub mod pgo;
+pub mod rss;
 pub mod runtime;
 pub mod shares;
 pub mod summary;

@@ -122,6 +122,10 @@ pub struct MemorySummary {
     pub leader_text: String,
     /// The in-use heap in total, as the top table prints it (`512.30MB`).
     pub total_text: String,
+    /// The process's RSS and the part of it the heap in use is
+    /// (`RSS 2.68GB, 80.50% of it the heap in use`), when the context gives the RSS.
+    #[serde(default)]
+    pub rss_text: Option<String>,
 }
 
 /// The recommendation the executive summary names: the first with an estimated saving, else the
@@ -146,6 +150,7 @@ pub fn summarize(
     cpu_analysis: Option<&CpuAnalysis>,
     goroutine_analysis: Option<&GoroutineAnalysis>,
     memory: Option<&MemoryAnalysis>,
+    rss: Option<&super::rss::RssBreakdown>,
     mutex: &ContentionAnalysis,
     block: &ContentionAnalysis,
     findings: &Findings,
@@ -216,6 +221,19 @@ pub fn summarize(
                 share_text: leader.flat_percent.trim().to_string(),
                 leader_text: leader.flat_text.clone(),
                 total_text: view.top.total_text.clone(),
+                rss_text: rss.and_then(|r| {
+                    let heap = r.parts.first()?;
+                    Some(format!(
+                        "RSS {}, {} of it the heap in use{}",
+                        r.rss_text,
+                        heap.share_text,
+                        if r.from_memstats {
+                            " (HeapInuse)"
+                        } else {
+                            " by the heap profile's estimate"
+                        }
+                    ))
+                }),
             })
         });
     let top = findings

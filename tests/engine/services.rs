@@ -598,3 +598,32 @@ fn the_syscalls_are_named_by_kind_with_their_callers() {
         .by_call;
     assert_eq!(calls[0].function, "runtime.futex");
 }
+
+/// Memory against RSS: influxdb's RSS from its context, split by its own MemStats (read
+/// here from the raw heap text): the parts add up to the RSS, the heap in use is HeapInuse.
+#[test]
+fn rss_is_split_by_the_runtimes_own_figures() {
+    let set = "influxdb-1svc-20261202-132000";
+    let report = report(set);
+    let rss = report.rss.as_ref().unwrap();
+    assert!(rss.from_memstats);
+    assert_eq!(rss.parts[0].bytes, memstat(set, "HeapInuse") as i64);
+    assert_eq!(
+        rss.parts[1].bytes,
+        (memstat(set, "HeapIdle") - memstat(set, "HeapReleased")) as i64
+    );
+    let context = report.context.process.as_ref().unwrap();
+    let total: i64 = rss.parts.iter().map(|p| p.bytes).sum();
+    assert_eq!(total, context.rss.unwrap().0 as i64);
+    assert!(
+        report
+            .summary
+            .memory
+            .as_ref()
+            .unwrap()
+            .rss_text
+            .as_deref()
+            .unwrap()
+            .starts_with("RSS 242.24MB, 72.61% of it the heap in use")
+    );
+}
