@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::analyze::goroutines::GroupLevel;
-use crate::analyze::top::{self, BaseMode, Granularity, TagFilter, TopOptions};
+use crate::analyze::top::{self, BaseMode, Granularity, NameFilter, TagFilter, TopOptions};
 use crate::collect;
 use crate::error::{Error, UsageError};
 use crate::jobs::{self, CommandLine, Format};
@@ -402,6 +402,19 @@ pub struct TopArgs {
     /// Not the samples with matching labels, as pprof's -tagignore (same forms as --tagfocus).
     #[arg(long, value_name = "[KEY=]REGEX|RANGE", value_parser = parse_tag_filter)]
     pub tagignore: Option<TagFilter>,
+    /// Only samples with a frame whose function, file or mapping matches, as pprof's -focus.
+    /// Percentages stay of the whole profile's total.
+    #[arg(long, value_name = "REGEX", value_parser = parse_name_filter)]
+    pub focus: Option<NameFilter>,
+    /// Not the samples with a frame that matches, as pprof's -ignore.
+    #[arg(long, value_name = "REGEX", value_parser = parse_name_filter)]
+    pub ignore: Option<NameFilter>,
+    /// Take the frames that match off the stacks, as pprof's -hide.
+    #[arg(long, value_name = "REGEX", value_parser = parse_name_filter)]
+    pub hide: Option<NameFilter>,
+    /// Keep only the frames that match on the stacks, as pprof's -show.
+    #[arg(long, value_name = "REGEX", value_parser = parse_name_filter)]
+    pub show: Option<NameFilter>,
     #[command(flatten)]
     pub decode: DecodeArgs,
 }
@@ -409,6 +422,11 @@ pub struct TopArgs {
 /// A `--tagfocus`/`--tagignore` value; clap reports a refusal as a usage error naming the flag.
 fn parse_tag_filter(text: &str) -> Result<TagFilter, String> {
     TagFilter::parse(text).map_err(|e| e.to_string())
+}
+
+/// A `--focus`/`--ignore`/`--hide`/`--show` value: a Go regular expression.
+fn parse_name_filter(text: &str) -> Result<NameFilter, String> {
+    NameFilter::parse(text).map_err(|e| e.to_string())
 }
 
 impl TopArgs {
@@ -435,6 +453,10 @@ impl TopArgs {
             // pprof takes an empty value as no filter.
             tag_focus: self.tagfocus.clone().filter(|f| !f.text().is_empty()),
             tag_ignore: self.tagignore.clone().filter(|f| !f.text().is_empty()),
+            focus: self.focus.clone().filter(|f| !f.text().is_empty()),
+            ignore: self.ignore.clone().filter(|f| !f.text().is_empty()),
+            hide: self.hide.clone().filter(|f| !f.text().is_empty()),
+            show: self.show.clone().filter(|f| !f.text().is_empty()),
         }
     }
 }
@@ -741,6 +763,18 @@ fn run_top(args: &TopArgs, out: &mut dyn Write) -> Result<(), Error> {
         path: args.file.clone(),
         source,
     })?;
+    // pprof's warnings on stderr, word for word, for a filter that matched nothing.
+    let matched = report.name_matches;
+    for (given, matched, name) in [
+        (options.focus.is_some(), matched.focus, "Focus"),
+        (options.ignore.is_some(), matched.ignore, "Ignore"),
+        (options.hide.is_some(), matched.hide, "Hide"),
+        (options.show.is_some(), matched.show, "Show"),
+    ] {
+        if given && !matched {
+            eprintln!("{name} expression matched no samples");
+        }
+    }
     write_output(out, render::top_text::render(&report).as_bytes())
 }
 
