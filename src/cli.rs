@@ -202,9 +202,12 @@ pub struct TrendArgs {
     /// The sets, in time order.
     #[arg(required = true, num_args = 2..)]
     pub sets: Vec<PathBuf>,
-    /// The report to write (default: reports/trend-<first>-to-<last>.md).
+    /// The report to write (default: reports/trend-<first>-to-<last>.md, or .json).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// md: the Markdown trend; json: its data (sets, metrics, steps, charts' files).
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: FormatArg,
     /// Also write a standalone HTML page.
     #[arg(long)]
     pub html: bool,
@@ -604,9 +607,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
         }
         Command::Trend(args) => {
             let paths: Vec<&Path> = args.sets.iter().map(PathBuf::as_path).collect();
+            let format = format_of(args.format);
             let written = jobs::trend::run(&jobs::trend::TrendJob {
                 sets: args.sets.clone(),
                 out: args.out.clone(),
+                format,
                 templates: args.templates.clone(),
                 html: args.html,
                 decode: args.decode.options(),
@@ -615,6 +620,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                     &paths,
                     &Flags {
                         templates: args.templates.as_deref(),
+                        json: format == Format::Json,
                         html: args.html,
                         ..Flags::default()
                     },
