@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the top functions of a profile, exactly as `go tool pprof -top` does.
-    Top(TopArgs),
+    Top(Box<TopArgs>),
     /// List the members of a profile set, classified by content, and what is missing.
     Members(MembersArgs),
     /// Collect a complete profile set from a live /debug/pprof endpoint.
