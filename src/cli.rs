@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::analyze::goroutines::GroupLevel;
-use crate::analyze::top::{self, BaseMode, Granularity, TagFilter, TopOptions};
+use crate::analyze::top::{self, BaseMode, Granularity, NameFilter, TagFilter, TopOptions};
 use crate::collect;
 use crate::error::{Error, UsageError};
 use crate::jobs::{self, CommandLine, Format};
@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the top functions of a profile, exactly as `go tool pprof -top` does.
-    Top(TopArgs),
+    Top(Box<TopArgs>),
     /// List the members of a profile set, classified by content, and what is missing.
     Members(MembersArgs),
     /// Collect a complete profile set from a live /debug/pprof endpoint.
@@ -62,6 +62,32 @@ pub enum Command {
     Render(RenderArgs),
     /// Write the default templates into a folder, to override them with --templates.
     Templates(TemplatesArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write pprof-report.1 and one page per
+    /// subcommand (pprof-report-top.1, …) into a folder.
+    Man(ManArgs),
+}
+
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. `pprof-report completions bash > /etc/bash_completion.d/pprof-report`.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+// No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
+// the help comes from the variant's doc in `Command` and the fields' docs.
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write the pages into this folder (created when missing; existing pages are replaced)
+    /// instead of printing pprof-report(1).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 // No doc comment here: on a clap `Args` struct it becomes help text (the command's about);
@@ -109,7 +135,7 @@ pub struct ReportArgs {
     pub baseline: Option<PathBuf>,
     /// With --baseline: fail (exit 1) when a significant change passes a threshold, e.g.
     /// cpu-per-service>+10%, goroutines>+20%, heap-inuse>+15%.
-    #[arg(long, value_name = "METRIC>+N%", requires = "baseline", value_parser = crate::analyze::compare::parse_gate)]
+    #[arg(long, value_name = "METRIC>[+-]N[%]", requires = "baseline", value_parser = crate::analyze::compare::parse_gate)]
     pub fail_on: Vec<crate::analyze::compare::GateSpec>,
     /// How goroutine stacks are grouped: exact (functions and lines), functions, or package.
     #[arg(long, value_enum, default_value = "functions")]
@@ -143,7 +169,7 @@ pub struct CompareArgs {
     pub rules: Vec<PathBuf>,
     /// Fail (exit 1) when a significant change passes a threshold, e.g.
     /// cpu-per-service>+10%, goroutines>+20%, heap-inuse>+15%.
-    #[arg(long, value_name = "METRIC>+N%", value_parser = crate::analyze::compare::parse_gate)]
+    #[arg(long, value_name = "METRIC>[+-]N[%]", value_parser = crate::analyze::compare::parse_gate)]
     pub fail_on: Vec<crate::analyze::compare::GateSpec>,
     #[command(flatten)]
     pub decode: DecodeArgs,
@@ -176,9 +202,12 @@ pub struct TrendArgs {
     /// The sets, in time order.
     #[arg(required = true, num_args = 2..)]
     pub sets: Vec<PathBuf>,
-    /// The report to write (default: reports/trend-<first>-to-<last>.md).
+    /// The report to write (default: reports/trend-<first>-to-<last>.md, or .json).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// md: the Markdown trend; json: its data (sets, metrics, steps, charts' files).
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: FormatArg,
     /// Also write a standalone HTML page.
     #[arg(long)]
     pub html: bool,
@@ -282,7 +311,7 @@ pub struct CollectArgs {
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub deadline: std::time::Duration,
     /// Largest body accepted for one member (suffixes: KiB, MiB, GiB).
-    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    #[arg(long, help_heading = "Limits", value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
     pub max_size: u64,
     #[command(flatten)]
     pub decode: DecodeArgs,
@@ -318,25 +347,25 @@ pub struct MembersArgs {
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
     /// Largest decompressed profile accepted, in bytes (suffixes: KiB, MiB, GiB, KB, MB, GB).
-    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    #[arg(long, help_heading = "Limits", value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
     pub max_decompressed_size: u64,
     /// Most samples accepted in one profile.
-    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_samples)]
+    #[arg(long, help_heading = "Limits", value_name = "N", default_value_t = DecodeOptions::default().max_samples)]
     pub max_samples: usize,
     /// Most locations accepted in one profile.
-    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_locations)]
+    #[arg(long, help_heading = "Limits", value_name = "N", default_value_t = DecodeOptions::default().max_locations)]
     pub max_locations: usize,
     /// Most functions accepted in one profile.
-    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_functions)]
+    #[arg(long, help_heading = "Limits", value_name = "N", default_value_t = DecodeOptions::default().max_functions)]
     pub max_functions: usize,
     /// Deepest stack accepted (locations of one sample, frames of one goroutine).
-    #[arg(long, value_name = "N", default_value_t = DecodeOptions::default().max_stack_depth)]
+    #[arg(long, help_heading = "Limits", value_name = "N", default_value_t = DecodeOptions::default().max_stack_depth)]
     pub max_stack_depth: usize,
     /// Longest string accepted in a profile (function, file, label), in bytes.
-    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    #[arg(long, help_heading = "Limits", value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
     pub max_string_length: u64,
     /// Longest line accepted in a goroutine text dump, in bytes.
-    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    #[arg(long, help_heading = "Limits", value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
     pub max_line_length: u64,
 }
 
@@ -402,6 +431,19 @@ pub struct TopArgs {
     /// Not the samples with matching labels, as pprof's -tagignore (same forms as --tagfocus).
     #[arg(long, value_name = "[KEY=]REGEX|RANGE", value_parser = parse_tag_filter)]
     pub tagignore: Option<TagFilter>,
+    /// Only samples with a frame whose function, file or mapping matches, as pprof's -focus.
+    /// Percentages stay of the whole profile's total.
+    #[arg(long, value_name = "REGEX", value_parser = parse_name_filter)]
+    pub focus: Option<NameFilter>,
+    /// Not the samples with a frame that matches, as pprof's -ignore.
+    #[arg(long, value_name = "REGEX", value_parser = parse_name_filter)]
+    pub ignore: Option<NameFilter>,
+    /// Take the frames that match off the stacks, as pprof's -hide.
+    #[arg(long, value_name = "REGEX", value_parser = parse_name_filter)]
+    pub hide: Option<NameFilter>,
+    /// Keep only the frames that match on the stacks, as pprof's -show.
+    #[arg(long, value_name = "REGEX", value_parser = parse_name_filter)]
+    pub show: Option<NameFilter>,
     #[command(flatten)]
     pub decode: DecodeArgs,
 }
@@ -409,6 +451,11 @@ pub struct TopArgs {
 /// A `--tagfocus`/`--tagignore` value; clap reports a refusal as a usage error naming the flag.
 fn parse_tag_filter(text: &str) -> Result<TagFilter, String> {
     TagFilter::parse(text).map_err(|e| e.to_string())
+}
+
+/// A `--focus`/`--ignore`/`--hide`/`--show` value: a Go regular expression.
+fn parse_name_filter(text: &str) -> Result<NameFilter, String> {
+    NameFilter::parse(text).map_err(|e| e.to_string())
 }
 
 impl TopArgs {
@@ -435,8 +482,60 @@ impl TopArgs {
             // pprof takes an empty value as no filter.
             tag_focus: self.tagfocus.clone().filter(|f| !f.text().is_empty()),
             tag_ignore: self.tagignore.clone().filter(|f| !f.text().is_empty()),
+            focus: self.focus.clone().filter(|f| !f.text().is_empty()),
+            ignore: self.ignore.clone().filter(|f| !f.text().is_empty()),
+            hide: self.hide.clone().filter(|f| !f.text().is_empty()),
+            show: self.show.clone().filter(|f| !f.text().is_empty()),
         }
     }
+}
+
+/// pprof's single-dash spellings (`-nodecount=10`, `-cum`, `-sample_index=alloc_space`): the
+/// first argument of the form `-word` or `-word=value` whose `--word` (underscores read as
+/// dashes) is a long option of the subcommand, as a one-line hint to spell it with two
+/// dashes. Clap would otherwise read `-nodecount` as the short options `-n -o …`.
+pub fn single_dash_hint(args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut command = &root;
+    for arg in args.iter().skip(1) {
+        let arg = arg.to_str()?;
+        if arg == "--" {
+            return None;
+        }
+        if !arg.starts_with('-') {
+            if let Some(sub) = command.find_subcommand(arg) {
+                command = sub;
+            }
+            continue;
+        }
+        let Some(word) = arg.strip_prefix('-').filter(|w| !w.starts_with('-')) else {
+            continue;
+        };
+        let (name, value) = match word.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (word, None),
+        };
+        // `-h` and other one-letter words are clap's short options.
+        if name.chars().count() < 2 {
+            continue;
+        }
+        let long = name.replace('_', "-");
+        let known = command
+            .get_arguments()
+            .any(|a| a.get_long() == Some(long.as_str()))
+            || matches!(long.as_str(), "help" | "version");
+        if known {
+            let spelled = match value {
+                Some(value) => format!("--{long} {value}"),
+                None => format!("--{long}"),
+            };
+            return Some(format!(
+                "use {spelled} (pprof's {arg} is spelled with two dashes here)"
+            ));
+        }
+    }
+    None
 }
 
 /// Parses `1073741824`, `512MiB`, `1GiB`, `2GB`.
@@ -508,9 +607,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
         }
         Command::Trend(args) => {
             let paths: Vec<&Path> = args.sets.iter().map(PathBuf::as_path).collect();
+            let format = format_of(args.format);
             let written = jobs::trend::run(&jobs::trend::TrendJob {
                 sets: args.sets.clone(),
                 out: args.out.clone(),
+                format,
                 templates: args.templates.clone(),
                 html: args.html,
                 decode: args.decode.options(),
@@ -519,6 +620,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                     &paths,
                     &Flags {
                         templates: args.templates.as_deref(),
+                        json: format == Format::Json,
                         html: args.html,
                         ..Flags::default()
                     },
@@ -545,6 +647,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             let written = jobs::write_default_templates(&args.dir)?;
             list_written(out, &written)
         }
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "pprof-report", &mut script);
+            write_output(out, &script)
+        }
+        Command::Man(args) => run_man(&args, out),
         Command::Members(args) => {
             let set = set::open(&args.set, &args.decode.options())?;
             write_output(out, render::members_text::render(&set).as_bytes())
@@ -741,7 +850,53 @@ fn run_top(args: &TopArgs, out: &mut dyn Write) -> Result<(), Error> {
         path: args.file.clone(),
         source,
     })?;
+    // pprof's warnings on stderr, word for word, for a filter that matched nothing.
+    let matched = report.name_matches;
+    for (given, matched, name) in [
+        (options.focus.is_some(), matched.focus, "Focus"),
+        (options.ignore.is_some(), matched.ignore, "Ignore"),
+        (options.hide.is_some(), matched.hide, "Hide"),
+        (options.show.is_some(), matched.show, "Show"),
+    ] {
+        if given && !matched {
+            eprintln!("{name} expression matched no samples");
+        }
+    }
     write_output(out, render::top_text::render(&report).as_bytes())
+}
+
+/// The man pages from the same clap definition as the command line: pprof-report(1) on
+/// stdout, or it and one page per subcommand (`pprof-report-top.1`, …) written into a folder.
+fn run_man(args: &ManArgs, out: &mut dyn Write) -> Result<(), Error> {
+    use clap::CommandFactory;
+    let mut command = Cli::command().disable_help_subcommand(true);
+    // Building sets each subcommand's display name (`pprof-report-top`), which names its page.
+    command.build();
+    let render = |command: &clap::Command| {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command.clone())
+            .render(&mut page)
+            .map(|()| page)
+    };
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    let Some(dir) = &args.out else {
+        let page = render(&command).map_err(io_error(Path::new("<stdout>")))?;
+        return write_output(out, &page);
+    };
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let mut written = Vec::new();
+    let pages = std::iter::once(&command).chain(command.get_subcommands());
+    for page_command in pages {
+        let path = dir.join(clap_mangen::Man::new(page_command.clone()).get_filename());
+        let page = render(page_command).map_err(io_error(&path))?;
+        crate::output::write_atomic(&path, &page, crate::output::Existing::Replace)
+            .map_err(io_error(&path))?;
+        written.push(path);
+    }
+    list_written(out, &written)
 }
 
 fn run_pgo(args: &PgoArgs, out: &mut dyn Write) -> Result<(), Error> {

@@ -2,9 +2,35 @@
 //! one line, `error: <file>: <what>`, with exit status 2 for usage errors and 1 otherwise.
 
 use clap::Parser;
+use clap::error::ErrorKind;
 
 fn main() {
-    let cli = pprof_report::cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // pprof's `-nodecount=10`: a hint to spell it `--nodecount 10`, not clap's "unexpected
+    // argument '-n'".
+    if let Some(hint) = pprof_report::cli::single_dash_hint(&args) {
+        eprintln!("error: {}", pprof_report::text::for_terminal(&hint));
+        std::process::exit(2);
+    }
+    let cli = match pprof_report::cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => match error.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
+            // A usage error: clap's first line, which names the argument and the problem
+            // (its tips and usage lines follow in --help).
+            _ => {
+                let text = error.render().to_string();
+                let line = text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("error");
+                eprintln!("{line}");
+                std::process::exit(2);
+            }
+        },
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Err(error) = pprof_report::cli::run(cli, &mut out) {

@@ -330,7 +330,7 @@ pub const GATE_METRICS: [&str; 6] = [
 pub fn parse_gate(text: &str) -> Result<GateSpec, String> {
     let (metric, limit) = text
         .split_once('>')
-        .ok_or_else(|| format!("{text:?}: expected METRIC>+N%, e.g. cpu-per-service>+10%"))?;
+        .ok_or_else(|| format!("{text:?}: expected METRIC>[+-]N[%], e.g. cpu-per-service>+10%"))?;
     let metric = metric.trim();
     if !GATE_METRICS.contains(&metric) {
         return Err(format!(

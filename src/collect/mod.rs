@@ -498,14 +498,37 @@ fn countdown(options: &CollectOptions, started: Instant) -> indicatif::ProgressB
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(options.cpu_seconds);
+    // Not indicatif's `{eta}`: that extrapolates the rate since the bar appeared, and the bar
+    // appears only after the other members were fetched, its position already seconds in
+    // (`10/30s, 14s left`). The profile runs at one second per second: what is left is the
+    // length less the position.
     if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len}s, {eta} left")
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len}s, {left}s left")
     {
-        bar.set_style(style.progress_chars("=> "));
+        bar.set_style(
+            style
+                .with_key(
+                    "left",
+                    |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                        let _ = write!(
+                            out,
+                            "{}",
+                            seconds_left(state.len().unwrap_or(0), state.pos())
+                        );
+                    },
+                )
+                .progress_chars("=> "),
+        );
     }
     bar.set_message("CPU profile");
     bar.set_position(started.elapsed().as_secs());
     bar
+}
+
+/// The countdown's seconds left: the profile's length less the whole seconds elapsed (its
+/// position), so that position and what is left add up to the length.
+fn seconds_left(length: u64, position: u64) -> u64 {
+    length.saturating_sub(position)
 }
 
 /// Checks the body and writes it, or records why it could not be kept.
@@ -945,6 +968,16 @@ fn set_exists(dir: &Path, prefix: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn countdown_left_is_length_less_position() {
+        // The case that was wrong: 10 s into a 30 s profile, indicatif's estimate said 14 s.
+        assert_eq!(super::seconds_left(30, 10), 20);
+        assert_eq!(super::seconds_left(30, 0), 30);
+        assert_eq!(super::seconds_left(30, 30), 0);
+        // The position is capped at the length, but a late tick must not wrap.
+        assert_eq!(super::seconds_left(30, 31), 0);
+    }
+
     use super::*;
 
     #[test]

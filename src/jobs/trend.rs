@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::{
-    CommandLine, PrepareOptions, Written, assets_dir_of, assets_of, load_rules, prepare_all,
-    write_all,
+    CommandLine, Format, PrepareOptions, Written, assets_dir_of, assets_of, json_bytes, load_rules,
+    prepare_all, write_all,
 };
 use crate::analyze::compare::{self, CompareOptions, Comparison};
 use crate::analyze::goroutines::GroupLevel;
@@ -51,12 +51,15 @@ pub struct TrendChart {
 pub struct TrendJob {
     /// The sets, in time order; at least two.
     pub sets: Vec<PathBuf>,
-    /// Default: `reports/trend-<first>-to-<last>.md`.
+    /// Default: `reports/trend-<first>-to-<last>.md` (`.json` with [`Format::Json`]).
     pub out: Option<PathBuf>,
+    /// Markdown (from `trend.md.j2`), or the trend's data as JSON (the charts are written
+    /// beside it either way).
+    pub format: Format,
     /// A folder of templates overriding the defaults, file by file (the entry is
     /// `trend.md.j2`).
     pub templates: Option<PathBuf>,
-    /// Also write a standalone HTML page with the charts inline.
+    /// Also write a standalone HTML page with the charts inline (Markdown only).
     pub html: bool,
     /// Limits for decoding the sets' members.
     pub decode: DecodeOptions,
@@ -80,9 +83,10 @@ pub fn run(job: &TrendJob) -> Result<Written, Error> {
     let names: Vec<String> = prepared.iter().map(|p| p.set.name.clone()).collect();
     let out = job.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!(
-            "trend-{}-to-{}.md",
+            "trend-{}-to-{}.{}",
             safe_file_name(names.first().map_or("", String::as_str), "first"),
-            safe_file_name(names.last().map_or("", String::as_str), "last")
+            safe_file_name(names.last().map_or("", String::as_str), "last"),
+            job.format.extension()
         ))
     });
     let assets_dir = assets_dir_of(&out, "trend");
@@ -132,15 +136,20 @@ pub fn run(job: &TrendJob) -> Result<Written, Error> {
         sets: names,
         charts,
     };
-    let markdown =
-        Templates::new(job.templates.as_deref())?.render_entry("trend.md.j2", &report)?;
-    if job.html {
-        files.push((
-            out.with_extension("html"),
-            html::page(&report.title, &markdown, &svgs).into_bytes(),
-        ));
+    match job.format {
+        Format::Json => files.push((out, json_bytes(&report)?)),
+        Format::Markdown => {
+            let markdown =
+                Templates::new(job.templates.as_deref())?.render_entry("trend.md.j2", &report)?;
+            if job.html {
+                files.push((
+                    out.with_extension("html"),
+                    html::page(&report.title, &markdown, &svgs).into_bytes(),
+                ));
+            }
+            files.push((out, markdown.into_bytes()));
+        }
     }
-    files.push((out, markdown.into_bytes()));
     let written = write_all(files, Some(assets))?;
     super::free_in_background(prepared);
     Ok(written)

@@ -193,6 +193,41 @@ fn a_trend_over_three_sets_renders() {
 }
 
 #[test]
+fn a_trend_as_json_is_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let sets: Vec<String> = [SIM14, SIM57, OFF]
+        .iter()
+        .map(|s| common::fixture(s).display().to_string())
+        .collect();
+    let mut args = vec!["trend"];
+    args.extend(sets.iter().map(String::as_str));
+    args.extend(["--format", "json"]);
+    let (code, stdout, stderr) = common::run(&args, dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    // The default name takes the format's extension.
+    let out = dir.path().join(
+        "reports/trend-sim-14svc-20261125-140000-to-sim-portlist-off-57svc-20261125-150000.json",
+    );
+    assert!(stdout.contains("trend-sim-14svc"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json["sets"].as_array().unwrap().len(), 3);
+    assert_eq!(json["steps"].as_array().unwrap().len(), 2, "two steps");
+    assert_eq!(json["charts"].as_array().unwrap().len(), 5, "five charts");
+    assert!(!json["metrics"].as_array().unwrap().is_empty());
+    assert!(
+        json["command"].as_str().unwrap().contains("--format json"),
+        "{}",
+        json["command"]
+    );
+    // The charts it names are written beside it.
+    for chart in json["charts"].as_array().unwrap() {
+        let file = out.parent().unwrap().join(chart["file"].as_str().unwrap());
+        assert!(file.is_file(), "{}", file.display());
+    }
+}
+
+#[test]
 fn sets_with_missing_members_are_compared_on_what_they_share() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(

@@ -11,6 +11,7 @@ mod common;
 mod attach;
 mod bad_input;
 mod collect;
+mod command_line;
 mod compare;
 mod docs;
 mod hostile;

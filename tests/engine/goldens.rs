@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pprof_report::analyze::top::{self, BaseMode, Granularity, TagFilter, TopOptions};
+use pprof_report::analyze::top::{self, BaseMode, Granularity, NameFilter, TagFilter, TopOptions};
 use pprof_report::profile::DecodeOptions;
 use pprof_report::render::top_text;
 use pprof_report::set::load::read_profile;
@@ -58,6 +58,18 @@ fn parse_manifest(text: &str) -> Vec<Case> {
                 "tagfocus" | "tagignore" => match TagFilter::parse(value) {
                     Ok(filter) if key == "tagfocus" => case.options.tag_focus = Some(filter),
                     Ok(filter) => case.options.tag_ignore = Some(filter),
+                    Err(e) => case.bad_filter = Some(format!("--{key}={value}: {e}")),
+                },
+                "focus" | "ignore" | "hide" | "show" => match NameFilter::parse(value) {
+                    Ok(filter) => {
+                        let slot = match key {
+                            "focus" => &mut case.options.focus,
+                            "ignore" => &mut case.options.ignore,
+                            "hide" => &mut case.options.hide,
+                            _ => &mut case.options.show,
+                        };
+                        *slot = Some(filter);
+                    }
                     Err(e) => case.bad_filter = Some(format!("--{key}={value}: {e}")),
                 },
                 "fails" => case.fails = true,

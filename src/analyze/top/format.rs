@@ -83,19 +83,28 @@ pub(super) fn format_report(
         dropped_nodes,
         node_total,
         items,
+        name_matches: Default::default(),
     }
 }
 
 /// pprof's legendActiveFilters: a heading and each filter as `name=value`, cut after 80
 /// bytes (pprof cuts bytes; a cut inside a character is moved back to its start here).
 fn active_filters(options: &TopOptions) -> Vec<String> {
-    let filters: Vec<String> = [
+    let names = [
+        ("focus", &options.focus),
+        ("ignore", &options.ignore),
+        ("hide", &options.hide),
+        ("show", &options.show),
+    ]
+    .into_iter()
+    .filter_map(|(name, filter)| filter.as_ref().map(|f| format!("{name}={}", f.text())));
+    let tags = [
         ("tagfocus", &options.tag_focus),
         ("tagignore", &options.tag_ignore),
     ]
     .into_iter()
-    .filter_map(|(name, filter)| filter.as_ref().map(|f| format!("{name}={}", f.text())))
-    .collect();
+    .filter_map(|(name, filter)| filter.as_ref().map(|f| format!("{name}={}", f.text())));
+    let filters: Vec<String> = names.chain(tags).collect();
     if filters.is_empty() {
         return Vec::new();
     }

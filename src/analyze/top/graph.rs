@@ -82,6 +82,11 @@ impl Nodes {
                 }
                 id
             };
+            if location.hidden {
+                // `-hide`/`-show` took every frame: the location leaves the stacks.
+                by_location.push(location_nodes);
+                continue;
+            }
             if lines.is_empty() {
                 location_nodes.push(add(NodeInfo {
                     name: String::new(),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
+use super::names::{NameFilters, NameMatches};
 use super::paths::{go_base, shown_file_name};
 use super::tags::{TagFilter, numeric_label_units};
 use super::{BaseMode, TopError};
@@ -48,6 +49,10 @@ struct LocationKey {
 pub(super) struct MergedLocation<'a> {
     pub(super) lines: Vec<(usize, i64)>,
     pub(super) objfile: &'a str,
+    /// The location has a mapping (whose file `-focus` and the others also match).
+    has_mapping: bool,
+    /// `-hide` or `-show` left it no frame: it is taken out of every stack.
+    pub(super) hidden: bool,
 }
 
 /// The samples of the profile (and negated base) reduced to one value each, with stacks as
@@ -70,9 +75,11 @@ pub(super) struct Merged<'a> {
     columns: Vec<usize>,
     pub(super) width: usize,
     summed: Vec<i64>,
-    /// pprof's total of each column over the samples before the tag filters dropped any
-    /// (it computes the total before filtering); `None` when they dropped none.
-    totals_before_tags: Option<Vec<i64>>,
+    /// pprof's total of each column over the samples before the name and tag filters
+    /// dropped any (it computes the total before filtering); `None` when they dropped none.
+    totals_before_filters: Option<Vec<i64>>,
+    /// Which name filters matched something (pprof warns about the others).
+    pub(super) name_matches: NameMatches,
 }
 
 /// `-tagfocus` and `-tagignore`: a sample is kept when it matches the first (if given) and
@@ -108,6 +115,7 @@ impl<'a> Merged<'a> {
         base: Option<(&'a Profile, BaseMode)>,
         columns: &[usize],
         tags: TagFilters<'_>,
+        names: NameFilters<'_>,
     ) -> Result<Merged<'a>, TopError> {
         if let Some((base, _)) = base {
             compatible(profile, base)?;
@@ -130,7 +138,8 @@ impl<'a> Merged<'a> {
             columns: columns.to_vec(),
             width: columns.len(),
             summed: Vec::new(),
-            totals_before_tags: None,
+            totals_before_filters: None,
+            name_matches: NameMatches::default(),
         };
         let index = columns.first().copied().unwrap_or(0);
         let mut function_ids: FxHashMap<FunctionKey<'a>, usize> = FxHashMap::default();
@@ -214,6 +223,8 @@ impl<'a> Merged<'a> {
                     merged.locations.push(MergedLocation {
                         lines,
                         objfile: mapping.map_or("", shown_file_name),
+                        has_mapping: mapping.is_some(),
+                        hidden: false,
                     });
                 }
                 location_map.push(id);
@@ -273,6 +284,7 @@ impl<'a> Merged<'a> {
         }
         merged.header = combine_headers(&sources);
         merged.prune_frames()?;
+        merged.apply_name_filters(names);
         merged.apply_tag_filters();
         Ok(merged)
     }
@@ -283,8 +295,102 @@ impl<'a> Merged<'a> {
         if self.samples.iter().all(|s| s.tagged) {
             return;
         }
-        self.totals_before_tags = Some((0..self.width).map(|c| self.total(c)).collect());
+        self.keep_totals();
         self.samples.retain(|s| s.tagged);
+    }
+
+    /// Keeps the totals of the samples as they are now, before a filter drops some.
+    fn keep_totals(&mut self) {
+        if self.totals_before_filters.is_none() {
+            self.totals_before_filters = Some((0..self.width).map(|c| self.total(c)).collect());
+        }
+    }
+
+    /// pprof's FilterSamplesByName, after its total is taken and frames are pruned: a sample
+    /// stays when some location of its stack matches `-focus` (any, without it) and none
+    /// matches `-ignore`; `-hide` takes the matching frames out of every location, `-show`
+    /// all but the matching ones, and a location left with no frame leaves the stacks (a
+    /// sample left with no location goes).
+    fn apply_name_filters(&mut self, names: NameFilters<'_>) {
+        if !names.any() {
+            return;
+        }
+        let functions = &self.functions;
+        let line_matches = |filter: &super::names::NameFilter, function: usize| {
+            let f = &functions[function];
+            filter.is_match(f.name) || filter.is_match(f.filename)
+        };
+        let mut matches = NameMatches::default();
+        // Per location: Some(true) focused, Some(false) ignored, None neither.
+        let mut focus_or_ignore: Vec<Option<bool>> = vec![None; self.locations.len()];
+        let mut any_hidden = false;
+        for (l, location) in self.locations.iter_mut().enumerate() {
+            let mapping_matches = |filter: &super::names::NameFilter| {
+                location.has_mapping && filter.is_match(location.objfile)
+            };
+            let location_matches = |filter: &super::names::NameFilter| {
+                location.lines.iter().any(|&(f, _)| line_matches(filter, f))
+                    || mapping_matches(filter)
+            };
+            if names.ignore.is_some_and(location_matches) {
+                matches.ignore = true;
+                focus_or_ignore[l] = Some(false);
+            } else if names.focus.is_none_or(location_matches) {
+                matches.focus = true;
+                focus_or_ignore[l] = Some(true);
+            }
+            if let Some(hide) = names.hide.filter(|&h| location_matches(h)) {
+                matches.hide = true;
+                if mapping_matches(hide) {
+                    location.lines.clear();
+                } else {
+                    location.lines.retain(|&(f, _)| !line_matches(hide, f));
+                }
+                if location.lines.is_empty() {
+                    location.hidden = true;
+                }
+            }
+            if let Some(show) = names.show {
+                if !mapping_matches(show) {
+                    location.lines.retain(|&(f, _)| line_matches(show, f));
+                }
+                if location.lines.is_empty() {
+                    location.hidden = true;
+                } else {
+                    matches.show = true;
+                }
+            }
+            any_hidden |= location.hidden;
+        }
+        self.name_matches = matches;
+
+        let mut keep = Vec::with_capacity(self.samples.len());
+        let mut stack = Vec::new();
+        for sample in 0..self.samples.len() {
+            // The stack as pruned, hidden locations included (they are not hidden yet for
+            // `stack`: focus and ignore look at the locations as they were).
+            self.stack_with_hidden(sample, &mut stack);
+            let mut focused = false;
+            let mut ignored = false;
+            for &l in &stack {
+                match focus_or_ignore[l as usize] {
+                    Some(true) => focused = true,
+                    Some(false) => {
+                        ignored = true;
+                        break;
+                    }
+                    None => {}
+                }
+            }
+            let visible = !any_hidden || stack.iter().any(|&l| !self.locations[l as usize].hidden);
+            keep.push(focused && !ignored && visible);
+        }
+        if keep.iter().all(|&k| k) {
+            return;
+        }
+        self.keep_totals();
+        let mut keep = keep.into_iter();
+        self.samples.retain(|_| keep.next().unwrap_or(true));
     }
 
     /// pprof's RemoveUninteresting/Prune: when the profile names drop_frames, frames matching
@@ -348,8 +454,14 @@ impl<'a> Merged<'a> {
     }
 
     /// Fills `out` with a sample's stack (merged locations, leaf first), without the frames
-    /// prune_frames cut.
+    /// prune_frames cut and the locations `-hide`/`-show` emptied.
     pub(super) fn stack(&self, sample: usize, out: &mut Vec<u32>) {
+        self.stack_with_hidden(sample, out);
+        out.retain(|&l| !self.locations[l as usize].hidden);
+    }
+
+    /// [`Merged::stack`] with the locations `-hide`/`-show` emptied.
+    fn stack_with_hidden(&self, sample: usize, out: &mut Vec<u32>) {
         out.clear();
         let merged = &self.samples[sample];
         match merged.stack {
@@ -372,7 +484,11 @@ impl<'a> Merged<'a> {
 
     /// pprof's computeTotal: the sum of |value|, or of the diff base's samples when present.
     pub(super) fn total(&self, column: usize) -> i64 {
-        if let Some(&total) = self.totals_before_tags.as_ref().and_then(|t| t.get(column)) {
+        if let Some(&total) = self
+            .totals_before_filters
+            .as_ref()
+            .and_then(|t| t.get(column))
+        {
             return total;
         }
         let mut total = 0i64;

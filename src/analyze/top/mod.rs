@@ -10,6 +10,7 @@ mod format;
 mod goregex;
 mod graph;
 mod merge;
+mod names;
 mod paths;
 mod tags;
 
@@ -19,6 +20,8 @@ use crate::profile::Profile;
 use format::format_report;
 use graph::{Built, EdgeView, Graph, Nodes};
 use merge::{Merged, TagFilters};
+use names::NameFilters;
+pub use names::{NameFilter, NameFilterError, NameMatches};
 pub use tags::{TagFilter, TagFilterError};
 
 /// How locations are grouped into report lines, as pprof's `-functions`, `-lines`, …
@@ -67,6 +70,15 @@ pub struct TopOptions {
     pub tag_focus: Option<TagFilter>,
     /// Not the samples whose labels match (`-tagignore`).
     pub tag_ignore: Option<TagFilter>,
+    /// Only samples with a frame whose function, file or mapping matches (`-focus`);
+    /// percentages stay of the whole total.
+    pub focus: Option<NameFilter>,
+    /// Not the samples with a frame that matches (`-ignore`).
+    pub ignore: Option<NameFilter>,
+    /// Frames that match are taken off the stacks (`-hide`).
+    pub hide: Option<NameFilter>,
+    /// Only frames that match stay on the stacks (`-show`).
+    pub show: Option<NameFilter>,
 }
 
 impl Default for TopOptions {
@@ -80,6 +92,10 @@ impl Default for TopOptions {
             edge_fraction: 0.001,
             tag_focus: None,
             tag_ignore: None,
+            focus: None,
+            ignore: None,
+            hide: None,
+            show: None,
         }
     }
 }
@@ -176,6 +192,10 @@ pub struct TopReport {
     pub node_total: usize,
     /// The report's lines, in pprof's order (by flat, or by cum with `-cum`).
     pub items: Vec<TopItem>,
+    /// Which of `-focus`, `-ignore`, `-hide`, `-show` matched something: pprof warns on
+    /// stderr about each given one that did not (`Focus expression matched no samples`).
+    #[serde(skip)]
+    pub name_matches: NameMatches,
 }
 
 /// Computes the top report of `profile`, with `base` subtracted when given.
@@ -212,6 +232,10 @@ pub fn top_views(
             && v.edge_fraction == first.edge_fraction
             && v.tag_focus == first.tag_focus
             && v.tag_ignore == first.tag_ignore
+            && v.focus == first.focus
+            && v.ignore == first.ignore
+            && v.hide == first.hide
+            && v.show == first.show
     });
     let mut columns: Vec<usize> = indices.clone();
     columns.sort_unstable();
@@ -232,7 +256,13 @@ pub fn top_views(
         focus: first.tag_focus.as_ref(),
         ignore: first.tag_ignore.as_ref(),
     };
-    let merged = Merged::build(profile, base, &columns, tags)?;
+    let names = NameFilters {
+        focus: first.focus.as_ref(),
+        ignore: first.ignore.as_ref(),
+        hide: first.hide.as_ref(),
+        show: first.show.as_ref(),
+    };
+    let merged = Merged::build(profile, base, &columns, tags, names)?;
     let nodes = Nodes::build(&merged, first.granularity);
     let mut graph = Graph::new(&merged, &nodes);
     // One pass: everything, to find the low-frequency nodes by their cum weight.
@@ -260,7 +290,7 @@ pub fn top_views(
         .zip(views.iter().zip(&indices))
         .map(|((view, labels), (options, &index))| {
             let total = merged.total(view.column);
-            format_report(
+            let mut report = format_report(
                 profile,
                 &merged.header,
                 &nodes,
@@ -269,7 +299,9 @@ pub fn top_views(
                 total,
                 index,
                 options,
-            )
+            );
+            report.name_matches = merged.name_matches;
+            report
         })
         .collect())
 }
