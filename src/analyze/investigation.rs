@@ -439,6 +439,7 @@ pub fn assemble(
             version: env!("CARGO_PKG_VERSION").to_string(),
         },
         title: match (&host, services) {
+            (Some(h), Some(1)) => format!("Profile investigation: {h}, 1 service"),
             (Some(h), Some(n)) => format!("Profile investigation: {h}, {n} services"),
             (Some(h), None) => format!("Profile investigation: {h}"),
             _ => format!("Profile investigation: {}", set.name),
