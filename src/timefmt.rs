@@ -84,6 +84,36 @@ impl UtcTime {
     }
 }
 
+/// The report's own form of a time, with its zone: `2025-10-16 01:05:32 UTC`.
+pub fn report_time(nanos: i64) -> String {
+    let t = UtcTime::from_unix_seconds(nanos.div_euclid(1_000_000_000));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
+/// An ISO 8601 time from a context (`2026-11-25T14:57:00Z`, `2026-11-25T14:57:00+02:00`) in
+/// the report's form (`2026-11-25 14:57:00 UTC`, `2026-11-25 14:57:00 UTC+02:00`); a text
+/// of another form as it is, with `(zone not stated)` when nothing in it names a zone.
+pub fn report_iso_time(text: &str) -> String {
+    let text = text.trim();
+    let Some((date, time)) = text.split_once(['T', ' ']) else {
+        return format!("{text} (zone not stated)");
+    };
+    if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        return format!("{date} {clock} UTC");
+    }
+    if let Some(at) = time.rfind(['+', '-']) {
+        let (clock, offset) = time.split_at(at);
+        return format!("{date} {clock} UTC{offset}");
+    }
+    if time.ends_with("UTC") {
+        return format!("{date} {time}");
+    }
+    format!("{date} {time} (zone not stated)")
+}
+
 /// Go's `Format("Jan 2, 2006 at 3:04pm (MST)")` in UTC, as pprof prints `Time:`.
 pub fn pprof_time(nanos: i64) -> String {
     let t = UtcTime::from_unix_seconds(nanos.div_euclid(1_000_000_000));
@@ -137,5 +167,22 @@ mod tests {
         assert_eq!(UtcTime::parse_compact("20251016-010532"), Some(t));
         assert_eq!(UtcTime::parse_compact("20251316-010532"), None);
         assert_eq!(UtcTime::parse_compact("2025101-010532"), None);
+        assert_eq!(
+            report_time(1_760_576_732_000_000_000),
+            "2025-10-16 01:05:32 UTC"
+        );
+        assert_eq!(
+            report_iso_time("2026-11-25T14:57:00Z"),
+            "2026-11-25 14:57:00 UTC"
+        );
+        assert_eq!(
+            report_iso_time("2026-11-25T14:57:00-04:00"),
+            "2026-11-25 14:57:00 UTC-04:00"
+        );
+        assert_eq!(
+            report_iso_time("2025-10-15 21:05:32"),
+            "2025-10-15 21:05:32 (zone not stated)"
+        );
+        assert_eq!(report_iso_time("yesterday"), "yesterday (zone not stated)");
     }
 }

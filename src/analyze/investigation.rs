@@ -116,6 +116,10 @@ pub struct SetInfo {
     /// When the set was collected: the context's `collected_at` (ISO 8601), else the set name's
     /// (`2025-10-15 21:05:32`, the collector's local time); `None` when neither says.
     pub collected_at: Option<String>,
+    /// `collected_at` as the report prints it, with its zone (`2026-11-25 14:57:00 UTC`), or
+    /// saying where it came from when no zone is known.
+    #[serde(default)]
+    pub collected_text: Option<String>,
     /// The set's files, in member kind order, then by path.
     pub members: Vec<MemberInfo>,
     /// The members a complete Go set has that were not found.
@@ -438,6 +442,14 @@ pub fn assemble(
         .collected_at
         .clone()
         .or_else(|| set.naming.as_ref().map(|n| n.collected_at.clone()));
+    let collected_text = match (&context.collected_at, &set.naming) {
+        (Some(at), _) => Some(timefmt::report_iso_time(at)),
+        (None, Some(naming)) => Some(format!(
+            "{}, from the set's name (the collector's clock; zone not recorded)",
+            naming.collected_at
+        )),
+        (None, None) => None,
+    };
 
     let mut flame_graphs = flames_for_report(set, &flames.inputs);
     flame_graphs.extend(flames.other_graphs.iter().cloned());
@@ -452,6 +464,7 @@ pub fn assemble(
             version: env!("CARGO_PKG_VERSION").to_string(),
         },
         title: match (&host, services) {
+            (Some(h), Some(1)) => format!("Profile investigation: {h}, 1 service"),
             (Some(h), Some(n)) => format!("Profile investigation: {h}, {n} services"),
             (Some(h), None) => format!("Profile investigation: {h}"),
             _ => format!("Profile investigation: {}", set.name),
@@ -463,6 +476,7 @@ pub fn assemble(
             host,
             services,
             collected_at,
+            collected_text,
             members,
             missing: set
                 .missing
@@ -730,7 +744,7 @@ fn member_info(member: &crate::set::Member, set_language: Language) -> MemberInf
         size_text: units::label(member.size as i64, "bytes"),
         sha256: member.sha256.clone(),
         time_text: (is_profile && profile.time_nanos != 0)
-            .then(|| timefmt::pprof_time(profile.time_nanos)),
+            .then(|| timefmt::report_time(profile.time_nanos)),
         duration_text: (is_profile && profile.duration_nanos != 0)
             .then(|| units::label(profile.duration_nanos, "nanoseconds")),
         samples: profile.samples.len(),

@@ -198,11 +198,12 @@ fn views(
             let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
             Some(MemoryView {
                 sample_index: kind.to_string(),
+                // In the unit pprof picked for the top table above it: one total, one scaling.
                 packages: packages.counter(index).table(
                     total,
                     options.table_rows,
                     &unit,
-                    None,
+                    Some(&top.output_unit),
                     None,
                 ),
                 top,

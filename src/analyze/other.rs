@@ -99,7 +99,7 @@ pub fn analyze(
             sample_index: i,
             unit: sample_type.unit.clone(),
             is_default: i == default,
-            packages: packages.table(total, rows, &sample_type.unit, None, None),
+            packages: packages.table(total, rows, &sample_type.unit, Some(&top.output_unit), None),
             top,
         });
     }

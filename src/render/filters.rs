@@ -18,6 +18,63 @@ pub fn register(env: &mut Environment) {
     env.add_filter("upper_first", upper_first);
     env.add_filter("size", size);
     env.add_filter("or_dash", or_dash);
+    env.add_filter("noun", noun);
+    env.add_function("anchors", anchors);
+}
+
+/// `"packages" | noun(n)`: a plural noun, made singular when `n` is 1 (`1 package`,
+/// `2 packages`; `categories` → `category`).
+fn noun(v: Value, n: Value) -> Result<String, Error> {
+    let word = text_of(&v, "noun")?;
+    if number(&n) != Some(1.0) {
+        return Ok(word);
+    }
+    Ok(if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else {
+        word.strip_suffix('s').unwrap_or(&word).to_string()
+    })
+}
+
+/// `anchors(["CPU", "Memory", …])`: the link targets GitHub gives headings with these texts,
+/// in document order ([`Slugger`]).
+fn anchors(headings: Vec<String>) -> Vec<String> {
+    let mut slugger = Slugger::default();
+    headings.iter().map(|h| slugger.slug(h)).collect()
+}
+
+/// GitHub's heading anchors, as its Markdown renderer and github-slugger compute them:
+/// the heading's text lowercased, every character but letters, digits, `_`, `-` and spaces
+/// dropped, spaces turned into `-`; a slug already taken gets `-1`, `-2`, … appended.
+#[derive(Debug, Default)]
+pub struct Slugger {
+    seen: std::collections::BTreeMap<String, usize>,
+}
+
+impl Slugger {
+    /// The anchor of the next heading with this text (its text as rendered, without Markdown).
+    pub fn slug(&mut self, heading: &str) -> String {
+        let base = slug(heading);
+        let mut candidate = base.clone();
+        while self.seen.contains_key(&candidate) {
+            let count = self.seen.entry(base.clone()).or_insert(0);
+            *count += 1;
+            candidate = format!("{base}-{count}");
+        }
+        self.seen.insert(candidate.clone(), 0);
+        candidate
+    }
+}
+
+/// One heading's slug, without the suffix that tells repeated headings apart.
+pub fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
 }
 
 fn md(v: Value) -> Result<String, Error> {
@@ -377,6 +434,62 @@ mod tests {
             })
             .collect();
         assert_eq!(dests, ["a%20b%29%28javascript%3Ax%29/c.svg"]);
+    }
+
+    #[test]
+    fn slugs_are_githubs_heading_anchors() {
+        assert_eq!(slug("Executive summary"), "executive-summary");
+        assert_eq!(slug("CPU"), "cpu");
+        assert_eq!(
+            slug("1. Port listing polls /proc for every node"),
+            "1-port-listing-polls-proc-for-every-node"
+        );
+        assert_eq!(slug("By label `handler`"), "by-label-handler");
+        assert_eq!(
+            slug("Comparison with sim-14svc_2026 (before)"),
+            "comparison-with-sim-14svc_2026-before"
+        );
+        assert_eq!(
+            slug("Scaling from 14 to 57 services: k ≥ 1"),
+            "scaling-from-14-to-57-services-k--1"
+        );
+        assert_eq!(slug("Größe Ünits"), "größe-ünits");
+        assert_eq!(slug("  a  b "), "a--b");
+        let mut slugger = Slugger::default();
+        let got: Vec<String> = [
+            "By package",
+            "Memory",
+            "By package",
+            "By package",
+            "By package-1",
+        ]
+        .iter()
+        .map(|h| slugger.slug(h))
+        .collect();
+        assert_eq!(
+            got,
+            [
+                "by-package",
+                "memory",
+                "by-package-1",
+                "by-package-2",
+                "by-package-1-1"
+            ]
+        );
+        assert_eq!(anchors(vec!["A".into(), "a".into()]), ["a", "a-1"]);
+    }
+
+    #[test]
+    fn nouns_agree_with_their_count() {
+        let mut env = Environment::new();
+        register(&mut env);
+        let render = |source: &str| env.render_str(source, minijinja::context! {}).unwrap();
+        assert_eq!(
+            render(
+                "{{ 'services' | noun(1) }} {{ 'services' | noun(2) }} {{ 'categories' | noun(1) }} {{ 'values' | noun(0) }} {{ 'functions' | noun(1.0) }} {{ 'services' | noun(none) }}"
+            ),
+            "service services category values function services"
+        );
     }
 
     #[test]

@@ -239,3 +239,50 @@ fn tidy(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders `folded_table` from the default macros over `n` rows.
+    fn folded(n: usize) -> String {
+        let mut templates = Templates::new(None).expect("the default templates parse");
+        templates
+            .env
+            .add_template(
+                "t",
+                "{% import \"macros.md.j2\" as m -%}\n\
+                 {% call(r) m.folded_table(rows=rows, header=\"| A |\\n|---|\") -%}\n\
+                 | {{ r }} |\n\
+                 {%- endcall %}\nafter\n",
+            )
+            .expect("the test template parses");
+        let rows: Vec<usize> = (1..=n).collect();
+        templates
+            .render_entry("t", &serde_json::json!({ "rows": rows }))
+            .expect("renders")
+    }
+
+    #[test]
+    fn long_tables_fold_all_but_their_first_rows() {
+        // Up to 15 rows, the table reads whole.
+        assert_eq!(folded(2), "| A |\n|---|\n| 1 |\n| 2 |\n\nafter\n");
+        let fifteen = folded(15);
+        assert!(!fifteen.contains("<details>"), "{fifteen}");
+        assert_eq!(fifteen.matches("\n| ").count(), 15);
+        // Past that, the first 10 rows, then the rest under the same header in <details>,
+        // blank lines around the inner table so that GitHub renders it as a table.
+        let rows = |range: std::ops::RangeInclusive<usize>| {
+            range.map(|k| format!("| {k} |\n")).collect::<String>()
+        };
+        assert_eq!(
+            folded(16),
+            format!(
+                "| A |\n|---|\n{}\n<details><summary>6 more rows</summary>\n\n| A |\n|---|\n{}\n</details>\n\nafter\n",
+                rows(1..=10),
+                rows(11..=16)
+            )
+        );
+        assert_eq!(folded(0), "| A |\n|---|\n\nafter\n");
+    }
+}

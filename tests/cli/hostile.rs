@@ -439,9 +439,19 @@ fn assert_no_hazards(what: &str, text: &str) {
 /// names cut at 300 characters, far below a 100 kB name.
 const LINE_MAX: usize = 4000;
 
+/// `<details><summary>N more rows</summary>` or `</details>`, as `folded_table` writes them.
+fn is_fold(html: &str) -> bool {
+    let html = html.trim_end();
+    html == "</details>"
+        || html
+            .strip_prefix("<details><summary>")
+            .and_then(|rest| rest.strip_suffix(" more rows</summary>"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// A Markdown output: valid UTF-8 (it is read as a String), tables consistent and links to
-/// existing SVGs (`common::check_markdown`), no raw HTML at all (the templates write none, so
-/// any would come from data), every link and image a relative path to an SVG, no control or
+/// existing SVGs (`common::check_markdown`), no raw HTML but the folds of long tables (the
+/// templates write no other, so any would come from data), contents links to anchors, every link and image a relative path to an SVG, no control or
 /// bidi character, no line longer than `LINE_MAX`; and the hostile text is shown, not dropped.
 fn check_markdown(path: &Path) -> String {
     use pulldown_cmark::{Event, Options, Parser, Tag};
@@ -456,7 +466,18 @@ fn check_markdown(path: &Path) -> String {
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     for event in Parser::new_ext(&text, options) {
         match event {
+            // The one HTML the templates write: a long table's fold.
+            Event::Html(h) | Event::InlineHtml(h) if is_fold(&h) => {}
             Event::Html(h) | Event::InlineHtml(h) => panic!("{what}: raw HTML {h:?}"),
+            // The table of contents: anchors of GitHub's form only.
+            Event::Start(Tag::Link { dest_url, .. }) if dest_url.starts_with('#') => {
+                assert!(
+                    dest_url[1..]
+                        .chars()
+                        .all(|c| c.is_alphanumeric() && !c.is_uppercase() || c == '-' || c == '_'),
+                    "{what}: link to {dest_url:?}"
+                );
+            }
             Event::Start(Tag::Link { dest_url, .. })
             | Event::Start(Tag::Image { dest_url, .. }) => {
                 assert!(
@@ -604,6 +625,8 @@ const HTML_TAGS: &[&str] = &[
     "del",
     "br",
     "hr",
+    "details",
+    "summary",
 ];
 const HTML_ATTRIBUTES: &[&str] = &[
     "lang",
@@ -656,7 +679,8 @@ fn check_html(path: &Path) -> String {
                 .unwrap_or_else(|| panic!("{what}: unquoted {attribute} in <{name}>"));
             match attribute {
                 "href" => assert!(
-                    !value.0.contains(':') && value.0.ends_with(".svg"),
+                    !value.0.contains(':') && value.0.ends_with(".svg")
+                        || value.0.starts_with('#') && !value.0.contains(['"', '<', ':']),
                     "{what}: href {:?}",
                     value.0
                 ),

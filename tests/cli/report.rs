@@ -117,9 +117,8 @@ fn a_set_with_missing_members_still_gets_a_report() {
     assert!(markdown.contains("### Mutex profile\n\nNot collected."));
     assert!(markdown.contains("- heap profile: fetch `/debug/pprof/heap`"));
     assert!(
-        markdown.contains(
-            "- In-use heap — p-1svc-20250101-000000: none, the set has no profile for it."
-        )
+        markdown
+            .contains("In-use heap — p-1svc-20250101-000000: none, the set has no profile for it.")
     );
 }
 

@@ -702,7 +702,7 @@ fn totals_keep_every_source_and_the_protobuf_time() {
     assert_eq!(totals.rows.len(), 2);
     assert_eq!(
         totals.rows[0].time_text.as_deref(),
-        Some("Oct 16, 2025 at 1:05am (UTC)")
+        Some("2025-10-16 01:05:33 UTC")
     );
     assert_eq!(totals.rows[1].goroutines, 7);
     assert_eq!(totals.rows[1].header_total, Some(7));
@@ -710,7 +710,7 @@ fn totals_keep_every_source_and_the_protobuf_time() {
     assert_eq!(
         totals.note.as_deref(),
         Some(
-            "6 in the goroutine profile (Oct 16, 2025 at 1:05am (UTC)), 7 in the debug=1 \
+            "6 in the goroutine profile (2025-10-16 01:05:33 UTC), 7 in the debug=1 \
                  dump: the profiles are taken moments apart, and goroutines come and go"
         )
     );

@@ -58,7 +58,9 @@ pub(super) fn totals(input: &GoroutineInput) -> GoroutineTotals {
                 stacks_total: r.stacks,
                 difference,
                 difference_text: if i == 0 {
-                    "-".to_string()
+                    // The first source is what the others differ from: the dash every other
+                    // empty cell of the report shows.
+                    "–".to_string()
                 } else {
                     format!(
                         "{difference:+} ({:+.2}%)",
@@ -70,7 +72,7 @@ pub(super) fn totals(input: &GoroutineInput) -> GoroutineTotals {
                     )
                 },
                 time_nanos: r.time,
-                time_text: r.time.map(timefmt::pprof_time),
+                time_text: r.time.map(timefmt::report_time),
             }
         })
         .collect();
