@@ -69,11 +69,20 @@ iframe.flame{display:block;width:100%;border:1px solid var(--line);border-radius
 figure{margin:1em 0}figcaption{color:var(--muted);font-size:90%}";
 
 /// The style inside a flame graph's frame: no margin, a white panel whatever the page's theme.
-const FRAME_STYLE: &str = "html,body{margin:0;background:#fff;color:#000}svg{display:block}";
+const FRAME_STYLE: &str =
+    "html,body{margin:0;background:#fff;color:#000;overflow:hidden}svg{display:block;width:100%}";
 
-/// Run before inferno's script in a frame: a `srcdoc` document cannot rewrite its URL, so the
-/// zoom state inferno keeps in the query string would throw on every click; it is dropped.
-const FRAME_PRELUDE: &str = "history.replaceState=function(){};\n";
+/// Run before inferno's script in a frame. A `srcdoc` document cannot rewrite its URL, so the
+/// zoom state inferno keeps in the query string would throw on every click: it is dropped. And
+/// inferno sizes the graph to its window from `svg.width.baseVal`, which an `<svg>` inside an
+/// HTML document without a `width` attribute gives as 0 (an SVG document gives its 100%): the
+/// laid-out width is given instead, at least 100 px (a frame is 0 wide for a moment while the
+/// page lays out, and inferno would set a negative width then, an error on the console).
+const FRAME_PRELUDE: &str = "history.replaceState=function(){};\n\
+(function(){var d=Object.getOwnPropertyDescriptor(SVGSVGElement.prototype,\"width\");\
+Object.defineProperty(SVGSVGElement.prototype,\"width\",{configurable:true,get:function(){\
+if(this.hasAttribute(\"width\"))return d.get.call(this);\
+return{baseVal:{value:Math.max(100,this.getBoundingClientRect().width)}};}});})();\n";
 
 /// Run after inferno's script in a frame, instead of the SVG's `onload="init(evt)"`.
 const FRAME_INIT: &str = "\nwindow.addEventListener(\"load\",function(){init(null)});\n";

@@ -1187,7 +1187,9 @@ fn ink(png: &Path) -> f64 {
 /// (no trace of `JS` in the DOM or the title), and the page renders (its headings are in the
 /// DOM, the screenshot is not blank). Without its Content-Security-Policy too, so that the
 /// escaping is what is tested, not the policy. And a page that does run a payload leaves the
-/// trace, so that the check can fail. Run by `.ci/browser-check.sh`.
+/// trace, so that the check can fail. The flame graphs' frames (sandboxed `srcdoc` iframes) on
+/// their own pages too, without policy or sandbox: inferno's script runs, no payload does. Run
+/// by `.ci/browser-check.sh`; `.ci/html-check.sh` clicks the same graphs inside the page.
 #[test]
 #[ignore = "needs chromium; run by .ci/browser-check.sh"]
 fn browser_runs_nothing_from_profile_data() {
@@ -1250,6 +1252,50 @@ fn browser_runs_nothing_from_profile_data() {
         assert!(ink > 0.01, "{page}: the screenshot is blank ({ink})");
         eprintln!(
             "{page}: rendered, {:.1}% of the screenshot inked, no trace",
+            ink * 100.0
+        );
+    }
+    // The interactive flame graphs: each frame's document on its own page, without the
+    // page's policy and sandbox, so that the escaping is what is tested. inferno's script runs
+    // there (its fluid drawing takes the width off the <svg>); no payload does.
+    let unescape = |text: &str| {
+        text.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let frames: Vec<String> = html
+        .split(" srcdoc=\"")
+        .skip(1)
+        .map(|rest| unescape(rest.split('"').next().unwrap()))
+        .collect();
+    assert!(frames.len() >= 4, "{} flame graph frames", frames.len());
+    assert!(
+        html.contains("; script-src 'sha256-"),
+        "no script hash in the policy"
+    );
+    for (n, frame) in frames.iter().enumerate() {
+        let page = format!("frame-{n}.html");
+        std::fs::write(out.join(&page), frame).unwrap();
+        let png = out.join(format!("{page}.png"));
+        let dom = load_in_chromium(&browser, &url(&page), &png, &page);
+        for trace in TRACES {
+            assert!(!dom.contains(trace), "{page}: {trace} in the DOM");
+        }
+        assert!(dom.contains("id=\"frames\""), "{page}: no frames");
+        assert!(
+            dom.contains("<svg version=\"1.1\" height="),
+            "{page}: inferno's script did not run"
+        );
+        assert!(
+            dom.contains("&lt;script&gt;document.documentElement"),
+            "{page}: the payload is not shown as text"
+        );
+        let ink = ink(&png);
+        assert!(ink > 0.01, "{page}: the screenshot is blank ({ink})");
+        eprintln!(
+            "{page}: the flame graph ran its script, {:.1}% of the screenshot inked, no trace",
             ink * 100.0
         );
     }
