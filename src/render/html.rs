@@ -19,7 +19,6 @@
 //! handlers. An SVG whose script is not where inferno puts it is shown as an image (inert).
 
 use super::escape_xml as escape;
-use super::filters::url_path;
 use base64::Engine;
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 use sha2::{Digest, Sha256};
@@ -107,7 +106,7 @@ pub fn page(title: &str, markdown: &str, graphics: &[Graphic]) -> String {
     let find = |dest: &str| {
         graphics
             .iter()
-            .position(|g| dest == url_path(&g.file) || dest == g.file)
+            .position(|g| dest == g.file || percent_decoded(dest) == g.file.as_bytes())
     };
     let html_of = |k: usize| embeds[k].html(&clean(&graphics[k].caption));
     let mut out: Vec<Event> = Vec::with_capacity(events.len());
@@ -429,6 +428,29 @@ fn frame(svg: &str) -> Option<Embed> {
     Some(Embed::Frame { doc, hash, height })
 }
 
+/// A link destination with its `%XX` escapes decoded (the templates' `url` filter writes them).
+fn percent_decoded(dest: &str) -> Vec<u8> {
+    let bytes = dest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
 /// Whether markup (lower-cased) holds an event handler attribute: ` on…=` inside a tag.
 fn has_handler(markup: &str) -> bool {
     let mut in_tag = false;
@@ -548,7 +570,7 @@ mod tests {
     #[test]
     fn the_policy_allows_exactly_the_frame_script() {
         let graphic = flame();
-        let page = page("t", "# T\n", &[graphic.clone()]);
+        let page = page("t", "# T\n", std::slice::from_ref(&graphic));
         let Some(Embed::Frame { doc, hash, .. }) = frame(&graphic.svg) else {
             panic!("not a frame")
         };
