@@ -97,7 +97,12 @@ pub fn run(job: &CompareJob) -> Result<(Written, bool), Error> {
     let diff_file = diff.as_ref().map(|_| format!("{assets_dir}/cpu-diff.svg"));
     let title = format!("Comparison: {} → {}", before.set.name, after.set.name);
     if let Some(svg) = diff {
-        svgs.push((title.clone(), svg.clone()));
+        svgs.push(html::Graphic {
+            file: format!("{assets_dir}/cpu-diff.svg"),
+            caption: title.clone(),
+            svg: svg.clone(),
+            kind: html::GraphicKind::Flame,
+        });
         assets
             .files
             .push(("cpu-diff.svg".to_string(), svg.into_bytes()));

@@ -188,13 +188,18 @@ fn run_in<'scope, 'env>(
         },
     );
     let (analysis_json, markdown) = (analysis_json?, markdown?);
-    // (caption, SVG) for the HTML page, which shows them inline.
-    let mut titled: Vec<(String, String)> = Vec::new();
+    // The flame graphs for the HTML page, which shows them at their places.
+    let mut titled: Vec<html::Graphic> = Vec::new();
     let (inputs, svgs) = joined(svgs);
     for (input, svg) in inputs.iter().zip(svgs) {
         let svg = svg?;
         if options.html {
-            titled.push((input.title.clone(), svg.clone()));
+            titled.push(html::Graphic {
+                file: format!("{assets_dir}/{}.svg", input.id),
+                caption: input.title.clone(),
+                svg: svg.clone(),
+                kind: html::GraphicKind::Flame,
+            });
         }
         assets
             .files
@@ -202,7 +207,12 @@ fn run_in<'scope, 'env>(
     }
     for (name, title, svg) in extra_svgs {
         if options.html {
-            titled.push((title, svg.clone()));
+            titled.push(html::Graphic {
+                file: format!("{assets_dir}/{name}"),
+                caption: title,
+                svg: svg.clone(),
+                kind: html::GraphicKind::Flame,
+            });
         }
         assets.files.push((name, svg.into_bytes()));
     }

@@ -118,7 +118,12 @@ pub fn run(job: &TrendJob) -> Result<Written, Error> {
                 ValueKind::Plain => ValueFormat::Plain,
             },
         });
-        svgs.push((metric.name.to_string(), svg.clone()));
+        svgs.push(html::Graphic {
+            file: format!("{assets_dir}/{}.svg", metric.id),
+            caption: format!("{} across the sets", metric.name),
+            svg: svg.clone(),
+            kind: html::GraphicKind::Chart,
+        });
         assets
             .files
             .push((format!("{}.svg", metric.id), svg.into_bytes()));

@@ -535,7 +535,8 @@ fn check_svg(what: &str, text: &str) -> String {
     let doc = parse_svg(text);
     let mut seen = String::new();
     for node in doc.descendants() {
-        if node.is_text() {
+        // The script is inferno's (checked below); the HTML page's frames hold it apart.
+        if node.is_text() && !node.parent().is_some_and(|p| p.has_tag_name("script")) {
             seen.push_str(node.text().unwrap_or_default());
             seen.push(' ');
         }
@@ -619,6 +620,10 @@ const HTML_TAGS: &[&str] = &[
     "a",
     "img",
     "figure",
+    "nav",
+    "main",
+    "div",
+    "iframe",
     "figcaption",
     "strong",
     "em",
@@ -638,17 +643,46 @@ const HTML_ATTRIBUTES: &[&str] = &[
     "src",
     "alt",
     "start",
+    "id",
+    "class",
+    "aria-label",
+    "name",
+    "title",
+    "sandbox",
+    "srcdoc",
 ];
 
 /// The HTML page: no hazard; every tag and attribute from the lists above (all text from
 /// data is escaped, so every `<` left is a tag the page meant); one `<style>`, no script, no
-/// handler; links to relative SVGs and images only as embedded SVG, each of them checked.
+/// handler; links to relative SVGs or to the page's own headings, images only as embedded SVG,
+/// flame graphs only as sandboxed frames whose one script is inferno's and is the one the
+/// policy allows; each SVG checked.
 fn check_html(path: &Path) -> String {
     use base64::Engine;
+    use sha2::Digest;
     let what = path.display().to_string();
     let html = std::fs::read_to_string(path).unwrap();
     assert_no_hazards(&what, &html);
     assert!(html.contains("Content-Security-Policy"), "{what}: no CSP");
+    let policy = html
+        .split("<meta http-equiv=\"Content-Security-Policy\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("{what}: no CSP"));
+    assert!(
+        policy.starts_with("default-src 'none'; img-src data:; style-src 'unsafe-inline'"),
+        "{what}: {policy}"
+    );
+    let allowed: Vec<&str> = policy
+        .split("; script-src ")
+        .nth(1)
+        .map(|list| list.split(' ').collect())
+        .unwrap_or_default();
+    assert!(
+        !policy.contains("unsafe-eval") && !policy.contains("unsafe-hashes"),
+        "{what}: {policy}"
+    );
+    let (_, inferno_script) = inferno_own();
     let mut svg_text = String::new();
     let mut styles = 0;
     for tag in html.split('<').skip(1) {
@@ -679,14 +713,59 @@ fn check_html(path: &Path) -> String {
                 .unwrap_or_else(|| panic!("{what}: unquoted {attribute} in <{name}>"));
             match attribute {
                 "href" => assert!(
-                    !value.0.contains(':') && value.0.ends_with(".svg")
-                        || value.0.starts_with('#') && !value.0.contains(['"', '<', ':']),
+                    (!value.0.contains(':') && value.0.ends_with(".svg"))
+                        || value.0.strip_prefix('#').is_some_and(|id| !id.is_empty()
+                            && id.bytes().all(|b| b.is_ascii_lowercase()
+                                || b.is_ascii_digit()
+                                || b == b'-'
+                                || b == b'_')),
                     "{what}: href {:?}",
                     value.0
                 ),
-                // A Markdown image of the trend report: a relative SVG (the CSP keeps the
-                // browser from loading it; the same chart is embedded below).
-                "src" if !value.0.contains(':') && value.0.ends_with(".svg") => {}
+                "sandbox" => assert_eq!(value.0, "allow-scripts allow-modals", "{what}"),
+                "srcdoc" => {
+                    assert_eq!(name, "iframe", "{what}");
+                    let doc = value
+                        .0
+                        .replace("&quot;", "\"")
+                        .replace("&#39;", "'")
+                        .replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                        .replace("&amp;", "&");
+                    assert_eq!(
+                        doc.to_ascii_lowercase().matches("<script").count(),
+                        1,
+                        "{what}: frame scripts"
+                    );
+                    let svg_start = doc
+                        .find("<svg ")
+                        .unwrap_or_else(|| panic!("{what}: frame without SVG"));
+                    let svg_end = doc.rfind("</svg>").unwrap() + "</svg>".len();
+                    assert!(
+                        doc[..svg_start].starts_with(
+                            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>"
+                        ),
+                        "{what}: frame head"
+                    );
+                    let script = doc[svg_end..]
+                        .strip_prefix("<script>")
+                        .and_then(|rest| rest.strip_suffix("</script></body></html>"))
+                        .unwrap_or_else(|| panic!("{what}: frame end"));
+                    assert!(
+                        script.contains(inferno_script.trim()),
+                        "{what}: the frame's script is not inferno's"
+                    );
+                    let hash = base64::engine::general_purpose::STANDARD
+                        .encode(sha2::Sha256::digest(script.as_bytes()));
+                    assert!(
+                        allowed.contains(&format!("'sha256-{hash}'").as_str()),
+                        "{what}: the frame's script is not the one allowed"
+                    );
+                    svg_text.push_str(&check_svg(
+                        &format!("{what} (frame)"),
+                        &doc[svg_start..svg_end],
+                    ));
+                }
                 "src" => {
                     let data = value
                         .0
@@ -1211,7 +1290,9 @@ fn ink(png: &Path) -> f64 {
 /// (no trace of `JS` in the DOM or the title), and the page renders (its headings are in the
 /// DOM, the screenshot is not blank). Without its Content-Security-Policy too, so that the
 /// escaping is what is tested, not the policy. And a page that does run a payload leaves the
-/// trace, so that the check can fail. Run by `.ci/browser-check.sh`.
+/// trace, so that the check can fail. The flame graphs' frames (sandboxed `srcdoc` iframes) on
+/// their own pages too, without policy or sandbox: inferno's script runs, no payload does. Run
+/// by `.ci/browser-check.sh`; `.ci/html-check.sh` clicks the same graphs inside the page.
 #[test]
 #[ignore = "needs chromium; run by .ci/browser-check.sh"]
 fn browser_runs_nothing_from_profile_data() {
@@ -1274,6 +1355,50 @@ fn browser_runs_nothing_from_profile_data() {
         assert!(ink > 0.01, "{page}: the screenshot is blank ({ink})");
         eprintln!(
             "{page}: rendered, {:.1}% of the screenshot inked, no trace",
+            ink * 100.0
+        );
+    }
+    // The interactive flame graphs: each frame's document on its own page, without the
+    // page's policy and sandbox, so that the escaping is what is tested. inferno's script runs
+    // there (its fluid drawing takes the width off the <svg>); no payload does.
+    let unescape = |text: &str| {
+        text.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let frames: Vec<String> = html
+        .split(" srcdoc=\"")
+        .skip(1)
+        .map(|rest| unescape(rest.split('"').next().unwrap()))
+        .collect();
+    assert!(frames.len() >= 4, "{} flame graph frames", frames.len());
+    assert!(
+        html.contains("; script-src 'sha256-"),
+        "no script hash in the policy"
+    );
+    for (n, frame) in frames.iter().enumerate() {
+        let page = format!("frame-{n}.html");
+        std::fs::write(out.join(&page), frame).unwrap();
+        let png = out.join(format!("{page}.png"));
+        let dom = load_in_chromium(&browser, &url(&page), &png, &page);
+        for trace in TRACES {
+            assert!(!dom.contains(trace), "{page}: {trace} in the DOM");
+        }
+        assert!(dom.contains("id=\"frames\""), "{page}: no frames");
+        assert!(
+            dom.contains("<svg version=\"1.1\" height="),
+            "{page}: inferno's script did not run"
+        );
+        assert!(
+            dom.contains("&lt;script&gt;document.documentElement"),
+            "{page}: the payload is not shown as text"
+        );
+        let ink = ink(&png);
+        assert!(ink > 0.01, "{page}: the screenshot is blank ({ink})");
+        eprintln!(
+            "{page}: the flame graph ran its script, {:.1}% of the screenshot inked, no trace",
             ink * 100.0
         );
     }

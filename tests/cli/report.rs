@@ -53,7 +53,9 @@ fn a_report_is_valid_markdown_with_four_flame_graphs() {
         assert!(markdown.contains(section), "missing {section}");
     }
     let html = std::fs::read_to_string(ws.path().join("out/r.html")).unwrap();
-    assert_eq!(html.matches("data:image/svg+xml;base64,").count(), 4);
+    // The four flame graphs, interactive, each in its place in the Flame graphs section.
+    assert_eq!(html.matches("<iframe class=\"flame\"").count(), 4);
+    assert!(!html.contains("Flame graphs, inline"));
 }
 
 #[test]
