@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Markdown reports as GitHub renders them (cmark-gfm with GitHub's extensions): the flame
 # graphs show as images linking to their SVGs, every table-of-contents link reaches a heading
-# (ids computed as GitHub computes them), and long tables fold into <details>.
+# (ids computed as GitHub computes them), long tables fold into <details>, and the
+# syscalls by kind and the hot paths are there.
 #   bash .ci/gfm-check.sh PPROF_REPORT
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -83,9 +84,15 @@ for anchor in toc:
         failures.append(f"link #{anchor} reaches no heading")
 if p.details < 1:
     failures.append("no <details>: the long tables are not folded")
+# Which syscalls and the hot paths: their sections, with a call and a path in them.
+for heading, evidence in [("Syscalls by kind", r"<td><code>syscall\.read</code></td>"), ("Hot paths", r"<li><strong>[0-9.]+% of CPU</strong>")]:
+    if heading not in p.headings:
+        failures.append(f"no {heading} section")
+    elif not re.search(evidence, page):
+        failures.append(f"the {heading} section shows no {evidence!r}")
 if failures:
     print(f"gfm-check: {md}:", *failures, sep="\n  ", file=sys.stderr)
     sys.exit(1)
-print(f"{md}: {len(svgs)} flame graphs, {len(toc)} heading links resolve, {p.details} folded tables")
+print(f"{md}: {len(svgs)} flame graphs, {len(toc)} heading links resolve, {p.details} folded tables, syscalls by kind and hot paths shown")
 PY
 done

@@ -12,8 +12,14 @@ import { pathToFileURL } from 'node:url';
 const args = process.argv.slice(2);
 const pages = [];
 const hostile = new Set();
+// Pages rendered from the Markdown as GitHub renders it (cmark-gfm, .ci/html-check.sh):
+// flame graphs as images linking to their SVGs, contents links, folded tables, the syscall
+// kinds and the hot paths.
+const gfm = new Set();
 for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--hostile') { hostile.add(args[++i]); pages.push(args[i]); } else pages.push(args[i]);
+  if (args[i] === '--hostile') { hostile.add(args[++i]); pages.push(args[i]); }
+  else if (args[i] === '--gfm') { gfm.add(args[++i]); pages.push(args[i]); }
+  else pages.push(args[i]);
 }
 const failures = [];
 const totals = { pages: 0, frames: 0, images: 0, graphs: 0, zooms: 0, tooltips: 0 };
@@ -45,6 +51,23 @@ for (const file of pages) {
   const graphs = frames.filter(f => f !== page.mainFrame());
   const images = await page.evaluate(() => [...document.images].map(i => ({ alt: i.alt, ok: i.complete && i.naturalWidth > 0 })));
   for (const img of images) if (!img.ok) problems.push(`image did not load: ${img.alt}`);
+  if (gfm.has(file)) {
+    const seen = await page.evaluate(() => ({
+      svgs: [...document.querySelectorAll('a[href$=".svg"] > img[src$=".svg"]')].filter(i => i.complete && i.naturalWidth > 0).length,
+      links: document.querySelectorAll('a[href^="#"]').length,
+      details: document.querySelectorAll('details').length,
+      headings: [...document.querySelectorAll('h2, h3')].map(h => h.textContent.trim()),
+    }));
+    if (seen.svgs < 4) problems.push(`${seen.svgs} flame graphs shown, expected 4`);
+    if (seen.links < 5) problems.push(`${seen.links} contents links`);
+    if (seen.details < 1) problems.push('no folded table');
+    for (const h of ['Syscalls by kind', 'Hot paths']) if (!seen.headings.includes(h)) problems.push(`no ${h} section`);
+    totals.pages += 1;
+    console.log(`${problems.length ? 'FAIL' : 'ok  '} ${file} (as GitHub renders it): ${seen.svgs} flame graphs shown, ${seen.links} contents links, ${seen.details} folded tables, syscall kinds and hot paths`);
+    for (const p of problems) { console.log(`     ${p}`); failures.push(`${file}: ${p}`); }
+    await context.close();
+    continue;
+  }
   const toc = await page.evaluate(() => document.querySelectorAll('nav.toc a[href^="#"]').length);
   if (toc === 0) problems.push('no table of contents');
   let zooms = 0, tooltips = 0;

@@ -46,5 +46,20 @@ mkdir -p "$tmp/hostile"
 	--baseline fixtures/hostile/hostile-9svc-20260102-000000 \
 	--out "$tmp/hostile/hostile.md" --html >/dev/null
 mapfile -t pages < <(find "$tmp/reports" -name '*.html' | sort)
+# The reports as GitHub renders their Markdown (cmark-gfm, as .ci/gfm-check.sh), loaded beside
+# their flame graph folders: the real tsnsrv report when ../shared holds it, and sim-57.
+gfm=()
+if command -v cmark-gfm >/dev/null 2>&1; then
+	sources=("$tmp/reports/sim-57svc-20261125-145700.md")
+	real=../shared/real/tsnsrv-storage-57svc-20251015-210532
+	if [[ -d "$real" ]]; then
+		"$bin" report "$real" --context .ci/real-context.yaml --out "$tmp/reports/real.md" >/dev/null
+		sources+=("$tmp/reports/real.md")
+	fi
+	for md in "${sources[@]}"; do
+		cmark-gfm --unsafe -e table -e tagfilter -e autolink "$md" >"${md%.md}.gfm.html"
+		gfm+=(--gfm "${md%.md}.gfm.html")
+	done
+fi
 echo "html-check: ${#pages[@]} pages from make-reports.sh, and the hostile report"
-CHROMIUM=$chromium node "$pw/html-check.mjs" --hostile "$tmp/hostile/hostile.html" "${pages[@]}"
+CHROMIUM=$chromium node "$pw/html-check.mjs" --hostile "$tmp/hostile/hostile.html" "${gfm[@]}" "${pages[@]}"

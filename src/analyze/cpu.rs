@@ -85,6 +85,10 @@ pub struct CpuAnalysis {
     pub categories: Option<ShareTable>,
     /// Go only: the syscall leaves are Go's syscall functions.
     pub syscalls: Option<SyscallAttribution>,
+    /// Go only: the call paths carrying the most CPU, from the first application frame to
+    /// the leaf, with the cum at each step.
+    #[serde(default)]
+    pub hot_paths: Vec<super::hotpaths::HotPath>,
     /// CPU by pprof label (`pprof.Do`, `pprof.SetGoroutineLabels`): one table per string
     /// label key, its values by CPU, the samples without the key as one row; empty when no
     /// sample has a label.
@@ -520,6 +524,11 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
                 options.table_rows,
             ),
         }),
+        hot_paths: if go {
+            super::hotpaths::hot_paths(profile, index, &unit, &out_unit)
+        } else {
+            Vec::new()
+        },
         top_flat,
         top_cum,
     })

@@ -125,6 +125,10 @@ pub struct MemoryAnalysis {
     pub rate: Option<AllocationRate>,
     /// alloc_space share (package cum) of each of the CPU-dominating packages.
     pub cpu_packages: Vec<PackageAllocation>,
+    /// The call paths allocating the most bytes over the CPU profile's window (the allocs
+    /// profile of that window: the current picture, and small; empty without it).
+    #[serde(default)]
+    pub alloc_hot_paths: Vec<super::hotpaths::HotPath>,
 }
 
 /// Package flat and cum of every sample type of a profile, counted in one pass.
@@ -324,6 +328,17 @@ pub fn measure(
         (Some(_), Some(index)) => total_of(allocated, "alloc_space").map(|total| (index, total)),
         _ => None,
     };
+    let alloc_hot_paths = window
+        .and_then(|w| {
+            let index = w.sample_index_of("alloc_space")?;
+            let unit = w.sample_types[index].unit.clone();
+            // In the unit of the allocated bytes' top table.
+            let out_unit = alloc_space
+                .as_ref()
+                .map_or(unit.clone(), |v| v.top.output_unit.clone());
+            Some(super::hotpaths::hot_paths(w, index, &unit, &out_unit))
+        })
+        .unwrap_or_default();
     Some(Measured {
         analysis: MemoryAnalysis {
             inuse_space,
@@ -332,6 +347,7 @@ pub fn measure(
             alloc_objects,
             rate,
             cpu_packages: Vec::new(),
+            alloc_hot_paths,
         },
         allocated_packages,
         alloc_space: alloc_space_total,

@@ -9,6 +9,7 @@ pub mod findings;
 pub mod flame;
 pub mod frames;
 pub mod goroutines;
+pub mod hotpaths;
 pub mod investigation;
 pub mod labels;
 pub mod language;

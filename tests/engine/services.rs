@@ -627,3 +627,32 @@ fn rss_is_split_by_the_runtimes_own_figures() {
             .starts_with("RSS 242.24MB, 72.61% of it the heap in use")
     );
 }
+
+/// Hot paths: rclone's CPU path runs from the checkers to the hashing, and its allocation
+/// paths (over the window) end in io.copyBuffer's 32 KiB buffers; each step carries no more
+/// than the step above it.
+#[test]
+fn hot_paths_lead_from_the_application_to_the_cost() {
+    let rclone = report("rclone-1svc-20261202-131000");
+    let cpu = &rclone.cpu.as_ref().unwrap().hot_paths;
+    assert!(!cpu.is_empty());
+    let first: Vec<&str> = cpu[0].steps.iter().map(|s| s.function.as_str()).collect();
+    assert!(
+        first.iter().any(|f| f.contains("fs/hash"))
+            && first.iter().any(|f| f.starts_with("crypto/")),
+        "{first:?}"
+    );
+    let memory = rclone.memory.as_ref().unwrap();
+    assert_eq!(memory.alloc_hot_paths.len(), 3);
+    for path in &memory.alloc_hot_paths {
+        let last = path.steps.last().unwrap();
+        assert_eq!(last.function, "io.copyBuffer");
+        let shares: Vec<f64> = path
+            .steps
+            .iter()
+            .filter(|s| s.elided == 0)
+            .map(|s| s.share_text.trim_end_matches('%').parse().unwrap())
+            .collect();
+        assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+    }
+}

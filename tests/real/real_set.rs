@@ -257,6 +257,23 @@ fn the_real_set_goroutines_and_recommendations() {
         cpu.syscall_calls_text.as_deref(),
         Some("read 34.40%, recvfrom 29.91%, sendto 12.50%")
     );
+    // The hot path the hand-written investigation showed: the poller down to its /proc
+    // reads, with the cum at each step.
+    let path: Vec<&str> = report.cpu.as_ref().unwrap().hot_paths[0]
+        .steps
+        .iter()
+        .map(|s| s.function.as_str())
+        .collect();
+    for step in [
+        "tailscale.com/ipn/ipnlocal.(*LocalBackend).readPoller",
+        "tailscale.com/portlist.(*Poller).Poll",
+        "tailscale.com/portlist.(*linuxImpl).AppendListeningPorts",
+        "tailscale.com/portlist.(*linuxImpl).parseProcNetFile",
+        "bufio.(*Reader).ReadSlice",
+    ] {
+        assert!(path.contains(&step), "{step} not in {path:?}");
+    }
+    assert_eq!(path.last(), Some(&"syscall.read"));
     let ruled_out = report.summary.ruled_out.join(" ");
     assert!(
         ruled_out.contains("6254 goroutines, but the scheduler takes")
