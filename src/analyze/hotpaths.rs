@@ -50,7 +50,7 @@ pub struct HotPath {
 struct Node {
     function: u32,
     cum: i64,
-    children: FxHashMap<u32, usize>,
+    children: Vec<usize>,
 }
 
 /// The hot paths of `profile`'s sample type `index`: at most [`PATHS`], heaviest first.
@@ -66,11 +66,25 @@ pub fn hot_paths(profile: &Profile, index: usize, unit: &str, out_unit: &str) ->
         .map(|p| !is_standard_package(p) && !p.starts_with("golang.org/x/sys/"))
         .collect();
     let is_application = |f: u32| application[packages.of(f) as usize];
+    hot_paths_with(profile, index, (unit, out_unit), &stacks, &is_application)
+}
+
+/// [`hot_paths`] with the stacks and the application's functions a caller already has
+/// (the CPU analysis).
+pub fn hot_paths_with(
+    profile: &Profile,
+    index: usize,
+    (unit, out_unit): (&str, &str),
+    stacks: &FunctionStacks,
+    is_application: &dyn Fn(u32) -> bool,
+) -> Vec<HotPath> {
     let mut nodes = vec![Node {
         function: u32::MAX,
         cum: 0,
-        children: FxHashMap::default(),
+        children: Vec::new(),
     }];
+    // (parent, function) → child: one map for the whole tree.
+    let mut edges: FxHashMap<(usize, u32), usize> = FxHashMap::default();
     let mut total = 0i64;
     let mut functions: Vec<u32> = Vec::new();
     for sample in profile.samples() {
@@ -87,19 +101,16 @@ pub fn hot_paths(profile: &Profile, index: usize, unit: &str, out_unit: &str) ->
         let mut node = 0;
         nodes[0].cum += value;
         for &function in functions[..=start].iter().rev() {
-            let next = match nodes[node].children.get(&function) {
-                Some(&child) => child,
-                None => {
-                    nodes.push(Node {
-                        function,
-                        cum: 0,
-                        children: FxHashMap::default(),
-                    });
-                    let child = nodes.len() - 1;
-                    nodes[node].children.insert(function, child);
-                    child
-                }
-            };
+            let next = *edges.entry((node, function)).or_insert_with(|| {
+                nodes.push(Node {
+                    function,
+                    cum: 0,
+                    children: Vec::new(),
+                });
+                let child = nodes.len() - 1;
+                nodes[node].children.push(child);
+                child
+            });
             nodes[next].cum += value;
             node = next;
         }
@@ -115,7 +126,7 @@ pub fn hot_paths(profile: &Profile, index: usize, unit: &str, out_unit: &str) ->
     };
     // Children heaviest first, ties by name, so that the same profile gives the same paths.
     let ordered = |node: usize| -> Vec<usize> {
-        let mut children: Vec<usize> = nodes[node].children.values().copied().collect();
+        let mut children: Vec<usize> = nodes[node].children.clone();
         children.sort_by(|&a, &b| {
             nodes[b]
                 .cum
