@@ -525,13 +525,9 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
             ),
         }),
         hot_paths: if go {
-            super::hotpaths::hot_paths_with(
-                profile,
-                index,
-                (&unit, &out_unit),
-                &stacks,
-                &|f| user_package[go_packages.of(f) as usize],
-            )
+            super::hotpaths::hot_paths_with(profile, index, (&unit, &out_unit), &stacks, &|f| {
+                user_package[go_packages.of(f) as usize]
+            })
         } else {
             Vec::new()
         },

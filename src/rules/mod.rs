@@ -99,23 +99,53 @@ pub struct Condition {
     pub compiled: Option<CompiledPattern>,
 }
 
+/// A rule's compiled pattern: only ever asked whether a name matches.
+pub type Pattern = regex_automata::meta::Regex;
+
+/// Compiles a rule's pattern for matching only: no capture groups, no prefilter, no one-pass
+/// or backtracking engine (the lazy DFA and the PikeVM answer `is_match`), which makes
+/// compiling, most of what reading the rules costs, about a third cheaper.
+pub fn compile(pattern: &str) -> Result<Pattern, String> {
+    use regex_automata::nfa::thompson::WhichCaptures;
+    Pattern::builder()
+        .configure(
+            regex_automata::meta::Config::new()
+                .which_captures(WhichCaptures::None)
+                .auto_prefilter(false)
+                .onepass(false)
+                .backtrack(false),
+        )
+        .build(pattern)
+        .map_err(|e| {
+            // The syntax error's last line says what is wrong.
+            let text = e.to_string();
+            let last = text
+                .lines()
+                .map(str::trim)
+                .rfind(|line| !line.is_empty())
+                .unwrap_or("invalid regular expression")
+                .to_string();
+            last.strip_prefix("error: ").unwrap_or(&last).to_string()
+        })
+}
+
 /// A compiled `pattern`; equal when the patterns are.
 #[derive(Debug, Clone)]
-pub struct CompiledPattern(regex::Regex);
+pub struct CompiledPattern(Pattern, String);
 
 impl PartialEq for CompiledPattern {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_str() == other.0.as_str()
+        self.1 == other.1
     }
 }
 
 impl Condition {
     /// The pattern as a regex: the one compiled on reading, else compiled now (a condition
     /// built in code); `None` without a pattern or when it does not compile.
-    pub fn regex(&self) -> Option<std::borrow::Cow<'_, regex::Regex>> {
+    pub fn regex(&self) -> Option<std::borrow::Cow<'_, Pattern>> {
         match (&self.compiled, &self.pattern) {
-            (Some(CompiledPattern(regex)), _) => Some(std::borrow::Cow::Borrowed(regex)),
-            (None, Some(pattern)) => regex::Regex::new(pattern).ok().map(std::borrow::Cow::Owned),
+            (Some(CompiledPattern(regex, _)), _) => Some(std::borrow::Cow::Borrowed(regex)),
+            (None, Some(pattern)) => compile(pattern).ok().map(std::borrow::Cow::Owned),
             (None, None) => None,
         }
     }
@@ -342,8 +372,7 @@ fn parse_builtin(file: &str, json: &str) -> Result<Vec<Rule>, RuleError> {
 /// Compiles the rules' patterns and checks what serde cannot (regexes, indices, required
 /// fields).
 fn check(file: &str, mut rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
-    let mut compiled: std::collections::HashMap<String, regex::Regex> =
-        std::collections::HashMap::new();
+    let mut compiled: std::collections::HashMap<String, Pattern> = std::collections::HashMap::new();
     for rule in &mut rules {
         let id = rule.id.clone();
         let invalid = |reason: String| RuleError::Invalid {
@@ -377,17 +406,13 @@ fn check(file: &str, mut rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
                 let regex = match compiled.get(pattern) {
                     Some(regex) => regex.clone(),
                     None => {
-                        let regex = regex::Regex::new(pattern).map_err(|e| {
-                            invalid(format!(
-                                "pattern {pattern:?}: {}",
-                                crate::text::describe_regex(&e)
-                            ))
-                        })?;
+                        let regex = compile(pattern)
+                            .map_err(|e| invalid(format!("pattern {pattern:?}: {e}")))?;
                         compiled.insert(pattern.clone(), regex.clone());
                         regex
                     }
                 };
-                condition.compiled = Some(CompiledPattern(regex));
+                condition.compiled = Some(CompiledPattern(regex, pattern.clone()));
             }
             let needs_pattern = matches!(
                 condition.metric,

@@ -3,7 +3,7 @@
 //! heap savings are computed on the samples a rule matched, so two recommendations never
 //! count the same samples twice.
 
-use regex::Regex;
+use crate::rules::Pattern as Regex;
 use serde::{Deserialize, Serialize};
 
 use super::contention::{ContentionAnalysis, Verdict};
