@@ -89,6 +89,10 @@ pub struct CpuAnalysis {
     /// the leaf, with the cum at each step.
     #[serde(default)]
     pub hot_paths: Vec<super::hotpaths::HotPath>,
+    /// The packages of the profile's frames, worked out for the package table and handed
+    /// to the rules, which read the same (not serialised).
+    #[serde(skip)]
+    pub frame_packages: SharedPackages,
     /// CPU by pprof label (`pprof.Do`, `pprof.SetGoroutineLabels`): one table per string
     /// label key, its values by CPU, the samples without the key as one row; empty when no
     /// sample has a label.
@@ -177,6 +181,23 @@ pub struct SyscallAttribution {
 
 fn yes() -> bool {
     true
+}
+
+/// A CPU analysis's frame packages, shared with the rules; always equal, since they follow
+/// from the profile the rest of the analysis compares.
+#[derive(Clone, Default)]
+pub struct SharedPackages(pub Option<std::sync::Arc<FramePackages>>);
+
+impl PartialEq for SharedPackages {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for SharedPackages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedPackages")
+    }
 }
 
 /// The categories, in the order they are decided: a sample belongs to the first that
@@ -372,7 +393,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     let out_unit = top_flat.output_unit.clone();
 
     let go = options.language == Language::Go;
-    let frame_packages = FramePackages::new(profile, options.language);
+    let frame_packages = std::sync::Arc::new(FramePackages::new(profile, options.language));
     let mut packages = KeyCounter::new(frame_packages.names().len(), 1);
     // Per function, computed once: its Go package, whether that is code outside the
     // standard library (the subsystem a sample is charged to), and its category flags.
@@ -531,6 +552,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         } else {
             Vec::new()
         },
+        frame_packages: SharedPackages(Some(frame_packages)),
         top_flat,
         top_cum,
     })

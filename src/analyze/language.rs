@@ -707,6 +707,8 @@ fn rust_crate_of_file(file: &str) -> Option<String> {
 /// the package rules look at. Frames without a function name (addresses only) are named by
 /// their binary, as pprof names them (`[libc.so.6]`), outside Go.
 pub struct FramePackages {
+    /// The language the packages were read in.
+    language: Language,
     /// Distinct package names; `keys` index them.
     names: Vec<String>,
     /// Per location, where its package keys start in `keys` (innermost frame first).
@@ -773,10 +775,16 @@ impl FramePackages {
         }
         starts.push(keys.len() as u32);
         FramePackages {
+            language,
             names,
             starts,
             keys,
         }
+    }
+
+    /// The language the packages were read in.
+    pub fn language(&self) -> Language {
+        self.language
     }
 
     /// The distinct package names, indexed by [`FramePackages::keys`].

@@ -360,10 +360,19 @@ pub(super) fn measure(
             let regex = pattern?;
             let by_package = condition.metric == Metric::CpuPackage;
             let hits = if by_package {
-                shared
-                    .cpu_packages
-                    .get_or_init(|| FramePackages::new(profile, language(evidence)))
-                    .location_hits(|p| regex.is_match(p))
+                // The CPU analysis's packages when it read the same profile in the same
+                // language, else worked out once for every rule.
+                let from_cpu = evidence
+                    .cpu
+                    .and_then(|c| c.frame_packages.0.as_deref())
+                    .filter(|p| p.language() == language(evidence));
+                match from_cpu {
+                    Some(packages) => packages,
+                    None => shared
+                        .cpu_packages
+                        .get_or_init(|| FramePackages::new(profile, language(evidence))),
+                }
+                .location_hits(|p| regex.is_match(p))
             } else {
                 function_hits(profile, &regex)
             };
