@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frames::{FunctionKeys, FunctionStacks, KeyCounter};
 use super::language::{FramePackages, Language};
-use super::names::{is_standard_package, package_of};
+use super::names::{is_application_package, package_of};
 use super::runtime::{self, Role};
 use super::shares::{ShareCounter, ShareTable};
 use super::top::{self, TopOptions, TopReport};
@@ -402,7 +402,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
     let user_package: Vec<bool> = go_packages
         .names
         .iter()
-        .map(|p| !is_standard_package(p) && !p.starts_with("golang.org/x/sys/"))
+        .map(|p| is_application_package(p))
         .collect();
     let flags = CategoryFlags::new(profile);
     let owners = if go {
@@ -634,8 +634,7 @@ mod tests {
     /// standard library (and outside golang.org/x/sys, which only wraps syscalls).
     fn syscall_caller<'a>(names: &[&'a str]) -> Option<&'a str> {
         names.iter().copied().find(|name| {
-            let package = package_of(name);
-            !is_standard_package(package) && !package.starts_with("golang.org/x/sys/")
+            is_application_package(package_of(name))
         })
     }
 

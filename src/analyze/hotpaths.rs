@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::frames::{FunctionKeys, FunctionStacks};
-use super::names::{is_standard_package, package_of};
+use super::names::{is_application_package, package_of};
 use crate::profile::Profile;
 use crate::units;
 
@@ -63,7 +63,7 @@ pub fn hot_paths(profile: &Profile, index: usize, unit: &str, out_unit: &str) ->
     let application: Vec<bool> = packages
         .names
         .iter()
-        .map(|p| !is_standard_package(p) && !p.starts_with("golang.org/x/sys/"))
+        .map(|p| is_application_package(p))
         .collect();
     let is_application = |f: u32| application[packages.of(f) as usize];
     hot_paths_with(profile, index, (unit, out_unit), &stacks, &is_application)

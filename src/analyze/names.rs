@@ -26,6 +26,12 @@ pub fn is_standard_package(package: &str) -> bool {
         && !first.starts_with('[')
 }
 
+/// Code a subsystem is charged to: outside the standard library, and outside
+/// golang.org/x/sys, which only wraps system calls.
+pub fn is_application_package(package: &str) -> bool {
+    !is_standard_package(package) && !package.starts_with("golang.org/x/sys/")
+}
+
 /// A module path and version from a file path written by the Go toolchain:
 /// `tailscale.com@v1.86.5/portlist/portlist_linux.go` → (`tailscale.com`, `v1.86.5`).
 pub fn module_version(file: &str) -> Option<(&str, &str)> {
