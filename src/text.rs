@@ -115,10 +115,10 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
-/// A regular expression error on one line. The regex crate draws the pattern with a caret
+/// A regular expression error on one line (regex's or regex-automata's). Both draw the pattern with a caret
 /// under the problem, over several lines, which would break the one-line
 /// `error: <file>: <what>` (found by fuzzing): keep its last line, the problem itself.
-pub fn describe_regex(error: &regex::Error) -> String {
+pub fn describe_regex(error: &impl std::fmt::Display) -> String {
     let text = error.to_string();
     let last = text
         .lines()

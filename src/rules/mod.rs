@@ -116,17 +116,7 @@ pub fn compile(pattern: &str) -> Result<Pattern, String> {
                 .backtrack(false),
         )
         .build(pattern)
-        .map_err(|e| {
-            // The syntax error's last line says what is wrong.
-            let text = e.to_string();
-            let last = text
-                .lines()
-                .map(str::trim)
-                .rfind(|line| !line.is_empty())
-                .unwrap_or("invalid regular expression")
-                .to_string();
-            last.strip_prefix("error: ").unwrap_or(&last).to_string()
-        })
+        .map_err(|e| crate::text::describe_regex(&e))
 }
 
 /// A compiled `pattern`; equal when the patterns are.
