@@ -115,8 +115,8 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
-/// A regular expression error on one line (regex's or regex-automata's). Both draw the pattern with a caret
-/// under the problem, over several lines, which would break the one-line
+/// A regular expression error on one line (regex's or regex-automata's). Both draw the
+/// pattern with a caret under the problem, over several lines, which would break the one-line
 /// `error: <file>: <what>` (found by fuzzing): keep its last line, the problem itself.
 pub fn describe_regex(error: &impl std::fmt::Display) -> String {
     let text = error.to_string();

@@ -633,9 +633,10 @@ mod tests {
     /// The function a syscall is charged to: the first frame, from the leaf, outside the
     /// standard library (and outside golang.org/x/sys, which only wraps syscalls).
     fn syscall_caller<'a>(names: &[&'a str]) -> Option<&'a str> {
-        names.iter().copied().find(|name| {
-            is_application_package(package_of(name))
-        })
+        names
+            .iter()
+            .copied()
+            .find(|name| is_application_package(package_of(name)))
     }
 
     /// The per-function flags must categorize every stack as `categorize` does its names.

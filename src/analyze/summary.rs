@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::contention::{ContentionAnalysis, Verdict};
 use super::cpu::CpuAnalysis;
-use super::findings::{FLOORS, Findings};
+use super::findings::{FLOORS, Findings, percent_text};
 use super::goroutines::GoroutineAnalysis;
 use super::memory::MemoryAnalysis;
 use crate::rules::Rule;
@@ -349,8 +349,8 @@ fn ruled_out(
         sentences.push(format!(
             "{total} goroutines, but the scheduler takes {} of CPU and garbage collection {}: \
              the goroutine count is not what burns the CPU.",
-            percent(scheduler),
-            percent(gc)
+            percent_text(scheduler),
+            percent_text(gc)
         ));
         return sentences;
     }
@@ -358,16 +358,12 @@ fn ruled_out(
         sentences.push(format!(
             "Garbage collection is not what burns the CPU: with allocation it takes {} of it \
              (the collector {}), under the {}% from which this report recommends working on it.",
-            percent(memory_management),
-            percent(gc),
+            percent_text(memory_management),
+            percent_text(gc),
             gc_threshold
         ));
     }
     sentences
-}
-
-fn percent(share: f64) -> String {
-    format!("{share:.2}%")
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use super::*;
 
-pub(super) fn percent_text(share: f64) -> String {
+/// A share in percent as the findings print it (`12.34%`, `<0.01%`).
+pub fn percent_text(share: f64) -> String {
     if share == 0.0 || share >= 0.01 {
         format!("{share:.2}%")
     } else {

@@ -28,7 +28,7 @@ mod socket_writes;
 use estimate::estimate;
 use floors::below_floor;
 use measure::measure;
-pub use measure::version_below;
+pub use measure::{percent_text, version_below};
 use placeholders::fill_placeholders;
 
 /// A goroutine's smallest stack (the runtime's `stackMin`, 2 KiB since Go 1.4; stacks grow
