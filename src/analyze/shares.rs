@@ -190,17 +190,27 @@ pub fn format_cores(cores: f64) -> String {
 /// or µs below 0.01 ms).
 pub fn cpu_per_unit_text(cores: f64, throughput: &crate::context::Throughput) -> String {
     let millis = cores / throughput.per_second * 1000.0;
-    let amount = if millis >= 0.01 {
-        format!("{} ms", significant(millis, 3))
-    } else {
-        format!("{} µs", significant(millis * 1000.0, 3))
-    };
     format!(
-        "{amount} of CPU per {} at {:.2} {}/s",
+        "{} of CPU per {} at {:.2} {}/s",
+        millis_text(millis),
         throughput.unit_singular(),
         throughput.per_second,
         throughput.unit.trim()
     )
+}
+
+/// Milliseconds with three significant digits, in µs below 0.01 ms (`0.254 ms`, `9.60 µs`);
+/// `0 µs` for nothing, `0 ms` for a figure that is not finite.
+pub fn millis_text(millis: f64) -> String {
+    if !millis.is_finite() {
+        "0 ms".to_string()
+    } else if millis == 0.0 {
+        "0 µs".to_string()
+    } else if millis >= 0.01 {
+        format!("{} ms", significant(millis, 3))
+    } else {
+        format!("{} µs", significant(millis * 1000.0, 3))
+    }
 }
 
 /// `value` with `digits` significant digits, without an exponent (`0.254`, `12.3`, `1230`).

@@ -427,7 +427,7 @@ pub(super) fn per_unit(entries: Option<&EntryPoints>, evidence: &Evidence) -> Op
                     format!(
                         "{} {} ({})",
                         entries.entries[e].0,
-                        millis_text(millis * share / 100.0),
+                        crate::analyze::shares::millis_text(millis * share / 100.0),
                         percent_text(share)
                     )
                 })
@@ -436,7 +436,7 @@ pub(super) fn per_unit(entries: Option<&EntryPoints>, evidence: &Evidence) -> Op
                 let share = share(entries.runtime, entries.total);
                 parts.push(format!(
                     "the runtime's own work {} ({})",
-                    millis_text(millis * share / 100.0),
+                    crate::analyze::shares::millis_text(millis * share / 100.0),
                     percent_text(share)
                 ));
             }
@@ -453,24 +453,10 @@ pub(super) fn per_unit(entries: Option<&EntryPoints>, evidence: &Evidence) -> Op
             format_cores(cores),
             throughput.per_second,
             throughput.unit.trim(),
-            millis_text(millis)
+            crate::analyze::shares::millis_text(millis)
         ),
         ..Default::default()
     })
-}
-
-/// Milliseconds of CPU, three significant digits (µs below 0.01 ms).
-fn millis_text(millis: f64) -> String {
-    let (amount, unit) = if millis >= 0.01 {
-        (millis, "ms")
-    } else {
-        (millis * 1000.0, "µs")
-    };
-    if amount == 0.0 || !amount.is_finite() {
-        return format!("0 {unit}");
-    }
-    let decimals = (2 - amount.abs().log10().floor() as i32).max(0) as usize;
-    format!("{amount:.decimals$} {unit}")
 }
 
 #[cfg(test)]
@@ -479,9 +465,9 @@ mod tests {
 
     #[test]
     fn milliseconds_keep_three_digits() {
-        assert_eq!(millis_text(22.5), "22.5 ms");
-        assert_eq!(millis_text(0.254), "0.254 ms");
-        assert_eq!(millis_text(0.0096), "9.60 µs");
+        assert_eq!(crate::analyze::shares::millis_text(22.5), "22.5 ms");
+        assert_eq!(crate::analyze::shares::millis_text(0.254), "0.254 ms");
+        assert_eq!(crate::analyze::shares::millis_text(0.0096), "9.60 µs");
     }
 
     #[test]
