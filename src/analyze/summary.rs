@@ -78,7 +78,8 @@ pub struct CpuSummary {
     pub cores_text: String,
     /// Go only: the share in syscall leaves.
     pub syscall_share_text: Option<String>,
-    /// Go only: the system calls taking at least 1% of CPU, at most three
+    /// Go only: the program's system calls (not the runtime's waits) taking at least 1% of
+    /// CPU, at most three
     /// (`read 34.40%, recvfrom 29.91%, sendto 12.50%`).
     #[serde(default)]
     pub syscall_calls_text: Option<String>,
@@ -166,6 +167,15 @@ pub fn summarize(
             let calls: Vec<String> = s
                 .by_call
                 .iter()
+                // The program's calls, as the share counts them: the runtime's own waits
+                // (futex, epoll_wait, nanosleep) are the scheduler's.
+                .filter(|k| {
+                    let runtime = k.function.starts_with("runtime.")
+                        || k.function.starts_with("internal/runtime/");
+                    !runtime
+                        || super::runtime::role(&k.function)
+                            == Some(super::runtime::Role::SyscallLeaf)
+                })
                 .filter(|k| c.total > 0 && k.cum as f64 / c.total as f64 >= 0.01)
                 .take(3)
                 .map(|k| format!("{} {}", k.call, k.share_text))
