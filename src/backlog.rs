@@ -2,17 +2,24 @@
 //! (replaced when the same report is attached again, added after earlier ones otherwise),
 //! the report in the front matter's documentation list, and updated_date set. Everything
 //! else in the file is kept byte for byte (line endings, quoting, a missing final newline),
-//! and the file is replaced atomically only if nobody changed it meanwhile.
+//! and the file is replaced atomically, never over a save it did not see (`swap`).
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::output::{Existing, write_atomic};
 use crate::timefmt::UtcTime;
+
+mod swap;
+
+pub use swap::TEST_PAUSE_VAR;
 
 const NOTES_BEGIN: &str = "<!-- SECTION:NOTES:BEGIN -->";
 const NOTES_END: &str = "<!-- SECTION:NOTES:END -->";
 const BLOCK_BEGIN: &str = "<!-- pprof-report:BEGIN ";
 const BLOCK_END: &str = "<!-- pprof-report:END ";
+/// The UTF-8 byte-order mark.
+const BOM: char = '\u{feff}';
+/// Where Backlog.md keeps task files.
+const TASK_FOLDERS: [&str; 3] = ["tasks", "completed", "drafts"];
 
 /// Why a report could not be attached to a task.
 #[derive(Debug, thiserror::Error)]
@@ -93,64 +100,107 @@ pub fn attach(options: &AttachOptions) -> Result<Attached, BacklogError> {
 pub struct Plan {
     /// The task file to write.
     pub task_file: PathBuf,
-    original: Vec<u8>,
-    updated: String,
+    options: AttachOptions,
+    read: swap::Snapshot,
+    updated: Vec<u8>,
     replaced: bool,
 }
 
 /// Reads the task, and works out the new task file.
 pub fn plan(options: &AttachOptions) -> Result<Plan, BacklogError> {
     let task_file = options.task_file.clone();
-    let original = std::fs::read(&task_file).map_err(|e| BacklogError::Io {
-        path: task_file.clone(),
-        what: crate::text::describe_io(&e),
-    })?;
-    let text = String::from_utf8(original.clone()).map_err(|_| BacklogError::Refused {
-        path: task_file.clone(),
-        what: "the task file is not UTF-8".to_string(),
-    })?;
-    let key = options.report.display().to_string();
-    let mut block = Vec::with_capacity(options.block.len() + 2);
-    block.push(format!("{BLOCK_BEGIN}{key} -->"));
-    block.extend(options.block.iter().cloned());
-    block.push(format!("{BLOCK_END}{key} -->"));
-    let (updated, replaced) =
-        edit(&text, &block, &key, &options.now).map_err(|what| BacklogError::Refused {
-            path: task_file.clone(),
-            what,
-        })?;
+    let (read, updated, replaced) = read_and_edit(options)?;
     Ok(Plan {
         task_file,
-        original,
+        options: options.clone(),
+        read,
         updated,
         replaced,
     })
 }
 
-impl Plan {
-    /// Writes the new task file, unless it changed on disk since it was read.
-    pub fn write(self) -> Result<Attached, BacklogError> {
-        let now_on_disk = std::fs::read(&self.task_file).map_err(|e| BacklogError::Io {
-            path: self.task_file.clone(),
-            what: crate::text::describe_io(&e),
-        })?;
-        if now_on_disk != self.original {
-            return Err(BacklogError::Refused {
-                path: self.task_file,
-                what: "the file changed on disk while attaching; nothing written, run attach again"
-                    .to_string(),
-            });
-        }
-        write_atomic(&self.task_file, self.updated.as_bytes(), Existing::Replace).map_err(|e| {
-            BacklogError::Io {
-                path: self.task_file.clone(),
-                what: crate::text::describe_io(&e),
+/// The task as it is now, and what attaching makes of it. A refusal stands only if the file
+/// did not change meanwhile: a file read in the middle of an in-place save is read again.
+fn read_and_edit(options: &AttachOptions) -> Result<(swap::Snapshot, Vec<u8>, bool), BacklogError> {
+    let task_file = &options.task_file;
+    let io = |e: std::io::Error| BacklogError::Io {
+        path: task_file.clone(),
+        what: crate::text::describe_io(&e),
+    };
+    let mut attempt = 0;
+    loop {
+        let read = swap::Snapshot::read(task_file).map_err(io)?;
+        match edit_file(&read.bytes, options) {
+            Ok((updated, replaced)) => return Ok((read, updated, replaced)),
+            Err(what) => {
+                attempt += 1;
+                // An in-place save truncates, then writes: give it a moment to finish.
+                swap::pause_before_retry(attempt);
+                if attempt >= swap::ATTEMPTS || read.is_current(task_file).map_err(io)? {
+                    return Err(BacklogError::Refused {
+                        path: task_file.clone(),
+                        what,
+                    });
+                }
             }
-        })?;
-        Ok(Attached {
-            task_file: self.task_file,
-            replaced: self.replaced,
+        }
+    }
+}
+
+/// The task file's bytes after attaching, and whether an earlier block was replaced. A UTF-8
+/// byte-order mark (some Windows editors save one; Backlog.md reads past it) is kept.
+fn edit_file(bytes: &[u8], options: &AttachOptions) -> Result<(Vec<u8>, bool), String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the task file is not UTF-8".to_string())?;
+    let (bom, text) = match text.strip_prefix(BOM) {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    let key = options.report.display().to_string();
+    let mut block = Vec::with_capacity(options.block.len() + 2);
+    block.push(format!("{BLOCK_BEGIN}{key} -->"));
+    block.extend(options.block.iter().cloned());
+    block.push(format!("{BLOCK_END}{key} -->"));
+    let (updated, replaced) = edit(text, &block, &key, &options.now)?;
+    Ok((format!("{bom}{updated}").into_bytes(), replaced))
+}
+
+impl Plan {
+    /// Writes the new task file. A save by someone else between the read and the replacement
+    /// (or racing it) is never lost: attach starts again from the task as that save left it,
+    /// a few times, then refuses naming the file.
+    pub fn write(self) -> Result<Attached, BacklogError> {
+        if let Some(folder) = self.task_file.parent() {
+            swap::remove_stale_staging(folder);
+        }
+        let (mut read, mut updated, mut replaced) = (self.read, self.updated, self.replaced);
+        for attempt in 0..swap::ATTEMPTS {
+            if attempt > 0 {
+                swap::pause_before_retry(attempt);
+                (read, updated, replaced) = read_and_edit(&self.options)?;
+            }
+            if swap::replace(&self.task_file, &read, &updated)? == swap::Outcome::Replaced {
+                return Ok(Attached {
+                    task_file: self.task_file,
+                    replaced,
+                });
+            }
+        }
+        Err(BacklogError::Refused {
+            path: self.task_file,
+            what: format!(
+                "the file changed on disk each of {} times attach read it; nothing written, run attach again",
+                swap::ATTEMPTS
+            ),
         })
+    }
+}
+
+/// Removes what attach runs killed before they finished left in the task folders (their
+/// staging files, hidden from Backlog.md): those of runs that are gone, or older than a few
+/// minutes.
+pub fn remove_stale_temporaries(backlog_dir: &Path) {
+    for folder in TASK_FOLDERS {
+        swap::remove_stale_staging(&backlog_dir.join(folder));
     }
 }
 
@@ -185,7 +235,7 @@ pub fn find_task(backlog_dir: &Path, task: &str) -> Result<PathBuf, BacklogError
         });
     }
     let mut found = Vec::new();
-    for folder in ["tasks", "completed", "drafts"] {
+    for folder in TASK_FOLDERS {
         let dir = backlog_dir.join(folder);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

@@ -66,6 +66,8 @@ pub fn run(job: &AttachJob) -> Result<Attached, Error> {
 /// Attaches a report whose analysis is at hand (`report --attach`).
 pub fn attach_analysis(job: &AttachJob, analysis: &ReportContext) -> Result<Attached, Error> {
     let task_file = backlog::find_task(&job.backlog_dir, &job.task)?;
+    // Runs killed mid-way leave their staging files; each run clears those of dead runs.
+    backlog::remove_stale_temporaries(&job.backlog_dir);
     let block = render_block(
         analysis,
         &job.report,
