@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Attaches a committed report to a copy of fixtures/backlog and checks that the real
-# Backlog.md CLI (npm package backlog.md) still reads the task and shows the block.
+# Backlog.md CLI (npm package backlog.md) still reads the task and shows the block; the same
+# for a task saved with a UTF-8 byte-order mark, which attach keeps.
 # Skipped, saying so, when the CLI cannot be installed here.
 #   bash .ci/backlog-check.sh BINARY
 set -euo pipefail
@@ -20,15 +21,35 @@ cp "$root/reports/sim-57svc-20261125-145700.md" "$project/reports/"
 # attach reads the analysis the report wrote beside its flame graphs.
 mkdir -p "$project/reports/sim-57svc-20261125-145700"
 cp "$root/reports/sim-57svc-20261125-145700/analysis.json" "$project/reports/sim-57svc-20261125-145700/"
-(cd "$project" && git init -q && "$bin" attach --task 17 reports/sim-57svc-20261125-145700.md)
-shown=$(cd "$project" && timeout 60 "$work/node_modules/.bin/backlog" task 17 --plain)
-for expected in "Reduce CPU of the 57-service proxy" "reports/sim-57svc-20261125-145700.md" \
+bom_task="$project/backlog/tasks/task-18 - Shrink-heap.md"
+{ printf '\357\273\277'; cat "$bom_task"; } >"$bom_task.new" && mv "$bom_task.new" "$bom_task"
+(cd "$project" && git init -q && "$bin" attach --task 17 reports/sim-57svc-20261125-145700.md &&
+	"$bin" attach --task 18 reports/sim-57svc-20261125-145700.md)
+if [ "$(head -c 3 "$bom_task" | od -An -tx1 | tr -d ' ')" != efbbbf ]; then
+	echo "backlog-check: attach dropped the byte-order mark of $bom_task" >&2
+	exit 1
+fi
+# Staging files are hidden and removed: the tasks folder holds only the fixture's tasks.
+if [ "$(ls -A "$project/backlog/tasks" | grep -cv '^task-')" != 0 ]; then
+	echo "backlog-check: attach left files in backlog/tasks: $(ls -A "$project/backlog/tasks")" >&2
+	exit 1
+fi
+check() {
+	local task=$1
+	shift
+	local shown
+	shown=$(cd "$project" && timeout 60 "$work/node_modules/.bin/backlog" task "$task" --plain)
+	for expected in "$@"; do
+		if ! grep -qF -- "$expected" <<<"$shown"; then
+			echo "backlog-check: 'backlog task $task --plain' does not show: $expected" >&2
+			echo "$shown" >&2
+			exit 1
+		fi
+	done
+}
+check 17 "Reduce CPU of the 57-service proxy" "reports/sim-57svc-20261125-145700.md" \
 	"pprof-report:BEGIN reports/sim-57svc-20261125-145700.md" "1. Port listing polls /proc for every node" \
-	"Profiling enabled on port 9099 behind an ssh tunnel."; do
-	if ! grep -qF -- "$expected" <<<"$shown"; then
-		echo "backlog-check: 'backlog task 17 --plain' does not show: $expected" >&2
-		echo "$shown" >&2
-		exit 1
-	fi
-done
-echo "backlog-check: the Backlog.md CLI reads the attached task and shows the block"
+	"Profiling enabled on port 9099 behind an ssh tunnel."
+check 18 "Task TASK-18 - Shrink heap" "Labels: memory" "pprof-report:BEGIN reports/sim-57svc-20261125-145700.md" \
+	"1. Port listing polls /proc for every node"
+echo "backlog-check: the Backlog.md CLI reads the attached tasks (one with a byte-order mark) and shows the block"
