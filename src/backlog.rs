@@ -10,7 +10,7 @@ use crate::timefmt::UtcTime;
 
 mod swap;
 
-pub use swap::TEST_PAUSE_VAR;
+pub use swap::{TEST_PAUSE_VAR, pause_attaches_for_tests};
 
 const NOTES_BEGIN: &str = "<!-- SECTION:NOTES:BEGIN -->";
 const NOTES_END: &str = "<!-- SECTION:NOTES:END -->";

@@ -44,8 +44,9 @@ const STAGING_SUFFIX: &str = ".tmp";
 /// Earlier versions staged task files as `.pprof-report-XXXXXX.tmp` (tempfile's six random
 /// characters); leftovers of killed runs are removed when stale.
 const LEGACY_PREFIX: &str = ".pprof-report-";
-/// Test hook: milliseconds to pause once the new content is staged and once more after the
-/// exchange, so that a test can kill attach or save the task at those points.
+/// Test hook: milliseconds to pause once the new content is staged and checked, just before
+/// the exchange, and once more after it, so that a test can kill attach or save the task at
+/// those points.
 pub const TEST_PAUSE_VAR: &str = "PPROF_REPORT_TEST_ATTACH_PAUSE_MS";
 
 /// A file as read: which one (device, inode), which version (size, modification time) and its
@@ -122,12 +123,12 @@ pub(super) fn replace(
     };
     let folder = folder_of(task);
     let staged = stage(folder, updated, read.mode).map_err(io)?;
-    test_pause();
     // Cheap and catches most saves; the exchange below checks what it replaced anyway.
     if !read.is_current(task).map_err(io)? {
         let _ = std::fs::remove_file(&staged.path);
         return Ok(Outcome::Changed);
     }
+    test_pause();
     if let Err(e) = exchange(&staged.path, task) {
         if exchange_unsupported(&e) {
             // This filesystem cannot exchange: rename, just after the check above.
@@ -183,7 +184,7 @@ fn put_back(displaced: &Path, task: &Path, ours: &Snapshot) -> Result<(), Backlo
         path: task.to_path_buf(),
         what: format!(
             "{what} while the file was being saved by something else; the version attach displaced is kept as {}",
-            displaced.display()
+            keep(displaced).display()
         ),
     };
     let mut expected = ours.clone();
@@ -201,6 +202,22 @@ fn put_back(displaced: &Path, task: &Path, ours: &Snapshot) -> Result<(), Backlo
     Err(kept(format!(
         "the task kept changing through {PUT_BACK_SWAPS} swaps"
     )))
+}
+
+/// Renames a file that may hold someone's save to a name the cleanup of stale staging files
+/// leaves alone (still hidden from Backlog.md); where that fails, it stays where it is.
+fn keep(path: &Path) -> PathBuf {
+    let kept = path.with_file_name(format!(
+        "{STAGING_PREFIX}kept-{}-{}.md",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    match std::fs::rename(path, &kept) {
+        Ok(()) => kept,
+        Err(_) => path.to_path_buf(),
+    }
 }
 
 /// A staged file: its path, and what was written (as a snapshot, to recognise it later).
@@ -248,10 +265,17 @@ fn stage(folder: &Path, bytes: &[u8], mode: u32) -> std::io::Result<Staged> {
     }
 }
 
-/// Swaps the two names atomically.
+/// Swaps the two names atomically (`renameat2` on Linux, `renameatx_np` on macOS).
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     use rustix::fs::{CWD, RenameFlags, renameat_with};
     renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+/// Elsewhere there is no exchange: the caller falls back to a checked rename.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(rustix::io::Errno::NOSYS))
 }
 
 /// The errors of a filesystem or kernel that cannot exchange two names.
@@ -282,12 +306,27 @@ fn sync_folder(folder: &Path) {
     }
 }
 
+thread_local! {
+    static TEST_PAUSE: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+}
+
+/// Test hook: makes this thread's attaches pause between their last check and the exchange,
+/// and after the exchange (as [`TEST_PAUSE_VAR`] does for a process), so that a test can
+/// save the task in that gap. `None` ends it.
+#[doc(hidden)]
+pub fn pause_attaches_for_tests(pause: Option<Duration>) {
+    TEST_PAUSE.set(pause);
+}
+
 fn test_pause() {
-    if let Some(ms) = std::env::var(TEST_PAUSE_VAR)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        std::thread::sleep(Duration::from_millis(ms));
+    let pause = TEST_PAUSE.get().or_else(|| {
+        std::env::var(TEST_PAUSE_VAR)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis)
+    });
+    if let Some(pause) = pause {
+        std::thread::sleep(pause);
     }
 }
 

@@ -372,6 +372,12 @@ fn race_an_editor(how: Save, rounds: u64) {
                 last
             })
         };
+        // Every other round, attach pauses between its last check and the exchange, and
+        // after it: saves then land in the gap the exchange must catch, not only before the
+        // check, which catches most saves.
+        let gap =
+            (round % 2 == 1).then(|| std::time::Duration::from_micros(300 + random.below(2000)));
+        backlog::pause_attaches_for_tests(gap);
         std::thread::sleep(std::time::Duration::from_micros(attach_delay));
         let result = backlog::attach(&AttachOptions {
             task_file: path.clone(),
@@ -380,6 +386,7 @@ fn race_an_editor(how: Save, rounds: u64) {
             now: UtcTime::from_unix_seconds(1_764_086_400),
         });
         let attach_done = std::time::Instant::now();
+        backlog::pause_attaches_for_tests(None);
         let last_edit = editor.join().unwrap();
         let last_save_after_attach = std::time::Instant::now() > attach_done;
         let text = std::fs::read_to_string(&path).unwrap();
