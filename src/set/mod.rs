@@ -651,7 +651,17 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
             content: Content::MemStats(stats),
         })));
     }
-    if !profile::is_gzip(&head) && dump::sniff(&head).is_none() && looks_like_text(&head) {
+    // The block and mutex texts (`?debug=1`) say which they are in their first line.
+    let legacy_kind = match profile::legacy::sniff(&head) {
+        Some(profile::legacy::Legacy::GoBlock) => Some(MemberKind::Block),
+        Some(profile::legacy::Legacy::GoMutex) => Some(MemberKind::Mutex),
+        _ => None,
+    };
+    if !profile::is_gzip(&head)
+        && legacy_kind.is_none()
+        && dump::sniff(&head).is_none()
+        && looks_like_text(&head)
+    {
         reader.finish().map_err(io_error)?;
         return Ok(Read::Other(text_reason(&head)));
     }
@@ -688,7 +698,8 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         }
         load::Decoded::Profile(profile) => profile,
     };
-    let kind = match window_kind(classify(&decoded, &file_name), &file_name, &decoded) {
+    let kind = legacy_kind.unwrap_or_else(|| classify(&decoded, &file_name));
+    let kind = match window_kind(kind, &file_name, &decoded) {
         Ok(kind) => kind,
         Err(reason) => return Ok(Read::Other(reason)),
     };
@@ -785,7 +796,9 @@ fn text_reason(data: &[u8]) -> String {
         .next()
         .map(|l| String::from_utf8_lossy(l).trim().to_string())
         .unwrap_or_default();
-    if first_line.ends_with("profile: total 0") || first_line.contains(" profile: ") {
+    if let Some(profile::legacy::Legacy::Unread { format, advice }) = profile::legacy::sniff(data) {
+        format!("{format}: not read; {advice}")
+    } else if first_line.ends_with("profile: total 0") || first_line.contains(" profile: ") {
         format!("text profile format not read (first line {first_line:?}); collect it as protobuf")
     } else {
         "text file, not a profile".to_string()
