@@ -677,39 +677,45 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
             },
         })?;
     let (size, sha256) = reader.finish().map_err(io_error)?;
-    let decoded = match decoded {
-        load::Decoded::Dump(dump) => {
-            let kind = match dump.format {
-                DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
-                // The dump the leak detection wrote is told apart by its name only: it is
-                // an ordinary debug=2 dump whose leaked goroutines say so.
-                DumpFormat::Debug2 if file_name.contains("goroutineleak") => {
-                    MemberKind::GoroutineLeakDebug2
-                }
-                DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
-            };
-            return Ok(Read::Member(Box::new(Member {
-                kind,
-                path: path.to_path_buf(),
-                size,
-                sha256,
-                content: Content::Dump(dump),
-            })));
-        }
-        load::Decoded::Profile(profile) => profile,
+    let kind = match legacy_kind {
+        Some(kind) => kind,
+        None => match kind_of(&decoded, &file_name) {
+            Ok(kind) => kind,
+            Err(reason) => return Ok(Read::Other(reason)),
+        },
     };
-    let kind = legacy_kind.unwrap_or_else(|| classify(&decoded, &file_name));
-    let kind = match window_kind(kind, &file_name, &decoded) {
-        Ok(kind) => kind,
-        Err(reason) => return Ok(Read::Other(reason)),
+    let content = match decoded {
+        load::Decoded::Dump(dump) => Content::Dump(dump),
+        load::Decoded::Profile(profile) => Content::Profile(profile),
     };
     Ok(Read::Member(Box::new(Member {
         kind,
         path: path.to_path_buf(),
         size,
         sha256,
-        content: Content::Profile(decoded),
+        content,
     })))
+}
+
+/// What a decoded file named `file_name` is as a member of a set (what `members` calls it),
+/// or why a profile named as a window profile is none. `collect` asks the same question of
+/// each body, to catch an endpoint that serves another kind than it promises.
+pub fn kind_of(decoded: &load::Decoded, file_name: &str) -> Result<MemberKind, String> {
+    let file_name = file_name.to_lowercase();
+    match decoded {
+        load::Decoded::Dump(dump) => Ok(match dump.format {
+            DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
+            // The dump the leak detection wrote is told apart by its name only: it is
+            // an ordinary debug=2 dump whose leaked goroutines say so.
+            DumpFormat::Debug2 if file_name.contains("goroutineleak") => {
+                MemberKind::GoroutineLeakDebug2
+            }
+            DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
+        }),
+        load::Decoded::Profile(profile) => {
+            window_kind(classify(profile, &file_name), &file_name, profile)
+        }
+    }
 }
 
 /// Decides what a pprof profile is from its sample types, default sample type and period
