@@ -632,7 +632,7 @@ fn check_body(target: Target, fetched: &mut Fetched, decode: &DecodeOptions) -> 
         },
         Check::Dump | Check::Profile | Check::Window => {
             match crate::set::load::decode_reader(reader, decode) {
-                Ok(decoded) => return check_kind(target, &decoded),
+                Ok(decoded) => return check_kind(target, &head, &decoded),
                 Err(e) if target.check == Check::Dump => ("a goroutine dump", e.to_string()),
                 Err(e) => ("a profile", e.to_string()),
             }
@@ -668,8 +668,13 @@ const MAX_MEMSTATS_BLOCK_BYTES: usize = 1 << 20;
 /// by content (`set::kind_of`, what `members` will say). A heap profile at
 /// `/debug/pprof/profile` would otherwise be saved as `-cpu.prof`, and the set found to lack
 /// its CPU profile only later. Mutex and block profiles carry the same sample types, so the
-/// endpoint's name decides between them, as it does in a set.
-fn check_kind(target: Target, decoded: &crate::set::load::Decoded) -> Result<(), String> {
+/// endpoint's name decides between them, as it does in a set, unless the body is their text
+/// form (`debug=1`), whose first line says which it is.
+fn check_kind(
+    target: Target,
+    head: &[u8],
+    decoded: &crate::set::load::Decoded,
+) -> Result<(), String> {
     if let (Check::Window, crate::set::load::Decoded::Profile(p)) = (target.check, decoded)
         && p.duration_nanos <= 0
     {
@@ -682,7 +687,7 @@ fn check_kind(target: Target, decoded: &crate::set::load::Decoded) -> Result<(),
                 .to_string(),
         );
     }
-    let found = crate::set::kind_of(decoded, target.suffix)?;
+    let found = crate::set::kind_of(head, decoded, target.suffix)?;
     if found == target.kind {
         return Ok(());
     }

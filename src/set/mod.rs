@@ -651,21 +651,15 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
             content: Content::MemStats(stats),
         })));
     }
-    // The block and mutex texts (`?debug=1`) say which they are in their first line.
-    let legacy_kind = match profile::legacy::sniff(&head) {
-        Some(profile::legacy::Legacy::GoBlock) => Some(MemberKind::Block),
-        Some(profile::legacy::Legacy::GoMutex) => Some(MemberKind::Mutex),
-        _ => None,
-    };
     if !profile::is_gzip(&head)
-        && legacy_kind.is_none()
+        && legacy_contention_kind(&head).is_none()
         && dump::sniff(&head).is_none()
         && looks_like_text(&head)
     {
         reader.finish().map_err(io_error)?;
         return Ok(Read::Other(text_reason(&head)));
     }
-    let decoded = load::decode_reader(std::io::Cursor::new(head).chain(&mut reader), options)
+    let decoded = load::decode_reader(std::io::Cursor::new(&head).chain(&mut reader), options)
         .map_err(|e| match e {
             load::DecodeAnyError::Profile(source) => SetError::Decode {
                 path: path.to_path_buf(),
@@ -677,12 +671,9 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
             },
         })?;
     let (size, sha256) = reader.finish().map_err(io_error)?;
-    let kind = match legacy_kind {
-        Some(kind) => kind,
-        None => match kind_of(&decoded, &file_name) {
-            Ok(kind) => kind,
-            Err(reason) => return Ok(Read::Other(reason)),
-        },
+    let kind = match kind_of(&head, &decoded, &file_name) {
+        Ok(kind) => kind,
+        Err(reason) => return Ok(Read::Other(reason)),
     };
     let content = match decoded {
         load::Decoded::Dump(dump) => Content::Dump(dump),
@@ -697,10 +688,28 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
     })))
 }
 
-/// What a decoded file named `file_name` is as a member of a set (what `members` calls it),
-/// or why a profile named as a window profile is none. `collect` asks the same question of
-/// each body, to catch an endpoint that serves another kind than it promises.
-pub fn kind_of(decoded: &load::Decoded, file_name: &str) -> Result<MemberKind, String> {
+/// The block and mutex texts (`?debug=1`) say which they are in their first line; `head`
+/// is the start of the file as stored.
+fn legacy_contention_kind(head: &[u8]) -> Option<MemberKind> {
+    match profile::legacy::sniff(head) {
+        Some(profile::legacy::Legacy::GoBlock) => Some(MemberKind::Block),
+        Some(profile::legacy::Legacy::GoMutex) => Some(MemberKind::Mutex),
+        _ => None,
+    }
+}
+
+/// What a decoded file named `file_name`, whose stored bytes start with `head`, is as a
+/// member of a set (what `members` calls it), or why a profile named as a window profile is
+/// none. `collect` asks the same question of each body, to catch an endpoint that serves
+/// another kind than it promises.
+pub fn kind_of(
+    head: &[u8],
+    decoded: &load::Decoded,
+    file_name: &str,
+) -> Result<MemberKind, String> {
+    if let Some(kind) = legacy_contention_kind(head) {
+        return Ok(kind);
+    }
     let file_name = file_name.to_lowercase();
     match decoded {
         load::Decoded::Dump(dump) => Ok(match dump.format {

@@ -1598,3 +1598,28 @@ fn a_large_body_streams_to_disk_and_is_kept_whole() {
     let saved = std::fs::read(run.out.join(format!("{PREFIX}-heap.prof"))).unwrap();
     assert!(saved == body, "the saved body differs from the one served");
 }
+
+#[test]
+fn contention_texts_are_checked_by_their_first_line() {
+    let text = |name: &str| std::fs::read(common::fixture(&format!("legacy/{name}.txt"))).unwrap();
+    let run = hostile(
+        vec![
+            // The block profile's text at the mutex endpoint: its first line says block.
+            ("/debug/pprof/mutex", Answer::Body(text("go127-block"))),
+            // The block profile's text at its own endpoint is a block profile, kept.
+            ("/debug/pprof/block", Answer::Body(text("go119-block"))),
+        ],
+        |_| {},
+    );
+    assert_eq!(
+        run.failures(),
+        vec![
+            "Mutex: wrong kind: expected mutex profile, found block profile (sample types \
+             contentions/count, delay/nanoseconds); not saved"
+        ]
+    );
+    let set = set::open(&run.out.join(PREFIX), &Default::default()).unwrap();
+    assert_eq!(set.missing, vec![MemberKind::Mutex]);
+    let block = set.member(MemberKind::Block).unwrap();
+    assert_eq!(std::fs::read(&block.path).unwrap(), text("go119-block"));
+}
