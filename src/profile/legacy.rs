@@ -86,6 +86,15 @@ pub fn sniff(head: &[u8]) -> Option<Legacy> {
     if let Some(unread) = sniff_binary_cpu(head) {
         return Some(unread);
     }
+    // Text formats only: a protobuf's first "line" holds control bytes (field tags, lengths),
+    // so none is ever taken for one (pprof tries protobuf first; this keeps that priority).
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    if first_line
+        .iter()
+        .any(|&b| b < 0x20 && b != b'\t' && b != b'\r')
+    {
+        return None;
+    }
     let patterns = patterns()?;
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     let mut lines = text.lines();
@@ -740,6 +749,8 @@ mod tests {
             })
         );
         assert_eq!(sniff(b"\x0a\x04"), None);
+        // A protobuf whose first bytes spell a header is still a protobuf.
+        assert_eq!(sniff(b"--- mutex:\x08\x01\n"), None);
     }
 
     #[test]
