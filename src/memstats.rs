@@ -129,7 +129,19 @@ pub fn parse(text: &[u8]) -> Result<MemStats, MemStatsError> {
     let start = find_block(text).ok_or(MemStatsError::NoBlock)?;
     // Line numbers count from the start of the text, so an error can be found in the file.
     let first_line = 1 + memchr::memchr_iter(b'\n', &text[..start]).count();
-    let block = String::from_utf8_lossy(&text[start..]);
+    parse_block(&text[start..], first_line)
+}
+
+/// The line that opens the block, as [`parse_block`] wants it first.
+pub fn is_block_start(line: &[u8]) -> bool {
+    line == BLOCK_START.as_bytes()
+}
+
+/// Parses the block alone: `block` starts with its `# runtime.MemStats` line, which is line
+/// `first_line` of the text (for errors). For a reader that streams the text and keeps only
+/// the block.
+pub fn parse_block(block: &[u8], first_line: usize) -> Result<MemStats, MemStatsError> {
+    let block = String::from_utf8_lossy(block);
     let mut stats = MemStats::default();
     let mut known = 0usize;
     for (offset, raw) in block.lines().enumerate().skip(1) {

@@ -24,10 +24,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::context::{ByteSize, Context, HumanDuration, ProcessStats};
-use crate::dump;
 use crate::memstats;
 use crate::output::{Existing, write_atomic};
-use crate::profile::{self, DecodeOptions};
+use crate::profile::DecodeOptions;
 use crate::set::MemberKind;
 use crate::timefmt::UtcTime;
 
@@ -338,21 +337,22 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     let mut failures = Vec::new();
     let (cpu_result, window_results) = std::thread::scope(|scope| {
         let cpu = scope.spawn(|| {
-            window_budget().and_then(|budget| fetch(&cpu_url, &budget, options.max_body_bytes))
+            window_budget().and_then(|budget| fetch(&cpu_url, &budget, options.max_body_bytes, dir))
         });
         // Started with the CPU profile, so that all cover the same seconds.
         let windows: Vec<_> = window_urls
             .iter()
             .map(|url| {
                 scope.spawn(|| {
-                    window_budget().and_then(|budget| fetch(url, &budget, options.max_body_bytes))
+                    window_budget()
+                        .and_then(|budget| fetch(url, &budget, options.max_body_bytes, dir))
                 })
             })
             .collect();
         for target in &TARGETS[DURING] {
             let url = target.url(&base, options.cpu_seconds);
-            let result =
-                member_budget().and_then(|budget| fetch(&url, &budget, options.max_body_bytes));
+            let result = member_budget()
+                .and_then(|budget| fetch(&url, &budget, options.max_body_bytes, dir));
             store(
                 *target,
                 &url,
@@ -406,7 +406,7 @@ pub fn collect(options: &CollectOptions) -> Result<Outcome, CollectError> {
     for target in AFTER.map(|i| TARGETS[i]) {
         let url = target.url(&base, options.cpu_seconds);
         let result = member_budget()
-            .and_then(|budget| fetch(&url, &budget, options.max_body_bytes))
+            .and_then(|budget| fetch(&url, &budget, options.max_body_bytes, dir))
             .map_err(|what| explain_missing(target.kind, what));
         store(
             target,
@@ -531,7 +531,8 @@ fn seconds_left(length: u64, position: u64) -> u64 {
     length.saturating_sub(position)
 }
 
-/// Checks the body and writes it, or records why it could not be kept.
+/// Checks the staged body and renames it into place, or records why it could not be kept
+/// (the staged file is then removed).
 #[allow(clippy::too_many_arguments)]
 fn store(
     target: Target,
@@ -542,8 +543,10 @@ fn store(
     saved: &mut Vec<Saved>,
     failures: &mut Vec<Failure>,
 ) -> Result<(), CollectError> {
-    let body = match result.and_then(|fetched| check_body(target, fetched, &options.decode)) {
-        Ok(body) => body,
+    let fetched = match result
+        .and_then(|mut fetched| check_body(target, &mut fetched, &options.decode).map(|()| fetched))
+    {
+        Ok(fetched) => fetched,
         Err(what) => {
             failures.push(Failure {
                 kind: target.kind,
@@ -554,13 +557,23 @@ fn store(
         }
     };
     let path = options.out_dir.join(format!("{prefix}-{}", target.suffix));
-    write_atomic(&path, &body, Existing::Refuse).map_err(|e| CollectError::Write {
+    let write_error = |e: &std::io::Error| CollectError::Write {
         path: path.clone(),
-        what: crate::text::describe_io(&e),
-    })?;
+        what: crate::text::describe_io(e),
+    };
+    // Synced before the rename: a collected profile cannot be made again.
+    fetched
+        .staged
+        .as_file()
+        .sync_all()
+        .map_err(|e| write_error(&e))?;
+    fetched
+        .staged
+        .persist_noclobber(&path)
+        .map_err(|e| write_error(&e.error))?;
     saved.push(Saved {
         kind: target.kind,
-        bytes: body.len() as u64,
+        bytes: fetched.size,
         path,
     });
     Ok(())
@@ -581,48 +594,52 @@ fn explain_missing(kind: MemberKind, what: String) -> String {
     }
 }
 
-/// A body is kept only when it is what was asked for: a decodable profile or dump.
+/// A body is kept only when it is what was asked for: a decodable profile or dump of the
+/// kind the endpoint serves.
 ///
 /// The Content-Type does not decide: net/http/pprof sends `application/octet-stream` for
 /// profiles and `text/plain` for the dumps, but proxies and tunnels relabel bodies, and a
 /// body that decodes is a profile whatever its label. The label only helps to explain a body
 /// that does not decode: an HTML page (a proxy's 502, a login page) is named as one, with its
 /// title, and an unexpected type is shown next to the decoder's complaint.
-fn check_body(target: Target, fetched: Fetched, decode: &DecodeOptions) -> Result<Vec<u8>, String> {
-    let Fetched { body, content_type } = fetched;
-    if body.is_empty() {
+///
+/// The body is read from its staged file: decoded while it is read (as `report` reads it),
+/// and only its first [`HEAD_BYTES`] are held to explain a failure.
+fn check_body(target: Target, fetched: &mut Fetched, decode: &DecodeOptions) -> Result<(), String> {
+    use std::io::{Seek, SeekFrom};
+    if fetched.size == 0 {
         return Err("HTTP 200 with an empty body".to_string());
     }
-    let (what, problem) = match target.check {
-        Check::Dump => match dump::parse(&body) {
-            Ok(_) => return Ok(body),
-            Err(e) => ("a goroutine dump", e.to_string()),
-        },
-        Check::MemStats => match memstats::parse(&body) {
-            Ok(_) => return Ok(body),
-            Err(e) => ("a heap profile text with runtime.MemStats", e.to_string()),
-        },
-        Check::Profile => match profile::decode(&body, decode) {
-            Ok(_) => return Ok(body),
-            Err(e) => ("a profile", e.to_string()),
-        },
-        Check::Window => match profile::decode(&body, decode) {
-            Ok(p) if p.duration_nanos > 0 => return Ok(body),
-            // What net/http/pprof before Go 1.16 does: it ignores ?seconds= and sends the
-            // profile since start, which states no duration.
-            Ok(_) => {
-                return Err(
-                    "the answer states no duration, so it is the profile since the \
-                     process started: the server ignores ?seconds= (net/http/pprof before Go \
-                     1.16); reports fall back to the profile since start"
-                        .to_string(),
-                );
-            }
-            Err(e) => ("a profile", e.to_string()),
-        },
+    let staging = |e: std::io::Error| {
+        format!(
+            "the staged body could not be read back: {}",
+            crate::text::describe_io(&e)
+        )
     };
-    let content_type = content_type.as_deref();
-    if let Some(title) = html_page(&body, content_type) {
+    let file = fetched.staged.as_file_mut();
+    file.seek(SeekFrom::Start(0)).map_err(staging)?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    (&mut *file)
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(staging)?;
+    file.seek(SeekFrom::Start(0)).map_err(staging)?;
+    let reader = std::io::BufReader::with_capacity(COPY_BUFFER_BYTES, &*file);
+    let (what, problem) = match target.check {
+        Check::MemStats => match check_memstats(reader, decode) {
+            Ok(()) => return Ok(()),
+            Err(e) => ("a heap profile text with runtime.MemStats", e),
+        },
+        Check::Dump | Check::Profile | Check::Window => {
+            match crate::set::load::decode_reader(reader, decode) {
+                Ok(decoded) => return check_kind(target, &head, &decoded),
+                Err(e) if target.check == Check::Dump => ("a goroutine dump", e.to_string()),
+                Err(e) => ("a profile", e.to_string()),
+            }
+        }
+    };
+    let content_type = fetched.content_type.as_deref();
+    if let Some(title) = html_page(&head, content_type) {
         let label = content_type
             .map(|t| format!(" (Content-Type {t})"))
             .unwrap_or_default();
@@ -635,6 +652,113 @@ fn check_body(target: Target, fetched: Fetched, decode: &DecodeOptions) -> Resul
         _ => String::new(),
     };
     Err(format!("the body{label} is not {what}: {problem}"))
+}
+
+/// How much of the start of a body is held to explain why it is not a profile.
+const HEAD_BYTES: usize = 4096;
+
+/// The buffer a body streams through, from the socket to its staged file and back into the
+/// decoder: what a member costs in memory beyond its decoded form.
+const COPY_BUFFER_BYTES: usize = 1 << 16;
+
+/// The largest `# runtime.MemStats` block read (Go's is about 10 kB: two 256-entry buffers).
+const MAX_MEMSTATS_BLOCK_BYTES: usize = 1 << 20;
+
+/// The kind check: the body must be the member the endpoint serves, as a set classifies it
+/// by content (`set::kind_of`, what `members` will say). A heap profile at
+/// `/debug/pprof/profile` would otherwise be saved as `-cpu.prof`, and the set found to lack
+/// its CPU profile only later. Mutex and block profiles carry the same sample types, so the
+/// endpoint's name decides between them, as it does in a set, unless the body is their text
+/// form (`debug=1`), whose first line says which it is.
+fn check_kind(
+    target: Target,
+    head: &[u8],
+    decoded: &crate::set::load::Decoded,
+) -> Result<(), String> {
+    if let (Check::Window, crate::set::load::Decoded::Profile(p)) = (target.check, decoded)
+        && p.duration_nanos <= 0
+    {
+        // What net/http/pprof before Go 1.16 does: it ignores ?seconds= and sends the
+        // profile since start, which states no duration.
+        return Err(
+            "the answer states no duration, so it is the profile since the \
+             process started: the server ignores ?seconds= (net/http/pprof before Go \
+             1.16); reports fall back to the profile since start"
+                .to_string(),
+        );
+    }
+    let found = crate::set::kind_of(head, decoded, target.suffix)?;
+    if found == target.kind {
+        return Ok(());
+    }
+    let types = match decoded {
+        crate::set::load::Decoded::Profile(p) => format!(
+            " (sample types {})",
+            p.sample_types
+                .iter()
+                .map(|t| format!("{}/{}", t.kind, t.unit))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        crate::set::load::Decoded::Dump(_) => String::new(),
+    };
+    Err(format!(
+        "wrong kind: expected {}, found {}{types}; not saved",
+        target.kind.describe(),
+        found.describe()
+    ))
+}
+
+/// The MemStats check, streaming: the first line must be a heap profile text's, and the last
+/// `# runtime.MemStats` block (held alone, up to [`MAX_MEMSTATS_BLOCK_BYTES`]) must parse.
+fn check_memstats(mut reader: impl std::io::BufRead, decode: &DecodeOptions) -> Result<(), String> {
+    use std::io::BufRead as _;
+    let mut line = Vec::new();
+    let mut block = Vec::new();
+    let mut block_line = 0;
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let read = (&mut reader)
+            .take(decode.max_line_bytes as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("read failed ({})", crate::text::describe_io(&e)))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        } else if line.len() > decode.max_line_bytes {
+            return Err(format!(
+                "line {number} is longer than {} (raise --max-line-length)",
+                ByteSize(decode.max_line_bytes as u64)
+            ));
+        }
+        if number == 1 && !memstats::sniff(&line) {
+            return Err(memstats::MemStatsError::NotHeapText.to_string());
+        }
+        if memstats::is_block_start(&line) {
+            block.clear();
+            block_line = number;
+        }
+        if block_line > 0 {
+            block.extend_from_slice(&line);
+            block.push(b'\n');
+            if block.len() > MAX_MEMSTATS_BLOCK_BYTES {
+                return Err(format!(
+                    "the \"# runtime.MemStats\" block is larger than {}, which no Go runtime writes",
+                    ByteSize(MAX_MEMSTATS_BLOCK_BYTES as u64)
+                ));
+            }
+        }
+    }
+    if block_line == 0 {
+        return Err(memstats::MemStatsError::NoBlock.to_string());
+    }
+    memstats::parse_block(&block, block_line)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// What net/http/pprof sends (profiles, dumps); other types are worth showing.
@@ -698,10 +822,22 @@ fn one_line(text: &str) -> String {
     out
 }
 
-/// A body as it arrived, with the type the server gave it.
+/// A body as it arrived, staged in a temporary file beside the set (removed when dropped,
+/// so a member not kept leaves nothing behind), with its size and the type the server gave it.
 struct Fetched {
-    body: Vec<u8>,
+    staged: tempfile::NamedTempFile,
+    size: u64,
     content_type: Option<String>,
+}
+
+/// A temporary file in `dir`, named as every staged output is (`.pprof-report-*.tmp`), for a
+/// body to stream into.
+fn stage_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".pprof-report-")
+        .suffix(".tmp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)
 }
 
 /// The time one request may take, and the flags that set it (for the message when it ends).
@@ -765,8 +901,9 @@ fn rounded(d: Duration) -> String {
 /// error page has no claim on --max-size or on the time left.
 const ERROR_BODY_BYTES: u64 = 4096;
 
-/// GETs a URL: the body of a 200 answer, or why there is none, in words.
-fn fetch(url: &str, budget: &Budget, max_body: u64) -> Result<Fetched, String> {
+/// GETs a URL: the body of a 200 answer, streamed through a bounded buffer into a file
+/// staged in `dir`, or why there is none, in words.
+fn fetch(url: &str, budget: &Budget, max_body: u64, dir: &Path) -> Result<Fetched, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         // A deadline for the whole call, connect to last body byte: a per-read timeout
         // would let a server that sends a byte a second keep the collection alive forever.
@@ -796,22 +933,48 @@ fn fetch(url: &str, budget: &Budget, max_body: u64) -> Result<Fetched, String> {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(|t| t.chars().take(100).collect());
-    // The limit is applied while the body streams: reading stops one byte past it.
+    let mut staged = stage_in(dir).map_err(|e| {
+        format!(
+            "the body cannot be staged in {}: {}",
+            dir.display(),
+            crate::text::describe_io(&e)
+        )
+    })?;
+    // The limit is applied while the body streams: reading stops one byte past it. Only
+    // one buffer of it is in memory at a time, whatever --max-size allows.
     let mut reader = response.body_mut().with_config().limit(max_body).reader();
-    let mut body = Vec::new();
-    if let Err(e) = reader.read_to_end(&mut body) {
-        let error = ureq::Error::from(e);
-        let cut =
-            matches!(&error, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof);
-        return Err(match (cut, announced) {
-            (true, Some(length)) => format!(
-                "the connection closed before the whole body arrived ({} of {length} bytes)",
-                body.len()
-            ),
-            _ => describe(&error, Stage::Body, budget, max_body),
-        });
+    let mut buffer = vec![0u8; COPY_BUFFER_BYTES];
+    let mut size = 0u64;
+    loop {
+        let read = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let error = ureq::Error::from(e);
+                let cut = matches!(&error, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof);
+                return Err(match (cut, announced) {
+                    (true, Some(length)) => format!(
+                        "the connection closed before the whole body arrived ({size} of {length} bytes)"
+                    ),
+                    _ => describe(&error, Stage::Body, budget, max_body),
+                });
+            }
+        };
+        std::io::Write::write_all(&mut staged, &buffer[..read]).map_err(|e| {
+            format!(
+                "the body cannot be staged in {}: {}",
+                dir.display(),
+                crate::text::describe_io(&e)
+            )
+        })?;
+        size += read as u64;
     }
-    Ok(Fetched { body, content_type })
+    Ok(Fetched {
+        staged,
+        size,
+        content_type,
+    })
 }
 
 /// An answer other than 200, in one line: status, where a redirect pointed, and the first

@@ -11,11 +11,15 @@
 
 use std::io::Read;
 
+use super::legacy;
 pub use super::limits::{DecodeError, DecodeOptions, Limited, is_gzip, read_error};
 use super::model::Profile;
 use super::resolve::resolve;
 use super::validate::check_value_sums;
 use super::wire::{Failure, Input, read_fields};
+
+/// How much of the decompressed start is read to recognise a legacy format.
+const LEGACY_SNIFF_BYTES: usize = 4096;
 
 /// A reader of the decompressed bytes: gzip (every member, as Go's reader does) is undone
 /// on the fly; other input passes through. Both are capped at the decompressed-size limit.
@@ -67,10 +71,23 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeErr
 /// `gzip` says whether they are being inflated, for error messages. Like [`decode`], it
 /// returns only a profile that passes [`check_value_sums`].
 pub fn decode_stream<R: Read>(
-    reader: R,
+    mut reader: R,
     gzip: bool,
     options: &DecodeOptions,
 ) -> Result<Profile, DecodeError> {
+    // A legacy text profile (or another legacy format, refused by name) is told by its start;
+    // no profile.proto starts like one (their first byte is a field tag, never 0, `-` or `h`).
+    let mut head = Vec::with_capacity(LEGACY_SNIFF_BYTES);
+    (&mut reader)
+        .take(LEGACY_SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| read_error(&e, gzip, options.max_decompressed_bytes))?;
+    let reader = std::io::Cursor::new(head).chain(reader);
+    if let Some(format) = legacy::sniff(reader.get_ref().0.get_ref()) {
+        let profile = legacy::parse(format, reader, gzip, options)?;
+        check_value_sums(&profile)?;
+        return Ok(profile);
+    }
     let mut input = Input::new(reader, gzip, options.max_decompressed_bytes);
     let raw = match read_fields(&mut input, options) {
         Ok(raw) => raw,

@@ -75,6 +75,14 @@ pub enum DecodeError {
     /// holds why.
     #[error("not a pprof profile: {0}")]
     NotAProfile(String),
+    /// A legacy profile format that is recognised and not read (see `legacy.rs`).
+    #[error("{format}: not read; {advice}")]
+    UnreadFormat {
+        /// The format in words: `a legacy CPU profile (binary, pre-protobuf: …)`.
+        format: &'static str,
+        /// What to collect instead.
+        advice: &'static str,
+    },
     /// A profile whose content does not hold together (a dangling id, a value count that does
     /// not match the sample types, values too large to add up), or a failed read; holds the
     /// whole message.

@@ -1,5 +1,6 @@
 //! pprof profiles: the owned model (`model.rs`) and the one door from bytes to it
-//! (`decode.rs`): sniffing (gzip or not), reading profile.proto (`wire.rs`), resolving ids
+//! (`decode.rs`): sniffing (gzip or not), reading profile.proto (`wire.rs`) or the legacy
+//! text profiles Go still serves (`legacy.rs`), resolving ids
 //! into the model (`resolve.rs`) and validating the whole (`validate.rs`), under the options,
 //! limits and errors of `limits.rs`; and the `Language` a profile's program is written in.
 //! The way back: merging profiles as pprof does (`merge.rs`) and writing a profile as
@@ -8,6 +9,7 @@
 pub mod decode;
 pub mod encode;
 pub mod language;
+pub mod legacy;
 pub mod limits;
 pub mod merge;
 pub mod model;

@@ -651,11 +651,15 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
             content: Content::MemStats(stats),
         })));
     }
-    if !profile::is_gzip(&head) && dump::sniff(&head).is_none() && looks_like_text(&head) {
+    if !profile::is_gzip(&head)
+        && legacy_contention_kind(&head).is_none()
+        && dump::sniff(&head).is_none()
+        && looks_like_text(&head)
+    {
         reader.finish().map_err(io_error)?;
         return Ok(Read::Other(text_reason(&head)));
     }
-    let decoded = load::decode_reader(std::io::Cursor::new(head).chain(&mut reader), options)
+    let decoded = load::decode_reader(std::io::Cursor::new(&head).chain(&mut reader), options)
         .map_err(|e| match e {
             load::DecodeAnyError::Profile(source) => SetError::Decode {
                 path: path.to_path_buf(),
@@ -667,38 +671,60 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
             },
         })?;
     let (size, sha256) = reader.finish().map_err(io_error)?;
-    let decoded = match decoded {
-        load::Decoded::Dump(dump) => {
-            let kind = match dump.format {
-                DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
-                // The dump the leak detection wrote is told apart by its name only: it is
-                // an ordinary debug=2 dump whose leaked goroutines say so.
-                DumpFormat::Debug2 if file_name.contains("goroutineleak") => {
-                    MemberKind::GoroutineLeakDebug2
-                }
-                DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
-            };
-            return Ok(Read::Member(Box::new(Member {
-                kind,
-                path: path.to_path_buf(),
-                size,
-                sha256,
-                content: Content::Dump(dump),
-            })));
-        }
-        load::Decoded::Profile(profile) => profile,
-    };
-    let kind = match window_kind(classify(&decoded, &file_name), &file_name, &decoded) {
+    let kind = match kind_of(&head, &decoded, &file_name) {
         Ok(kind) => kind,
         Err(reason) => return Ok(Read::Other(reason)),
+    };
+    let content = match decoded {
+        load::Decoded::Dump(dump) => Content::Dump(dump),
+        load::Decoded::Profile(profile) => Content::Profile(profile),
     };
     Ok(Read::Member(Box::new(Member {
         kind,
         path: path.to_path_buf(),
         size,
         sha256,
-        content: Content::Profile(decoded),
+        content,
     })))
+}
+
+/// The block and mutex texts (`?debug=1`) say which they are in their first line; `head`
+/// is the start of the file as stored.
+fn legacy_contention_kind(head: &[u8]) -> Option<MemberKind> {
+    match profile::legacy::sniff(head) {
+        Some(profile::legacy::Legacy::GoBlock) => Some(MemberKind::Block),
+        Some(profile::legacy::Legacy::GoMutex) => Some(MemberKind::Mutex),
+        _ => None,
+    }
+}
+
+/// What a decoded file named `file_name`, whose stored bytes start with `head`, is as a
+/// member of a set (what `members` calls it), or why a profile named as a window profile is
+/// none. `collect` asks the same question of each body, to catch an endpoint that serves
+/// another kind than it promises.
+pub fn kind_of(
+    head: &[u8],
+    decoded: &load::Decoded,
+    file_name: &str,
+) -> Result<MemberKind, String> {
+    if let Some(kind) = legacy_contention_kind(head) {
+        return Ok(kind);
+    }
+    let file_name = file_name.to_lowercase();
+    match decoded {
+        load::Decoded::Dump(dump) => Ok(match dump.format {
+            DumpFormat::Debug1 => MemberKind::GoroutineDebug1,
+            // The dump the leak detection wrote is told apart by its name only: it is
+            // an ordinary debug=2 dump whose leaked goroutines say so.
+            DumpFormat::Debug2 if file_name.contains("goroutineleak") => {
+                MemberKind::GoroutineLeakDebug2
+            }
+            DumpFormat::Debug2 => MemberKind::GoroutineDebug2,
+        }),
+        load::Decoded::Profile(profile) => {
+            window_kind(classify(profile, &file_name), &file_name, profile)
+        }
+    }
 }
 
 /// Decides what a pprof profile is from its sample types, default sample type and period
@@ -785,7 +811,9 @@ fn text_reason(data: &[u8]) -> String {
         .next()
         .map(|l| String::from_utf8_lossy(l).trim().to_string())
         .unwrap_or_default();
-    if first_line.ends_with("profile: total 0") || first_line.contains(" profile: ") {
+    if let Some(profile::legacy::Legacy::Unread { format, advice }) = profile::legacy::sniff(data) {
+        format!("{format}: not read; {advice}")
+    } else if first_line.ends_with("profile: total 0") || first_line.contains(" profile: ") {
         format!("text profile format not read (first line {first_line:?}); collect it as protobuf")
     } else {
         "text file, not a profile".to_string()

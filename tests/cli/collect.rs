@@ -1448,3 +1448,178 @@ fn the_command_line_refuses_names_that_would_leave_out_with_status_2() {
         );
     }
 }
+
+// ---- Wrong kinds and streamed bodies -----------------------------------------------------
+
+#[test]
+fn wrong_kind_heap_at_the_cpu_endpoint_is_flagged_and_not_saved() {
+    let run = hostile(
+        vec![("/debug/pprof/profile", Answer::File("heap.prof"))],
+        |_| {},
+    );
+    // Nothing is written under -cpu.prof (or any other name), and the rest is whole.
+    run.check(&[MemberKind::Cpu]);
+    assert_eq!(
+        run.failures(),
+        vec![
+            "Cpu: wrong kind: expected CPU profile, found heap profile \
+             (sample types alloc_objects/count, alloc_space/bytes, inuse_objects/count, \
+             inuse_space/bytes); not saved"
+        ]
+    );
+    assert!(!run.outcome.complete());
+    // The set as `members` reads it: the CPU profile is missing, and nothing else is.
+    let set = set::open(&run.out.join(PREFIX), &Default::default()).unwrap();
+    assert_eq!(set.missing, vec![MemberKind::Cpu]);
+}
+
+#[test]
+fn wrong_kinds_of_every_shape_are_flagged() {
+    let run = hostile(
+        vec![
+            // An allocs profile (default alloc_space) where the heap profile belongs: the set
+            // would read it as a second allocs profile.
+            ("/debug/pprof/heap", Answer::File("allocs.prof")),
+            // A debug=2 dump where the debug=1 dump belongs.
+            (
+                "/debug/pprof/goroutine?debug=1",
+                Answer::File("goroutines-debug2.txt"),
+            ),
+            // A goroutine dump where the protobuf goroutine profile belongs.
+            ("/debug/pprof/goroutine", Answer::File("goroutines.txt")),
+        ],
+        |_| {},
+    );
+    run.check(&[
+        MemberKind::Heap,
+        MemberKind::Goroutine,
+        MemberKind::GoroutineDebug1,
+    ]);
+    let failures = run.failures();
+    assert_eq!(
+        failures[0],
+        "Heap: wrong kind: expected heap profile, found allocs profile \
+         (sample types alloc_objects/count, alloc_space/bytes, inuse_objects/count, \
+         inuse_space/bytes); not saved"
+    );
+    assert_eq!(
+        failures[1],
+        "Goroutine: wrong kind: expected goroutine profile (protobuf), found goroutine dump \
+         (debug=1); not saved"
+    );
+    assert_eq!(
+        failures[2],
+        "GoroutineDebug1: wrong kind: expected goroutine dump (debug=1), found goroutine dump \
+         (debug=2); not saved"
+    );
+}
+
+#[test]
+fn the_command_line_flags_a_wrong_kind_member_and_exits_1() {
+    let service = FakeService::start(vec![("/debug/pprof/profile", Answer::File("heap.prof"))]);
+    let out = tempfile::tempdir().unwrap();
+    let url = service.url();
+    let (code, _, stderr) = common::run(
+        &[
+            "collect",
+            "--url",
+            &url,
+            "--host",
+            "cli",
+            "--services",
+            "3",
+            "--seconds",
+            "1",
+            "--out",
+            ".",
+            "--quiet",
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "error: CPU profile ({url}/debug/pprof/profile?seconds=1): wrong kind: \
+             expected CPU profile, found heap profile (sample types"
+        )),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].ends_with(" is incomplete: 7 of 8 members saved"),
+        "{}",
+        lines[1]
+    );
+    let names: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with("-cpu.prof")), "{names:?}");
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
+
+/// A valid profile followed by zeros up to `size` bytes (protobuf ignores nothing, so it is
+/// padded inside a field the decoder skips: an unknown field 15 of that length).
+fn padded_profile(size: usize) -> Vec<u8> {
+    let mut body = fixture_member("heap.prof");
+    if body.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        flate2::read::MultiGzDecoder::new(&body[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        body = plain;
+    }
+    let padding = size.saturating_sub(body.len() + 10);
+    body.push((15 << 3) | 2);
+    let mut length = padding as u64;
+    while length >= 0x80 {
+        body.push((length as u8) | 0x80);
+        length >>= 7;
+    }
+    body.push(length as u8);
+    body.resize(body.len() + padding, 0);
+    body
+}
+
+#[test]
+fn a_large_body_streams_to_disk_and_is_kept_whole() {
+    let body = padded_profile(48 << 20);
+    let run = hostile(
+        vec![("/debug/pprof/heap", Answer::Body(body.clone()))],
+        |opts| {
+            opts.max_body_bytes = 64 << 20;
+            opts.decode.max_decompressed_bytes = 64 << 20;
+            opts.timeout = Duration::from_secs(10);
+        },
+    );
+    assert!(run.outcome.failures.is_empty(), "{:?}", run.failures());
+    let saved = std::fs::read(run.out.join(format!("{PREFIX}-heap.prof"))).unwrap();
+    assert!(saved == body, "the saved body differs from the one served");
+}
+
+#[test]
+fn contention_texts_are_checked_by_their_first_line() {
+    let text = |name: &str| std::fs::read(common::fixture(&format!("legacy/{name}.txt"))).unwrap();
+    let run = hostile(
+        vec![
+            // The block profile's text at the mutex endpoint: its first line says block.
+            ("/debug/pprof/mutex", Answer::Body(text("go127-block"))),
+            // The block profile's text at its own endpoint is a block profile, kept.
+            ("/debug/pprof/block", Answer::Body(text("go119-block"))),
+        ],
+        |_| {},
+    );
+    assert_eq!(
+        run.failures(),
+        vec![
+            "Mutex: wrong kind: expected mutex profile, found block profile (sample types \
+             contentions/count, delay/nanoseconds); not saved"
+        ]
+    );
+    let set = set::open(&run.out.join(PREFIX), &Default::default()).unwrap();
+    assert_eq!(set.missing, vec![MemberKind::Mutex]);
+    let block = set.member(MemberKind::Block).unwrap();
+    assert_eq!(std::fs::read(&block.path).unwrap(), text("go119-block"));
+}

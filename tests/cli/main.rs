@@ -15,6 +15,7 @@ mod command_line;
 mod compare;
 mod docs;
 mod hostile;
+mod legacy;
 mod output;
 mod pgo;
 mod report;
