@@ -11,6 +11,7 @@
 
 use std::io::Read;
 
+use super::limits::MemoryBudget;
 pub use super::limits::{DecodeError, DecodeOptions, Limited, is_gzip, read_error};
 use super::model::Profile;
 use super::resolve::resolve;
@@ -72,7 +73,8 @@ pub fn decode_stream<R: Read>(
     options: &DecodeOptions,
 ) -> Result<Profile, DecodeError> {
     let mut input = Input::new(reader, gzip, options.max_decompressed_bytes);
-    let raw = match read_fields(&mut input, options) {
+    let budget = MemoryBudget::new(options);
+    let raw = match read_fields(&mut input, options, &budget) {
         Ok(raw) => raw,
         Err(Failure::Decode(e)) => return Err(e),
         Err(Failure::Wire(what)) => {
@@ -92,7 +94,7 @@ pub fn decode_stream<R: Read>(
             "the gzip stream holds no data".to_string(),
         ));
     }
-    let profile = resolve(raw)?;
+    let profile = resolve(raw, &budget, input.consumed())?;
     check_value_sums(&profile)?;
     Ok(profile)
 }
