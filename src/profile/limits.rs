@@ -203,8 +203,13 @@ pub(crate) struct MemoryBudget {
 
 impl MemoryBudget {
     pub(crate) fn new(options: &DecodeOptions) -> Self {
+        MemoryBudget::with_limit(options.max_memory_bytes)
+    }
+
+    /// A budget of `max_memory_bytes` ([`DecodeOptions::max_memory_bytes`]).
+    pub(crate) fn with_limit(max_memory_bytes: Option<u64>) -> Self {
         MemoryBudget {
-            explicit: options.max_memory_bytes,
+            explicit: max_memory_bytes,
             used: Cell::new(0),
         }
     }
