@@ -368,7 +368,7 @@ pub struct DecodeArgs {
     #[arg(long, help_heading = "Limits", value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
     pub max_line_length: u64,
     /// Most memory one decoded profile may take, estimated while it is read. Default: 16 bytes
-    /// per (decompressed) byte of profile plus 64 MiB, at most 2 GiB; a SIZE replaces all three.
+    /// per (decompressed) byte of profile plus 16 MiB, at most 2 GiB; a SIZE replaces all three.
     #[arg(long, help_heading = "Limits", value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
 }

@@ -262,5 +262,14 @@ mod tests {
             },
             "decompressed size exceeds the limit of 10 bytes (raise it with --max-decompressed-size)",
         );
+        check(
+            DecodeOptions {
+                max_memory_bytes: Some(10),
+                ..defaults
+            },
+            "the profile would take more than 10 bytes of memory once decoded, at sample type 1 \
+             (the limit set by --max-memory; raise it with --max-memory)",
+        );
+        assert!(decode(&bytes, &defaults).is_ok());
     }
 }

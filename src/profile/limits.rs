@@ -41,7 +41,7 @@ pub struct DecodeOptions {
 pub const MEMORY_PER_BYTE: u64 = 16;
 /// Memory every profile may take whatever its size, by default: small profiles of few
 /// entries with much metadata (a table of mappings, long names) are never refused.
-pub const MEMORY_FLOOR: u64 = 64 << 20;
+pub const MEMORY_FLOOR: u64 = 16 << 20;
 /// The most memory any profile may take by default, however large: with the default
 /// decompressed limit of 1 GiB, a profile of many small entries stays under 4 GiB of
 /// address space with everything around it.
