@@ -367,6 +367,10 @@ pub struct DecodeArgs {
     /// Longest line accepted in a goroutine text dump, in bytes.
     #[arg(long, help_heading = "Limits", value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
     pub max_line_length: u64,
+    /// Most memory one decoded profile may take, estimated while it is read. Default: 16 bytes
+    /// per (decompressed) byte of profile plus 16 MiB, at most 2 GiB; a SIZE replaces all three.
+    #[arg(long, help_heading = "Limits", value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
 }
 
 impl DecodeArgs {
@@ -379,6 +383,7 @@ impl DecodeArgs {
             max_stack_depth: self.max_stack_depth,
             max_string_bytes: usize::try_from(self.max_string_length).unwrap_or(usize::MAX),
             max_line_bytes: usize::try_from(self.max_line_length).unwrap_or(usize::MAX),
+            max_memory_bytes: self.max_memory,
         }
     }
 }

@@ -21,6 +21,7 @@ use super::{
     CreatedBy, DumpError, DumpFormat, GoroutineDump, GoroutineInfo, Lines, StreamError, excerpt,
     find_byte, is_blank, new_builder, parse_decimal, rsplit_once_byte, split_file_line,
 };
+use crate::profile::limits::MemoryBudget;
 use crate::profile::model::{Labels, Line, ProfileBuilder};
 
 /// `goroutine 7 [select, 2 minutes]:` (also with Go ≥ 1.23's `gp=0x… m=… mp=0x…` fields
@@ -223,8 +224,16 @@ pub(super) fn parse_stream(
     rest: impl std::io::Read,
     max_line_bytes: usize,
     max_depth: usize,
+    budget: &MemoryBudget,
 ) -> Result<GoroutineDump, StreamError> {
-    parse_stream_from(text, rest, max_line_bytes, max_depth, FIRST_STREAM_PIECE)
+    parse_stream_from(
+        text,
+        rest,
+        max_line_bytes,
+        max_depth,
+        FIRST_STREAM_PIECE,
+        budget,
+    )
 }
 
 /// [`parse_stream`] with the size of its first piece (the tests cut small dumps finely).
@@ -234,6 +243,7 @@ fn parse_stream_from(
     max_line_bytes: usize,
     max_depth: usize,
     first_piece_bytes: usize,
+    budget: &MemoryBudget,
 ) -> Result<GoroutineDump, StreamError> {
     let workers = crate::parallel::cores();
     // Bounded, so that reading waits for the parsers rather than piling up text.
@@ -275,7 +285,7 @@ fn parse_stream_from(
         }
         drop((queue, to_reuse));
         // Moved in, so that the parsers stop once it returns, whether it read all or failed.
-        send_pieces(text, rest, first_piece_bytes, to_parse, reusable)
+        send_pieces(text, rest, first_piece_bytes, to_parse, reusable, budget)
     })?;
     // The parsers are done, and none panicked: the scope would have carried that on.
     in_order
@@ -293,9 +303,11 @@ fn send_pieces(
     first_piece_bytes: usize,
     to_parse: std::sync::mpsc::SyncSender<(usize, usize, Vec<u8>)>,
     reusable: std::sync::mpsc::Receiver<Vec<u8>>,
+    budget: &MemoryBudget,
 ) -> Result<(), StreamError> {
     use std::io::Read as _;
     let (mut pieces, mut lines_before, mut piece_bytes) = (0, 0, first_piece_bytes);
+    let (mut bytes_before, mut goroutines) = (0u64, 0u64);
     loop {
         let wanted = piece_bytes.saturating_sub(text.len());
         text.reserve(wanted);
@@ -324,6 +336,15 @@ fn send_pieces(
         if at_end {
             super::check_final_newline(&piece, lines_before).map_err(StreamError::Dump)?;
         }
+        bytes_before += piece.len() as u64;
+        super::charge_entries(
+            DumpFormat::Debug2,
+            &piece,
+            bytes_before,
+            budget,
+            &mut goroutines,
+        )
+        .map_err(StreamError::Dump)?;
         let lines = if at_end { 0 } else { count_lines(&piece) };
         // Fails only when every parser stopped, which only a panic does: the scope
         // carries it on.
@@ -914,7 +935,15 @@ mod tests {
         first_piece: usize,
     ) -> Result<GoroutineDump, StreamError> {
         let (start, rest) = text.as_bytes().split_at(100.min(text.len()));
-        parse_stream_from(start.to_vec(), rest, max_line, usize::MAX, first_piece)
+        let budget = MemoryBudget::with_limit(None);
+        parse_stream_from(
+            start.to_vec(),
+            rest,
+            max_line,
+            usize::MAX,
+            first_piece,
+            &budget,
+        )
     }
 
     fn dump_error(result: Result<GoroutineDump, StreamError>) -> DumpError {
@@ -985,6 +1014,7 @@ mod tests {
             usize::MAX,
             usize::MAX,
             1 << 10,
+            &MemoryBudget::with_limit(None),
         );
         match result {
             Err(StreamError::Read(e)) => assert_eq!(e.to_string(), "disk on fire"),

@@ -51,6 +51,7 @@ mod labels;
 
 use thiserror::Error;
 
+use crate::profile::limits::MemoryBudget;
 use crate::profile::model::{Profile, ProfileBuilder, ValueType};
 
 /// Which text format a dump is in (the `debug=` query parameter that produced it).
@@ -287,6 +288,9 @@ pub struct DumpLimits {
     pub max_line_bytes: usize,
     /// Most frames in one goroutine or block (`--max-stack-depth`).
     pub max_stack_depth: usize,
+    /// Most memory the parsed dump may take (`--max-memory`; see
+    /// [`DecodeOptions::max_memory_bytes`](crate::profile::DecodeOptions::max_memory_bytes)).
+    pub max_memory_bytes: Option<u64>,
 }
 
 impl Default for DumpLimits {
@@ -295,6 +299,7 @@ impl Default for DumpLimits {
         DumpLimits {
             max_line_bytes: decode.max_line_bytes,
             max_stack_depth: decode.max_stack_depth,
+            max_memory_bytes: decode.max_memory_bytes,
         }
     }
 }
@@ -324,9 +329,44 @@ pub fn parse_stream(
     limits: &DumpLimits,
 ) -> Result<GoroutineDump, StreamError> {
     let dump = if format == DumpFormat::Debug2 {
-        debug2::parse_stream(start, rest, limits.max_line_bytes, limits.max_stack_depth)?
+        let budget = MemoryBudget::with_limit(limits.max_memory_bytes);
+        debug2::parse_stream(
+            start,
+            rest,
+            limits.max_line_bytes,
+            limits.max_stack_depth,
+            &budget,
+        )?
     } else {
-        rest.read_to_end(&mut start).map_err(StreamError::Read)?;
+        // Read whole, but counted as it arrives: a file of bare blocks is refused before
+        // a gigabyte of it is in memory.
+        let budget = MemoryBudget::with_limit(limits.max_memory_bytes);
+        let mut counted = 0;
+        let mut checked: usize = 0;
+        loop {
+            use std::io::Read as _;
+            let read = (&mut rest)
+                .take(1 << 20)
+                .read_to_end(&mut start)
+                .map_err(StreamError::Read)?;
+            // From 2 bytes back: a block header (` @ `) may straddle the two reads.
+            let new = &start[checked.saturating_sub(2)..];
+            let found = memchr::memmem::find_iter(new, b" @ ").count() as u64;
+            if found > 0 {
+                charge_entries(
+                    DumpFormat::Debug1,
+                    new,
+                    start.len() as u64,
+                    &budget,
+                    &mut counted,
+                )
+                .map_err(StreamError::Dump)?;
+            }
+            checked = start.len();
+            if read == 0 {
+                break;
+            }
+        }
         parse_unchecked(&start, limits).map_err(StreamError::Dump)?
     };
     validated(dump).map_err(StreamError::Dump)
@@ -355,6 +395,13 @@ fn parse_unchecked(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, Du
         found: excerpt(&first),
     })?;
     check_final_newline(data, 0)?;
+    charge_entries(
+        format,
+        data,
+        data.len() as u64,
+        &MemoryBudget::with_limit(limits.max_memory_bytes),
+        &mut 0,
+    )?;
     // Go writes UTF-8, but file names and label values are arbitrary bytes: replace what is
     // not UTF-8 once, up front, so that the parsers work on `&str` slices without copies.
     // The strict check is much faster than the lossy one, which only runs when it fails.
@@ -369,6 +416,40 @@ fn parse_unchecked(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, Du
         ),
         DumpFormat::Debug2 => debug2::parse(&text, limits.max_line_bytes, limits.max_stack_depth),
     }
+}
+
+/// What one `debug=2` goroutine takes in memory at least: its [`GoroutineInfo`] in a vector
+/// grown by doubling. A file of bare headers (`goroutine 1 [a]:` and a blank line, 18 bytes)
+/// takes 19 times its size, and is refused within its first megabytes; a real goroutine,
+/// with its frames, 4 times at most.
+const GOROUTINE_COST: u64 = 2 * size_of::<GoroutineInfo>() as u64;
+/// What one `debug=1` block takes in memory at least: its sample's columns (stack end, label
+/// set, value: 16 bytes, in vectors grown by doubling) and what the analyses build for each
+/// sample (`top` merges samples through a table of 32 bytes each, grown by doubling too). A
+/// file of bare blocks (`1 @ 0x1` and a blank line, 9 bytes) takes 18 times its size.
+const DEBUG1_BLOCK_COST: u64 = 2 * 16 + 2 * 2 * 32;
+
+/// Charges the goroutines or blocks of `text` (a dump, or a piece of one, `read` bytes
+/// into it, after `counted` entries) to `budget` before they are parsed: a first pass that
+/// only counts their headers (`goroutine N [` at the start of a line, a block's
+/// `COUNT @ `), and at least one.
+fn charge_entries(
+    format: DumpFormat,
+    text: &[u8],
+    read: u64,
+    budget: &MemoryBudget,
+    counted: &mut u64,
+) -> Result<(), DumpError> {
+    let (header, cost, kind) = match format {
+        DumpFormat::Debug1 => (&b" @ "[..], DEBUG1_BLOCK_COST, "block"),
+        DumpFormat::Debug2 => (&b"\ngoroutine "[..], GOROUTINE_COST, "goroutine"),
+    };
+    let count = (memchr::memmem::find_iter(text, header).count() as u64).max(1);
+    *counted += count;
+    budget.charge(count.saturating_mul(cost), read, || {
+        format!("{kind} {counted} of the dump")
+    })?;
+    Ok(())
 }
 
 /// Go ends every line of both formats with `\n`; a non-blank last line without it was cut

@@ -12,6 +12,7 @@
 use std::io::Read;
 
 use super::legacy;
+use super::limits::MemoryBudget;
 pub use super::limits::{DecodeError, DecodeOptions, Limited, is_gzip, read_error};
 use super::model::Profile;
 use super::resolve::resolve;
@@ -89,7 +90,8 @@ pub fn decode_stream<R: Read>(
         return Ok(profile);
     }
     let mut input = Input::new(reader, gzip, options.max_decompressed_bytes);
-    let raw = match read_fields(&mut input, options) {
+    let budget = MemoryBudget::new(options);
+    let raw = match read_fields(&mut input, options, &budget) {
         Ok(raw) => raw,
         Err(Failure::Decode(e)) => return Err(e),
         Err(Failure::Wire(what)) => {
@@ -109,7 +111,7 @@ pub fn decode_stream<R: Read>(
             "the gzip stream holds no data".to_string(),
         ));
     }
-    let profile = resolve(raw)?;
+    let profile = resolve(raw, &budget, input.consumed())?;
     check_value_sums(&profile)?;
     Ok(profile)
 }
@@ -277,5 +279,14 @@ mod tests {
             },
             "decompressed size exceeds the limit of 10 bytes (raise it with --max-decompressed-size)",
         );
+        check(
+            DecodeOptions {
+                max_memory_bytes: Some(10),
+                ..defaults
+            },
+            "the profile would take more than 10 bytes of memory once decoded, at sample type 1 \
+             (the limit set by --max-memory; raise it with --max-memory)",
+        );
+        assert!(decode(&bytes, &defaults).is_ok());
     }
 }

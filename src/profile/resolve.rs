@@ -7,30 +7,38 @@ use std::collections::HashMap;
 
 use prost::Message;
 
-use super::limits::DecodeError;
+use super::limits::{DecodeError, MemoryBudget, heap_bytes};
 use super::model::{
     BadLocation, Function, Labels, Line, Location, Mapping, Profile, Samples, ValueType,
 };
 use super::proto;
 use super::wire::{RawProfile, read_varint};
 
-struct Strings {
+struct Strings<'a> {
     table: Vec<String>,
+    /// Every string handed out is a copy: its bytes are charged (a 1 MiB name that a
+    /// million functions share would be a terabyte).
+    budget: &'a MemoryBudget,
+    read: u64,
 }
 
-impl Strings {
-    fn get(&self, index: i64, what: impl FnOnce() -> String) -> Result<String, DecodeError> {
-        usize::try_from(index)
+impl Strings<'_> {
+    fn get(&self, index: i64, what: impl Fn() -> String) -> Result<String, DecodeError> {
+        let string = usize::try_from(index)
             .ok()
             .and_then(|i| self.table.get(i))
-            .cloned()
             .ok_or_else(|| {
                 DecodeError::Invalid(format!(
                     "{} refers to string {index}, but the string table has {} entries",
                     what(),
                     self.table.len()
                 ))
-            })
+            })?;
+        self.budget
+            .charge(heap_bytes(string.len()), self.read, || {
+                format!("{} (string {index}, {} bytes)", what(), string.len())
+            })?;
+        Ok(string.clone())
     }
 }
 
@@ -78,7 +86,13 @@ impl IdIndex {
     }
 }
 
-pub(super) fn resolve(raw: RawProfile) -> Result<Profile, DecodeError> {
+/// Resolves `raw`, charging the strings it copies to `budget` (`read`: the decompressed
+/// bytes the profile came from).
+pub(super) fn resolve(
+    raw: RawProfile,
+    budget: &MemoryBudget,
+    read: u64,
+) -> Result<Profile, DecodeError> {
     let table = raw.strings;
     if table.first().map(String::as_str) != Some("") {
         let why = if table.is_empty() {
@@ -88,7 +102,11 @@ pub(super) fn resolve(raw: RawProfile) -> Result<Profile, DecodeError> {
         };
         return Err(DecodeError::NotAProfile(why.to_string()));
     }
-    let strings = Strings { table };
+    let strings = Strings {
+        table,
+        budget,
+        read,
+    };
 
     let mut sample_types = Vec::with_capacity(raw.sample_types.len());
     for (i, st) in raw.sample_types.iter().enumerate() {

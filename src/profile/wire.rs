@@ -1,14 +1,15 @@
 //! The protobuf wire format of profile.proto, read from a stream field by field: samples
 //! go straight into their final columns, the small messages are decoded with prost, and every
-//! count and size is held to the decode limits while it is read.
+//! count and size is held to the decode limits while it is read, and every entry is charged
+//! to the memory budget before it is stored.
 
 use std::io::Read;
 
 use prost::Message;
 use rustc_hash::FxHashMap;
 
-use super::limits::{DecodeError, DecodeOptions, read_error};
-use super::proto;
+use super::limits::{DecodeError, DecodeOptions, MemoryBudget, heap_bytes, read_error};
+use super::{model, proto};
 
 /// What stopped the field reader: a wire-format error (the input is probably not a profile
 /// at all) or a decode error that already says what is wrong.
@@ -229,6 +230,47 @@ pub(super) struct RawProfile {
     pub(super) doc_url: i64,
 }
 
+/// What one entry of each repeated field holds in memory once decoded and resolved, for the
+/// memory budget: the prost message as read, in a vector grown by doubling (so up to
+/// `GROWTH` times its size: address space is what runs out), the model's struct it becomes
+/// (allocated to size), and its slot in the id index (a vector of `Option<usize>`, or a hash
+/// map entry for large ids).
+const GROWTH: usize = 2;
+const ID_SLOT: u64 = 2 * size_of::<Option<usize>>() as u64;
+pub(super) const SAMPLE_TYPE_COST: u64 =
+    (GROWTH * size_of::<proto::ValueType>() + size_of::<model::ValueType>()) as u64;
+pub(super) const MAPPING_COST: u64 =
+    (GROWTH * size_of::<proto::Mapping>() + size_of::<model::Mapping>()) as u64 + ID_SLOT;
+pub(super) const LOCATION_COST: u64 =
+    (GROWTH * size_of::<proto::Location>() + size_of::<model::Location>()) as u64 + ID_SLOT;
+pub(super) const LINE_COST: u64 =
+    (GROWTH * size_of::<proto::Line>() + size_of::<model::Line>()) as u64;
+pub(super) const FUNCTION_COST: u64 =
+    (GROWTH * size_of::<proto::Function>() + size_of::<model::Function>()) as u64 + ID_SLOT;
+/// A string of the table (its bytes are charged besides).
+pub(super) const STRING_COST: u64 = (GROWTH * size_of::<String>()) as u64;
+/// A comment: its index, then the string it resolves to (whose bytes are charged then).
+pub(super) const COMMENT_COST: u64 = (GROWTH * size_of::<i64>() + size_of::<String>()) as u64;
+/// A sample: its stack's end and its label set's index (stack bytes and values are
+/// charged besides).
+pub(super) const SAMPLE_COST: u64 = (GROWTH * 2 * size_of::<u32>()) as u64;
+/// One value of a sample.
+pub(super) const VALUE_COST: u64 = (GROWTH * size_of::<i64>()) as u64;
+/// One byte of a stack: in the column grown by doubling, then copied once when location
+/// ids are renumbered.
+pub(super) const STACK_BYTE_COST: u64 = GROWTH as u64 + 1;
+/// One label of a distinct label set: the prost message, the key and value it resolves
+/// to, and its entry in the set's map (resolved strings' bytes are charged then).
+pub(super) const LABEL_COST: u64 =
+    (GROWTH * size_of::<proto::Label>() + 2 * size_of::<String>() + 32) as u64;
+/// Most memory one byte of a sample message can become: a 2-byte label, a 1-byte value,
+/// a 1-byte location id (kept, and copied once when ids are renumbered).
+const SAMPLE_WORST_PER_BYTE: u64 = {
+    let label = LABEL_COST.div_ceil(2) + 2;
+    let value = VALUE_COST + STACK_BYTE_COST;
+    if label > value { label } else { value }
+};
+
 const VARINT: u64 = 0;
 const FIXED64: u64 = 1;
 const LEN: u64 = 2;
@@ -237,6 +279,7 @@ const FIXED32: u64 = 5;
 pub(super) fn read_fields<R: Read>(
     input: &mut Input<R>,
     options: &DecodeOptions,
+    budget: &MemoryBudget,
 ) -> Result<RawProfile, Failure> {
     let mut raw = RawProfile {
         sample_types: Vec::new(),
@@ -279,6 +322,17 @@ pub(super) fn read_fields<R: Read>(
                     }
                     .into());
                 }
+                // The worst this entry could take, refused before its bytes are read: one
+                // message of a gigabyte of 2-byte labels or lines is not inflated first.
+                let read = input.consumed().saturating_add(len);
+                let worst = match field {
+                    2 => len.saturating_mul(SAMPLE_WORST_PER_BYTE),
+                    4 => LOCATION_COST.saturating_add(len.saturating_mul(LINE_COST.div_ceil(2))),
+                    _ => 0,
+                };
+                budget.check(len.saturating_add(worst), read, || {
+                    format!("{} ({len} bytes)", entry_name(field, &raw))
+                })?;
                 let payload = input.bytes(len)?;
                 read_message(
                     field,
@@ -286,7 +340,11 @@ pub(super) fn read_fields<R: Read>(
                     &mut raw,
                     &mut sample,
                     &mut label_ids,
-                    options,
+                    Context {
+                        options,
+                        budget,
+                        read,
+                    },
                 )?;
             }
             (7..=10 | 12 | 14 | 15, VARINT) => {
@@ -301,10 +359,18 @@ pub(super) fn read_fields<R: Read>(
                     _ => raw.doc_url = value,
                 }
             }
-            (13, VARINT) => raw.comments.push(input.varint()? as i64),
+            (13, VARINT) => {
+                let value = input.varint()? as i64;
+                charge_comments(budget, 1, input.consumed(), &raw)?;
+                raw.comments.push(value);
+            }
             (13, LEN) => {
                 let len = input.varint()?;
+                let read = input.consumed().saturating_add(len);
                 let mut packed = input.bytes(len)?;
+                // Every byte below 0x80 ends one varint.
+                let count = packed.iter().filter(|&&b| b < 0x80).count() as u64;
+                charge_comments(budget, count, read, &raw)?;
                 while !packed.is_empty() {
                     let (value, used) = slice_varint(packed)?;
                     raw.comments.push(value as i64);
@@ -330,6 +396,32 @@ pub(super) fn read_fields<R: Read>(
     Ok(raw)
 }
 
+/// How an entry of a top-level field is named in a memory refusal: `string 12`, `sample 3`.
+fn entry_name(field: u64, raw: &RawProfile) -> String {
+    let (kind, number) = match field {
+        1 => ("sample type", raw.sample_types.len()),
+        2 => ("sample", raw.stack_ends.len()),
+        3 => ("mapping", raw.mappings.len()),
+        4 => ("location", raw.locations.len()),
+        5 => ("function", raw.functions.len()),
+        6 => ("string", raw.strings.len()),
+        _ => return "the period type".to_string(),
+    };
+    format!("{kind} {}", number + 1)
+}
+
+fn charge_comments(
+    budget: &MemoryBudget,
+    count: u64,
+    read: u64,
+    raw: &RawProfile,
+) -> Result<(), Failure> {
+    budget.charge(count.saturating_mul(COMMENT_COST), read, || {
+        format!("comment {}", raw.comments.len() as u64 + count)
+    })?;
+    Ok(())
+}
+
 /// A varint inside an already-read payload: its end is the payload's end.
 #[inline]
 fn slice_varint(data: &[u8]) -> Result<(u64, usize), Failure> {
@@ -352,22 +444,78 @@ struct SampleScratch {
     labels: Vec<u8>,
 }
 
+/// What every message reader needs besides its payload: the limits, the memory budget and
+/// how many decompressed bytes have been read (the budget grows with them).
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    options: &'a DecodeOptions,
+    budget: &'a MemoryBudget,
+    read: u64,
+}
+
+impl Context<'_> {
+    fn charge(&self, bytes: u64, what: impl FnOnce() -> String) -> Result<(), Failure> {
+        self.budget.charge(bytes, self.read, what)?;
+        Ok(())
+    }
+
+    fn check(&self, bytes: u64, what: impl FnOnce() -> String) -> Result<(), Failure> {
+        self.budget.check(bytes, self.read, what)?;
+        Ok(())
+    }
+}
+
+/// Entries of a top-level field whose id is 0 can never be referred to, and profile.proto
+/// reserves it: refused as they are read, so that a file of empty entries stops at its first.
+fn reserved_id(kind: &str, id: u64, position: usize) -> Result<(), Failure> {
+    if id == 0 {
+        return Err(Failure::Decode(DecodeError::Invalid(format!(
+            "{kind} {position} has the reserved id 0"
+        ))));
+    }
+    Ok(())
+}
+
+/// How many entries of field `tag` (any wire type) a message holds, counted over its
+/// top-level fields without decoding them.
+fn count_field(mut payload: &[u8], tag: u64) -> Result<u64, Failure> {
+    let mut count = 0;
+    while !payload.is_empty() {
+        let (key, used) = slice_varint(payload)?;
+        payload = &payload[used..];
+        if key >> 3 == tag {
+            count += 1;
+        }
+        skip_field(&mut payload, key & 7)?;
+    }
+    Ok(count)
+}
+
 fn read_message(
     field: u64,
     payload: &[u8],
     raw: &mut RawProfile,
     sample: &mut SampleScratch,
     label_ids: &mut FxHashMap<Vec<u8>, u32>,
-    options: &DecodeOptions,
+    cx: Context<'_>,
 ) -> Result<(), Failure> {
+    let options = cx.options;
     match field {
-        1 => raw
-            .sample_types
-            .push(proto::ValueType::decode(payload).map_err(|e| prost_error("sample type", e))?),
-        2 => read_sample(payload, raw, sample, label_ids, options)?,
-        3 => raw
-            .mappings
-            .push(proto::Mapping::decode(payload).map_err(|e| prost_error("mapping", e))?),
+        1 => {
+            cx.charge(SAMPLE_TYPE_COST, || {
+                format!("sample type {}", raw.sample_types.len() + 1)
+            })?;
+            raw.sample_types
+                .push(proto::ValueType::decode(payload).map_err(|e| prost_error("sample type", e))?)
+        }
+        2 => read_sample(payload, raw, sample, label_ids, cx)?,
+        3 => {
+            let number = raw.mappings.len() + 1;
+            cx.charge(MAPPING_COST, || format!("mapping {number}"))?;
+            let mapping = proto::Mapping::decode(payload).map_err(|e| prost_error("mapping", e))?;
+            reserved_id("mapping", mapping.id, number)?;
+            raw.mappings.push(mapping)
+        }
         4 => {
             if raw.locations.len() >= options.max_locations {
                 return Err(limit(
@@ -376,8 +524,16 @@ fn read_message(
                     "--max-locations",
                 ));
             }
-            raw.locations
-                .push(proto::Location::decode(payload).map_err(|e| prost_error("location", e))?)
+            let number = raw.locations.len() + 1;
+            let lines = count_field(payload, 4)?;
+            cx.charge(
+                LOCATION_COST.saturating_add(lines.saturating_mul(LINE_COST)),
+                || format!("location {number} ({lines} lines)"),
+            )?;
+            let location =
+                proto::Location::decode(payload).map_err(|e| prost_error("location", e))?;
+            reserved_id("location", location.id, number)?;
+            raw.locations.push(location)
         }
         5 => {
             if raw.functions.len() >= options.max_functions {
@@ -387,13 +543,22 @@ fn read_message(
                     "--max-functions",
                 ));
             }
-            raw.functions
-                .push(proto::Function::decode(payload).map_err(|e| prost_error("function", e))?)
+            let number = raw.functions.len() + 1;
+            cx.charge(FUNCTION_COST, || format!("function {number}"))?;
+            let function =
+                proto::Function::decode(payload).map_err(|e| prost_error("function", e))?;
+            reserved_id("function", function.id, number)?;
+            raw.functions.push(function)
         }
-        6 => raw.strings.push(match String::from_utf8(payload.to_vec()) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        }),
+        6 => {
+            cx.charge(STRING_COST + heap_bytes(payload.len()), || {
+                format!("string {}", raw.strings.len() + 1)
+            })?;
+            raw.strings.push(match String::from_utf8(payload.to_vec()) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            })
+        }
         _ => {
             raw.period_type =
                 Some(proto::ValueType::decode(payload).map_err(|e| prost_error("period type", e))?)
@@ -417,8 +582,9 @@ fn read_sample(
     raw: &mut RawProfile,
     scratch: &mut SampleScratch,
     label_ids: &mut FxHashMap<Vec<u8>, u32>,
-    options: &DecodeOptions,
+    cx: Context<'_>,
 ) -> Result<(), Failure> {
+    let options = cx.options;
     let number = raw.stack_ends.len() + 1;
     if number > options.max_samples {
         return Err(limit(
@@ -431,6 +597,7 @@ fn read_sample(
     scratch.values.clear();
     scratch.labels.clear();
     let mut depth = 0usize;
+    let mut label_count = 0u64;
     while !payload.is_empty() {
         let (key, used) = slice_varint(payload)?;
         payload = &payload[used..];
@@ -468,6 +635,10 @@ fn read_sample(
                 let (len, used) = slice_varint(payload)?;
                 payload = &payload[used..];
                 let mut packed = take(&mut payload, len)?;
+                let count = packed.iter().filter(|&&b| b < 0x80).count();
+                cx.check((scratch.values.len() + count) as u64 * VALUE_COST, || {
+                    format!("sample {number} ({} values)", scratch.values.len() + count)
+                })?;
                 while !packed.is_empty() {
                     let (value, used) = slice_varint(packed)?;
                     scratch.values.push(value as i64);
@@ -482,6 +653,7 @@ fn read_sample(
             (3, LEN) => {
                 let (len, used) = slice_varint(payload)?;
                 let label = take(&mut &payload[used..], len)?;
+                label_count += 1;
                 // Kept with its length prefix, so the set's bytes split back into labels.
                 scratch
                     .labels
@@ -505,11 +677,32 @@ fn read_sample(
         }
         Some(_) => {}
     }
+    if scratch.values.is_empty() {
+        // Never valid: a profile with samples declares sample types, and each sample has
+        // one value per type. Refused at once, so a file of empty samples stops here.
+        return Err(Failure::Decode(DecodeError::Invalid(format!(
+            "sample {number} has no values: every sample needs one per sample type"
+        ))));
+    }
+    let stored_values = if raw.first_value_count == Some(scratch.values.len()) {
+        scratch.values.len() as u64
+    } else {
+        0
+    };
+    cx.charge(
+        SAMPLE_COST + stored_values * VALUE_COST + STACK_BYTE_COST * scratch.stack.len() as u64,
+        || format!("sample {number}"),
+    )?;
     let label_set = if scratch.labels.is_empty() {
         0
     } else if let Some(&id) = label_ids.get(&scratch.labels) {
         id
     } else {
+        // Kept twice (the set and its key in the map), and resolved label by label.
+        cx.charge(
+            2 * scratch.labels.len() as u64 + label_count * LABEL_COST,
+            || format!("the labels of sample {number} ({label_count} labels)"),
+        )?;
         raw.label_sets.push((scratch.labels.clone(), number));
         let id = raw.label_sets.len() as u32;
         label_ids.insert(scratch.labels.clone(), id);

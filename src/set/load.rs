@@ -96,6 +96,7 @@ pub fn dump_limits(options: &DecodeOptions) -> dump::DumpLimits {
     dump::DumpLimits {
         max_line_bytes: options.max_line_bytes,
         max_stack_depth: options.max_stack_depth,
+        max_memory_bytes: options.max_memory_bytes,
     }
 }
 

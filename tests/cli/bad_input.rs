@@ -241,3 +241,195 @@ fn every_limit_names_its_flag() {
         assert_eq!(code, 0, "{stderr}");
     }
 }
+
+/// A protobuf field: key (field `tag`, wire type `wire`) then, for wire type 2, the length.
+fn key(tag: u64, wire: u64, out: &mut Vec<u8>) {
+    varint(tag << 3 | wire, out);
+}
+
+fn varint(mut value: u64, out: &mut Vec<u8>) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// A length-delimited field `tag` holding `payload`.
+fn field(tag: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    key(tag, 2, &mut out);
+    varint(payload.len() as u64, &mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A file that inflates to `head`, then `unit` repeated `count` times: gzip members, one for
+/// `head` and one of 1 MiB of units used again and again (readers inflate every member,
+/// as Go's does), so a gigabyte of repeats is a file of about a megabyte, made in
+/// milliseconds.
+fn repeated(head: &[u8], unit: &[u8], count: u64) -> Vec<u8> {
+    let gzip = |data: &[u8]| {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    };
+    let per_member = ((1u64 << 20) / unit.len() as u64).min(count).max(1);
+    let member = gzip(&unit.repeat(per_member as usize));
+    let mut out = gzip(head);
+    let mut left = count;
+    while left >= per_member {
+        out.extend_from_slice(&member);
+        left -= per_member;
+    }
+    if left > 0 {
+        out.extend_from_slice(&gzip(&unit.repeat(left as usize)));
+    }
+    out
+}
+
+/// Runs pprof-report under a 4 GiB address-space limit (`ulimit -v`), as the attack on it
+/// did; `None` when there is no bash to set the limit.
+fn run_limited(args: &[&str], dir: &std::path::Path) -> Option<(i32, String, String)> {
+    let script = "ulimit -v 4194304 && exec \"$0\" \"$@\"";
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_pprof-report"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    Some((
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
+}
+
+/// Files of about a megabyte holding hundreds of millions of tiny entries of one repeated
+/// field (or one field of hundreds of millions of tiny parts), which would take 4 to 40 GB
+/// decoded naively: `top` and `report` refuse each under a 4 GiB address-space limit with
+/// one line naming the limit (or the entry that can never be valid), never abort.
+#[test]
+fn repeated_field_bombs_are_refused_in_one_line_under_4_gib() {
+    if std::process::Command::new("bash")
+        .args(["-c", "true"])
+        .status()
+        .is_err()
+    {
+        println!("skipped: no bash to set an address-space limit with");
+        return;
+    }
+    // A valid start: the string table's "" and two names, one sample type.
+    let mut head = [field(6, b""), field(6, b"samples"), field(6, b"count")].concat();
+    head.extend(field(1, &[0x08, 0x01, 0x10, 0x02]));
+    // One message of `count` parts: its key and length first, then the parts.
+    let one_message = |tag: u64, prefix: &[u8], part: &[u8], count: u64| {
+        let mut start = head.clone();
+        key(tag, 2, &mut start);
+        varint(prefix.len() as u64 + part.len() as u64 * count, &mut start);
+        start.extend_from_slice(prefix);
+        repeated(&start, part, count)
+    };
+    const MEMORY: &str = "raise it with --max-memory)";
+    const MANY: u64 = 500_000_000;
+    let mut sample_of_values = vec![0x12];
+    varint(MANY, &mut sample_of_values);
+    let bombs: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("strings", repeated(&head, &field(6, b""), MANY), MEMORY),
+        (
+            "one-byte strings",
+            repeated(&head, &field(6, b"a"), MANY / 2),
+            MEMORY,
+        ),
+        (
+            "mappings",
+            repeated(&head, &field(3, b""), MANY),
+            "mapping 1 has the reserved id 0",
+        ),
+        (
+            "mappings with ids",
+            repeated(&head, &field(3, &[0x08, 0x01]), MANY / 2),
+            MEMORY,
+        ),
+        ("comments", repeated(&head, &[0x68, 0x00], MANY), MEMORY),
+        (
+            "sample types",
+            repeated(&head, &field(1, b""), MANY),
+            MEMORY,
+        ),
+        (
+            "locations",
+            repeated(&head, &field(4, b""), MANY),
+            "location 1 has the reserved id 0",
+        ),
+        (
+            "locations with ids",
+            repeated(&head, &field(4, &[0x08, 0x01]), MANY / 2),
+            MEMORY,
+        ),
+        (
+            "functions",
+            repeated(&head, &field(5, b""), MANY),
+            "function 1 has the reserved id 0",
+        ),
+        (
+            "functions with ids",
+            repeated(&head, &field(5, &[0x08, 0x01]), MANY / 2),
+            MEMORY,
+        ),
+        (
+            "samples",
+            repeated(&head, &field(2, b""), MANY),
+            "sample 1 has no values",
+        ),
+        (
+            "sample values",
+            one_message(2, &sample_of_values, &[0x00], MANY),
+            MEMORY,
+        ),
+        (
+            "label entries",
+            one_message(2, &[0x10, 0x01], &[0x1a, 0x00], MANY),
+            MEMORY,
+        ),
+        (
+            "location lines",
+            one_message(4, &[0x08, 0x01], &[0x22, 0x00], MANY),
+            MEMORY,
+        ),
+        (
+            "goroutines (debug=2)",
+            repeated(
+                b"goroutine 1 [running]:\nmain.main()\n\t/a.go:1 +0x1\n\n",
+                b"goroutine 1 [a]:\n\n",
+                MANY / 10,
+            ),
+            MEMORY,
+        ),
+        (
+            "blocks (debug=1)",
+            repeated(b"goroutine profile: total 1\n", b"1 @ 0x1\n\n", MANY / 5),
+            MEMORY,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data, expected) in &bombs {
+        assert!(data.len() < 4 << 20, "{name}: {} bytes", data.len());
+        let file = format!("{}.prof", name.replace(' ', "-"));
+        std::fs::write(dir.path().join(&file), data).unwrap();
+        for command in [
+            vec!["top", file.as_str()],
+            vec!["report", file.as_str(), "--out", "out/r.md"],
+        ] {
+            let (code, _, stderr) = run_limited(&command, dir.path()).unwrap();
+            let what = format!("{name}, {}", command[0]);
+            assert_eq!(code, 1, "{what}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+            assert!(stderr.starts_with("error: "), "{what}: {stderr}");
+            assert!(stderr.contains(expected), "{what}: {stderr}");
+        }
+    }
+}
