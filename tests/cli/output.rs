@@ -35,8 +35,11 @@ fn run_fails(args: &[&str], dir: &Path, what: &str) {
     );
 }
 
+/// Every file and folder below a folder, with the files' bytes (`None` for a folder).
+type Snapshot = Vec<(PathBuf, Option<Vec<u8>>)>;
+
 /// Every file and folder below `dir`, with the files' bytes, sorted.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+fn snapshot(dir: &Path) -> Snapshot {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -339,7 +342,7 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The report, HTML page and flame graphs of one set, written alone into `out/r.md`.
-fn whole_report(set: &str) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+fn whole_report(set: &str) -> Snapshot {
     let ws = workspace();
     run_ok(&["report", set, "--html", "--out", "out/r.md"], ws.path());
     snapshot(&ws.path().join("out"))
@@ -707,7 +710,7 @@ fn a_full_disk_gives_one_line_and_leaves_the_previous_report() {
 
 /// Which whole report `out` holds, by content: the index in `whole` of the one it equals
 /// (the stages of runs that died left aside), `None` for a mixed or partial one.
-fn which_report(out: &Path, whole: &[Vec<(PathBuf, Option<Vec<u8>>)>]) -> Option<usize> {
+fn which_report(out: &Path, whole: &[Snapshot]) -> Option<usize> {
     let published: Vec<_> = if out.exists() {
         snapshot(out)
             .into_iter()
