@@ -107,9 +107,14 @@ pub struct ReportArgs {
     #[arg(long)]
     pub context: Option<PathBuf>,
     /// The report to write (default: reports/<set name>.md); flame graphs go to a folder
-    /// named after it.
+    /// named after it. A symbolic link is written through; - is standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With --out - (standard output), a FIFO or a terminal: the folder for the flame graphs
+    /// and the analysis, which the report links to (default: a folder named after the set, in
+    /// the current directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "all")]
+    pub assets: Option<PathBuf>,
     /// A folder whose templates replace the defaults, file by file.
     #[arg(long)]
     pub templates: Option<PathBuf>,
@@ -153,9 +158,14 @@ pub struct CompareArgs {
     pub before: PathBuf,
     /// The second set (after, or the larger host).
     pub after: PathBuf,
-    /// The report to write (default: reports/<before>-vs-<after>.md).
+    /// The report to write (default: reports/<before>-vs-<after>.md); - is standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With --out - (standard output), a FIFO or a terminal: the folder for the flame graphs
+    /// and the analysis, which the report links to (default: a folder named after the default report, in
+    /// the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub assets: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "md")]
     pub format: FormatArg,
     /// Also write a standalone HTML page.
@@ -202,9 +212,15 @@ pub struct TrendArgs {
     /// The sets, in time order.
     #[arg(required = true, num_args = 2..)]
     pub sets: Vec<PathBuf>,
-    /// The report to write (default: reports/trend-<first>-to-<last>.md, or .json).
+    /// The report to write (default: reports/trend-<first>-to-<last>.md, or .json); - is
+    /// standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With --out - (standard output), a FIFO or a terminal: the folder for the flame graphs
+    /// and the analysis, which the report links to (default: a folder named after the default report, in
+    /// the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub assets: Option<PathBuf>,
     /// md: the Markdown trend; json: its data (sets, metrics, steps, charts' files).
     #[arg(long, value_enum, default_value = "md")]
     pub format: FormatArg,
@@ -584,6 +600,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                 before: args.before.clone(),
                 after: args.after.clone(),
                 out: args.out.clone(),
+                assets: args.assets.clone(),
                 format,
                 html: args.html,
                 templates: args.templates.clone(),
@@ -603,7 +620,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                     },
                 ),
             })?;
-            list_written(out, &written.files)?;
+            say_written(out, &written)?;
             if passed {
                 Ok(())
             } else {
@@ -616,6 +633,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             let written = jobs::trend::run(&jobs::trend::TrendJob {
                 sets: args.sets.clone(),
                 out: args.out.clone(),
+                assets: args.assets.clone(),
                 format,
                 templates: args.templates.clone(),
                 html: args.html,
@@ -631,7 +649,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                     },
                 ),
             })?;
-            list_written(out, &written.files)
+            say_written(out, &written)
         }
         Command::Attach(args) => {
             let attached = jobs::attach::run(&attach_job(
@@ -646,7 +664,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
         Command::Render(args) => {
             let written =
                 jobs::report::render_from_json(&args.json, &args.out, args.templates.as_deref())?;
-            list_written(out, &written.files)
+            say_written(out, &written)
         }
         Command::Templates(args) => {
             let written = jobs::write_default_templates(&args.dir)?;
@@ -679,6 +697,15 @@ fn run_report(args: &ReportArgs, out: &mut dyn Write) -> Result<(), Error> {
     if args.attach.is_some() && format != Format::Markdown {
         return Err(UsageError::AttachNeedsMarkdown.into());
     }
+    let to_stream = |out: &Path| {
+        matches!(
+            crate::output::destination(out),
+            Ok(crate::output::Destination::Stream(_))
+        )
+    };
+    if args.attach.is_some() && args.out.as_deref().is_some_and(to_stream) {
+        return Err(UsageError::AttachNeedsFile.into());
+    }
     let group_level = match args.group_level {
         GroupLevelArg::Exact => GroupLevel::Exact,
         GroupLevelArg::Functions => GroupLevel::Functions,
@@ -703,6 +730,7 @@ fn run_report(args: &ReportArgs, out: &mut dyn Write) -> Result<(), Error> {
         set,
         context: args.context.clone(),
         out,
+        assets: args.assets.clone(),
         templates: args.templates.clone(),
         format,
         html: args.html,
@@ -737,7 +765,7 @@ fn run_report(args: &ReportArgs, out: &mut dyn Write) -> Result<(), Error> {
     };
     for run in &runs {
         let reported = jobs::report::run(run)?;
-        list_written(out, &reported.written.files)?;
+        say_written(out, &reported.written)?;
         if let (Some(task), Some(markdown)) = (&args.attach, &reported.markdown) {
             let job = attach_job(markdown, task, &args.backlog_dir, args.templates.clone());
             let attached = jobs::attach::attach_analysis(&job, &reported.analysis)?;
@@ -1012,6 +1040,16 @@ fn list_written(out: &mut dyn Write, files: &[PathBuf]) -> Result<(), Error> {
         })
         .collect();
     write_output(out, text.as_bytes())
+}
+
+/// What a job wrote, listed on `out`, or on standard error when the job's output itself
+/// went to standard output (`--out -`), so as not to mix the two.
+fn say_written(out: &mut dyn Write, written: &jobs::Written) -> Result<(), Error> {
+    if written.to_stdout {
+        list_written(&mut std::io::stderr().lock(), &written.files)
+    } else {
+        list_written(out, &written.files)
+    }
 }
 
 fn write_output(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {

@@ -123,6 +123,14 @@ pub enum UsageError {
         "--attach links the Markdown report to the task: use it with --format md (the default)"
     )]
     AttachNeedsMarkdown,
+    /// `--assets` with a report written to a file: its flame graphs go beside it.
+    #[error(
+        "--assets is for a report written to a stream (--out -, a FIFO, a terminal); a report file's flame graphs go to the folder named after it"
+    )]
+    AssetsNeedStream,
+    /// `report --attach` with the report written to a stream: the task links a file.
+    #[error("--attach links the report file to the task: give --out a file, not a stream")]
+    AttachNeedsFile,
     /// A value no collection could use (`--url`, `--host`, `--services`).
     #[error("{0}")]
     Collect(CollectError),

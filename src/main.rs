@@ -5,6 +5,8 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() {
+    // A file-size limit (`ulimit -f`) then fails a write with an error naming the file.
+    pprof_report::output::ignore_file_size_signal();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // pprof's `-nodecount=10`: a hint to spell it `--nodecount 10`, not clap's "unexpected
     // argument '-n'".

@@ -96,6 +96,13 @@ pub fn describe_io(error: &std::io::Error) -> String {
         ErrorKind::NotFound => "no such file or directory".to_string(),
         ErrorKind::PermissionDenied => "permission denied".to_string(),
         ErrorKind::IsADirectory => "is a directory, not a file".to_string(),
+        ErrorKind::StorageFull => "no space left on the device".to_string(),
+        ErrorKind::FileTooLarge => {
+            "file too large: the file-size limit (ulimit -f) or the file system's stops the write"
+                .to_string()
+        }
+        ErrorKind::ReadOnlyFilesystem => "read-only file system".to_string(),
+        ErrorKind::QuotaExceeded => "disk quota exceeded".to_string(),
         _ => error.to_string(),
     }
 }

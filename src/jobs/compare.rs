@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::{
-    CommandLine, Format, PrepareOptions, Threads, Written, assets_dir_of, assets_of,
-    differential_svg, json_bytes, load_rules, prepare, write_all,
+    CommandLine, Format, Placement, PrepareOptions, Threads, Written, differential_svg, json_bytes,
+    load_rules, prepare, write_all,
 };
 use crate::analyze::Join;
 use crate::analyze::compare::{self, Baseline, CompareOptions};
@@ -52,6 +52,9 @@ pub struct CompareJob {
     pub gate: Vec<compare::GateSpec>,
     /// Limits for decoding the sets' members.
     pub decode: DecodeOptions,
+    /// With `out` a stream, the folder for the differential flame graph; `None` is a
+    /// folder named after the default report, in the current directory.
+    pub assets: Option<PathBuf>,
     /// The command that writes this comparison again, but for `--out`.
     pub command: CommandLine,
 }
@@ -71,15 +74,23 @@ pub fn run(job: &CompareJob) -> Result<(Written, bool), Error> {
         || prepare(&job.after, &options),
     );
     let (before, after) = (before?, after?);
-    let out = job.out.clone().unwrap_or_else(|| {
+    let default = {
         PathBuf::from("reports").join(format!(
             "{}-vs-{}.{}",
             safe_file_name(&before.set.name, "before"),
             safe_file_name(&after.set.name, "after"),
             job.format.extension()
         ))
-    });
-    let assets_dir = assets_dir_of(&out, "comparison");
+    };
+    let placement = Placement::new(
+        job.out.as_deref(),
+        job.assets.as_deref(),
+        default,
+        "comparison",
+        job.format,
+    )?;
+    placement.settle()?;
+    let assets_dir = placement.link.clone();
     let comparison = compare::compare(
         &before.side(),
         &after.side(),
@@ -91,8 +102,7 @@ pub fn run(job: &CompareJob) -> Result<(Written, bool), Error> {
     );
     let passed = comparison.gate.as_ref().is_none_or(|g| g.passed);
     let diff = differential_svg(&before.set, &after.set)?;
-    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut assets = assets_of(&out, &assets_dir);
+    let mut assets = placement.assets();
     let mut svgs = Vec::new();
     let diff_file = diff.as_ref().map(|_| format!("{assets_dir}/cpu-diff.svg"));
     let title = format!("Comparison: {} → {}", before.set.name, after.set.name);
@@ -110,26 +120,25 @@ pub fn run(job: &CompareJob) -> Result<(Written, bool), Error> {
     let report = ComparisonReport {
         title: title.clone(),
         tool: before.report.tool.clone(),
-        command: job.command.with_out(&out),
+        command: placement.command(&job.command),
         baseline: Baseline {
             name: before.set.name.clone(),
             comparison,
             diff_flame: diff_file,
         },
     };
-    match job.format {
-        Format::Json => files.push((out.clone(), json_bytes(&report)?)),
+    let (main, page) = match job.format {
+        Format::Json => (json_bytes(&report)?, None),
         Format::Markdown => {
             let markdown = Templates::new(job.templates.as_deref())?
                 .render_entry("comparison.md.j2", &report)?;
-            if job.html {
-                let page = html::page(&title, &markdown, &svgs);
-                files.push((out.with_extension("html"), page.into_bytes()));
-            }
-            files.push((out.clone(), markdown.into_bytes()));
+            let page = job
+                .html
+                .then(|| html::page(&title, &markdown, &svgs).into_bytes());
+            (markdown.into_bytes(), page)
         }
-    }
-    let written = write_all(files, Some(assets))?;
+    };
+    let written = write_all(&placement, main, page, Some(assets))?;
     super::free_in_background((before, after));
     Ok((written, passed))
 }

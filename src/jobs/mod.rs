@@ -15,7 +15,7 @@ use crate::analyze::goroutines::{GoroutineOptions, GroupLevel};
 use crate::analyze::investigation::{self, InvestigationOptions, ReportContext};
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{Assets, Publication, publish, safe_file_name};
+use crate::output::{Assets, Destination, Publication, Stream, publish, safe_file_name};
 use crate::parallel::{self, joined};
 use crate::profile::DecodeOptions;
 use crate::render::flame::{self, FlameSpec};
@@ -69,6 +69,9 @@ pub struct Written {
     /// The paths written: each asset inside its folder first, then the main files (the HTML
     /// page before the Markdown it shows).
     pub files: Vec<PathBuf>,
+    /// Whether the main output went to standard output (`--out -`): the list of what was
+    /// written then goes to standard error.
+    pub to_stdout: bool,
 }
 
 /// A set read and investigated.
@@ -231,16 +234,134 @@ fn differential_svg(
     Ok(Some(svg))
 }
 
-/// The main file of a job: `explicit`, else `reports/<name>.<extension>`, the name made safe
-/// (it may come from a set's file names).
-fn out_file(explicit: Option<&Path>, name: &str, fallback: &str, format: Format) -> PathBuf {
-    explicit.map(Path::to_path_buf).unwrap_or_else(|| {
-        PathBuf::from("reports").join(format!(
-            "{}.{}",
-            safe_file_name(name, fallback),
-            format.extension()
-        ))
-    })
+/// Where a job's outputs go: its main file or stream, and the HTML page and assets folder
+/// that go with it.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The main output: a file (symbolic links followed) or a stream.
+    destination: Destination,
+    /// The path the HTML page is named after: the main file, or for a stream the assets
+    /// folder with the format's extension (`--out - --assets x` → `x.html`).
+    base: PathBuf,
+    /// The assets folder (flame graphs, the analysis).
+    pub assets_dir: PathBuf,
+    /// The assets folder as the main output links it: its name beside a file; for a stream,
+    /// the folder relative to the current directory when it can be, else as given.
+    pub link: String,
+    /// `--out` as given (or the default), for the command that writes the report again.
+    given: PathBuf,
+    /// `--assets` as given.
+    assets_given: Option<PathBuf>,
+}
+
+impl Placement {
+    /// Settles `--out` (`explicit`, else `default`): a file beside which the assets folder
+    /// is named after it, or a stream whose assets go to `assets` (by default a folder named
+    /// after `default`, in the current directory). `--assets` with a file is refused: the
+    /// file's links are to the folder beside it.
+    pub fn new(
+        explicit: Option<&Path>,
+        assets: Option<&Path>,
+        default: PathBuf,
+        fallback: &str,
+        format: Format,
+    ) -> Result<Placement, Error> {
+        let given = explicit.map_or_else(|| default.clone(), Path::to_path_buf);
+        let destination = crate::output::destination(&given)?;
+        let (base, assets_dir, link) = match &destination {
+            Destination::File(path) => {
+                if assets.is_some() {
+                    return Err(crate::error::UsageError::AssetsNeedStream.into());
+                }
+                let link = assets_dir_of(path, fallback);
+                (path.clone(), folder_of(path).join(&link), link)
+            }
+            Destination::Stream(_) => {
+                // Named after the default output (`reports/x.md` → `x`): `-` or a device's
+                // name would say nothing.
+                let dir = assets.map_or_else(
+                    || PathBuf::from(assets_dir_of(&default, fallback)),
+                    Path::to_path_buf,
+                );
+                let mut base = dir.clone().into_os_string();
+                base.push(".");
+                base.push(format.extension());
+                let link = link_from_current_dir(&dir);
+                (PathBuf::from(base), dir, link)
+            }
+        };
+        Ok(Placement {
+            destination,
+            base,
+            assets_dir,
+            link,
+            given,
+            assets_given: assets.map(Path::to_path_buf),
+        })
+    }
+
+    /// The main file written, when it is a file.
+    pub fn file(&self) -> Option<&Path> {
+        match &self.destination {
+            Destination::File(path) => Some(path),
+            Destination::Stream(_) => None,
+        }
+    }
+
+    /// The command that writes the output again: `command` with `--out` (and `--assets`) as
+    /// given.
+    pub fn command(&self, command: &CommandLine) -> String {
+        let mut text = command.with_out(&self.given);
+        if let Some(assets) = &self.assets_given {
+            text.push_str(" --assets ");
+            text.push_str(&assets.display().to_string());
+        }
+        text
+    }
+
+    /// Finishes or clears what runs killed while publishing here left (`output::settle`):
+    /// done before a run's work, so that even a run that fails leaves one whole report.
+    pub fn settle(&self) -> Result<(), Error> {
+        Ok(crate::output::settle(folder_of(&self.assets_dir))?)
+    }
+
+    /// The (still empty) assets folder.
+    fn assets(&self) -> Assets {
+        Assets {
+            dir: self.assets_dir.clone(),
+            files: Vec::new(),
+        }
+    }
+}
+
+/// The folder a path is in (`.` for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// How a stream's Markdown links its assets folder: the reader is expected where the
+/// command ran, so a relative folder as given, an absolute one below the current directory
+/// relative to it, any other as given.
+fn link_from_current_dir(dir: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .filter(|_| dir.is_absolute())
+        .and_then(|cwd| dir.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|r| !r.as_os_str().is_empty());
+    relative.as_deref().unwrap_or(dir).display().to_string()
+}
+
+/// The default main file of a job: `reports/<name>.<extension>`, the name made safe (it may
+/// come from a set's file names).
+fn default_out(name: &str, fallback: &str, format: Format) -> PathBuf {
+    PathBuf::from("reports").join(format!(
+        "{}.{}",
+        safe_file_name(name, fallback),
+        format.extension()
+    ))
 }
 
 /// The folder of a report's flame graphs: named after the report (`reports/x.md` →
@@ -253,25 +374,44 @@ pub fn assets_dir_of(out: &Path, fallback: &str) -> String {
     safe_file_name(&stem, fallback)
 }
 
-/// The (still empty) assets of the report written to `out`.
-fn assets_of(out: &Path, assets_dir: &str) -> Assets {
-    let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
-    Assets {
-        dir: out_dir.join(assets_dir),
-        files: Vec::new(),
+/// Publishes a run's main output, its HTML page and its assets folder together
+/// (`output::publish`), and says what was written: the assets first, then the files in
+/// their order, the main output last.
+fn write_all(
+    placement: &Placement,
+    main: Vec<u8>,
+    html: Option<Vec<u8>>,
+    assets: Option<Assets>,
+) -> Result<Written, Error> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    if let Some(page) = html {
+        files.push((placement.base.with_extension("html"), page));
     }
-}
-
-/// Publishes a run's files and its flame graph folder together (`output::publish`), and
-/// says what was written: the assets first, then the files in their order.
-fn write_all(files: Vec<(PathBuf, Vec<u8>)>, assets: Option<Assets>) -> Result<Written, Error> {
+    let stream = match &placement.destination {
+        Destination::File(path) => {
+            files.push((path.clone(), main));
+            None
+        }
+        Destination::Stream(stream) => Some((stream.clone(), main)),
+    };
     let mut written: Vec<PathBuf> = assets
         .iter()
         .flat_map(|a| a.files.iter().map(|(name, _)| a.dir.join(name)))
         .collect();
     written.extend(files.iter().map(|(p, _)| p.clone()));
-    publish(&Publication { files, assets })?;
-    Ok(Written { files: written })
+    let to_stdout = matches!(stream, Some((Stream::Stdout, _)));
+    if let Some((stream, _)) = stream.as_ref().filter(|_| !to_stdout) {
+        written.push(stream.name());
+    }
+    publish(&Publication {
+        files,
+        assets,
+        stream,
+    })?;
+    Ok(Written {
+        files: written,
+        to_stdout,
+    })
 }
 
 /// A value as pretty JSON with a final newline.

@@ -6,9 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    CommandLine, Format, PrepareOptions, Threads, Written, assets_dir_of, assets_of,
-    differential_svg, flame_svgs, investigation_inputs, json_bytes, load_rules, out_file, prepare,
-    write_all,
+    CommandLine, Format, Placement, PrepareOptions, Threads, Written, assets_dir_of, default_out,
+    differential_svg, flame_svgs, investigation_inputs, json_bytes, load_rules, prepare, write_all,
 };
 use crate::analyze::compare::{self, Baseline, CompareOptions};
 use crate::analyze::goroutines::GroupLevel;
@@ -30,8 +29,12 @@ pub struct ReportOptions {
     pub set: PathBuf,
     /// The context file; `None` uses the set's own `<prefix>-context.yaml` when present.
     pub context: Option<PathBuf>,
-    /// The Markdown (or JSON) file to write; `None` is `reports/<set name>.md`.
+    /// The Markdown (or JSON) file to write, or a stream (`-`, a FIFO, a device); `None` is
+    /// `reports/<set name>.md`.
     pub out: Option<PathBuf>,
+    /// With `out` a stream, the folder for the flame graphs and the analysis; `None` is a
+    /// folder named after the set, in the current directory.
+    pub assets: Option<PathBuf>,
     /// A folder of templates overriding the defaults, file by file.
     pub templates: Option<PathBuf>,
     /// Markdown, or the analysis as JSON.
@@ -58,7 +61,7 @@ pub struct ReportOptions {
 pub struct Reported {
     /// The files written.
     pub written: Written,
-    /// The Markdown report, when one was written.
+    /// The Markdown report, when one was written to a file.
     pub markdown: Option<PathBuf>,
     /// The analysis the files were rendered from.
     pub analysis: ReportContext,
@@ -87,8 +90,15 @@ fn run_in<'scope, 'env>(
             return Err(e.into());
         }
     };
-    let out = out_file(options.out.as_deref(), &set.name, "report", options.format);
-    let assets_dir = assets_dir_of(&out, "report");
+    let placement = Placement::new(
+        options.out.as_deref(),
+        options.assets.as_deref(),
+        default_out(&set.name, "report", options.format),
+        "report",
+        options.format,
+    )?;
+    placement.settle()?;
+    let assets_dir = placement.link.clone();
     // The rules are needed only once the analyses are done: their compiling goes on
     // beside the analyses instead of holding them up.
     let (context, mut investigation_options) = investigation_inputs(
@@ -133,7 +143,7 @@ fn run_in<'scope, 'env>(
         &Threads,
     );
     report.place_assets(&assets_dir);
-    report.command = options.command.with_out(&out);
+    report.command = placement.command(&options.command);
     if set.member(set::MemberKind::Cpu).is_some() && report.pgo_unusable.is_none() {
         report.pgo_command = Some(options.pgo_command.with_out(Path::new("default.pgo")));
     }
@@ -174,8 +184,7 @@ fn run_in<'scope, 'env>(
         baseline_set = Some(before);
     }
     // Render everything before writing anything.
-    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut assets = assets_of(&out, &assets_dir);
+    let mut assets = placement.assets();
     // The analysis as JSON and the Markdown are independent passes over it: side by side.
     let (analysis_json, markdown) = crate::analyze::Join::join(
         &Threads,
@@ -216,29 +225,28 @@ fn run_in<'scope, 'env>(
         }
         assets.files.push((name, svg.into_bytes()));
     }
-    match &markdown {
+    let (main, page) = match &markdown {
         Some(markdown) => {
-            if options.html {
-                let page = html::page(&report.title, markdown, &titled);
-                files.push((out.with_extension("html"), page.into_bytes()));
-            }
-            files.push((out.clone(), markdown.clone().into_bytes()));
+            let page = options
+                .html
+                .then(|| html::page(&report.title, markdown, &titled).into_bytes());
             assets
                 .files
                 .push((ANALYSIS_FILE.to_string(), analysis_json));
+            (markdown.clone().into_bytes(), page)
         }
         None => {
             assets
                 .files
                 .push((ANALYSIS_FILE.to_string(), analysis_json.clone()));
-            files.push((out.clone(), analysis_json));
+            (analysis_json, None)
         }
-    }
-    let written = write_all(files, Some(assets))?;
+    };
+    let written = write_all(&placement, main, page, Some(assets))?;
     super::free_in_background((set, flames, baseline_set));
     Ok(Reported {
         written,
-        markdown: markdown.map(|_| out),
+        markdown: markdown.and(placement.file().map(Path::to_path_buf)),
         analysis: report,
     })
 }
@@ -271,5 +279,12 @@ pub fn render_from_json(
 ) -> Result<Written, Error> {
     let report = read_analysis(json)?;
     let markdown = Templates::new(templates)?.render(&report)?;
-    write_all(vec![(out.to_path_buf(), markdown.into_bytes())], None)
+    let placement = Placement::new(
+        Some(out),
+        None,
+        out.to_path_buf(),
+        "report",
+        Format::Markdown,
+    )?;
+    write_all(&placement, markdown.into_bytes(), None, None)
 }

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::{
-    CommandLine, Format, PrepareOptions, Written, assets_dir_of, assets_of, json_bytes, load_rules,
-    prepare_all, write_all,
+    CommandLine, Format, Placement, PrepareOptions, Written, json_bytes, load_rules, prepare_all,
+    write_all,
 };
 use crate::analyze::compare::{self, CompareOptions, Comparison};
 use crate::analyze::goroutines::GroupLevel;
@@ -63,6 +63,9 @@ pub struct TrendJob {
     pub html: bool,
     /// Limits for decoding the sets' members.
     pub decode: DecodeOptions,
+    /// With `out` a stream, the folder for the charts; `None` is a folder named after the
+    /// default report, in the current directory.
+    pub assets: Option<PathBuf>,
     /// The command that writes this trend again, but for `--out`.
     pub command: CommandLine,
 }
@@ -81,15 +84,23 @@ pub fn run(job: &TrendJob) -> Result<Written, Error> {
     };
     let prepared = prepare_all(&job.sets, &options)?;
     let names: Vec<String> = prepared.iter().map(|p| p.set.name.clone()).collect();
-    let out = job.out.clone().unwrap_or_else(|| {
+    let default = {
         PathBuf::from("reports").join(format!(
             "trend-{}-to-{}.{}",
             safe_file_name(names.first().map_or("", String::as_str), "first"),
             safe_file_name(names.last().map_or("", String::as_str), "last"),
             job.format.extension()
         ))
-    });
-    let assets_dir = assets_dir_of(&out, "trend");
+    };
+    let placement = Placement::new(
+        job.out.as_deref(),
+        job.assets.as_deref(),
+        default,
+        "trend",
+        job.format,
+    )?;
+    placement.settle()?;
+    let assets_dir = placement.link.clone();
     let compare_options = CompareOptions {
         rows: 5,
         gate: Vec::new(),
@@ -99,8 +110,7 @@ pub fn run(job: &TrendJob) -> Result<Written, Error> {
         .map(|pair| compare::compare(&pair[0].side(), &pair[1].side(), &rules, &compare_options))
         .collect();
     let series = trend::series(&trend::figures(&comparisons));
-    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut assets = assets_of(&out, &assets_dir);
+    let mut assets = placement.assets();
     let mut charts = Vec::new();
     let mut svgs = Vec::new();
     for metric in series.iter().filter(|s| !s.table_only) {
@@ -135,27 +145,24 @@ pub fn run(job: &TrendJob) -> Result<Written, Error> {
     let report = TrendReport {
         title: format!("Trend: {}", names.join(" → ")),
         tool: prepared[0].report.tool.clone(),
-        command: job.command.with_out(&out),
+        command: placement.command(&job.command),
         metrics: trend::metrics(&series),
         steps: trend::steps(&comparisons, &names),
         sets: names,
         charts,
     };
-    match job.format {
-        Format::Json => files.push((out, json_bytes(&report)?)),
+    let (main, page) = match job.format {
+        Format::Json => (json_bytes(&report)?, None),
         Format::Markdown => {
             let markdown =
                 Templates::new(job.templates.as_deref())?.render_entry("trend.md.j2", &report)?;
-            if job.html {
-                files.push((
-                    out.with_extension("html"),
-                    html::page(&report.title, &markdown, &svgs).into_bytes(),
-                ));
-            }
-            files.push((out, markdown.into_bytes()));
+            let page = job
+                .html
+                .then(|| html::page(&report.title, &markdown, &svgs).into_bytes());
+            (markdown.into_bytes(), page)
         }
-    }
-    let written = write_all(files, Some(assets))?;
+    };
+    let written = write_all(&placement, main, page, Some(assets))?;
     super::free_in_background(prepared);
     Ok(written)
 }

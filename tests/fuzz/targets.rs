@@ -640,6 +640,7 @@ fn pipeline(member: &str, content: &[u8]) -> Outcome {
         } else {
             out.clone()
         }),
+        assets: None,
         templates: None,
         format: if json { Format::Json } else { Format::Markdown },
         html: pick & 2 == 2,
