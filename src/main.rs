@@ -4,6 +4,14 @@
 use clap::Parser;
 use clap::error::ErrorKind;
 
+/// mimalloc instead of the system's allocator: a report makes about 70,000 small
+/// allocations on a dozen short-lived threads, and glibc's gives each thread its own arena
+/// (a fresh mapping grown page by page). Measured on the 8-member sim-57 set, alternating
+/// runs at real-time priority: the whole report 10% faster (18.9 vs 21.6 ms median of 31),
+/// and 6% fewer instructions (callgrind: 173 vs 184 million).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // A file-size limit (`ulimit -f`) then fails a write with an error naming the file.
     pprof_report::output::ignore_file_size_signal();
