@@ -44,7 +44,6 @@ struct Patterns {
     heap_sample: Regex,
     contention_sample: Regex,
     hex_number: Regex,
-    count_start: Regex,
 }
 
 static PATTERNS: LazyLock<Result<Patterns, regex::Error>> = LazyLock::new(|| {
@@ -61,7 +60,6 @@ static PATTERNS: LazyLock<Result<Patterns, regex::Error>> = LazyLock::new(|| {
         heap_sample: Regex::new(r"(-?\d+): *(-?\d+) *\[ *(\d+): *(\d+) *] @([ x0-9a-f]*)")?,
         contention_sample: Regex::new(r"(\d+) *(\d+) @([ x0-9a-f]*)")?,
         hex_number: Regex::new(r"0x[0-9a-f]+")?,
-        count_start: Regex::new(r"\A(\S+) profile: total \d+\z")?,
     })
 });
 
@@ -95,7 +93,6 @@ pub fn sniff(head: &[u8]) -> Option<Legacy> {
     {
         return None;
     }
-    let patterns = patterns()?;
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("");
@@ -111,6 +108,51 @@ pub fn sniff(head: &[u8]) -> Option<Legacy> {
             advice: "only the mutex and block texts of Go's runtime are read",
         });
     }
+    // The patterns are compiled only for a line that holds their words: every text member
+    // of a set (goroutine dumps among them) is sniffed, and compiling them costs more than
+    // reading a small profile.
+    if first.contains("heap profile:")
+        && let Some(heap) = sniff_heap_header(first)
+    {
+        return Some(heap);
+    }
+    // pprof's count and thread parsers skip comments and blank lines before the header.
+    let header = text
+        .lines()
+        .find(|line| !is_space_or_comment(line))
+        .unwrap_or("");
+    if let Some(name) = count_profile_name(header) {
+        // Goroutine dumps have their own reader; this is only reached for the others.
+        return Some(Legacy::Unread {
+            format: if name == "threadcreate" {
+                "a threadcreate profile in text form (threadcreate?debug=1)"
+            } else {
+                "a Go count profile in text form"
+            },
+            advice: "collect the endpoint without debug=1 (protobuf)",
+        });
+    }
+    if header.starts_with("--- threadz ") || header.starts_with("--- Thread ") {
+        return Some(Legacy::Unread {
+            format: "a legacy thread profile (threadz)",
+            advice: "collect /debug/pprof/goroutine (protobuf) or goroutine?debug=2",
+        });
+    }
+    None
+}
+
+/// `NAME profile: total N` (pprof's `countStartRE`, `\A(\S+) profile: total \d+\z`) → NAME.
+fn count_profile_name(line: &str) -> Option<&str> {
+    let (name, total) = line.split_once(" profile: total ")?;
+    let plain = !name.is_empty() && !name.chars().any(char::is_whitespace);
+    let number = !total.is_empty() && total.bytes().all(|b| b.is_ascii_digit());
+    (plain && number).then_some(name)
+}
+
+/// A first line holding `heap profile:`: Go's heap text, or tcmalloc's, growth or
+/// fragmentation texts.
+fn sniff_heap_header(first: &str) -> Option<Legacy> {
+    let patterns = patterns()?;
     if let Some(header) = patterns.heap_header.captures(first) {
         let sampling = header.get(5).map_or("", |m| m.as_str());
         return Some(if sampling == "heap" {
@@ -132,29 +174,6 @@ pub fn sniff(head: &[u8]) -> Option<Legacy> {
         return Some(Legacy::Unread {
             format: "a heap fragmentation profile in text form",
             advice: PROTOBUF_HEAP,
-        });
-    }
-    // pprof's count and thread parsers skip comments and blank lines before the header.
-    let header = text
-        .lines()
-        .find(|line| !is_space_or_comment(line))
-        .unwrap_or("");
-    if let Some(count) = patterns.count_start.captures(header) {
-        let name = count.get(1).map_or("", |m| m.as_str());
-        // Goroutine dumps have their own reader; this is only reached for the others.
-        return Some(Legacy::Unread {
-            format: if name == "threadcreate" {
-                "a threadcreate profile in text form (threadcreate?debug=1)"
-            } else {
-                "a Go count profile in text form"
-            },
-            advice: "collect the endpoint without debug=1 (protobuf)",
-        });
-    }
-    if header.starts_with("--- threadz ") || header.starts_with("--- Thread ") {
-        return Some(Legacy::Unread {
-            format: "a legacy thread profile (threadz)",
-            advice: "collect /debug/pprof/goroutine (protobuf) or goroutine?debug=2",
         });
     }
     None
@@ -622,6 +641,28 @@ fn parse_go_int(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_headers_read_as_pprofs_count_start_pattern() {
+        let pattern = regex::Regex::new(r"\A(\S+) profile: total \d+\z").unwrap();
+        for line in [
+            "threadcreate profile: total 12",
+            "goroutine profile: total 944",
+            "x profile: total ",
+            " profile: total 3",
+            "a b profile: total 3",
+            "heap profile: total 1a",
+            "heap profile: total 12 ",
+            "heap profile: total 7 profile: total 8",
+        ] {
+            let expected = pattern
+                .captures(line)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str());
+            assert_eq!(count_profile_name(line), expected, "{line:?}");
+        }
+    }
+
 
     fn read(text: &str) -> Result<Profile, DecodeError> {
         let format = sniff(text.as_bytes()).expect("a legacy format");

@@ -347,22 +347,30 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             None => e.to_string(),
         }),
     })?;
-    check(file, parsed.rules)
+    check(file, parsed.rules, &mut Compiled::new())
 }
 
+/// Patterns compiled so far, by their text: rule files share patterns (a library's CPU and
+/// allocation rules, the logging libraries in two files), and compiling is most of what
+/// reading the rules costs.
+type Compiled = std::collections::HashMap<String, Pattern>;
+
 /// Parses a built-in rule file from the JSON that build.rs made of its YAML.
-fn parse_builtin(file: &str, json: &str) -> Result<Vec<Rule>, RuleError> {
+fn parse_builtin(file: &str, json: &str, compiled: &mut Compiled) -> Result<Vec<Rule>, RuleError> {
     let parsed: RuleFile = serde_json::from_str(json).map_err(|e| RuleError::Parse {
         file: file.to_string(),
         reason: e.to_string(),
     })?;
-    check(file, parsed.rules)
+    check(file, parsed.rules, compiled)
 }
 
 /// Compiles the rules' patterns and checks what serde cannot (regexes, indices, required
 /// fields).
-fn check(file: &str, mut rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
-    let mut compiled: std::collections::HashMap<String, Pattern> = std::collections::HashMap::new();
+fn check(
+    file: &str,
+    mut rules: Vec<Rule>,
+    compiled: &mut Compiled,
+) -> Result<Vec<Rule>, RuleError> {
     for rule in &mut rules {
         let id = rule.id.clone();
         let invalid = |reason: String| RuleError::Invalid {
@@ -391,8 +399,7 @@ fn check(file: &str, mut rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
         }
         for condition in &mut rule.when {
             if let Some(pattern) = &condition.pattern {
-                // Rules of a family share patterns (CPU and allocations of one library):
-                // compiled once, since compiling is most of what reading the rules costs.
+                // Compiled once for every file that uses it.
                 let regex = match compiled.get(pattern) {
                     Some(regex) => regex.clone(),
                     None => {
@@ -440,11 +447,17 @@ fn check(file: &str, mut rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
 /// with the same id.
 pub fn load(user: &[(String, String)]) -> Result<Vec<Rule>, RuleError> {
     let mut rules: Vec<Rule> = Vec::new();
-    let builtin = BUILTIN
+    let mut compiled = Compiled::new();
+    let builtin = BUILTIN.iter().map(|(file, _, json)| (*file, *json, true));
+    let users = user
         .iter()
-        .map(|(file, _, json)| parse_builtin(file, json));
-    let users = user.iter().map(|(file, text)| parse(file, text));
-    for parsed in builtin.chain(users) {
+        .map(|(file, text)| (file.as_str(), text.as_str(), false));
+    for (file, text, is_builtin) in builtin.chain(users) {
+        let parsed = if is_builtin {
+            parse_builtin(file, text, &mut compiled)
+        } else {
+            parse(file, text)
+        };
         for rule in parsed? {
             match rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(existing) => *existing = rule,
@@ -474,7 +487,7 @@ mod tests {
         for (file, yaml, json) in BUILTIN {
             assert_eq!(
                 parse(file, yaml).unwrap(),
-                parse_builtin(file, json).unwrap(),
+                parse_builtin(file, json, &mut Compiled::new()).unwrap(),
                 "{file}"
             );
         }
