@@ -440,6 +440,12 @@ fn context(data: &[u8]) -> Outcome {
         },
     );
     render_markdown(&report)?;
+    // The analysis JSON must read back for `render`: a NaN or an infinity from a context
+    // number is written as null, which does not (issue 19).
+    let json = serde_json::to_string(&report).map_err(clean)?;
+    if let Err(e) = serde_json::from_str::<investigation::ReportContext>(&json) {
+        panic!("the analysis JSON of this context does not read back: {e}");
+    }
     Ok(())
 }
 
