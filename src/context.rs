@@ -20,8 +20,12 @@ pub struct Context {
     /// The program, e.g. `tsnsrv`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
-    /// How many services (instances, nodes) the one process runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How many services (instances, nodes) the one process runs, 1 or more.
+    #[serde(
+        default,
+        deserialize_with = "count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub services: Option<u32>,
     /// When the set was collected, ISO 8601 (`2025-10-15T21:05:32Z`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,7 +61,7 @@ pub struct Context {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Throughput {
-    /// Units of work per second, above 0 (`per_second: 1925.5`).
+    /// Units of work per second, finite and above 0 (`per_second: 1925.5`).
     #[serde(deserialize_with = "positive_rate")]
     pub per_second: f64,
     /// What one unit is, a plural noun (`requests`, `messages`, `writes`, `lines`); default
@@ -71,14 +75,15 @@ fn default_unit() -> String {
 }
 
 fn positive_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-    let rate = f64::deserialize(deserializer)?;
-    if rate.is_finite() && rate > 0.0 {
-        Ok(rate)
-    } else {
-        Err(serde::de::Error::custom(format!(
-            "per_second must be a number above 0, not {rate}"
-        )))
-    }
+    const GIVE: &str = "a finite number above 0";
+    read_scalar(deserializer, GIVE, |scalar| {
+        let rate = scalar.number(GIVE)?;
+        match non_negative_problem(rate) {
+            Some(problem) => Err(format!("{problem}; give {GIVE}")),
+            None if rate == 0.0 => Err(format!("0 is no work; give {GIVE}")),
+            None => Ok(rate),
+        }
+    })
 }
 
 impl Throughput {
@@ -96,14 +101,26 @@ impl Throughput {
 #[serde(deny_unknown_fields)]
 pub struct ProcessStats {
     /// The process id, a number (`pid: 3123363`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pid: Option<u32>,
     /// CPU use in percent of one core (`122` = 1.22 cores): over the CPU profile's window when
     /// collect measured it, else what ps printed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "non_negative",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cpu_percent: Option<f64>,
     /// CPU time over uptime in percent, as `ps` computes its %CPU.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "non_negative",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cpu_percent_lifetime: Option<f64>,
     /// Resident set size, a size such as `2.8GB`, `2808240KiB` or a number of bytes
     /// ([`ByteSize`]).
@@ -113,14 +130,26 @@ pub struct ProcessStats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vsz: Option<ByteSize>,
     /// Threads of the process, a number (`threads: 40`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub threads: Option<u32>,
     /// CPUs the process may run on (its affinity; `cpus: 8`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cpus: Option<u32>,
     /// Its cgroup's CPU quota in cores (`cpu_quota: 1.5`); absent when unlimited. Go 1.25+
     /// sets GOMAXPROCS from it; older Go uses the CPU count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "non_negative",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cpu_quota: Option<f64>,
     /// The Go version the executable was built with (`go_version: go1.24.3`), from its build
     /// information (/proc/PID/exe); absent for a binary from before Go 1.18 or not Go.
@@ -129,7 +158,11 @@ pub struct ProcessStats {
     /// GOMAXPROCS set in the process's environment (`gomaxprocs: 8`); absent when the
     /// environment does not set it, and the runtime chooses (the CPU quota since Go 1.25,
     /// the CPUs before).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "count",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gomaxprocs: Option<u32>,
     /// The GODEBUG settings that decide GOMAXPROCS in effect, from the build's default and
     /// the environment (`godebug: containermaxprocs=0`: Go 1.25+ ignores the quota, as it
@@ -299,21 +332,185 @@ impl Serialize for ByteSize {
 
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match NumberOrText::deserialize(deserializer)? {
-            NumberOrText::Number(n) if n >= 0.0 => Ok(ByteSize(n.round() as u64)),
-            NumberOrText::Number(n) => Err(serde::de::Error::custom(format!(
-                "a size cannot be negative ({n})"
-            ))),
-            NumberOrText::Text(t) => ByteSize::parse(&t).map_err(serde::de::Error::custom),
+        const GIVE: &str = "a size such as 2.8GB, 512MiB or a number of bytes";
+        read_scalar(deserializer, GIVE, |scalar| match scalar {
+            Scalar::Text(text) => ByteSize::parse(text),
+            Scalar::Integer(_) | Scalar::Float(_) => {
+                let bytes = scalar.number(GIVE)?;
+                if let Some(problem) = non_negative_problem(bytes) {
+                    return Err(format!("{problem}; give {GIVE}"));
+                }
+                // 2^64 and above do not fit (u64::MAX as f64 rounds up to 2^64).
+                if bytes >= u64::MAX as f64 {
+                    return Err(format!("{bytes} bytes is too large; give {GIVE}"));
+                }
+                Ok(ByteSize(bytes.round() as u64))
+            }
+        })
+    }
+}
+
+/// A scalar of the context YAML as it was written: read with `deserialize_any` inside the
+/// field's own deserializer, so that a value [`read_scalar`] refuses is reported at its own
+/// line and field path (`line 3 column 16: process.cpu_percent: …`) rather than at the
+/// mapping that holds it.
+#[derive(Debug, Clone, Copy)]
+enum Scalar<'a> {
+    /// A whole number as written (`57`, `-5`).
+    Integer(i128),
+    /// A number with a fraction or an exponent, or `.nan`, `.inf`, `-.inf`.
+    Float(f64),
+    /// Anything else that YAML reads as text (`2.8GB`, `7m50s`, `2-5`).
+    Text(&'a str),
+}
+
+impl Scalar<'_> {
+    /// The number, or an error saying that the text is not one and what to `give`.
+    fn number(self, give: &str) -> Result<f64, String> {
+        match self {
+            Scalar::Integer(n) => Ok(n as f64),
+            Scalar::Float(v) => Ok(v),
+            Scalar::Text(text) => Err(format!("{text:?} is not a number; give {give}")),
         }
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NumberOrText {
-    Number(f64),
-    Text(String),
+/// What makes `value` unusable where a finite number ≥ 0 is needed, in words; `None` when
+/// it is one.
+fn non_negative_problem(value: f64) -> Option<String> {
+    if value.is_nan() {
+        Some("NaN is not a number".to_string())
+    } else if value.is_infinite() {
+        Some(format!("{value} is infinite"))
+    } else if value < 0.0 {
+        Some(format!("{value} is negative"))
+    } else {
+        None
+    }
+}
+
+/// Reads one scalar with `deserialize_any` and hands it to `check`, whose error becomes the
+/// deserializer's, located at the scalar.
+fn read_scalar<'de, D, T, F>(
+    deserializer: D,
+    expecting: &'static str,
+    check: F,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FnOnce(Scalar<'_>) -> Result<T, String>,
+{
+    deserializer.deserialize_any(ScalarVisitor { expecting, check })
+}
+
+struct ScalarVisitor<F> {
+    expecting: &'static str,
+    check: F,
+}
+
+impl<F> ScalarVisitor<F> {
+    fn checked<T, E: serde::de::Error>(self, scalar: Scalar<'_>) -> Result<T, E>
+    where
+        F: FnOnce(Scalar<'_>) -> Result<T, String>,
+    {
+        (self.check)(scalar).map_err(E::custom)
+    }
+}
+
+impl<'de, T, F> serde::de::Visitor<'de> for ScalarVisitor<F>
+where
+    F: FnOnce(Scalar<'_>) -> Result<T, String>,
+{
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<T, E> {
+        self.checked(Scalar::Integer(i128::from(value)))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<T, E> {
+        self.checked(Scalar::Integer(i128::from(value)))
+    }
+
+    fn visit_u128<E: serde::de::Error>(self, value: u128) -> Result<T, E> {
+        // Past i128 every check refuses it anyway, as too large.
+        self.checked(Scalar::Integer(i128::try_from(value).unwrap_or(i128::MAX)))
+    }
+
+    fn visit_i128<E: serde::de::Error>(self, value: i128) -> Result<T, E> {
+        self.checked(Scalar::Integer(value))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<T, E> {
+        self.checked(Scalar::Float(value))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<T, E> {
+        self.checked(Scalar::Text(value))
+    }
+}
+
+/// An optional count (`services`, `pid`, `threads`, `cpus`, `gomaxprocs`): a whole number
+/// from 1 to 4294967295.
+fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    Option::<Count>::deserialize(deserializer).map(|count| count.map(|Count(n)| n))
+}
+
+struct Count(u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const GIVE: &str = "a whole number ≥ 1";
+        read_scalar(deserializer, GIVE, |scalar| {
+            let whole = match scalar {
+                Scalar::Integer(n) => n,
+                Scalar::Float(v) => {
+                    if let Some(problem) = non_negative_problem(v) {
+                        return Err(format!("{problem}; give {GIVE}"));
+                    }
+                    if v.fract() != 0.0 {
+                        return Err(format!("{v} is not a whole number; give {GIVE}"));
+                    }
+                    // Whole and finite: the cast saturates what is past i128.
+                    v as i128
+                }
+                Scalar::Text(_) => scalar.number(GIVE).map(|_| 0)?,
+            };
+            match u32::try_from(whole) {
+                Ok(0) => Err(format!("0 is below 1; give {GIVE}")),
+                Ok(n) => Ok(Count(n)),
+                Err(_) if whole < 0 => Err(format!("{whole} is negative; give {GIVE}")),
+                Err(_) => Err(format!(
+                    "{whole} is too large; give {GIVE} up to {}",
+                    u32::MAX
+                )),
+            }
+        })
+    }
+}
+
+/// An optional finite number ≥ 0 (`cpu_percent`, `cpu_percent_lifetime`, `cpu_quota`).
+fn non_negative<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    Option::<NonNegative>::deserialize(deserializer).map(|value| value.map(|NonNegative(v)| v))
+}
+
+struct NonNegative(f64);
+
+impl<'de> Deserialize<'de> for NonNegative {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const GIVE: &str = "a finite number ≥ 0";
+        read_scalar(deserializer, GIVE, |scalar| {
+            let value = scalar.number(GIVE)?;
+            match non_negative_problem(value) {
+                Some(problem) => Err(format!("{problem}; give {GIVE}")),
+                // -0 reads as 0, so that no report shows "-0%".
+                None => Ok(NonNegative(value + 0.0)),
+            }
+        })
+    }
 }
 
 /// A duration in Go's notation: `7m50s`, `1h2m`, `60s`, `1.5s`, `250ms`; also `2d3h`.
@@ -370,12 +567,13 @@ impl HumanDuration {
     /// length, and their text (`-1s`, `infs`) would not read back from the context or the
     /// JSON analysis that carries them (found by fuzzing).
     fn checked(seconds: f64) -> Result<HumanDuration, String> {
-        if seconds.is_finite() && seconds >= 0.0 {
-            Ok(HumanDuration { seconds })
-        } else {
-            Err(format!(
-                "a duration cannot be negative, infinite or NaN ({seconds})"
-            ))
+        match non_negative_problem(seconds) {
+            Some(problem) => Err(format!(
+                "{problem}; give a duration such as 7m50s or a number of seconds ≥ 0"
+            )),
+            None => Ok(HumanDuration {
+                seconds: seconds + 0.0,
+            }),
         }
     }
 }
@@ -407,10 +605,16 @@ impl Serialize for HumanDuration {
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match NumberOrText::deserialize(deserializer)? {
-            NumberOrText::Number(n) => HumanDuration::checked(n).map_err(serde::de::Error::custom),
-            NumberOrText::Text(t) => HumanDuration::parse(&t).map_err(serde::de::Error::custom),
-        }
+        read_scalar(
+            deserializer,
+            "a duration such as 7m50s",
+            |scalar| match scalar {
+                Scalar::Text(text) => HumanDuration::parse(text),
+                Scalar::Integer(_) | Scalar::Float(_) => {
+                    HumanDuration::checked(scalar.number("a duration")?)
+                }
+            },
+        )
     }
 }
 
@@ -469,10 +673,13 @@ impl<'de> Deserialize<'de> for Range {
             };
             Range::checked(min, max).map_err(|e| format!("{t:?}: {e}"))
         };
-        match NumberOrText::deserialize(deserializer)? {
-            NumberOrText::Number(n) => Range::checked(n, n).map_err(serde::de::Error::custom),
-            NumberOrText::Text(t) => parse(&t).map_err(serde::de::Error::custom),
-        }
+        read_scalar(deserializer, "a range such as 2-5", |scalar| match scalar {
+            Scalar::Text(text) => parse(text),
+            Scalar::Integer(_) | Scalar::Float(_) => {
+                let value = scalar.number("a range")?;
+                Range::checked(value, value)
+            }
+        })
     }
 }
 
@@ -537,6 +744,86 @@ mod tests {
     }
 
     #[test]
+    fn every_number_is_finite_and_in_range_and_a_refusal_names_its_own_line() {
+        // The bad value sits below other fields of its mapping: the error names its line.
+        let at_line_4 = |field: &str, value: &str| {
+            let text = format!("host: a\nprocess:\n  command: x\n  {field}: {value}\n");
+            Context::parse(&text).unwrap_err().to_string()
+        };
+        for (field, value, problem) in [
+            (
+                "cpu_percent",
+                ".nan",
+                "NaN is not a number; give a finite number ≥ 0",
+            ),
+            (
+                "cpu_percent",
+                ".inf",
+                "inf is infinite; give a finite number ≥ 0",
+            ),
+            (
+                "cpu_percent",
+                "-.inf",
+                "-inf is infinite; give a finite number ≥ 0",
+            ),
+            (
+                "cpu_percent",
+                "-5",
+                "-5 is negative; give a finite number ≥ 0",
+            ),
+            ("cpu_percent_lifetime", "-0.5", "-0.5 is negative"),
+            ("cpu_quota", ".nan", "NaN is not a number"),
+            ("rss", ".inf", "inf is infinite; give a size"),
+            ("rss", ".nan", "NaN is not a number; give a size"),
+            ("rss", "-1", "-1 is negative; give a size"),
+            ("vsz", "1e30", "bytes is too large"),
+            ("uptime", "-.inf", "-inf is infinite; give a duration"),
+            ("cpu_time", "-3", "-3 is negative; give a duration"),
+            ("pid", "0", "0 is below 1; give a whole number ≥ 1"),
+            ("threads", "-1", "-1 is negative; give a whole number ≥ 1"),
+            ("cpus", "2.5", "2.5 is not a whole number"),
+            (
+                "gomaxprocs",
+                ".nan",
+                "NaN is not a number; give a whole number ≥ 1",
+            ),
+            ("gomaxprocs", "4294967296", "4294967296 is too large"),
+        ] {
+            let error = at_line_4(field, value);
+            let expected = format!("line 4 column {}: process.{field}: ", field.len() + 5);
+            assert!(error.starts_with(&expected), "{field}: {value}: {error}");
+            assert!(error.contains(problem), "{field}: {value}: {error}");
+        }
+        for (text, expected) in [
+            (
+                "host: a\nservices: 0\n",
+                "line 2 column 11: services: 0 is below 1",
+            ),
+            (
+                "host: a\nthroughput:\n  unit: rows\n  per_second: .nan\n",
+                "line 4 column 15: throughput.per_second: NaN is not a number",
+            ),
+            (
+                "expectations:\n  goroutines_per_service: -.inf\n",
+                "line 2 column 27: expectations.goroutines_per_service: ",
+            ),
+        ] {
+            let error = Context::parse(text).unwrap_err().to_string();
+            assert!(error.starts_with(expected), "{text}: {error}");
+        }
+        // Limits themselves, whole floats for counts, null and -0 are accepted.
+        let context = Context::parse(
+            "services: 3.0\nprocess:\n  cpu_percent: -0.0\n  rss: 0\n  threads: 4294967295\n  uptime: 0\n  cpus: ~\n",
+        )
+        .unwrap();
+        let process = context.process.clone().unwrap();
+        assert_eq!(context.services, Some(3));
+        assert_eq!(process.cpu_percent.map(f64::to_bits), Some(0f64.to_bits()));
+        assert_eq!(process.threads, Some(u32::MAX));
+        assert_eq!(process.cpus, None);
+    }
+
+    #[test]
     fn every_field_is_optional() {
         assert_eq!(Context::parse("").unwrap(), Context::default());
         assert_eq!(
@@ -577,9 +864,9 @@ mod tests {
         let error = Context::parse("host: a\nservices: many\n")
             .unwrap_err()
             .to_string();
-        assert!(
-            error.starts_with("line 2 column 11: services: invalid type"),
-            "{error}"
+        assert_eq!(
+            error,
+            "line 2 column 11: services: \"many\" is not a number; give a whole number ≥ 1"
         );
         let error = Context::parse("process:\n  rss: lots\n")
             .unwrap_err()

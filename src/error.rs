@@ -57,6 +57,21 @@ pub enum Error {
         /// Why it does not read as one.
         source: serde_json::Error,
     },
+    /// An analysis whose JSON holds `null` where a number belongs: how serde_json writes
+    /// NaN and infinities, which an analysis of an earlier version could hold (from a context
+    /// with `cpu_percent: .nan`) and which cannot be read back.
+    #[error(
+        "{}: line {line}: {field} is null where a number belongs (NaN or infinite when the analysis was written); write the analysis again with report --format json",
+        path.display()
+    )]
+    AnalysisNumber {
+        /// The file given as an analysis.
+        path: PathBuf,
+        /// The line of the `null`.
+        line: usize,
+        /// The JSON key of the number (`"process_cpu_percent"`), or `a list entry`.
+        field: String,
+    },
     /// Writing an analysis as JSON.
     #[error("JSON: {0}")]
     Json(serde_json::Error),

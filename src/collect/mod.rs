@@ -481,7 +481,8 @@ fn process_stats(
             .then(|| round2(end.cpu_seconds / end.uptime_seconds * 100.0)),
         rss: Some(ByteSize(end.rss_bytes)),
         vsz: Some(ByteSize(end.vsz_bytes)),
-        threads: Some(end.threads),
+        // /proc gives 0 when it does not say; the context takes counts from 1.
+        threads: (end.threads > 0).then_some(end.threads),
         cpus: end.cpus_allowed,
         cpu_quota: end.cpu_quota.map(round2),
         go_version: go.go_version.clone(),

@@ -265,10 +265,35 @@ pub fn read_analysis(json: &Path) -> Result<ReportContext, Error> {
         path: json.to_path_buf(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| Error::Analysis {
-        path: json.to_path_buf(),
-        source,
+    serde_json::from_str(&text).map_err(|source| match null_number(&text, &source) {
+        Some(field) => Error::AnalysisNumber {
+            path: json.to_path_buf(),
+            line: source.line(),
+            field,
+        },
+        None => Error::Analysis {
+            path: json.to_path_buf(),
+            source,
+        },
     })
+}
+
+/// The key of a `null` that `error` found where a floating-point number belongs (serde_json
+/// writes NaN and infinities as `null`), quoted, from the error's line of the pretty JSON;
+/// `a list entry` when that line has no key. `None` for any other error.
+fn null_number(text: &str, error: &serde_json::Error) -> Option<String> {
+    let message = error.to_string();
+    if !(message.starts_with("invalid type: null, expected f64")
+        || message.starts_with("invalid type: null, expected f32"))
+    {
+        return None;
+    }
+    let line = text.lines().nth(error.line().checked_sub(1)?)?.trim_start();
+    let key = line
+        .strip_prefix('"')
+        .and_then(|rest| rest.split_once("\":"))
+        .map(|(key, _)| format!("\"{}\"", crate::text::one_line(key)));
+    Some(key.unwrap_or_else(|| "a list entry".to_string()))
 }
 
 /// `pprof-report render FILE.json`: the Markdown again, from a saved analysis.

@@ -13,6 +13,7 @@ mod bad_input;
 mod collect;
 mod command_line;
 mod compare;
+mod context;
 mod docs;
 mod hostile;
 mod legacy;

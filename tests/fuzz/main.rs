@@ -5,7 +5,7 @@
 //! mutations — generic byte ones, line-aware text ones, YAML-tree ones, and for profiles
 //! structure-aware protobuf ones (dangling, duplicate, reserved and cyclic ids, string index
 //! misuse, mismatched value counts, extreme numbers, overlong varints, huge length
-//! prefixes), gzipped now and then. Every input must end in `Ok` or a clean one-line error;
+//! prefixes, repeated-field bombs), gzipped now and then. Every input must end in `Ok` or a clean one-line error;
 //! a panic, a slow input or a broken property is written to
 //! `target/tmp/fuzz-crashes/<target>/` and fails the test, naming the file.
 //!
@@ -441,6 +441,10 @@ fn mutate_profile(rng: &mut Rng, data: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
     } else {
         data.to_vec()
     };
+    // A repeated-field bomb now and then: rare, since each is a megabyte to decode.
+    if rng.chance(1, 40) {
+        return pb::bomb(rng, &raw);
+    }
     match rng.below(10) {
         0..=4 => match pb::decode(&raw) {
             Some(mut message) => {

@@ -422,6 +422,60 @@ pub fn mutate(rng: &mut Rng, p: &mut Profile) {
 
 // --- The wire format -------------------------------------------------------------------------
 
+/// Bytes a repeated-field bomb may add: half a million entries of two bytes, enough for
+/// the decoder to charge them to its memory budget (the fuzz targets' decodes under a tight
+/// one refuse them) while an input stays quick to decode in a debug build.
+const BOMB_BYTES: usize = 1 << 20;
+
+/// A repeated-field bomb (issue 19): one entry of a repeated field — a string, a mapping, a
+/// sample type, a sample, a comment; inside a message, a location's line, a sample's label
+/// or values — repeated thousands to hundreds of thousands of times, often emptied first
+/// (an empty string, an empty mapping, a line of no function). Each must decode or be
+/// refused in one line, within the time limit.
+pub fn bomb(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
+    let Some(list) = fields(data) else {
+        return data.to_vec();
+    };
+    if list.is_empty() {
+        return data.to_vec();
+    }
+    let f = *rng.pick(&list);
+    let rest = &data[f.payload.1..];
+    // One level down, now and then: the entries of a nested message's repeated field.
+    if f.wire == 2 && rng.chance(1, 3) {
+        let inner = &data[f.payload.0..f.payload.1];
+        if fields(inner).is_some_and(|l| !l.is_empty()) {
+            let mutated = bomb(rng, inner);
+            let mut out = data[..f.tag_end].to_vec();
+            write_varint(&mut out, mutated.len() as u64);
+            out.extend_from_slice(&mutated);
+            out.extend_from_slice(rest);
+            return out;
+        }
+    }
+    let entry = if f.wire == 2 && rng.chance(1, 2) {
+        // The entry emptied: its tag and a length of 0.
+        let mut empty = data[f.start..f.tag_end].to_vec();
+        empty.push(0);
+        empty
+    } else {
+        data[f.start..f.payload.1].to_vec()
+    };
+    let most = (BOMB_BYTES / entry.len()).max(1);
+    let times = if rng.chance(1, 2) {
+        most
+    } else {
+        rng.range(most.min(1000), most)
+    };
+    let mut out = Vec::with_capacity(data.len() + entry.len() * times);
+    out.extend_from_slice(&data[..f.start]);
+    for _ in 0..times {
+        out.extend_from_slice(&entry);
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 fn read_varint(data: &[u8], mut at: usize) -> Option<(u64, usize)> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {

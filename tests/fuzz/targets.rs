@@ -160,6 +160,16 @@ pub const DECODE: DecodeOptions = DecodeOptions {
     ..DecodeOptions::DEFAULT
 };
 
+/// The fuzz targets' decode with a tight memory budget (`--max-memory 8MiB`), for inputs
+/// larger than [`TIGHT_MEMORY_FROM`].
+const TIGHT: DecodeOptions = DecodeOptions {
+    max_memory_bytes: Some(8 << 20),
+    ..DECODE
+};
+
+/// Inputs above this size are decoded under [`TIGHT`] too.
+const TIGHT_MEMORY_FROM: usize = 256 << 10;
+
 /// Sample types looked at per profile, so that a mutation adding hundreds of them does not
 /// make one input take minutes.
 const MAX_INDICES: usize = 4;
@@ -178,6 +188,20 @@ fn choice(data: &[u8], n: u64) -> u64 {
 fn profile(data: &[u8]) -> Outcome {
     // The protobuf decoder alone, and the loader that sniffs dumps first: both paths.
     let direct = pprof_report::profile::decode(data, &DECODE);
+    // Large inputs (repeated-field bombs, chunks copied many times) once more under a
+    // tight memory budget, as --max-memory sets it: refused in one line, never accepted
+    // where the default budget refuses.
+    if data.len() > TIGHT_MEMORY_FROM {
+        match pprof_report::profile::decode(data, &TIGHT) {
+            Ok(_) => assert!(
+                direct.is_ok(),
+                "accepted under a tight memory budget, refused under the default one"
+            ),
+            Err(e) => {
+                clean(e);
+            }
+        }
+    }
     match load::decode_any(data, &DECODE) {
         Ok(Decoded::Profile(p)) => {
             assert!(direct.is_ok(), "decode_any accepted what decode refused");
@@ -440,6 +464,12 @@ fn context(data: &[u8]) -> Outcome {
         },
     );
     render_markdown(&report)?;
+    // The analysis JSON must read back for `render`: a NaN or an infinity from a context
+    // number is written as null, which does not (issue 19).
+    let json = serde_json::to_string(&report).map_err(clean)?;
+    if let Err(e) = serde_json::from_str::<investigation::ReportContext>(&json) {
+        panic!("the analysis JSON of this context does not read back: {e}");
+    }
     Ok(())
 }
 
