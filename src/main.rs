@@ -52,4 +52,22 @@ fn main() {
         );
         std::process::exit(error.exit_code());
     }
+    keep_memory_at_exit();
 }
+
+/// Statically linked, mimalloc frees everything when the process exits and returns it to
+/// the system segment by segment: on the 8-member sim-57 report about 120 `madvise` calls
+/// between the last output and `exit_group`, 2.4–3.8 ms of a 25 ms run (strace), for a
+/// process that is about to end. Set once the work is done, so that memory freed during the
+/// run is still returned (never purging at all took the large generated set's report from
+/// 443 to 517 MB peak RSS).
+fn keep_memory_at_exit() {
+    // SAFETY: mi_option_set stores one integer in mimalloc's table of options, which it reads
+    // with atomic loads; any thread may call it at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
+/// `mi_option_purge_delay`, which the bindings do not name: in mimalloc.h (v2 and v3) it is
+/// the option just before `mi_option_use_numa_nodes`. -1 is "no purging at all".
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t =
+    libmimalloc_sys::mi_option_use_numa_nodes - 1;
