@@ -663,7 +663,6 @@ mod tests {
         }
     }
 
-
     fn read(text: &str) -> Result<Profile, DecodeError> {
         let format = sniff(text.as_bytes()).expect("a legacy format");
         parse(format, text.as_bytes(), false, &DecodeOptions::default())
