@@ -247,21 +247,17 @@ fn folder_state(dir: &Path) -> Result<Folder, PublishError> {
 /// cannot be locked (a file system without locks, a folder that cannot be opened for
 /// reading): the run publishes unserialised and leaves other runs' stages alone.
 fn lock_folder(folder: &Path) -> Result<Option<std::fs::File>, PublishError> {
-    use std::os::fd::AsRawFd;
+    use rustix::fs::{FlockOperation, flock};
+    use rustix::io::Errno;
     let Ok(file) = std::fs::File::open(folder) else {
         return Ok(None);
     };
     loop {
-        // SAFETY: flock only reads the descriptor, which `file` keeps open for the call.
-        let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        if status == 0 {
-            return Ok(Some(file));
-        }
-        let error = std::io::Error::last_os_error();
-        match error.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::EINVAL) => return Ok(None),
-            _ => return Err(PublishError::io(folder, &error)),
+        match flock(&file, FlockOperation::LockExclusive) {
+            Ok(()) => return Ok(Some(file)),
+            Err(Errno::INTR) => continue,
+            Err(Errno::NOLCK | Errno::OPNOTSUPP | Errno::INVAL) => return Ok(None),
+            Err(errno) => return Err(PublishError::io(folder, &errno.into())),
         }
     }
 }
