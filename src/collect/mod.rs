@@ -831,16 +831,6 @@ struct Fetched {
     content_type: Option<String>,
 }
 
-/// A temporary file in `dir`, named as every staged output is (`.pprof-report-*.tmp`), for a
-/// body to stream into.
-fn stage_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(".pprof-report-")
-        .suffix(".tmp")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .tempfile_in(dir)
-}
-
 /// The time one request may take, and the flags that set it (for the message when it ends).
 #[derive(Debug, Clone)]
 struct Budget {
@@ -934,7 +924,7 @@ fn fetch(url: &str, budget: &Budget, max_body: u64, dir: &Path) -> Result<Fetche
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(|t| t.chars().take(100).collect());
-    let mut staged = stage_in(dir).map_err(|e| {
+    let mut staged = crate::output::staging_file_in(dir).map_err(|e| {
         format!(
             "the body cannot be staged in {}: {}",
             dir.display(),

@@ -47,15 +47,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8], existing: Existing) -> std::io::R
 /// `bytes` in a temporary file beside `path`, synced to disk (a task file, a collected
 /// profile: things that cannot be made again), ready to be renamed over it.
 fn staged_file(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
-    // tempfile creates files readable by the owner only; these are ordinary outputs.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".pprof-report-")
-        .suffix(".tmp")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .tempfile_in(folder_of(path))?;
+    let mut temp = staging_file_in(folder_of(path))?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     Ok(temp)
+}
+
+/// A new temporary file in `dir`, named as every staged output is (`.pprof-report-*.tmp`),
+/// to be renamed into place once written.
+pub fn staging_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    // tempfile creates files readable by the owner only; these are ordinary outputs.
+    tempfile::Builder::new()
+        .prefix(".pprof-report-")
+        .suffix(".tmp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)
 }
 
 fn folder_of(path: &Path) -> &Path {
