@@ -342,17 +342,22 @@ pub(super) fn inuse_top_site(profile: &Profile) -> Option<Measurement> {
         .samples()
         .map(|s| leaf_function(profile, s) == Some(top))
         .collect();
-    let get = |name: &str| name == "sync.(*Pool).Get";
-    let through_pool = profile
-        .samples()
-        .zip(&mask)
-        .any(|(s, hit)| *hit && profile.stack_names(s).any(get));
+    // Names are compared once per function, not once per frame.
+    let gets: Vec<bool> = profile
+        .functions
+        .iter()
+        .map(|f| f.name == "sync.(*Pool).Get")
+        .collect();
+    let get_locations = location_hits(profile, &gets);
+    let through_pool = gets.contains(&true)
+        && profile
+            .samples()
+            .zip(&mask)
+            .any(|(s, hit)| *hit && s.locations().any(|l| get_locations[l]));
     let mut matches = vec![false; profile.functions.len()];
     if through_pool {
         // The entry is Get; its caller is the pool's user.
-        for (i, f) in profile.functions.iter().enumerate() {
-            matches[i] = get(&f.name);
-        }
+        matches = gets;
     } else {
         matches[top] = true;
     }

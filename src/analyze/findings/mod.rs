@@ -299,15 +299,23 @@ pub fn evaluate_with(rules: &[Rule], evidence: &Evidence, join: &impl super::Joi
     let mut held_back: Vec<HeldBack> = Vec::new();
     let mut not_applicable = 0;
     let shared = Shared::default();
-    let (first, second) = rules.split_at(rules.len() / 2);
-    let measure_all = |part: &[Rule]| -> Vec<Outcome> {
-        part.iter()
-            .map(|rule| measure_rule(rule, evidence, &shared))
-            .collect()
+    // Both sides take the next rule not yet taken: a few rules walk every stack of a large
+    // heap profile while most read a number, so fixed halves left one core idle.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let measure_next = || -> Vec<(usize, Outcome)> {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(rule) = rules.get(index) else {
+                return done;
+            };
+            done.push((index, measure_rule(rule, evidence, &shared)));
+        }
     };
-    let (mut outcomes, rest) = join.join(|| measure_all(first), || measure_all(second));
+    let (mut outcomes, rest) = join.join(measure_next, measure_next);
     outcomes.extend(rest);
-    for (rule, outcome) in rules.iter().zip(outcomes) {
+    outcomes.sort_unstable_by_key(|(index, _)| *index);
+    for (rule, (_, outcome)) in rules.iter().zip(outcomes) {
         let measured = match outcome {
             Outcome::NotApplicable => {
                 not_applicable += 1;
