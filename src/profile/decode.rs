@@ -65,16 +65,29 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeErr
     }
     let gzip = is_gzip(data);
     let reader = decompressing_reader(gzip, data, options);
-    decode_stream(reader, gzip, options)
+    let expected = if gzip {
+        data.last_chunk::<4>().map(|&trailer| gzip_size_of_trailer(trailer))
+    } else {
+        Some(data.len() as u64)
+    };
+    decode_stream(reader, gzip, options, expected)
+}
+
+/// The decompressed size a gzip file's last four bytes (ISIZE) give: exact for one member
+/// under 4 GiB, which is what Go writes; only ever used as a hint.
+pub fn gzip_size_of_trailer(trailer: [u8; 4]) -> u64 {
+    u64::from(u32::from_le_bytes(trailer))
 }
 
 /// Decodes a pprof profile from a stream of decompressed bytes (see [`decompressing_reader`]);
-/// `gzip` says whether they are being inflated, for error messages. Like [`decode`], it
-/// returns only a profile that passes [`check_value_sums`].
+/// `gzip` says whether they are being inflated, for error messages; `expected_bytes`, the
+/// decompressed size the stream likely has, lets the sample buffers be sized once. Like
+/// [`decode`], it returns only a profile that passes [`check_value_sums`].
 pub fn decode_stream<R: Read>(
     mut reader: R,
     gzip: bool,
     options: &DecodeOptions,
+    expected_bytes: Option<u64>,
 ) -> Result<Profile, DecodeError> {
     // A legacy text profile (or another legacy format, refused by name) is told by its start;
     // no profile.proto starts like one (their first byte is a field tag, never 0, `-` or `h`).
@@ -91,7 +104,7 @@ pub fn decode_stream<R: Read>(
     }
     let mut input = Input::new(reader, gzip, options.max_decompressed_bytes);
     let budget = MemoryBudget::new(options);
-    let raw = match read_fields(&mut input, options, &budget) {
+    let raw = match read_fields(&mut input, options, &budget, expected_bytes) {
         Ok(raw) => raw,
         Err(Failure::Decode(e)) => return Err(e),
         Err(Failure::Wire(what)) => {

@@ -227,6 +227,8 @@ pub(super) struct RawProfile {
     pub(super) period: i64,
     pub(super) comments: Vec<i64>,
     pub(super) default_sample_type: i64,
+    /// How the per-sample buffers grow (from the expected size of the whole stream).
+    pub(super) growth: Growth,
     pub(super) doc_url: i64,
 }
 
@@ -280,6 +282,7 @@ pub(super) fn read_fields<R: Read>(
     input: &mut Input<R>,
     options: &DecodeOptions,
     budget: &MemoryBudget,
+    expected_bytes: Option<u64>,
 ) -> Result<RawProfile, Failure> {
     let mut raw = RawProfile {
         sample_types: Vec::new(),
@@ -303,6 +306,9 @@ pub(super) fn read_fields<R: Read>(
         comments: Vec::new(),
         default_sample_type: 0,
         doc_url: 0,
+        growth: Growth {
+            expected_bytes: expected_bytes.map(|b| b.min(options.max_decompressed_bytes)),
+        },
     };
     let mut sample = SampleScratch::default();
     let mut label_ids: FxHashMap<Vec<u8>, u32> = FxHashMap::default();
@@ -708,9 +714,14 @@ fn read_sample(
         label_ids.insert(scratch.labels.clone(), id);
         id
     };
+    let read = cx.read;
     if raw.first_value_count == Some(scratch.values.len()) {
+        raw.growth.reserve(&mut raw.values, scratch.values.len(), read);
         raw.values.extend_from_slice(&scratch.values);
     }
+    raw.growth.reserve(&mut raw.stacks, scratch.stack.len(), read);
+    raw.growth.reserve(&mut raw.stack_ends, 1, read);
+    raw.growth.reserve(&mut raw.label_of, 1, read);
     raw.stacks.extend_from_slice(&scratch.stack);
     let end = u32::try_from(raw.stacks.len()).map_err(|_| {
         limit(
@@ -722,6 +733,46 @@ fn read_sample(
     raw.stack_ends.push(end);
     raw.label_of.push(label_set);
     Ok(())
+}
+
+/// Growth of the per-sample buffers (stacks, values, stack ends, label sets) from the size the
+/// whole stream is expected to have: Go writes the samples first, so a buffer ends about as
+/// much larger than it is as the stream is larger than what was read. Reserving that once,
+/// instead of doubling, spares the copies and the fresh pages of every size on the way (on a
+/// 40 MB heap profile, a fifth of a report's time went to zeroing pages for them) and the
+/// unused half of the last doubling. The size is only a hint (a gzip trailer can lie): a
+/// reservation that cannot be made falls back to doubling, and untouched reserved pages
+/// cost no memory.
+#[derive(Debug, Default)]
+pub(super) struct Growth {
+    /// The expected decompressed size of the whole stream.
+    pub(super) expected_bytes: Option<u64>,
+}
+
+impl Growth {
+    /// Read this much before extrapolating: the first samples are few and uneven.
+    const MIN_READ: u64 = 1 << 20;
+
+    /// Makes room for `additional` more items in `buffer`, `read` bytes into the stream.
+    fn reserve<T>(&self, buffer: &mut Vec<T>, additional: usize, read: u64) {
+        if buffer.capacity() - buffer.len() >= additional {
+            return;
+        }
+        if let Some(expected) = self.expected_bytes
+            && read >= Self::MIN_READ
+            && expected > read
+        {
+            let estimate = (buffer.len() as u128 * expected as u128 / read as u128) as usize;
+            // A little over, so that the last samples do not make it double after all.
+            let target = estimate.saturating_add(estimate / 32).saturating_add(additional);
+            if target > buffer.len().saturating_add(additional)
+                && buffer.try_reserve_exact(target - buffer.len()).is_ok()
+            {
+                return;
+            }
+        }
+        buffer.reserve(additional);
+    }
 }
 
 fn take<'a>(payload: &mut &'a [u8], len: u64) -> Result<&'a [u8], Failure> {
@@ -757,4 +808,46 @@ fn skip_field(payload: &mut &[u8], wire: u64) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Growth;
+
+    #[test]
+    fn buffers_grow_once_to_the_extrapolated_size() {
+        let growth = Growth {
+            expected_bytes: Some(8 << 20),
+        };
+        let mut buffer: Vec<u8> = vec![0; 1000];
+        buffer.shrink_to_fit();
+        // A quarter of the stream read holding 1000 bytes: about 4000 in the end.
+        growth.reserve(&mut buffer, 10, 2 << 20);
+        assert!((4000..4200).contains(&buffer.capacity()), "{}", buffer.capacity());
+    }
+
+    #[test]
+    fn without_a_hint_or_early_on_buffers_double() {
+        for (growth, read) in [
+            (Growth::default(), 4 << 20),
+            (
+                Growth {
+                    expected_bytes: Some(8 << 20),
+                },
+                Growth::MIN_READ - 1,
+            ),
+            (
+                // A hint smaller than what was read already is wrong: ignored.
+                Growth {
+                    expected_bytes: Some(1 << 20),
+                },
+                4 << 20,
+            ),
+        ] {
+            let mut buffer: Vec<u8> = vec![0; 1000];
+            buffer.shrink_to_fit();
+            growth.reserve(&mut buffer, 10, read);
+            assert!((1010..2100).contains(&buffer.capacity()), "{}", buffer.capacity());
+        }
+    }
 }

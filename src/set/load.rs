@@ -42,7 +42,28 @@ pub enum DecodeAnyError {
 /// Decodes bytes: a goroutine dump is recognised by its first line (after gzip, if any),
 /// anything else must be a pprof protobuf.
 pub fn decode_any(data: &[u8], options: &DecodeOptions) -> Result<Decoded, DecodeAnyError> {
-    decode_reader(data, options)
+    let expected = if profile::is_gzip(data) {
+        data.last_chunk::<4>()
+            .map(|&trailer| profile::decode::gzip_size_of_trailer(trailer))
+    } else {
+        Some(data.len() as u64)
+    };
+    decode_reader_sized(data, options, expected)
+}
+
+/// The decompressed size a profile file likely has: a gzip file's trailer says it, a plain
+/// file is its own size. Only a hint for sizing buffers; `None` when it cannot be read.
+pub fn expected_size(file: &std::fs::File) -> Option<u64> {
+    use std::os::unix::fs::FileExt as _;
+    let len = file.metadata().ok()?.len();
+    let mut magic = [0u8; 2];
+    file.read_exact_at(&mut magic, 0).ok()?;
+    if !profile::is_gzip(&magic) {
+        return Some(len);
+    }
+    let mut trailer = [0u8; 4];
+    file.read_exact_at(&mut trailer, len.checked_sub(4)?).ok()?;
+    Some(profile::decode::gzip_size_of_trailer(trailer))
 }
 
 /// Decodes a stream, as [`decode_any`] does bytes. A protobuf, or a `debug=2` dump, is decoded
@@ -52,9 +73,16 @@ pub fn decode_any(data: &[u8], options: &DecodeOptions) -> Result<Decoded, Decod
 ///
 /// This only dispatches: the start is sniffed once for gzip and once (inflated) for a dump,
 /// and the decoder chosen validates what it returns ([`profile::check_value_sums`]).
-pub fn decode_reader(
+pub fn decode_reader(input: impl Read, options: &DecodeOptions) -> Result<Decoded, DecodeAnyError> {
+    decode_reader_sized(input, options, None)
+}
+
+/// [`decode_reader`] of a stream expected to inflate to `expected_bytes` (see
+/// [`expected_size`]), so that a protobuf's sample buffers are sized once.
+pub fn decode_reader_sized(
     mut input: impl Read,
     options: &DecodeOptions,
+    expected_bytes: Option<u64>,
 ) -> Result<Decoded, DecodeAnyError> {
     let limit = options.max_decompressed_bytes;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
@@ -84,7 +112,10 @@ pub fn decode_reader(
     }
     let stream = std::io::Cursor::new(start).chain(reader);
     Ok(Decoded::Profile(profile::decode_stream(
-        stream, gzip, options,
+        stream,
+        gzip,
+        options,
+        expected_bytes,
     )?))
 }
 
@@ -115,7 +146,12 @@ pub fn read_profile(path: &Path, options: &DecodeOptions) -> Result<Profile, Set
     }
     // Decoded while it is read: a large profile or dump is never in memory whole as well.
     let file = std::fs::File::open(path).map_err(io)?;
-    decode_reader(std::io::BufReader::with_capacity(1 << 16, file), options)
+    let expected = expected_size(&file);
+    decode_reader_sized(
+        std::io::BufReader::with_capacity(1 << 16, file),
+        options,
+        expected,
+    )
         .map(Decoded::into_profile)
         .map_err(|e| match e {
             DecodeAnyError::Profile(source) => SetError::Decode {

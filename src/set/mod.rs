@@ -607,6 +607,7 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         what: describe_io(&e),
     };
     let file = std::fs::File::open(path).map_err(io_error)?;
+    let expected = load::expected_size(&file);
     let mut reader = Hashing {
         inner: file,
         hasher: <sha2::Sha256 as sha2::Digest>::new(),
@@ -659,7 +660,11 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         reader.finish().map_err(io_error)?;
         return Ok(Read::Other(text_reason(&head)));
     }
-    let decoded = load::decode_reader(std::io::Cursor::new(&head).chain(&mut reader), options)
+    let decoded = load::decode_reader_sized(
+        std::io::Cursor::new(&head).chain(&mut reader),
+        options,
+        expected,
+    )
         .map_err(|e| match e {
             load::DecodeAnyError::Profile(source) => SetError::Decode {
                 path: path.to_path_buf(),
