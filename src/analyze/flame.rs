@@ -101,18 +101,22 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
     let threshold = total as f64 * min_share;
 
     let mut tree = Tree::default();
-    let mut cursors: Vec<Cursor> = profile
-        .samples()
-        .filter(|s| s.value(index) > 0)
-        .map(|s| Cursor {
-            sample: s.index() as u32,
-            node: ROOT,
-            bytes: s.locations().remaining_bytes() as u32,
-            location: 0,
-            pending: 0,
-            value: s.value(index),
-        })
-        .collect();
+    // Sized once: a filtered iterator gives no length, and doubling a vector of a million
+    // cursors copies it and faults in fresh pages at every size.
+    let mut cursors: Vec<Cursor> = Vec::with_capacity(profile.samples.len());
+    cursors.extend(
+        profile
+            .samples()
+            .filter(|s| s.value(index) > 0)
+            .map(|s| Cursor {
+                sample: s.index() as u32,
+                node: ROOT,
+                bytes: s.locations().remaining_bytes() as u32,
+                location: 0,
+                pending: 0,
+                value: s.value(index),
+            }),
+    );
     let mut narrow_paths = 0;
     let mut narrow_value = 0i64;
     let mut depth = 0;

@@ -66,7 +66,8 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeErr
     let gzip = is_gzip(data);
     let reader = decompressing_reader(gzip, data, options);
     let expected = if gzip {
-        data.last_chunk::<4>().map(|&trailer| gzip_size_of_trailer(trailer))
+        data.last_chunk::<4>()
+            .map(|&trailer| gzip_size_of_trailer(trailer))
     } else {
         Some(data.len() as u64)
     };

@@ -716,10 +716,12 @@ fn read_sample(
     };
     let read = cx.read;
     if raw.first_value_count == Some(scratch.values.len()) {
-        raw.growth.reserve(&mut raw.values, scratch.values.len(), read);
+        raw.growth
+            .reserve(&mut raw.values, scratch.values.len(), read);
         raw.values.extend_from_slice(&scratch.values);
     }
-    raw.growth.reserve(&mut raw.stacks, scratch.stack.len(), read);
+    raw.growth
+        .reserve(&mut raw.stacks, scratch.stack.len(), read);
     raw.growth.reserve(&mut raw.stack_ends, 1, read);
     raw.growth.reserve(&mut raw.label_of, 1, read);
     raw.stacks.extend_from_slice(&scratch.stack);
@@ -764,7 +766,9 @@ impl Growth {
         {
             let estimate = (buffer.len() as u128 * expected as u128 / read as u128) as usize;
             // A little over, so that the last samples do not make it double after all.
-            let target = estimate.saturating_add(estimate / 32).saturating_add(additional);
+            let target = estimate
+                .saturating_add(estimate / 32)
+                .saturating_add(additional);
             if target > buffer.len().saturating_add(additional)
                 && buffer.try_reserve_exact(target - buffer.len()).is_ok()
             {
@@ -823,7 +827,11 @@ mod tests {
         buffer.shrink_to_fit();
         // A quarter of the stream read holding 1000 bytes: about 4000 in the end.
         growth.reserve(&mut buffer, 10, 2 << 20);
-        assert!((4000..4200).contains(&buffer.capacity()), "{}", buffer.capacity());
+        assert!(
+            (4000..4200).contains(&buffer.capacity()),
+            "{}",
+            buffer.capacity()
+        );
     }
 
     #[test]
@@ -847,7 +855,11 @@ mod tests {
             let mut buffer: Vec<u8> = vec![0; 1000];
             buffer.shrink_to_fit();
             growth.reserve(&mut buffer, 10, read);
-            assert!((1010..2100).contains(&buffer.capacity()), "{}", buffer.capacity());
+            assert!(
+                (1010..2100).contains(&buffer.capacity()),
+                "{}",
+                buffer.capacity()
+            );
         }
     }
 }

@@ -152,17 +152,17 @@ pub fn read_profile(path: &Path, options: &DecodeOptions) -> Result<Profile, Set
         options,
         expected,
     )
-        .map(Decoded::into_profile)
-        .map_err(|e| match e {
-            DecodeAnyError::Profile(source) => SetError::Decode {
-                path: path.to_path_buf(),
-                source,
-            },
-            DecodeAnyError::Dump(source) => SetError::Dump {
-                path: path.to_path_buf(),
-                source,
-            },
-        })
+    .map(Decoded::into_profile)
+    .map_err(|e| match e {
+        DecodeAnyError::Profile(source) => SetError::Decode {
+            path: path.to_path_buf(),
+            source,
+        },
+        DecodeAnyError::Dump(source) => SetError::Dump {
+            path: path.to_path_buf(),
+            source,
+        },
+    })
 }
 
 #[cfg(test)]

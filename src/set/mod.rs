@@ -665,16 +665,16 @@ fn read_member(path: &Path, options: &DecodeOptions) -> Result<Read, SetError> {
         options,
         expected,
     )
-        .map_err(|e| match e {
-            load::DecodeAnyError::Profile(source) => SetError::Decode {
-                path: path.to_path_buf(),
-                source,
-            },
-            load::DecodeAnyError::Dump(source) => SetError::Dump {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
+    .map_err(|e| match e {
+        load::DecodeAnyError::Profile(source) => SetError::Decode {
+            path: path.to_path_buf(),
+            source,
+        },
+        load::DecodeAnyError::Dump(source) => SetError::Dump {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
     let (size, sha256) = reader.finish().map_err(io_error)?;
     let kind = match kind_of(&head, &decoded, &file_name) {
         Ok(kind) => kind,

@@ -166,7 +166,9 @@ impl<'p> ModuleCache<'p> {
     fn is_code(&mut self, function: u32) -> bool {
         let slot = &mut self.code[function as usize];
         if *slot == 0 {
-            *slot = 1 + u8::from(is_code_frame(&self.profile.functions[function as usize].name));
+            *slot = 1 + u8::from(is_code_frame(
+                &self.profile.functions[function as usize].name,
+            ));
         }
         *slot == 2
     }
