@@ -302,7 +302,11 @@ if wants 7; then
 			largest_name=$(basename "$f")
 		fi
 	done
-	floor="zcat ${gzipped[*]@Q}"
+	# Neither command is given no files: without any, zcat and cat would read the terminal.
+	floor=true
+	if ((${#gzipped[@]} > 0)); then
+		floor="$floor && zcat ${gzipped[*]@Q}"
+	fi
 	if ((${#plain[@]} > 0)); then
 		floor="$floor && cat ${plain[*]@Q}"
 	fi
