@@ -1,0 +1,3 @@
+module example.com/stackgen
+
+go 1.19
