@@ -13,6 +13,7 @@
 //!
 //! (Shown with spaces; file lines start with a tab.) Frames are leaf first. `(...)` marks an inlined frame (its file line has no `+0x`).
 
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -22,7 +23,7 @@ use super::{
     CreatedBy, DumpError, DumpFormat, GoroutineDump, GoroutineInfo, Lines, excerpt, find_byte,
     is_blank, new_builder, parse_decimal, rsplit_once_byte, split_file_line,
 };
-use crate::profile::model::{Labels, Line, ProfileBuilder};
+use crate::profile::model::{Labels, Line, Profile, ProfileBuilder};
 
 /// `goroutine 7 [select, 2 minutes]:` (also with Go ≥ 1.23's `gp=0x… m=… mp=0x…` fields
 /// before the bracket, and Go ≥ 1.27's labels after it: `[runnable] {role: encoder}:`) → the
@@ -85,7 +86,7 @@ struct Current<'a> {
 pub(super) struct Piece {
     builder: ProfileBuilder,
     /// Stack (locations, leaf first) → sample, to merge goroutines with identical stacks.
-    stacks: FxHashMap<Vec<usize>, usize>,
+    stacks: StackIndex,
     goroutines: Vec<GoroutineInfo>,
     skipped_lines: usize,
 }
@@ -261,7 +262,7 @@ impl Piece {
     fn new() -> Self {
         Piece {
             builder: new_builder(),
-            stacks: FxHashMap::default(),
+            stacks: StackIndex::default(),
             goroutines: Vec::new(),
             skipped_lines: 0,
         }
@@ -310,24 +311,60 @@ impl Piece {
     /// Counts `count` goroutines with `stack`: adds to the sample of the same stack, else
     /// makes one. Returns the sample.
     fn add_stack(&mut self, stack: &[usize], count: i64) -> Result<usize, DumpError> {
-        if let Some(&sample) = self.stacks.get(stack) {
-            if let Some(value) = self
-                .builder
-                .profile_mut()
-                .samples
-                .values_mut(sample)
-                .first_mut()
-            {
+        let hash = rustc_hash::FxBuildHasher.hash_one(stack);
+        let profile = self.builder.profile_mut();
+        if let Some(sample) = self.stacks.find(hash, stack, profile) {
+            if let Some(value) = profile.samples.values_mut(sample).first_mut() {
                 *value += count;
             }
             return Ok(sample);
         }
-        let sample = self.builder.profile_mut().samples.len();
+        let sample = profile.samples.len();
         self.builder
             .sample(stack, &[count], Labels::default())
             .map_err(|_| DumpError::stacks_full())?;
-        self.stacks.insert(stack.to_vec(), sample);
+        self.stacks.add(hash, sample)?;
         Ok(sample)
+    }
+}
+
+/// Stack → sample, without a second copy of every stack (a `Vec` key per stack took more
+/// than the stacks themselves): a stack's hash leads to the samples of that hash, whose
+/// stacks are compared where the profile being built keeps them.
+#[derive(Default)]
+struct StackIndex {
+    /// Hash of a stack → the last sample made with that hash.
+    last: FxHashMap<u64, u32>,
+    /// Sample → the sample made before it with the same hash, or [`StackIndex::NONE`].
+    before: Vec<u32>,
+}
+
+impl StackIndex {
+    const NONE: u32 = u32::MAX;
+
+    /// The sample of `profile` whose stack is `stack` (of hash `hash`).
+    fn find(&self, hash: u64, stack: &[usize], profile: &Profile) -> Option<usize> {
+        let mut sample = *self.last.get(&hash)?;
+        while sample != Self::NONE {
+            let index = sample as usize;
+            if profile.sample(index).locations().eq(stack.iter().copied()) {
+                return Some(index);
+            }
+            sample = self.before[index];
+        }
+        None
+    }
+
+    /// Records `sample`, the next one made, with the hash of its stack.
+    fn add(&mut self, hash: u64, sample: usize) -> Result<(), DumpError> {
+        let sample = u32::try_from(sample)
+            .ok()
+            .filter(|&s| s != Self::NONE)
+            .ok_or_else(DumpError::stacks_full)?;
+        debug_assert_eq!(sample as usize, self.before.len());
+        self.before
+            .push(self.last.insert(hash, sample).unwrap_or(Self::NONE));
+        Ok(())
     }
 }
 
@@ -846,6 +883,23 @@ mod tests {
             Err(StreamError::Read(e)) => assert_eq!(e.to_string(), "disk on fire"),
             other => panic!("expected a read error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn stacks_of_one_hash_are_told_apart() {
+        let mut builder = new_builder();
+        let mut index = StackIndex::default();
+        let stacks: [&[usize]; 3] = [&[1, 2], &[2, 1], &[1, 2, 3]];
+        for (sample, stack) in stacks.iter().enumerate() {
+            builder.sample(stack, &[1], Labels::default()).unwrap();
+            index.add(7, sample).unwrap();
+        }
+        let profile = builder.finish();
+        for (sample, stack) in stacks.iter().enumerate() {
+            assert_eq!(index.find(7, stack, &profile), Some(sample));
+        }
+        assert_eq!(index.find(7, &[3], &profile), None);
+        assert_eq!(index.find(8, &[1, 2], &profile), None);
     }
 
     #[test]
