@@ -181,7 +181,8 @@ fn parse_piece(
     goroutines: usize,
 ) -> Result<Piece, DumpError> {
     let mut piece = Piece::new();
-    piece.goroutines.reserve_exact(goroutines);
+    // The count misses the first goroutine of a piece (its header has no `\n` before it).
+    piece.goroutines.reserve_exact(goroutines + 1);
     let mut parser = Parser {
         piece,
         frames: FxHashMap::default(),

@@ -577,13 +577,29 @@ fn parse_decimal(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
-/// A `0x`-prefixed hexadecimal number.
+/// A `0x`-prefixed hexadecimal number that fits in 64 bits (leading zeros allowed). By hand:
+/// a `debug=1` dump has one on every `@` and `#` line, and `u64::from_str_radix` after a
+/// check of the digits was a tenth of its parse.
 fn parse_hex(text: &str) -> Option<u64> {
-    let digits = text.strip_prefix("0x")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let digits = text.strip_prefix("0x")?.as_bytes();
+    if digits.is_empty() {
         return None;
     }
-    u64::from_str_radix(digits, 16).ok()
+    let mut value: u64 = 0;
+    for &byte in digits {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'A'..=b'F' => byte - b'A' + 10,
+            _ => return None,
+        };
+        // Another digit would push the top one out.
+        if value >> 60 != 0 {
+            return None;
+        }
+        value = (value << 4) | u64::from(digit);
+    }
+    Some(value)
 }
 
 #[cfg(test)]
@@ -639,6 +655,11 @@ mod tests {
         assert_eq!(parse_hex("0x4773ce"), Some(0x4773ce));
         assert_eq!(parse_hex("4773ce"), None);
         assert_eq!(parse_hex("0x"), None);
+        assert_eq!(parse_hex("0xFFFFFFFFFFFFFFFF"), Some(u64::MAX));
+        assert_eq!(parse_hex("0x0000FFFFFFFFFFFFFFFF"), Some(u64::MAX));
+        assert_eq!(parse_hex("0x10000000000000000"), None);
+        assert_eq!(parse_hex("0x12g"), None);
+        assert_eq!(parse_hex("0x+1"), None);
         assert_eq!(parse_decimal("+5"), None);
         assert_eq!(parse_decimal("99999999999999999999999"), None);
     }
