@@ -13,16 +13,17 @@
 //!
 //! (Shown with spaces; file lines start with a tab.) Frames are leaf first. `(...)` marks an inlined frame (its file line has no `+0x`).
 
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use super::stream::PieceFormat;
 use super::{
-    CreatedBy, DumpError, DumpFormat, GoroutineDump, GoroutineInfo, Lines, StreamError, excerpt,
-    find_byte, is_blank, new_builder, parse_decimal, rsplit_once_byte, split_file_line,
+    CreatedBy, DumpError, DumpFormat, GoroutineDump, GoroutineInfo, Lines, excerpt, find_byte,
+    is_blank, new_builder, parse_decimal, rsplit_once_byte, split_file_line,
 };
-use crate::profile::limits::MemoryBudget;
-use crate::profile::model::{Labels, Line, ProfileBuilder};
+use crate::profile::model::{Labels, Line, Profile, ProfileBuilder};
 
 /// `goroutine 7 [select, 2 minutes]:` (also with Go ≥ 1.23's `gp=0x… m=… mp=0x…` fields
 /// before the bracket, and Go ≥ 1.27's labels after it: `[runnable] {role: encoder}:`) → the
@@ -82,10 +83,10 @@ struct Current<'a> {
 
 /// What a piece of a dump adds up to. It owns all it holds, so that a piece's text can go as
 /// soon as it is parsed: a dump is parsed while the rest of it is still being read.
-struct Piece {
+pub(super) struct Piece {
     builder: ProfileBuilder,
     /// Stack (locations, leaf first) → sample, to merge goroutines with identical stacks.
-    stacks: FxHashMap<Vec<usize>, usize>,
+    stacks: StackIndex,
     goroutines: Vec<GoroutineInfo>,
     skipped_lines: usize,
 }
@@ -102,296 +103,88 @@ struct Parser<'a> {
     strings: FxHashMap<&'a str, Arc<str>>,
 }
 
-/// Dumps at least this large are parsed in pieces, side by side (a production `debug=2`
-/// dump of tens of thousands of goroutines is tens of MB).
-const PIECE_BYTES: usize = 1 << 20;
-
-/// Parses a whole `debug=2` dump. A large one is cut at goroutine boundaries into one piece
-/// per core; each piece is parsed alone and the pieces are merged in order, which gives what
-/// one pass over the whole text gives (the tests check it).
-pub(super) fn parse(
-    text: &str,
-    max_line_bytes: usize,
-    max_depth: usize,
-) -> Result<GoroutineDump, DumpError> {
-    let cores = crate::parallel::cores();
-    parse_in_pieces(
-        text,
-        max_line_bytes,
-        max_depth,
-        cores.min(text.len() / PIECE_BYTES),
-    )
+/// The `debug=2` format, parsed in pieces cut at goroutine boundaries ([`stream`]).
+pub(super) struct Debug2 {
+    /// Most frames a goroutine may have (`--max-stack-depth`).
+    pub(super) max_depth: usize,
 }
 
-fn parse_in_pieces(
-    text: &str,
-    max_line_bytes: usize,
-    max_depth: usize,
-    pieces: usize,
-) -> Result<GoroutineDump, DumpError> {
-    let pieces = split_at_goroutines(text, pieces);
-    let parsed = crate::parallel::map(&pieces, |&(lines_before, piece)| {
-        let lines = Lines::with_limit(piece, max_line_bytes).after_line(lines_before);
-        parse_piece(lines, max_depth)
-    });
-    merged(parsed)
-}
-
-/// The pieces of a dump, in order, as one dump.
-fn merged(
-    pieces: impl IntoIterator<Item = Result<Piece, DumpError>>,
-) -> Result<GoroutineDump, DumpError> {
-    let mut in_order = InOrder::default();
-    for (index, piece) in pieces.into_iter().enumerate() {
-        in_order.add(index, piece);
-    }
-    in_order.finish()
-}
-
-/// Merges the pieces of a dump in the text's order, whatever the order they are parsed in:
-/// each is appended once those before it are. The first error in the text's order is the one
-/// a single pass would have met; what comes after it is dropped.
-#[derive(Default)]
-struct InOrder {
-    whole: Option<Piece>,
-    /// The goroutines of the pieces after the first, appended.
+/// The pieces appended so far: the first piece, grown by the others.
+pub(super) struct Whole {
+    first: Piece,
+    /// The goroutines of the pieces after the first, their samples already the whole's:
+    /// all goroutines are put together once, rather than moving the ones before at every
+    /// piece.
     later_goroutines: Vec<Vec<GoroutineInfo>>,
-    /// The index of the next piece to append.
-    next: usize,
-    waiting: std::collections::BTreeMap<usize, Result<Piece, DumpError>>,
-    error: Option<DumpError>,
 }
 
-impl InOrder {
-    fn add(&mut self, index: usize, piece: Result<Piece, DumpError>) {
-        self.waiting.insert(index, piece);
-        while let Some(piece) = self.waiting.remove(&self.next) {
-            self.next += 1;
-            if self.error.is_some() {
-                continue;
-            }
-            let appended = piece.and_then(|piece| match self.whole.as_mut() {
-                Some(whole) => whole.append(piece).map(Some),
-                None => {
-                    self.whole = Some(piece);
-                    Ok(None)
-                }
-            });
-            match appended {
-                Ok(goroutines) => self.later_goroutines.extend(goroutines),
-                Err(error) => self.error = Some(error),
-            }
-        }
+impl PieceFormat for Debug2 {
+    type Piece = Piece;
+    type Whole = Whole;
+    const FORMAT: DumpFormat = DumpFormat::Debug2;
+    /// A blank line, then the header of the next goroutine.
+    const BOUNDARY: &'static [u8] = b"\n\ngoroutine ";
+
+    fn parse_piece(
+        &self,
+        _index: usize,
+        lines: Lines<'_>,
+        entries: usize,
+    ) -> Result<Piece, DumpError> {
+        parse_piece(lines, self.max_depth, entries)
     }
 
-    /// The dump, once every piece is in.
-    fn finish(self) -> Result<GoroutineDump, DumpError> {
-        if let Some(error) = self.error {
-            return Err(error);
+    fn append(whole: &mut Option<Whole>, piece: Piece) -> Result<(), DumpError> {
+        match whole {
+            Some(whole) => {
+                let goroutines = whole.first.append(piece)?;
+                whole.later_goroutines.push(goroutines);
+            }
+            None => {
+                *whole = Some(Whole {
+                    first: piece,
+                    later_goroutines: Vec::new(),
+                });
+            }
         }
-        let whole = self.whole.unwrap_or_else(Piece::new);
-        let mut goroutines = whole.goroutines;
-        goroutines.reserve_exact(self.later_goroutines.iter().map(Vec::len).sum());
-        for later in self.later_goroutines {
+        Ok(())
+    }
+
+    fn finish(whole: Option<Whole>) -> Result<GoroutineDump, DumpError> {
+        let Whole {
+            first,
+            later_goroutines,
+        } = whole.unwrap_or_else(|| Whole {
+            first: Piece::new(),
+            later_goroutines: Vec::new(),
+        });
+        let mut goroutines = first.goroutines;
+        goroutines.reserve_exact(later_goroutines.iter().map(Vec::len).sum());
+        for later in later_goroutines {
             goroutines.extend(later);
         }
         Ok(GoroutineDump {
             format: DumpFormat::Debug2,
             header_total: None,
-            profile: whole.builder.finish(),
+            profile: first.builder.finish(),
             goroutines,
-            skipped_lines: whole.skipped_lines,
+            skipped_lines: first.skipped_lines,
         })
     }
 }
 
-/// The first pieces of a streamed dump are small, so that parsing starts early and their
-/// buffers, passed back by the parsers, are reused: a few of them hold the whole text in
-/// turn, where fresh memory for all of it would cost a page fault per 4 KB. Every
-/// `PIECES_PER_SIZE` pieces the size doubles, up to the last size: a dump of tens of MB is
-/// merged from fewer pieces.
-const FIRST_STREAM_PIECE: usize = 256 << 10;
-const LAST_STREAM_PIECE: usize = 4 << 20;
-const PIECES_PER_SIZE: usize = 8;
-
-/// Parses a `debug=2` dump while it is read: `text` is its start, `rest` the remainder of the
-/// stream. Pieces cut at goroutine boundaries go to one parser per core as they are read,
-/// so inflating a compressed dump and parsing it overlap, and the whole text is never in
-/// memory at once. Errors come in the order of a read-then-parse: a read error first, then
-/// a cut-off last line, then the first error in the text.
-pub(super) fn parse_stream(
-    text: Vec<u8>,
-    rest: impl std::io::Read,
-    max_line_bytes: usize,
+/// One piece of a dump, parsed, before its builder is finished; `goroutines` is how many
+/// headers it holds, as counted while it was read (0 when not counted).
+fn parse_piece(
+    mut lines: Lines<'_>,
     max_depth: usize,
-    budget: &MemoryBudget,
-) -> Result<GoroutineDump, StreamError> {
-    parse_stream_from(
-        text,
-        rest,
-        max_line_bytes,
-        max_depth,
-        FIRST_STREAM_PIECE,
-        budget,
-    )
-}
-
-/// [`parse_stream`] with the size of its first piece (the tests cut small dumps finely).
-fn parse_stream_from(
-    text: Vec<u8>,
-    rest: impl std::io::Read,
-    max_line_bytes: usize,
-    max_depth: usize,
-    first_piece_bytes: usize,
-    budget: &MemoryBudget,
-) -> Result<GoroutineDump, StreamError> {
-    let workers = crate::parallel::cores();
-    // Bounded, so that reading waits for the parsers rather than piling up text.
-    let (to_parse, queue) = std::sync::mpsc::sync_channel::<(usize, usize, Vec<u8>)>(workers);
-    // Shared by the parsers alone: if they all stop (a panic), reading stops too.
-    let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-    // Each parser appends what it parsed as soon as the pieces before it are in.
-    let in_order = std::sync::Mutex::new(InOrder::default());
-    let (to_reuse, reusable) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let queue = std::sync::Arc::clone(&queue);
-            let in_order = &in_order;
-            let to_reuse = to_reuse.clone();
-            scope.spawn(move || {
-                loop {
-                    // A poisoned lock means another parser panicked: that panic carries on.
-                    let next = match queue.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((index, lines_before, piece)) = next else {
-                        return;
-                    };
-                    let piece = match String::from_utf8(piece) {
-                        Ok(piece) => piece,
-                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    };
-                    let lines = Lines::with_limit(&piece, max_line_bytes).after_line(lines_before);
-                    let parsed = parse_piece(lines, max_depth);
-                    match in_order.lock() {
-                        Ok(mut in_order) => in_order.add(index, parsed),
-                        Err(_) => return,
-                    }
-                    // The reader may have finished: then the buffer just goes.
-                    let _ = to_reuse.send(piece.into_bytes());
-                }
-            });
-        }
-        drop((queue, to_reuse));
-        // Moved in, so that the parsers stop once it returns, whether it read all or failed.
-        send_pieces(text, rest, first_piece_bytes, to_parse, reusable, budget)
-    })?;
-    // The parsers are done, and none panicked: the scope would have carried that on.
-    in_order
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .finish()
-        .map_err(StreamError::Dump)
-}
-
-/// Reads a dump's text in pieces cut at goroutine boundaries and sends each to the parsers
-/// with the number of lines before it; the buffers of parsed pieces come back to be reused.
-fn send_pieces(
-    mut text: Vec<u8>,
-    mut rest: impl std::io::Read,
-    first_piece_bytes: usize,
-    to_parse: std::sync::mpsc::SyncSender<(usize, usize, Vec<u8>)>,
-    reusable: std::sync::mpsc::Receiver<Vec<u8>>,
-    budget: &MemoryBudget,
-) -> Result<(), StreamError> {
-    use std::io::Read as _;
-    let (mut pieces, mut lines_before, mut piece_bytes) = (0, 0, first_piece_bytes);
-    let (mut bytes_before, mut goroutines) = (0u64, 0u64);
-    loop {
-        let wanted = piece_bytes.saturating_sub(text.len());
-        text.reserve(wanted);
-        let read = (&mut rest)
-            .take(wanted as u64)
-            .read_to_end(&mut text)
-            .map_err(StreamError::Read)?;
-        let at_end = read < wanted;
-        let cut = if at_end {
-            text.len()
-        } else {
-            match memchr::memmem::rfind(&text, BOUNDARY) {
-                Some(found) => found + 2,
-                // One goroutine larger than the piece so far: read on.
-                None => {
-                    piece_bytes = piece_bytes.saturating_mul(2);
-                    continue;
-                }
-            }
-        };
-        let mut next = reusable.try_recv().unwrap_or_default();
-        next.clear();
-        next.extend_from_slice(&text[cut..]);
-        text.truncate(cut);
-        let piece = std::mem::replace(&mut text, next);
-        if at_end {
-            super::check_final_newline(&piece, lines_before).map_err(StreamError::Dump)?;
-        }
-        bytes_before += piece.len() as u64;
-        super::charge_entries(
-            DumpFormat::Debug2,
-            &piece,
-            bytes_before,
-            budget,
-            &mut goroutines,
-        )
-        .map_err(StreamError::Dump)?;
-        let lines = if at_end { 0 } else { count_lines(&piece) };
-        // Fails only when every parser stopped, which only a panic does: the scope
-        // carries it on.
-        if to_parse.send((pieces, lines_before, piece)).is_err() || at_end {
-            break;
-        }
-        pieces += 1;
-        lines_before += lines;
-        if pieces % PIECES_PER_SIZE == 0 {
-            piece_bytes = (piece_bytes * 2).min(LAST_STREAM_PIECE);
-        }
-    }
-    Ok(())
-}
-
-/// Cuts `text` into at most `pieces` parts, each but the first starting at a goroutine header
-/// right after a blank line (where a single pass holds no state), with the number of lines
-/// before each part.
-fn split_at_goroutines(text: &str, pieces: usize) -> Vec<(usize, &str)> {
-    let mut parts = Vec::new();
-    let (mut start, mut lines_before) = (0, 0);
-    for k in 1..pieces.max(1) {
-        let target = (text.len() / pieces * k).max(start);
-        let Some(found) = memchr::memmem::find(&text.as_bytes()[target..], BOUNDARY) else {
-            break;
-        };
-        // Just after the blank line: a char boundary, as `\n` is ASCII.
-        let end = target + found + 2;
-        parts.push((lines_before, &text[start..end]));
-        lines_before += count_lines(&text.as_bytes()[start..end]);
-        start = end;
-    }
-    parts.push((lines_before, &text[start..]));
-    parts
-}
-
-/// Where a piece of a dump may end: a blank line, then the header of the next goroutine.
-const BOUNDARY: &[u8] = b"\n\ngoroutine ";
-
-fn count_lines(text: &[u8]) -> usize {
-    memchr::memchr_iter(b'\n', text).count()
-}
-
-/// One piece of a dump, parsed, before its builder is finished.
-fn parse_piece(mut lines: Lines<'_>, max_depth: usize) -> Result<Piece, DumpError> {
+    goroutines: usize,
+) -> Result<Piece, DumpError> {
+    let mut piece = Piece::new();
+    // The count misses the first goroutine of a piece (its header has no `\n` before it).
+    piece.goroutines.reserve_exact(goroutines + 1);
     let mut parser = Parser {
-        piece: Piece::new(),
+        piece,
         frames: FxHashMap::default(),
         stack: Vec::new(),
         max_depth,
@@ -470,7 +263,7 @@ impl Piece {
     fn new() -> Self {
         Piece {
             builder: new_builder(),
-            stacks: FxHashMap::default(),
+            stacks: StackIndex::default(),
             goroutines: Vec::new(),
             skipped_lines: 0,
         }
@@ -519,24 +312,60 @@ impl Piece {
     /// Counts `count` goroutines with `stack`: adds to the sample of the same stack, else
     /// makes one. Returns the sample.
     fn add_stack(&mut self, stack: &[usize], count: i64) -> Result<usize, DumpError> {
-        if let Some(&sample) = self.stacks.get(stack) {
-            if let Some(value) = self
-                .builder
-                .profile_mut()
-                .samples
-                .values_mut(sample)
-                .first_mut()
-            {
+        let hash = rustc_hash::FxBuildHasher.hash_one(stack);
+        let profile = self.builder.profile_mut();
+        if let Some(sample) = self.stacks.find(hash, stack, profile) {
+            if let Some(value) = profile.samples.values_mut(sample).first_mut() {
                 *value += count;
             }
             return Ok(sample);
         }
-        let sample = self.builder.profile_mut().samples.len();
+        let sample = profile.samples.len();
         self.builder
             .sample(stack, &[count], Labels::default())
             .map_err(|_| DumpError::stacks_full())?;
-        self.stacks.insert(stack.to_vec(), sample);
+        self.stacks.add(hash, sample)?;
         Ok(sample)
+    }
+}
+
+/// Stack → sample, without a second copy of every stack (a `Vec` key per stack took more
+/// than the stacks themselves): a stack's hash leads to the samples of that hash, whose
+/// stacks are compared where the profile being built keeps them.
+#[derive(Default)]
+struct StackIndex {
+    /// Hash of a stack → the last sample made with that hash.
+    last: FxHashMap<u64, u32>,
+    /// Sample → the sample made before it with the same hash, or [`StackIndex::NONE`].
+    before: Vec<u32>,
+}
+
+impl StackIndex {
+    const NONE: u32 = u32::MAX;
+
+    /// The sample of `profile` whose stack is `stack` (of hash `hash`).
+    fn find(&self, hash: u64, stack: &[usize], profile: &Profile) -> Option<usize> {
+        let mut sample = *self.last.get(&hash)?;
+        while sample != Self::NONE {
+            let index = sample as usize;
+            if profile.sample(index).locations().eq(stack.iter().copied()) {
+                return Some(index);
+            }
+            sample = self.before[index];
+        }
+        None
+    }
+
+    /// Records `sample`, the next one made, with the hash of its stack.
+    fn add(&mut self, hash: u64, sample: usize) -> Result<(), DumpError> {
+        let sample = u32::try_from(sample)
+            .ok()
+            .filter(|&s| s != Self::NONE)
+            .ok_or_else(DumpError::stacks_full)?;
+        debug_assert_eq!(sample as usize, self.before.len());
+        self.before
+            .push(self.last.insert(hash, sample).unwrap_or(Self::NONE));
+        Ok(())
     }
 }
 
@@ -829,7 +658,42 @@ fn parse_file_line(text: &str) -> Option<(&str, i64)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{StreamError, stream};
     use super::*;
+    use crate::profile::limits::MemoryBudget;
+
+    const FIRST_STREAM_PIECE: usize = stream::FIRST_STREAM_PIECE;
+
+    fn parse_in_pieces(
+        text: &str,
+        max_line: usize,
+        max_depth: usize,
+        pieces: usize,
+    ) -> Result<GoroutineDump, DumpError> {
+        stream::parse_in_pieces(&Debug2 { max_depth }, text, max_line, pieces)
+    }
+
+    fn split_at_goroutines(text: &str, pieces: usize) -> Vec<(usize, &str)> {
+        stream::split(text, Debug2::BOUNDARY, pieces)
+    }
+
+    fn parse_stream_from(
+        text: Vec<u8>,
+        rest: impl std::io::Read,
+        max_line: usize,
+        max_depth: usize,
+        first_piece: usize,
+        budget: &MemoryBudget,
+    ) -> Result<GoroutineDump, StreamError> {
+        stream::parse_stream(
+            &Debug2 { max_depth },
+            text,
+            rest,
+            max_line,
+            first_piece,
+            budget,
+        )
+    }
 
     /// The committed `debug=2` dumps, decompressed.
     fn committed_dumps() -> Vec<(String, String)> {
@@ -1020,6 +884,23 @@ mod tests {
             Err(StreamError::Read(e)) => assert_eq!(e.to_string(), "disk on fire"),
             other => panic!("expected a read error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn stacks_of_one_hash_are_told_apart() {
+        let mut builder = new_builder();
+        let mut index = StackIndex::default();
+        let stacks: [&[usize]; 3] = [&[1, 2], &[2, 1], &[1, 2, 3]];
+        for (sample, stack) in stacks.iter().enumerate() {
+            builder.sample(stack, &[1], Labels::default()).unwrap();
+            index.add(7, sample).unwrap();
+        }
+        let profile = builder.finish();
+        for (sample, stack) in stacks.iter().enumerate() {
+            assert_eq!(index.find(7, stack, &profile), Some(sample));
+        }
+        assert_eq!(index.find(7, &[3], &profile), None);
+        assert_eq!(index.find(8, &[1, 2], &profile), None);
     }
 
     #[test]

@@ -48,6 +48,7 @@
 mod debug1;
 mod debug2;
 mod labels;
+mod stream;
 
 use thiserror::Error;
 
@@ -320,54 +321,26 @@ pub enum StreamError {
 }
 
 /// Parses a goroutine dump from a stream: `start` is what was read of it to recognise it as
-/// `format` ([`sniff`]), `rest` the remainder. A `debug=2` dump, which can be tens of MB, is
-/// parsed while it is read; a `debug=1` dump, a few KB per distinct stack, is read whole first.
+/// `format` ([`sniff`]), `rest` the remainder. The dump is parsed while it is read, in pieces
+/// on every core, so that a dump of tens of MB is never in memory whole.
 pub fn parse_stream(
     format: DumpFormat,
-    mut start: Vec<u8>,
-    mut rest: impl std::io::Read,
+    start: Vec<u8>,
+    rest: impl std::io::Read,
     limits: &DumpLimits,
 ) -> Result<GoroutineDump, StreamError> {
-    let dump = if format == DumpFormat::Debug2 {
-        let budget = MemoryBudget::with_limit(limits.max_memory_bytes);
-        debug2::parse_stream(
-            start,
-            rest,
-            limits.max_line_bytes,
-            limits.max_stack_depth,
-            &budget,
-        )?
-    } else {
-        // Read whole, but counted as it arrives: a file of bare blocks is refused before
-        // a gigabyte of it is in memory.
-        let budget = MemoryBudget::with_limit(limits.max_memory_bytes);
-        let mut counted = 0;
-        let mut checked: usize = 0;
-        loop {
-            use std::io::Read as _;
-            let read = (&mut rest)
-                .take(1 << 20)
-                .read_to_end(&mut start)
-                .map_err(StreamError::Read)?;
-            // From 2 bytes back: a block header (` @ `) may straddle the two reads.
-            let new = &start[checked.saturating_sub(2)..];
-            let found = memchr::memmem::find_iter(new, b" @ ").count() as u64;
-            if found > 0 {
-                charge_entries(
-                    DumpFormat::Debug1,
-                    new,
-                    start.len() as u64,
-                    &budget,
-                    &mut counted,
-                )
-                .map_err(StreamError::Dump)?;
-            }
-            checked = start.len();
-            if read == 0 {
-                break;
-            }
+    let budget = MemoryBudget::with_limit(limits.max_memory_bytes);
+    let (max_line, first) = (limits.max_line_bytes, stream::FIRST_STREAM_PIECE);
+    let max_depth = limits.max_stack_depth;
+    let dump = match format {
+        DumpFormat::Debug1 => {
+            let debug1 = debug1::Debug1 { max_depth };
+            stream::parse_stream(&debug1, start, rest, max_line, first, &budget)?
         }
-        parse_unchecked(&start, limits).map_err(StreamError::Dump)?
+        DumpFormat::Debug2 => {
+            let debug2 = debug2::Debug2 { max_depth };
+            stream::parse_stream(&debug2, start, rest, max_line, first, &budget)?
+        }
     };
     validated(dump).map_err(StreamError::Dump)
 }
@@ -409,12 +382,10 @@ fn parse_unchecked(data: &[u8], limits: &DumpLimits) -> Result<GoroutineDump, Du
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(data),
     };
+    let (max_line, max_depth) = (limits.max_line_bytes, limits.max_stack_depth);
     match format {
-        DumpFormat::Debug1 => debug1::parse(
-            Lines::with_limit(&text, limits.max_line_bytes),
-            limits.max_stack_depth,
-        ),
-        DumpFormat::Debug2 => debug2::parse(&text, limits.max_line_bytes, limits.max_stack_depth),
+        DumpFormat::Debug1 => stream::parse(&debug1::Debug1 { max_depth }, &text, max_line),
+        DumpFormat::Debug2 => stream::parse(&debug2::Debug2 { max_depth }, &text, max_line),
     }
 }
 
@@ -606,13 +577,29 @@ fn parse_decimal(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
-/// A `0x`-prefixed hexadecimal number.
+/// A `0x`-prefixed hexadecimal number that fits in 64 bits (leading zeros allowed). By hand:
+/// a `debug=1` dump has one on every `@` and `#` line, and `u64::from_str_radix` after a
+/// check of the digits was a tenth of its parse.
 fn parse_hex(text: &str) -> Option<u64> {
-    let digits = text.strip_prefix("0x")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let digits = text.strip_prefix("0x")?.as_bytes();
+    if digits.is_empty() {
         return None;
     }
-    u64::from_str_radix(digits, 16).ok()
+    let mut value: u64 = 0;
+    for &byte in digits {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'A'..=b'F' => byte - b'A' + 10,
+            _ => return None,
+        };
+        // Another digit would push the top one out.
+        if value >> 60 != 0 {
+            return None;
+        }
+        value = (value << 4) | u64::from(digit);
+    }
+    Some(value)
 }
 
 #[cfg(test)]
@@ -668,6 +655,11 @@ mod tests {
         assert_eq!(parse_hex("0x4773ce"), Some(0x4773ce));
         assert_eq!(parse_hex("4773ce"), None);
         assert_eq!(parse_hex("0x"), None);
+        assert_eq!(parse_hex("0xFFFFFFFFFFFFFFFF"), Some(u64::MAX));
+        assert_eq!(parse_hex("0x0000FFFFFFFFFFFFFFFF"), Some(u64::MAX));
+        assert_eq!(parse_hex("0x10000000000000000"), None);
+        assert_eq!(parse_hex("0x12g"), None);
+        assert_eq!(parse_hex("0x+1"), None);
         assert_eq!(parse_decimal("+5"), None);
         assert_eq!(parse_decimal("99999999999999999999999"), None);
     }

@@ -66,10 +66,9 @@ pub fn expected_size(file: &std::fs::File) -> Option<u64> {
     Some(profile::decode::gzip_size_of_trailer(trailer))
 }
 
-/// Decodes a stream, as [`decode_any`] does bytes. A protobuf, or a `debug=2` dump, is decoded
+/// Decodes a stream, as [`decode_any`] does bytes. A protobuf or a goroutine dump is decoded
 /// while it is read (and inflated), so a large profile never exists in memory both
-/// compressed, inflated and decoded; a `debug=1` dump (one block per distinct stack, small) is
-/// read whole first.
+/// compressed, inflated and decoded.
 ///
 /// This only dispatches: the start is sniffed once for gzip and once (inflated) for a dump,
 /// and the decoder chosen validates what it returns ([`profile::check_value_sums`]).
