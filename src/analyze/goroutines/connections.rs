@@ -12,7 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::grouping::Group;
+use super::grouping::{Group, Grouping};
+use super::intern::Names;
 use super::{percent_text, plural};
 
 /// What a connection-shaped goroutine is.
@@ -90,20 +91,29 @@ pub(super) fn loop_role(function: &str) -> Option<ConnectionRole> {
         .map(|&(_, role)| role)
 }
 
-/// The connection role of a stack (function names, leaf first): the outermost connection
-/// loop on it, else `Raw` for a read or write of a stream socket.
-pub(super) fn role_of(frames: &[String]) -> Option<ConnectionRole> {
-    frames.iter().rev().find_map(|f| loop_role(f)).or_else(|| {
-        frames
-            .iter()
-            .any(|f| STREAM_IO.contains(&f.as_str()))
-            .then_some(ConnectionRole::Raw)
-    })
-}
-
 /// True for a group whose goroutines exist once per connection or stream.
 pub(super) fn is_per_connection(group: &Group) -> bool {
     group.role.is_some()
+}
+
+/// A read or write of a stream socket.
+pub(super) fn is_stream_io(function: &str) -> bool {
+    STREAM_IO.contains(&function)
+}
+
+/// The connection role of a stack (interned function names, leaf first): the outermost
+/// connection loop on it, else `Raw` for a read or write of a stream socket.
+pub(super) fn role_of(frames: &[u32], names: &Names) -> Option<ConnectionRole> {
+    frames
+        .iter()
+        .rev()
+        .find_map(|&f| names.facts(f).loop_role)
+        .or_else(|| {
+            frames
+                .iter()
+                .any(|&f| names.facts(f).stream_io)
+                .then_some(ConnectionRole::Raw)
+        })
 }
 
 /// The connections the goroutines show.
@@ -149,14 +159,15 @@ struct Tally {
 }
 
 /// The connections summary; `None` when no group is connection-shaped.
-pub(super) fn connections(groups: &[Group], total: u64) -> Option<Connections> {
+pub(super) fn connections(grouping: &Grouping) -> Option<Connections> {
     use ConnectionRole::*;
+    let total = grouping.total;
     let mut tallies: std::collections::BTreeMap<ConnectionRole, Tally> = Default::default();
     let mut upstream_requests = 0;
-    for group in groups {
-        let names = group.names();
+    for group in &grouping.groups {
+        let names = grouping.names_of(group);
         if names
-            .iter()
+            .clone()
             .any(|f| is_function(f, "net/http.(*persistConn).roundTrip"))
         {
             upstream_requests += group.goroutines;
@@ -259,12 +270,10 @@ pub(super) fn connections(groups: &[Group], total: u64) -> Option<Connections> {
 /// Whether a connection loop waits for its peer rather than for its own program: a server
 /// connection outside any handler, a client read loop blocked reading (`bufio.(*Reader).Peek`
 /// at the top of its loop).
-fn at_rest(role: ConnectionRole, names: &[String]) -> bool {
+fn at_rest<'n>(role: ConnectionRole, mut names: impl Iterator<Item = &'n str>) -> bool {
     match role {
-        ConnectionRole::Http1Server => {
-            !names.iter().any(|f| f.ends_with("serverHandler.ServeHTTP"))
-        }
-        ConnectionRole::Http1ClientRead => names.iter().any(|f| f == "bufio.(*Reader).Peek"),
+        ConnectionRole::Http1Server => !names.any(|f| f.ends_with("serverHandler.ServeHTTP")),
+        ConnectionRole::Http1ClientRead => names.any(|f| f == "bufio.(*Reader).Peek"),
         _ => false,
     }
 }

@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
+
 use super::connections::{ConnectionRole, role_of};
-use super::mutex::is_mutex_lock_frame;
-use super::naming::distinctions;
-use super::stacks::{Frame, Keyed, frames, key_of};
+use super::intern::Names;
+use super::naming::{Distinct, distinctions};
+use super::stacks::{Frame, StackTable, key_of};
 use super::waits::wait_of;
 use super::{
     CreatorRow, GoroutineGroup, GoroutineOptions, GoroutineSource, GroupColumns, GroupLevel,
@@ -16,18 +18,22 @@ use crate::analyze::names::package_of;
 use crate::dump::GoroutineDump;
 use crate::profile::{Profile, SampleRef};
 
-/// A group while it is built.
+/// A group while it is built. Names are interned ids (see `intern`): strings are made only
+/// for what the output shows.
 #[derive(Debug)]
-pub(super) struct Group {
-    pub(super) label: String,
+pub(super) struct Group<'a> {
+    /// The label's id.
+    pub(super) label: u32,
     pub(super) goroutines: u64,
     stacks: usize,
-    frames: Vec<String>,
+    /// `Exact`: the first stack's frames as the level keys them (`func file:line`, every
+    /// frame); at the other levels the shown frames are `names`.
+    exact_frames: Option<Vec<u32>>,
     /// The visible frames' function names, leaf first, and the label's index among them.
-    names: Vec<String>,
+    names: Vec<u32>,
     label_at: usize,
     /// What tells the group apart from others with its label.
-    distinct: Option<String>,
+    distinct: Option<Distinct>,
     /// Set when the goroutines exist once per connection or stream.
     pub(super) role: Option<ConnectionRole>,
     /// Goroutine profile: what the goroutines wait in, from the runtime frames.
@@ -36,28 +42,25 @@ pub(super) struct Group {
     labels: BTreeMap<String, u64>,
     /// `debug=2`: goroutines of the dump in this group (the dump may be of another instant).
     pub(super) dump_goroutines: u64,
-    pub(super) creators: BTreeMap<(String, String, i64), u64>,
-    states: BTreeMap<String, u64>,
+    /// `debug=2`: (function, file, line) of the `go` statements → goroutines, on the dump's
+    /// own strings.
+    creators: BTreeMap<(&'a str, &'a str, i64), u64>,
+    /// `debug=2`: state → goroutines.
+    states: BTreeMap<&'a str, u64>,
     pub(super) max_wait: Option<u64>,
 }
 
-impl Group {
-    /// The visible frames' function names, leaf first.
-    pub(super) fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// The label with what tells the group apart: `pkg.f (from pkg.g)`.
-    pub(super) fn display_label(&self) -> String {
-        match &self.distinct {
-            Some(distinct) => format!("{} ({distinct})", self.label),
-            None => self.label.clone(),
-        }
+impl Group<'_> {
+    /// The frames the table shows, as ids.
+    fn frames(&self) -> &[u32] {
+        self.exact_frames.as_deref().unwrap_or(&self.names)
     }
 }
 
-pub(super) struct Grouping {
-    pub(super) groups: Vec<Group>,
+pub(super) struct Grouping<'a> {
+    pub(super) groups: Vec<Group<'a>>,
+    /// The names of every source's frames, one table for all.
+    names: Names<'a>,
     /// Sample index → group index (`None` for samples of no goroutines).
     sample_group: Vec<Option<usize>>,
     /// Sample index → its stack holds a mutex lock frame.
@@ -66,32 +69,31 @@ pub(super) struct Grouping {
     pub(super) total: u64,
     /// Which stacks are one group.
     level: GroupLevel,
-    /// The key a `debug=2` stack is matched by → group index.
-    matches: BTreeMap<Vec<String>, usize>,
+    /// The group key → group index. A hash map: it is only looked up, never walked.
+    index: FxHashMap<Vec<u32>, usize>,
+    /// `Exact` only: the key a `debug=2` stack is matched by (its visible frames) → group
+    /// index; at the other levels that key is the group key, and `index` serves.
+    matches: Option<FxHashMap<Vec<u32>, usize>>,
     /// `debug=2` sample index → group index, once the dump's details are added.
     dump_group: Vec<Option<usize>>,
     /// `debug=2` goroutines whose stack no group has (the dump is of another instant).
     pub(super) dump_unmatched: u64,
 }
 
-/// The goroutine count of a sample: the `goroutine` value, else the default one.
-pub(super) fn sample_value(profile: &Profile, sample: SampleRef<'_>) -> u64 {
-    let index = profile
+/// The index of the value that counts goroutines: the `goroutine` value, else the default one.
+fn goroutine_value_index(profile: &Profile) -> usize {
+    profile
         .sample_index_of("goroutine")
-        .unwrap_or_else(|| profile.default_sample_index());
-    sample.values().get(index).map_or(0, |&v| v.max(0) as u64)
+        .unwrap_or_else(|| profile.default_sample_index())
 }
 
-/// The key a stack is matched across sources by: the level's key, but never the runtime
-/// frames the text dumps leave out.
-fn match_key(frames: &[Frame], keyed: &Keyed, level: GroupLevel) -> Vec<String> {
-    match level {
-        GroupLevel::Exact => frames[keyed.visible.clone()]
-            .iter()
-            .map(|f| format!("{} {}:{}", f.function, f.file, f.line))
-            .collect(),
-        GroupLevel::Functions | GroupLevel::Package => keyed.key.clone(),
-    }
+/// The goroutine count of a sample: the `goroutine` value, else the default one.
+pub(super) fn sample_value(profile: &Profile, sample: SampleRef<'_>) -> u64 {
+    value_at(sample, goroutine_value_index(profile))
+}
+
+fn value_at(sample: SampleRef<'_>, index: usize) -> u64 {
+    sample.values().get(index).map_or(0, |&v| v.max(0) as u64)
 }
 
 /// `key=value, …` of a sample's string labels; `None` without any.
@@ -109,44 +111,47 @@ fn label_text(sample: SampleRef<'_>) -> Option<String> {
 
 /// Groups the samples of `profile` at `level`; `profile_waits` reads what each goroutine
 /// waits in from its runtime frames (the goroutine protobuf has them, the dumps do not).
-pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -> Grouping {
-    let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
-    let mut matches: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -> Grouping<'_> {
+    let mut names = Names::default();
+    let table = StackTable::new(profile, &mut names, level == GroupLevel::Exact);
+    let value_index = goroutine_value_index(profile);
+    let mut index: FxHashMap<Vec<u32>, usize> = FxHashMap::default();
+    let mut matches: Option<FxHashMap<Vec<u32>, usize>> =
+        (level == GroupLevel::Exact).then(FxHashMap::default);
     let mut groups: Vec<Group> = Vec::new();
     let mut sample_group = Vec::with_capacity(profile.samples.len());
     let mut sample_mutex = Vec::with_capacity(profile.samples.len());
     let mut total = 0;
+    // Reused for every sample: a lookup that finds its group allocates nothing.
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut key: Vec<u32> = Vec::new();
     for sample in profile.samples() {
-        let frames = frames(profile, sample);
-        sample_mutex.push(frames.iter().any(|f| is_mutex_lock_frame(&f.function)));
-        let value = sample_value(profile, sample);
+        table.sample_frames(sample, &mut frames);
+        sample_mutex.push(frames.iter().any(|f| names.facts(f.name).mutex_lock));
+        let value = value_at(sample, value_index);
         if value == 0 {
             sample_group.push(None);
             continue;
         }
         total += value;
-        let mut keyed = key_of(&frames, level);
-        let group_index = match index.get(&keyed.key) {
+        let mut keyed = key_of(&frames, level, &mut names, &mut key);
+        let group_index = match index.get(key.as_slice()) {
             Some(&i) => i,
             None => {
-                let names: Vec<String> = frames[keyed.visible.clone()]
+                let group_names: Vec<u32> = frames[keyed.visible.clone()]
                     .iter()
-                    .map(|f| f.function.to_string())
+                    .map(|f| f.name)
                     .collect();
-                let shown = match level {
-                    GroupLevel::Exact => keyed.key.clone(),
-                    _ => names.clone(),
-                };
-                let label = keyed.label(&frames);
-                let (label, label_at) = (label.text.clone(), label.at.unwrap_or(0));
+                let label = keyed.label(&frames, &mut names);
+                let group_index = groups.len();
                 groups.push(Group {
-                    label,
+                    label: label.name,
                     goroutines: 0,
                     stacks: 0,
-                    frames: shown,
-                    role: role_of(&names),
-                    names,
-                    label_at,
+                    exact_frames: (level == GroupLevel::Exact).then(|| key.clone()),
+                    role: role_of(&group_names, &names),
+                    names: group_names,
+                    label_at: label.at.unwrap_or(0),
                     distinct: None,
                     waits: BTreeMap::new(),
                     labels: BTreeMap::new(),
@@ -155,18 +160,20 @@ pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -
                     states: BTreeMap::new(),
                     max_wait: None,
                 });
-                matches
-                    .entry(match_key(&frames, &keyed, level))
-                    .or_insert(groups.len() - 1);
-                index.insert(keyed.key, groups.len() - 1);
-                groups.len() - 1
+                if let Some(matches) = &mut matches {
+                    matches
+                        .entry(keyed.match_key(&key, level).to_vec())
+                        .or_insert(group_index);
+                }
+                index.insert(key.clone(), group_index);
+                group_index
             }
         };
         let group = &mut groups[group_index];
         group.goroutines += value;
         group.stacks += 1;
         if profile_waits {
-            *group.waits.entry(wait_of(&frames)).or_default() += value;
+            *group.waits.entry(wait_of(&frames, &names)).or_default() += value;
         }
         if let Some(text) = label_text(sample) {
             *group.labels.entry(text).or_default() += value;
@@ -176,10 +183,12 @@ pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -
     tell_apart(&mut groups);
     Grouping {
         groups,
+        names,
         sample_group,
         sample_mutex,
         total,
         level,
+        index,
         matches,
         dump_group: Vec::new(),
         dump_unmatched: 0,
@@ -188,13 +197,15 @@ pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -
 
 /// Sets what tells apart the groups that share a label.
 fn tell_apart(groups: &mut [Group]) {
-    let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, group) in groups.iter().enumerate() {
-        by_label.entry(&group.label).or_default().push(i);
-    }
-    let mut found: Vec<(usize, Option<String>)> = Vec::new();
-    for members in by_label.values().filter(|m| m.len() > 1) {
-        let names: Vec<(&[String], usize)> = members
+    // The groups by label (by id: which labels are equal is all that matters here).
+    let mut by_label: Vec<usize> = (0..groups.len()).collect();
+    by_label.sort_unstable_by_key(|&i| (groups[i].label, i));
+    let mut found: Vec<(usize, Option<Distinct>)> = Vec::new();
+    for members in by_label
+        .chunk_by(|&a, &b| groups[a].label == groups[b].label)
+        .filter(|m| m.len() > 1)
+    {
+        let names: Vec<(&[u32], usize)> = members
             .iter()
             .map(|&i| (groups[i].names.as_slice(), groups[i].label_at))
             .collect();
@@ -205,7 +216,7 @@ fn tell_apart(groups: &mut [Group]) {
     }
 }
 
-impl Grouping {
+impl<'a> Grouping<'a> {
     pub(super) fn group_of(&self, sample: usize) -> Option<usize> {
         self.sample_group.get(sample).copied().flatten()
     }
@@ -215,27 +226,40 @@ impl Grouping {
         self.dump_group.get(sample).copied().flatten()
     }
 
+    /// A group's visible function names, leaf first.
+    pub(super) fn names_of(&self, group: &Group) -> impl Iterator<Item = &str> + Clone {
+        group.names.iter().map(|&id| self.names.name(id))
+    }
+
+    /// The label with what tells the group apart: `pkg.f (from pkg.g)`.
+    pub(super) fn display_label(&self, group: &Group) -> String {
+        let label = self.names.name(group.label);
+        match group.distinct {
+            Some(distinct) => format!("{label} ({})", distinct.text(&self.names)),
+            None => label.to_string(),
+        }
+    }
+
     /// Adds what only `debug=2` knows per goroutine: state, wait time, creator. `same` says
     /// the groups were made from this dump; otherwise its stacks are matched to the groups by
     /// their visible frames, and goroutines in stacks no group has are counted apart.
-    pub(super) fn add_goroutine_details(&mut self, dump: &GoroutineDump, same: bool) {
+    pub(super) fn add_goroutine_details(&mut self, dump: &'a GoroutineDump, same: bool) {
         self.dump_group = if same {
             self.sample_group.clone()
         } else {
-            dump.profile
-                .samples()
-                .map(|sample| {
-                    let frames = frames(&dump.profile, sample);
-                    let keyed = key_of(&frames, self.level);
-                    let key = match_key(&frames, &keyed, self.level);
-                    self.matches.get(&key).copied()
-                })
-                .collect()
+            let level = self.level;
+            let table = StackTable::new(&dump.profile, &mut self.names, level == GroupLevel::Exact);
+            let matches = self.matches.as_ref().unwrap_or(&self.index);
+            let mut frames: Vec<Frame> = Vec::new();
+            let mut key: Vec<u32> = Vec::new();
+            let mut dump_group = Vec::with_capacity(dump.profile.samples.len());
+            for sample in dump.profile.samples() {
+                table.sample_frames(sample, &mut frames);
+                let keyed = key_of(&frames, level, &mut self.names, &mut key);
+                dump_group.push(matches.get(keyed.match_key(&key, level)).copied());
+            }
+            dump_group
         };
-        // (group, creator) → goroutines, counted on the dump's own strings: a dump has tens of
-        // thousands of goroutines and a few creators.
-        let mut creators: rustc_hash::FxHashMap<(usize, &str, &str, i64), u64> =
-            rustc_hash::FxHashMap::default();
         for goroutine in &dump.goroutines {
             let Some(index) = self.group_of_dump(goroutine.sample) else {
                 self.dump_unmatched += 1;
@@ -243,18 +267,14 @@ impl Grouping {
             };
             let group = &mut self.groups[index];
             group.dump_goroutines += 1;
-            count_state(&mut group.states, &goroutine.state);
+            *group.states.entry(&goroutine.state).or_default() += 1;
             if let Some(created) = &goroutine.created_by {
-                let key = (index, &*created.function, &*created.file, created.line);
-                *creators.entry(key).or_default() += 1;
+                let key = (&*created.function, &*created.file, created.line);
+                *group.creators.entry(key).or_default() += 1;
             }
             if let Some(wait) = goroutine.wait_minutes {
                 group.max_wait = Some(group.max_wait.map_or(wait, |m| m.max(wait)));
             }
-        }
-        for ((index, function, file, line), count) in creators {
-            let key = (function.to_string(), file.to_string(), line);
-            *self.groups[index].creators.entry(key).or_default() += count;
         }
     }
 }
@@ -270,16 +290,24 @@ pub(super) fn count_state(counts: &mut BTreeMap<String, u64>, state: &str) {
     }
 }
 
-/// Groups sorted by count (descending), then label, then frames: the order of the table.
-fn sorted_order(groups: &[Group]) -> Vec<usize> {
+/// The first `max` groups in the order of the table: by count (descending), then label, then
+/// frames, as strings; then by index, the order a stable sort leaves ties in. Only those few
+/// are sorted: the rest are set apart by a selection, which compares far fewer pairs.
+fn table_order(groups: &[Group], names: &Names, max: usize) -> Vec<usize> {
+    let cmp = |&a: &usize, &b: &usize| {
+        let (ga, gb) = (&groups[a], &groups[b]);
+        gb.goroutines
+            .cmp(&ga.goroutines)
+            .then_with(|| names.cmp(ga.label, gb.label))
+            .then_with(|| names.cmp_seq(ga.frames(), gb.frames()))
+            .then(a.cmp(&b))
+    };
     let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (&groups[a], &groups[b]);
-        b.goroutines
-            .cmp(&a.goroutines)
-            .then_with(|| a.label.cmp(&b.label))
-            .then_with(|| a.frames.cmp(&b.frames))
-    });
+    if max < order.len() {
+        order.select_nth_unstable_by(max, cmp);
+        order.truncate(max);
+    }
+    order.sort_unstable_by(cmp);
     order
 }
 
@@ -293,13 +321,13 @@ pub(super) fn group_table(
     let total = grouping.total;
     let total_groups = grouping.groups.len();
     let dump_unmatched = grouping.dump_unmatched;
-    let order = sorted_order(&grouping.groups);
+    let order = table_order(&grouping.groups, &grouping.names, options.max_groups);
+    let names = grouping.names;
     let mut slots: Vec<Option<Group>> = grouping.groups.into_iter().map(Some).collect();
     let rows: Vec<GoroutineGroup> = order
         .into_iter()
-        .take(options.max_groups)
         .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-        .map(|g| group_row(g, total, inference.map(|i| i.instances)))
+        .map(|g| group_row(g, &names, total, inference.map(|i| i.instances)))
         .collect();
     let shown_goroutines = rows.iter().map(|r| r.goroutines).sum();
     let columns = GroupColumns {
@@ -331,14 +359,15 @@ pub(super) fn group_table(
     }
 }
 
-fn group_row(group: Group, total: u64, instances: Option<u64>) -> GoroutineGroup {
+fn group_row(group: Group, names: &Names, total: u64, instances: Option<u64>) -> GoroutineGroup {
+    let frames = names.strings(group.frames());
     let mut created_by: Vec<CreatorRow> = group
         .creators
         .into_iter()
         .map(|((function, file, line), goroutines)| CreatorRow {
             text: format!("{function} at {file}:{line}"),
-            function,
-            file,
+            function: function.to_string(),
+            file: file.to_string(),
             line,
             goroutines,
         })
@@ -358,25 +387,32 @@ fn group_row(group: Group, total: u64, instances: Option<u64>) -> GoroutineGroup
         .map(|(label, goroutines)| LabelCount { label, goroutines })
         .collect();
     labels.sort_by(|a, b| b.goroutines.cmp(&a.goroutines).then(a.label.cmp(&b.label)));
+    let label = names.name(group.label);
     GoroutineGroup {
-        label_package: package_of(&group.label).to_string(),
+        label_package: package_of(label).to_string(),
         goroutines: group.goroutines,
         share: share(group.goroutines, total),
         share_text: percent_text(group.goroutines, total),
         stacks: group.stacks,
-        frames: group.frames,
-        distinct: group.distinct,
+        frames,
+        distinct: group.distinct.map(|d| d.text(names)),
         connection: group.role,
         waiting,
         labels,
         dump_goroutines: group.dump_goroutines,
         created_by,
-        states: state_counts(group.states),
+        states: state_counts(
+            group
+                .states
+                .into_iter()
+                .map(|(state, n)| (state.to_string(), n))
+                .collect(),
+        ),
         max_wait_minutes: group.max_wait,
         instance_factor: factor.map(|n| group.goroutines / n),
         instance_factor_text: factor
             .map(|n| format!("{} = {} × {n}", group.goroutines, group.goroutines / n)),
-        label: group.label,
+        label: label.to_string(),
     }
 }
 
