@@ -3,10 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
-
 use super::connections::{ConnectionRole, role_of};
-use super::intern::Names;
+use super::intern::{Facts, Names, SeqIndex, Span};
 use super::naming::{Distinct, distinctions};
 use super::stacks::{Frame, StackTable, key_of};
 use super::waits::wait_of;
@@ -19,48 +17,47 @@ use crate::dump::GoroutineDump;
 use crate::profile::{Profile, SampleRef};
 
 /// A group while it is built. Names are interned ids (see `intern`): strings are made only
-/// for what the output shows.
+/// for what the output shows. What only the rows shown print (waits, labels, states,
+/// creators) is counted for those rows alone, when the table is made (see [`RowDetails`]).
 #[derive(Debug)]
-pub(super) struct Group<'a> {
+pub(super) struct Group {
     /// The label's id.
     pub(super) label: u32,
     pub(super) goroutines: u64,
     stacks: usize,
-    /// `Exact`: the first stack's frames as the level keys them (`func file:line`, every
-    /// frame); at the other levels the shown frames are `names`.
-    exact_frames: Option<Vec<u32>>,
-    /// The visible frames' function names, leaf first, and the label's index among them.
-    names: Vec<u32>,
+    /// In the grouping's arena: the group's key; the part of it a `debug=2` stack is matched
+    /// by (the visible frames); the visible frames' function names, leaf first; the frames
+    /// the table shows (the key at `Exact`, `func file:line` of every frame, else `names`).
+    /// At `Functions` all four are one.
+    key: Span,
+    matched: Span,
+    names: Span,
+    shown: Span,
+    /// The label's index among `names`.
     label_at: usize,
     /// What tells the group apart from others with its label.
     distinct: Option<Distinct>,
     /// Set when the goroutines exist once per connection or stream.
     pub(super) role: Option<ConnectionRole>,
-    /// Goroutine profile: what the goroutines wait in, from the runtime frames.
-    waits: BTreeMap<&'static str, u64>,
-    /// pprof labels (`key=value, …`) → goroutines.
-    labels: BTreeMap<String, u64>,
     /// `debug=2`: goroutines of the dump in this group (the dump may be of another instant).
     pub(super) dump_goroutines: u64,
-    /// `debug=2`: (function, file, line) of the `go` statements → goroutines, on the dump's
-    /// own strings.
-    creators: BTreeMap<(&'a str, &'a str, i64), u64>,
-    /// `debug=2`: state → goroutines.
-    states: BTreeMap<&'a str, u64>,
-    pub(super) max_wait: Option<u64>,
-}
-
-impl Group<'_> {
-    /// The frames the table shows, as ids.
-    fn frames(&self) -> &[u32] {
-        self.exact_frames.as_deref().unwrap_or(&self.names)
-    }
+    /// `debug=2`: the longest wait in the group, in minutes.
+    max_wait: Option<u64>,
 }
 
 pub(super) struct Grouping<'a> {
-    pub(super) groups: Vec<Group<'a>>,
+    pub(super) groups: Vec<Group>,
     /// The names of every source's frames, one table for all.
     names: Names<'a>,
+    /// The groups' sequences of ids, one after another (see [`Group`]).
+    arena: Vec<u32>,
+    /// The source of the groups, and its frames.
+    profile: &'a Profile,
+    table: StackTable,
+    /// Whether the rows read what the goroutines wait in from their runtime frames.
+    profile_waits: bool,
+    /// The `debug=2` dump whose details were added.
+    dump: Option<&'a GoroutineDump>,
     /// Sample index → group index (`None` for samples of no goroutines).
     sample_group: Vec<Option<usize>>,
     /// Sample index → its stack holds a mutex lock frame.
@@ -69,11 +66,11 @@ pub(super) struct Grouping<'a> {
     pub(super) total: u64,
     /// Which stacks are one group.
     level: GroupLevel,
-    /// The group key → group index. A hash map: it is only looked up, never walked.
-    index: FxHashMap<Vec<u32>, usize>,
-    /// `Exact` only: the key a `debug=2` stack is matched by (its visible frames) → group
-    /// index; at the other levels that key is the group key, and `index` serves.
-    matches: Option<FxHashMap<Vec<u32>, usize>>,
+    /// The group key → group index. Only looked up, never walked.
+    index: SeqIndex,
+    /// `Exact` only: the key a `debug=2` stack is matched by (its visible frames) → the first
+    /// group with it; at the other levels that key is the group key, and `index` serves.
+    matches: Option<SeqIndex>,
     /// `debug=2` sample index → group index, once the dump's details are added.
     dump_group: Vec<Option<usize>>,
     /// `debug=2` goroutines whose stack no group has (the dump is of another instant).
@@ -115,9 +112,9 @@ pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -
     let mut names = Names::default();
     let table = StackTable::new(profile, &mut names, level == GroupLevel::Exact);
     let value_index = goroutine_value_index(profile);
-    let mut index: FxHashMap<Vec<u32>, usize> = FxHashMap::default();
-    let mut matches: Option<FxHashMap<Vec<u32>, usize>> =
-        (level == GroupLevel::Exact).then(FxHashMap::default);
+    let mut arena: Vec<u32> = Vec::new();
+    let mut index = SeqIndex::default();
+    let mut matches = (level == GroupLevel::Exact).then(SeqIndex::default);
     let mut groups: Vec<Group> = Vec::new();
     let mut sample_group = Vec::with_capacity(profile.samples.len());
     let mut sample_mutex = Vec::with_capacity(profile.samples.len());
@@ -135,55 +132,70 @@ pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -
         }
         total += value;
         let mut keyed = key_of(&frames, level, &mut names, &mut key);
-        let group_index = match index.get(key.as_slice()) {
-            Some(&i) => i,
+        let hash = SeqIndex::hash(&key);
+        let found = index.find(hash, &key, |g| groups[g].key.of(&arena));
+        let group_index = match found {
+            Some(i) => i,
             None => {
-                let group_names: Vec<u32> = frames[keyed.visible.clone()]
-                    .iter()
-                    .map(|f| f.name)
-                    .collect();
-                let label = keyed.label(&frames, &mut names);
                 let group_index = groups.len();
+                let key_span = Span::push(&mut arena, key.iter().copied());
+                let visible = frames[keyed.visible.clone()].iter().map(|f| f.name);
+                let (names_span, matched) = match level {
+                    GroupLevel::Functions => (key_span, key_span),
+                    GroupLevel::Package => (Span::push(&mut arena, visible), key_span),
+                    GroupLevel::Exact => (
+                        Span::push(&mut arena, visible),
+                        key_span.sub(keyed.visible.clone()),
+                    ),
+                };
+                let shown = match level {
+                    GroupLevel::Exact => key_span,
+                    GroupLevel::Functions | GroupLevel::Package => names_span,
+                };
+                if let Some(matches) = &mut matches {
+                    // The first group with a match key keeps it.
+                    let matched_ids = matched.of(&arena);
+                    let hash = SeqIndex::hash(matched_ids);
+                    if matches
+                        .find(hash, matched_ids, |g| groups[g].matched.of(&arena))
+                        .is_none()
+                    {
+                        matches.insert(hash, group_index);
+                    }
+                }
+                let label = keyed.label(&frames, &mut names);
                 groups.push(Group {
                     label: label.name,
                     goroutines: 0,
                     stacks: 0,
-                    exact_frames: (level == GroupLevel::Exact).then(|| key.clone()),
-                    role: role_of(&group_names, &names),
-                    names: group_names,
+                    key: key_span,
+                    matched,
+                    names: names_span,
+                    shown,
+                    role: role_of(names_span.of(&arena), &names),
                     label_at: label.at.unwrap_or(0),
                     distinct: None,
-                    waits: BTreeMap::new(),
-                    labels: BTreeMap::new(),
                     dump_goroutines: 0,
-                    creators: BTreeMap::new(),
-                    states: BTreeMap::new(),
                     max_wait: None,
                 });
-                if let Some(matches) = &mut matches {
-                    matches
-                        .entry(keyed.match_key(&key, level).to_vec())
-                        .or_insert(group_index);
-                }
-                index.insert(key.clone(), group_index);
+                index.insert(hash, group_index);
                 group_index
             }
         };
         let group = &mut groups[group_index];
         group.goroutines += value;
         group.stacks += 1;
-        if profile_waits {
-            *group.waits.entry(wait_of(&frames, &names)).or_default() += value;
-        }
-        if let Some(text) = label_text(sample) {
-            *group.labels.entry(text).or_default() += value;
-        }
         sample_group.push(Some(group_index));
     }
-    tell_apart(&mut groups);
+    tell_apart(&mut groups, &arena);
     Grouping {
         groups,
         names,
+        arena,
+        profile,
+        table,
+        profile_waits,
+        dump: None,
         sample_group,
         sample_mutex,
         total,
@@ -196,7 +208,7 @@ pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -
 }
 
 /// Sets what tells apart the groups that share a label.
-fn tell_apart(groups: &mut [Group]) {
+fn tell_apart(groups: &mut [Group], arena: &[u32]) {
     // The groups by label (by id: which labels are equal is all that matters here).
     let mut by_label: Vec<usize> = (0..groups.len()).collect();
     by_label.sort_unstable_by_key(|&i| (groups[i].label, i));
@@ -207,7 +219,7 @@ fn tell_apart(groups: &mut [Group]) {
     {
         let names: Vec<(&[u32], usize)> = members
             .iter()
-            .map(|&i| (groups[i].names.as_slice(), groups[i].label_at))
+            .map(|&i| (groups[i].names.of(arena), groups[i].label_at))
             .collect();
         found.extend(members.iter().copied().zip(distinctions(&names)));
     }
@@ -228,7 +240,20 @@ impl<'a> Grouping<'a> {
 
     /// A group's visible function names, leaf first.
     pub(super) fn names_of(&self, group: &Group) -> impl Iterator<Item = &str> + Clone {
-        group.names.iter().map(|&id| self.names.name(id))
+        group
+            .names
+            .of(&self.arena)
+            .iter()
+            .map(|&id| self.names.name(id))
+    }
+
+    /// The facts of a group's visible functions, leaf first.
+    pub(super) fn facts_of(&self, group: &Group) -> impl Iterator<Item = &Facts> + Clone {
+        group
+            .names
+            .of(&self.arena)
+            .iter()
+            .map(|&id| self.names.facts(id))
     }
 
     /// The label with what tells the group apart: `pkg.f (from pkg.g)`.
@@ -250,16 +275,20 @@ impl<'a> Grouping<'a> {
             let level = self.level;
             let table = StackTable::new(&dump.profile, &mut self.names, level == GroupLevel::Exact);
             let matches = self.matches.as_ref().unwrap_or(&self.index);
+            let (groups, arena) = (&self.groups, &self.arena);
             let mut frames: Vec<Frame> = Vec::new();
             let mut key: Vec<u32> = Vec::new();
             let mut dump_group = Vec::with_capacity(dump.profile.samples.len());
             for sample in dump.profile.samples() {
                 table.sample_frames(sample, &mut frames);
                 let keyed = key_of(&frames, level, &mut self.names, &mut key);
-                dump_group.push(matches.get(keyed.match_key(&key, level)).copied());
+                let matched = keyed.match_key(&key, level);
+                let hash = SeqIndex::hash(matched);
+                dump_group.push(matches.find(hash, matched, |g| groups[g].matched.of(arena)));
             }
             dump_group
         };
+        self.dump = Some(dump);
         for goroutine in &dump.goroutines {
             let Some(index) = self.group_of_dump(goroutine.sample) else {
                 self.dump_unmatched += 1;
@@ -267,11 +296,6 @@ impl<'a> Grouping<'a> {
             };
             let group = &mut self.groups[index];
             group.dump_goroutines += 1;
-            *group.states.entry(&goroutine.state).or_default() += 1;
-            if let Some(created) = &goroutine.created_by {
-                let key = (&*created.function, &*created.file, created.line);
-                *group.creators.entry(key).or_default() += 1;
-            }
             if let Some(wait) = goroutine.wait_minutes {
                 group.max_wait = Some(group.max_wait.map_or(wait, |m| m.max(wait)));
             }
@@ -293,13 +317,13 @@ pub(super) fn count_state(counts: &mut BTreeMap<String, u64>, state: &str) {
 /// The first `max` groups in the order of the table: by count (descending), then label, then
 /// frames, as strings; then by index, the order a stable sort leaves ties in. Only those few
 /// are sorted: the rest are set apart by a selection, which compares far fewer pairs.
-fn table_order(groups: &[Group], names: &Names, max: usize) -> Vec<usize> {
+fn table_order(groups: &[Group], names: &Names, arena: &[u32], max: usize) -> Vec<usize> {
     let cmp = |&a: &usize, &b: &usize| {
         let (ga, gb) = (&groups[a], &groups[b]);
         gb.goroutines
             .cmp(&ga.goroutines)
             .then_with(|| names.cmp(ga.label, gb.label))
-            .then_with(|| names.cmp_seq(ga.frames(), gb.frames()))
+            .then_with(|| names.cmp_seq(ga.shown.of(arena), gb.shown.of(arena)))
             .then(a.cmp(&b))
     };
     let mut order: Vec<usize> = (0..groups.len()).collect();
@@ -309,6 +333,63 @@ fn table_order(groups: &[Group], names: &Names, max: usize) -> Vec<usize> {
     }
     order.sort_unstable_by(cmp);
     order
+}
+
+/// What the rows shown print beyond the group's counts, counted for those rows only.
+#[derive(Default)]
+struct RowDetails<'a> {
+    /// Goroutine profile: what the goroutines wait in, from the runtime frames.
+    waits: BTreeMap<&'static str, u64>,
+    /// pprof labels (`key=value, …`) → goroutines.
+    labels: BTreeMap<String, u64>,
+    /// `debug=2`: (function, file, line) of the `go` statements → goroutines.
+    creators: BTreeMap<(&'a str, &'a str, i64), u64>,
+    /// `debug=2`: state → goroutines.
+    states: BTreeMap<&'a str, u64>,
+}
+
+impl<'a> Grouping<'a> {
+    /// The details of the groups `shown`, in their order: one pass over the samples and one
+    /// over the dump's goroutines, reading only those of the groups shown.
+    fn row_details(&self, shown: &[usize]) -> Vec<RowDetails<'a>> {
+        let mut row_of: Vec<Option<usize>> = vec![None; self.groups.len()];
+        for (row, &group) in shown.iter().enumerate() {
+            row_of[group] = Some(row);
+        }
+        let row_of = |group: Option<usize>| group.and_then(|g| row_of.get(g).copied().flatten());
+        let mut rows: Vec<RowDetails> = shown.iter().map(|_| RowDetails::default()).collect();
+        let value_index = goroutine_value_index(self.profile);
+        let mut frames: Vec<Frame> = Vec::new();
+        for (index, sample) in self.profile.samples().enumerate() {
+            let Some(row) = row_of(self.group_of(index)) else {
+                continue;
+            };
+            let details = &mut rows[row];
+            let value = value_at(sample, value_index);
+            if self.profile_waits {
+                self.table.sample_frames(sample, &mut frames);
+                *details
+                    .waits
+                    .entry(wait_of(&frames, &self.names))
+                    .or_default() += value;
+            }
+            if let Some(text) = label_text(sample) {
+                *details.labels.entry(text).or_default() += value;
+            }
+        }
+        for goroutine in self.dump.iter().flat_map(|dump| &dump.goroutines) {
+            let Some(row) = row_of(self.group_of_dump(goroutine.sample)) else {
+                continue;
+            };
+            let details = &mut rows[row];
+            *details.states.entry(&goroutine.state).or_default() += 1;
+            if let Some(created) = &goroutine.created_by {
+                let key = (&*created.function, &*created.file, created.line);
+                *details.creators.entry(key).or_default() += 1;
+            }
+        }
+        rows
+    }
 }
 
 pub(super) fn group_table(
@@ -321,13 +402,27 @@ pub(super) fn group_table(
     let total = grouping.total;
     let total_groups = grouping.groups.len();
     let dump_unmatched = grouping.dump_unmatched;
-    let order = table_order(&grouping.groups, &grouping.names, options.max_groups);
-    let names = grouping.names;
-    let mut slots: Vec<Option<Group>> = grouping.groups.into_iter().map(Some).collect();
+    let order = table_order(
+        &grouping.groups,
+        &grouping.names,
+        &grouping.arena,
+        options.max_groups,
+    );
+    let row_details = grouping.row_details(&order);
     let rows: Vec<GoroutineGroup> = order
-        .into_iter()
-        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-        .map(|g| group_row(g, &names, total, inference.map(|i| i.instances)))
+        .iter()
+        .zip(row_details)
+        .filter_map(|(&i, details)| Some((grouping.groups.get(i)?, details)))
+        .map(|(group, details)| {
+            group_row(
+                group,
+                details,
+                &grouping.names,
+                &grouping.arena,
+                total,
+                inference.map(|i| i.instances),
+            )
+        })
         .collect();
     let shown_goroutines = rows.iter().map(|r| r.goroutines).sum();
     let columns = GroupColumns {
@@ -359,9 +454,15 @@ pub(super) fn group_table(
     }
 }
 
-fn group_row(group: Group, names: &Names, total: u64, instances: Option<u64>) -> GoroutineGroup {
-    let frames = names.strings(group.frames());
-    let mut created_by: Vec<CreatorRow> = group
+fn group_row(
+    group: &Group,
+    details: RowDetails,
+    names: &Names,
+    arena: &[u32],
+    total: u64,
+    instances: Option<u64>,
+) -> GoroutineGroup {
+    let mut created_by: Vec<CreatorRow> = details
         .creators
         .into_iter()
         .map(|((function, file, line), goroutines)| CreatorRow {
@@ -375,13 +476,13 @@ fn group_row(group: Group, names: &Names, total: u64, instances: Option<u64>) ->
     created_by.sort_by(|a, b| b.goroutines.cmp(&a.goroutines).then(a.text.cmp(&b.text)));
     let factor = instances.filter(|&n| n > 0 && group.goroutines.is_multiple_of(n));
     let waiting = state_counts(
-        group
+        details
             .waits
             .into_iter()
             .map(|(wait, n)| (wait.to_string(), n))
             .collect(),
     );
-    let mut labels: Vec<LabelCount> = group
+    let mut labels: Vec<LabelCount> = details
         .labels
         .into_iter()
         .map(|(label, goroutines)| LabelCount { label, goroutines })
@@ -394,7 +495,7 @@ fn group_row(group: Group, names: &Names, total: u64, instances: Option<u64>) ->
         share: share(group.goroutines, total),
         share_text: percent_text(group.goroutines, total),
         stacks: group.stacks,
-        frames,
+        frames: names.strings(group.shown.of(arena)),
         distinct: group.distinct.map(|d| d.text(names)),
         connection: group.role,
         waiting,
@@ -402,7 +503,7 @@ fn group_row(group: Group, names: &Names, total: u64, instances: Option<u64>) ->
         dump_goroutines: group.dump_goroutines,
         created_by,
         states: state_counts(
-            group
+            details
                 .states
                 .into_iter()
                 .map(|(state, n)| (state.to_string(), n))

@@ -12,10 +12,11 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 
-use super::connections::{ConnectionRole, is_stream_io, loop_role};
+use super::connections::{ConnectionFacts, connection_facts};
 use super::mutex::is_mutex_lock_frame;
 use super::naming::{is_closure, is_io_method, is_library_sync, is_park, is_wait_plumbing};
 use super::waits::{WaitFacts, wait_facts};
@@ -46,10 +47,8 @@ pub(super) struct Facts {
     pub(super) goexit: bool,
     /// On a stack only while it waits to lock a mutex.
     pub(super) mutex_lock: bool,
-    /// The connection loop it is, if any.
-    pub(super) loop_role: Option<ConnectionRole>,
-    /// A read or write of a stream socket.
-    pub(super) stream_io: bool,
+    /// What it says of connections.
+    pub(super) connection: ConnectionFacts,
     /// What the function says of the goroutine's wait.
     pub(super) wait: WaitFacts,
 }
@@ -77,8 +76,7 @@ const NO_FACTS: Facts = Facts {
     runtime_frame: false,
     goexit: false,
     mutex_lock: false,
-    loop_role: None,
-    stream_io: false,
+    connection: ConnectionFacts::NONE,
     wait: WaitFacts::NONE,
 };
 
@@ -127,8 +125,7 @@ impl<'a> Names<'a> {
             runtime_frame: name.starts_with("runtime.") || name.starts_with("internal/runtime/"),
             goexit: name == "runtime.goexit",
             mutex_lock: is_mutex_lock_frame(name),
-            loop_role: loop_role(name),
-            stream_io: is_stream_io(name),
+            connection: connection_facts(name),
             wait: wait_facts(name, standard),
         };
         Facts {
@@ -171,5 +168,87 @@ impl<'a> Names<'a> {
     /// The strings of a sequence of ids.
     pub(super) fn strings(&self, ids: &[u32]) -> Vec<String> {
         ids.iter().map(|&id| self.name(id).to_string()).collect()
+    }
+}
+
+/// Sequences of ids (stacks) found by content, each standing for a value (a group): the
+/// sequences themselves live with their owner (see [`Span`]), so finding a stack's group
+/// allocates nothing and a new group's key is stored once.
+#[derive(Debug, Default)]
+pub(super) struct SeqIndex {
+    /// A sequence's hash → its last entry.
+    heads: FxHashMap<u64, u32>,
+    /// Per entry: its value, and the previous entry of the same hash.
+    entries: Vec<(usize, Option<u32>)>,
+}
+
+impl SeqIndex {
+    /// The hash a sequence is found by.
+    pub(super) fn hash(sequence: &[u32]) -> u64 {
+        let mut hasher = FxHasher::default();
+        sequence.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// The value of `sequence` (of hash `hash`), where `sequence_of` gives the sequence of
+    /// a value.
+    pub(super) fn find<'s>(
+        &self,
+        hash: u64,
+        sequence: &[u32],
+        sequence_of: impl Fn(usize) -> &'s [u32],
+    ) -> Option<usize> {
+        let mut at = self.heads.get(&hash).copied();
+        while let Some(entry) = at {
+            let (value, previous) = self.entries[entry as usize];
+            if sequence_of(value) == sequence {
+                return Some(value);
+            }
+            at = previous;
+        }
+        None
+    }
+
+    /// Adds a value whose sequence has hash `hash` (and is not in the index yet).
+    pub(super) fn insert(&mut self, hash: u64, value: usize) {
+        let entry = self.entries.len() as u32;
+        let previous = self.heads.insert(hash, entry);
+        self.entries.push((value, previous));
+    }
+}
+
+/// Where a sequence of ids lies in an arena of them (a `Vec<u32>` holding many).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Span {
+    start: usize,
+    len: usize,
+}
+
+impl Span {
+    /// Appends `ids` to `arena`, and says where they lie.
+    pub(super) fn push(arena: &mut Vec<u32>, ids: impl IntoIterator<Item = u32>) -> Span {
+        let start = arena.len();
+        arena.extend(ids);
+        Span {
+            start,
+            len: arena.len() - start,
+        }
+    }
+
+    /// The part `range` of the sequence.
+    pub(super) fn sub(self, range: std::ops::Range<usize>) -> Span {
+        let start = self.start + range.start.min(self.len);
+        let end = self.start + range.end.min(self.len);
+        Span {
+            start,
+            len: end.saturating_sub(start),
+        }
+    }
+
+    /// The ids.
+    pub(super) fn of(self, arena: &[u32]) -> &[u32] {
+        arena
+            .get(self.start..self.start + self.len)
+            .unwrap_or_default()
     }
 }

@@ -208,17 +208,19 @@ pub(super) fn distinctions(names: &[(&[u32], usize)]) -> Vec<Option<Distinct>> {
         .iter()
         .map(|&(frames, at)| frames.get(at + 1..).unwrap_or_default())
         .collect();
-    let leafward: Vec<Vec<u32>> = names
+    // The frames toward the leaf, nearest the label first: reversed copies, in one buffer.
+    let mut reversed: Vec<u32> = Vec::new();
+    let ends: Vec<usize> = names
         .iter()
         .map(|&(frames, at)| {
-            frames
-                .get(..at)
-                .unwrap_or_default()
-                .iter()
-                .rev()
-                .copied()
-                .collect()
+            reversed.extend(frames.get(..at).unwrap_or_default().iter().rev());
+            reversed.len()
         })
+        .collect();
+    let leafward: Vec<&[u32]> = ends
+        .iter()
+        .enumerate()
+        .map(|(g, &end)| &reversed[g.checked_sub(1).map_or(0, |p| ends[p])..end])
         .collect();
     let by_callers = deepest_split(&callers);
     let by_leafward = deepest_split(&leafward);
@@ -241,7 +243,8 @@ pub(super) fn distinctions(names: &[(&[u32], usize)]) -> Vec<Option<Distinct>> {
 /// sorted order, which is the longest with any other, so the work is a sort, not all pairs.
 fn deepest_split<T: Ord + AsRef<[U]>, U: Ord>(sequences: &[T]) -> Vec<Option<usize>> {
     let mut order: Vec<usize> = (0..sequences.len()).collect();
-    order.sort_by(|&a, &b| sequences[a].as_ref().cmp(sequences[b].as_ref()));
+    // Equal sequences get one answer: their order among themselves does not matter.
+    order.sort_unstable_by(|&a, &b| sequences[a].as_ref().cmp(sequences[b].as_ref()));
     let seq = |i: usize| sequences[order[i]].as_ref();
     let common = |a: &[U], b: &[U]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let mut out = vec![None; sequences.len()];
