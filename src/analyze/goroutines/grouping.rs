@@ -25,16 +25,14 @@ pub(super) struct Group {
     pub(super) label: u32,
     pub(super) goroutines: u64,
     stacks: usize,
-    /// In the grouping's arena: the group's key; the part of it a `debug=2` stack is matched
-    /// by (the visible frames); the visible frames' function names, leaf first; the frames
-    /// the table shows (the key at `Exact`, `func file:line` of every frame, else `names`).
-    /// At `Functions` all four are one.
+    /// In the grouping's arena: the group's key, and the visible frames' function names,
+    /// leaf first (at `Functions`, the same ids).
     key: Span,
-    matched: Span,
     names: Span,
-    shown: Span,
+    /// Where the visible frames start among all frames (the `Exact` key has them all).
+    visible_start: u32,
     /// The label's index among `names`.
-    label_at: usize,
+    label_at: u32,
     /// What tells the group apart from others with its label.
     distinct: Option<Distinct>,
     /// Set when the goroutines exist once per connection or stream.
@@ -43,6 +41,28 @@ pub(super) struct Group {
     pub(super) dump_goroutines: u64,
     /// `debug=2`: the longest wait in the group, in minutes.
     max_wait: Option<u64>,
+}
+
+impl Group {
+    /// The part of the key a `debug=2` stack is matched by: its visible frames.
+    fn matched(&self, level: GroupLevel) -> Span {
+        match level {
+            GroupLevel::Exact => {
+                let start = self.visible_start as usize;
+                self.key.sub(start..start + self.names.len())
+            }
+            GroupLevel::Functions | GroupLevel::Package => self.key,
+        }
+    }
+
+    /// The frames the table shows: `func file:line` of every frame at `Exact`, else the
+    /// visible frames' function names.
+    fn shown(&self, level: GroupLevel) -> Span {
+        match level {
+            GroupLevel::Exact => self.key,
+            GroupLevel::Functions | GroupLevel::Package => self.names,
+        }
+    }
 }
 
 pub(super) struct Grouping<'a> {
@@ -133,52 +153,44 @@ pub(super) fn group(profile: &Profile, level: GroupLevel, profile_waits: bool) -
         total += value;
         let mut keyed = key_of(&frames, level, &mut names, &mut key);
         let hash = SeqIndex::hash(&key);
-        let found = index.find(hash, &key, |g| groups[g].key.of(&arena));
+        let found = index.find(hash, &key, &arena);
         let group_index = match found {
             Some(i) => i,
             None => {
                 let group_index = groups.len();
                 let key_span = Span::push(&mut arena, key.iter().copied());
-                let visible = frames[keyed.visible.clone()].iter().map(|f| f.name);
-                let (names_span, matched) = match level {
-                    GroupLevel::Functions => (key_span, key_span),
-                    GroupLevel::Package => (Span::push(&mut arena, visible), key_span),
-                    GroupLevel::Exact => (
-                        Span::push(&mut arena, visible),
-                        key_span.sub(keyed.visible.clone()),
+                let names_span = match level {
+                    GroupLevel::Functions => key_span,
+                    GroupLevel::Package | GroupLevel::Exact => Span::push(
+                        &mut arena,
+                        frames[keyed.visible.clone()].iter().map(|f| f.name),
                     ),
                 };
-                let shown = match level {
-                    GroupLevel::Exact => key_span,
-                    GroupLevel::Functions | GroupLevel::Package => names_span,
-                };
-                if let Some(matches) = &mut matches {
-                    // The first group with a match key keeps it.
-                    let matched_ids = matched.of(&arena);
-                    let hash = SeqIndex::hash(matched_ids);
-                    if matches
-                        .find(hash, matched_ids, |g| groups[g].matched.of(&arena))
-                        .is_none()
-                    {
-                        matches.insert(hash, group_index);
-                    }
-                }
                 let label = keyed.label(&frames, &mut names);
-                groups.push(Group {
+                let group = Group {
                     label: label.name,
                     goroutines: 0,
                     stacks: 0,
                     key: key_span,
-                    matched,
                     names: names_span,
-                    shown,
+                    visible_start: keyed.visible.start as u32,
                     role: role_of(names_span.of(&arena), &names),
-                    label_at: label.at.unwrap_or(0),
+                    label_at: label.at.unwrap_or(0) as u32,
                     distinct: None,
                     dump_goroutines: 0,
                     max_wait: None,
-                });
-                index.insert(hash, group_index);
+                };
+                if let Some(matches) = &mut matches {
+                    // The first group with a match key keeps it.
+                    let matched = group.matched(level);
+                    let ids = matched.of(&arena);
+                    let hash = SeqIndex::hash(ids);
+                    if matches.find(hash, ids, &arena).is_none() {
+                        matches.insert(hash, matched, group_index);
+                    }
+                }
+                groups.push(group);
+                index.insert(hash, key_span, group_index);
                 group_index
             }
         };
@@ -219,7 +231,7 @@ fn tell_apart(groups: &mut [Group], arena: &[u32]) {
     {
         let names: Vec<(&[u32], usize)> = members
             .iter()
-            .map(|&i| (groups[i].names.of(arena), groups[i].label_at))
+            .map(|&i| (groups[i].names.of(arena), groups[i].label_at as usize))
             .collect();
         found.extend(members.iter().copied().zip(distinctions(&names)));
     }
@@ -275,7 +287,7 @@ impl<'a> Grouping<'a> {
             let level = self.level;
             let table = StackTable::new(&dump.profile, &mut self.names, level == GroupLevel::Exact);
             let matches = self.matches.as_ref().unwrap_or(&self.index);
-            let (groups, arena) = (&self.groups, &self.arena);
+            let arena = &self.arena;
             let mut frames: Vec<Frame> = Vec::new();
             let mut key: Vec<u32> = Vec::new();
             let mut dump_group = Vec::with_capacity(dump.profile.samples.len());
@@ -284,7 +296,7 @@ impl<'a> Grouping<'a> {
                 let keyed = key_of(&frames, level, &mut self.names, &mut key);
                 let matched = keyed.match_key(&key, level);
                 let hash = SeqIndex::hash(matched);
-                dump_group.push(matches.find(hash, matched, |g| groups[g].matched.of(arena)));
+                dump_group.push(matches.find(hash, matched, arena));
             }
             dump_group
         };
@@ -317,13 +329,15 @@ pub(super) fn count_state(counts: &mut BTreeMap<String, u64>, state: &str) {
 /// The first `max` groups in the order of the table: by count (descending), then label, then
 /// frames, as strings; then by index, the order a stable sort leaves ties in. Only those few
 /// are sorted: the rest are set apart by a selection, which compares far fewer pairs.
-fn table_order(groups: &[Group], names: &Names, arena: &[u32], max: usize) -> Vec<usize> {
+fn table_order(grouping: &Grouping, max: usize) -> Vec<usize> {
+    let (groups, names, arena) = (&grouping.groups, &grouping.names, &grouping.arena);
+    let level = grouping.level;
     let cmp = |&a: &usize, &b: &usize| {
         let (ga, gb) = (&groups[a], &groups[b]);
         gb.goroutines
             .cmp(&ga.goroutines)
             .then_with(|| names.cmp(ga.label, gb.label))
-            .then_with(|| names.cmp_seq(ga.shown.of(arena), gb.shown.of(arena)))
+            .then_with(|| names.cmp_seq(ga.shown(level).of(arena), gb.shown(level).of(arena)))
             .then(a.cmp(&b))
     };
     let mut order: Vec<usize> = (0..groups.len()).collect();
@@ -402,12 +416,7 @@ pub(super) fn group_table(
     let total = grouping.total;
     let total_groups = grouping.groups.len();
     let dump_unmatched = grouping.dump_unmatched;
-    let order = table_order(
-        &grouping.groups,
-        &grouping.names,
-        &grouping.arena,
-        options.max_groups,
-    );
+    let order = table_order(&grouping, options.max_groups);
     let row_details = grouping.row_details(&order);
     let rows: Vec<GoroutineGroup> = order
         .iter()
@@ -417,8 +426,7 @@ pub(super) fn group_table(
             group_row(
                 group,
                 details,
-                &grouping.names,
-                &grouping.arena,
+                &grouping,
                 total,
                 inference.map(|i| i.instances),
             )
@@ -457,11 +465,11 @@ pub(super) fn group_table(
 fn group_row(
     group: &Group,
     details: RowDetails,
-    names: &Names,
-    arena: &[u32],
+    grouping: &Grouping,
     total: u64,
     instances: Option<u64>,
 ) -> GoroutineGroup {
+    let names = &grouping.names;
     let mut created_by: Vec<CreatorRow> = details
         .creators
         .into_iter()
@@ -495,7 +503,7 @@ fn group_row(
         share: share(group.goroutines, total),
         share_text: percent_text(group.goroutines, total),
         stacks: group.stacks,
-        frames: names.strings(group.shown.of(arena)),
+        frames: names.strings(group.shown(grouping.level).of(&grouping.arena)),
         distinct: group.distinct.map(|d| d.text(names)),
         connection: group.role,
         waiting,

@@ -172,14 +172,14 @@ impl<'a> Names<'a> {
 }
 
 /// Sequences of ids (stacks) found by content, each standing for a value (a group): the
-/// sequences themselves live with their owner (see [`Span`]), so finding a stack's group
+/// sequences themselves lie in their owner's arena (see [`Span`]), so finding a stack's group
 /// allocates nothing and a new group's key is stored once.
 #[derive(Debug, Default)]
 pub(super) struct SeqIndex {
     /// A sequence's hash → its last entry.
     heads: FxHashMap<u64, u32>,
-    /// Per entry: its value, and the previous entry of the same hash.
-    entries: Vec<(usize, Option<u32>)>,
+    /// Per entry: where its sequence lies, its value, and the previous entry of the same hash.
+    entries: Vec<(Span, usize, Option<u32>)>,
 }
 
 impl SeqIndex {
@@ -190,18 +190,12 @@ impl SeqIndex {
         hasher.finish()
     }
 
-    /// The value of `sequence` (of hash `hash`), where `sequence_of` gives the sequence of
-    /// a value.
-    pub(super) fn find<'s>(
-        &self,
-        hash: u64,
-        sequence: &[u32],
-        sequence_of: impl Fn(usize) -> &'s [u32],
-    ) -> Option<usize> {
+    /// The value of `sequence` (of hash `hash`), its entries' sequences lying in `arena`.
+    pub(super) fn find(&self, hash: u64, sequence: &[u32], arena: &[u32]) -> Option<usize> {
         let mut at = self.heads.get(&hash).copied();
         while let Some(entry) = at {
-            let (value, previous) = self.entries[entry as usize];
-            if sequence_of(value) == sequence {
+            let (span, value, previous) = self.entries[entry as usize];
+            if span.of(arena) == sequence {
                 return Some(value);
             }
             at = previous;
@@ -209,11 +203,11 @@ impl SeqIndex {
         None
     }
 
-    /// Adds a value whose sequence has hash `hash` (and is not in the index yet).
-    pub(super) fn insert(&mut self, hash: u64, value: usize) {
+    /// Adds a value whose sequence (of hash `hash`, not in the index yet) lies at `span`.
+    pub(super) fn insert(&mut self, hash: u64, span: Span, value: usize) {
         let entry = self.entries.len() as u32;
         let previous = self.heads.insert(hash, entry);
-        self.entries.push((value, previous));
+        self.entries.push((span, value, previous));
     }
 }
 
@@ -243,6 +237,11 @@ impl Span {
             start,
             len: end.saturating_sub(start),
         }
+    }
+
+    /// How many ids.
+    pub(super) fn len(self) -> usize {
+        self.len
     }
 
     /// The ids.
