@@ -12,7 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::grouping::Group;
+use super::grouping::{Group, Grouping};
+use super::intern::{Facts, Names};
 use super::{percent_text, plural};
 
 /// What a connection-shaped goroutine is.
@@ -90,20 +91,61 @@ pub(super) fn loop_role(function: &str) -> Option<ConnectionRole> {
         .map(|&(_, role)| role)
 }
 
-/// The connection role of a stack (function names, leaf first): the outermost connection
-/// loop on it, else `Raw` for a read or write of a stream socket.
-pub(super) fn role_of(frames: &[String]) -> Option<ConnectionRole> {
-    frames.iter().rev().find_map(|f| loop_role(f)).or_else(|| {
-        frames
-            .iter()
-            .any(|f| STREAM_IO.contains(&f.as_str()))
-            .then_some(ConnectionRole::Raw)
-    })
-}
-
 /// True for a group whose goroutines exist once per connection or stream.
 pub(super) fn is_per_connection(group: &Group) -> bool {
     group.role.is_some()
+}
+
+/// What the connection reading asks of one function, read once per function (see `intern`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ConnectionFacts {
+    /// The connection loop it is, if any.
+    loop_role: Option<ConnectionRole>,
+    /// A read or write of a stream socket.
+    stream_io: bool,
+    /// A client request waiting for its response (`(*persistConn).roundTrip`).
+    round_trip: bool,
+    /// A server handler running (`serverHandler.ServeHTTP`).
+    serves_handler: bool,
+    /// A client read loop blocked reading (`bufio.(*Reader).Peek`).
+    reader_peek: bool,
+}
+
+impl ConnectionFacts {
+    /// The facts of a name that is no connection's.
+    pub(super) const NONE: ConnectionFacts = ConnectionFacts {
+        loop_role: None,
+        stream_io: false,
+        round_trip: false,
+        serves_handler: false,
+        reader_peek: false,
+    };
+}
+
+/// What `function` says of connections.
+pub(super) fn connection_facts(function: &str) -> ConnectionFacts {
+    ConnectionFacts {
+        loop_role: loop_role(function),
+        stream_io: STREAM_IO.contains(&function),
+        round_trip: is_function(function, "net/http.(*persistConn).roundTrip"),
+        serves_handler: function.ends_with("serverHandler.ServeHTTP"),
+        reader_peek: function == "bufio.(*Reader).Peek",
+    }
+}
+
+/// The connection role of a stack (interned function names, leaf first): the outermost
+/// connection loop on it, else `Raw` for a read or write of a stream socket.
+pub(super) fn role_of(frames: &[u32], names: &Names) -> Option<ConnectionRole> {
+    frames
+        .iter()
+        .rev()
+        .find_map(|&f| names.facts(f).connection.loop_role)
+        .or_else(|| {
+            frames
+                .iter()
+                .any(|&f| names.facts(f).connection.stream_io)
+                .then_some(ConnectionRole::Raw)
+        })
 }
 
 /// The connections the goroutines show.
@@ -149,23 +191,21 @@ struct Tally {
 }
 
 /// The connections summary; `None` when no group is connection-shaped.
-pub(super) fn connections(groups: &[Group], total: u64) -> Option<Connections> {
+pub(super) fn connections(grouping: &Grouping) -> Option<Connections> {
     use ConnectionRole::*;
+    let total = grouping.total;
     let mut tallies: std::collections::BTreeMap<ConnectionRole, Tally> = Default::default();
     let mut upstream_requests = 0;
-    for group in groups {
-        let names = group.names();
-        if names
-            .iter()
-            .any(|f| is_function(f, "net/http.(*persistConn).roundTrip"))
-        {
+    for group in &grouping.groups {
+        let facts = grouping.facts_of(group);
+        if facts.clone().any(|f| f.connection.round_trip) {
             upstream_requests += group.goroutines;
         }
         let Some(role) = group.role else { continue };
         let tally = tallies.entry(role).or_default();
         tally.goroutines += group.goroutines;
         tally.groups += 1;
-        if at_rest(role, names) {
+        if at_rest(role, facts) {
             tally.at_rest += group.goroutines;
         }
     }
@@ -259,12 +299,10 @@ pub(super) fn connections(groups: &[Group], total: u64) -> Option<Connections> {
 /// Whether a connection loop waits for its peer rather than for its own program: a server
 /// connection outside any handler, a client read loop blocked reading (`bufio.(*Reader).Peek`
 /// at the top of its loop).
-fn at_rest(role: ConnectionRole, names: &[String]) -> bool {
+fn at_rest<'f>(role: ConnectionRole, mut facts: impl Iterator<Item = &'f Facts>) -> bool {
     match role {
-        ConnectionRole::Http1Server => {
-            !names.iter().any(|f| f.ends_with("serverHandler.ServeHTTP"))
-        }
-        ConnectionRole::Http1ClientRead => names.iter().any(|f| f == "bufio.(*Reader).Peek"),
+        ConnectionRole::Http1Server => !facts.any(|f| f.connection.serves_handler),
+        ConnectionRole::Http1ClientRead => facts.any(|f| f.connection.reader_peek),
         _ => false,
     }
 }

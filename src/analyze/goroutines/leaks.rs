@@ -44,7 +44,7 @@ pub(super) fn leaks(
     let groups = &grouping.groups;
     // Goroutines serving a connection, or accepting them: their children exist per request
     // or connection.
-    let serves = |g: &Group| g.role.is_some() || g.names().iter().any(|f| is_accept_loop(f));
+    let serves = |g: &Group| g.role.is_some() || grouping.names_of(g).any(is_accept_loop);
     let by_id: FxHashMap<u64, usize> = dump
         .goroutines
         .iter()
@@ -54,7 +54,7 @@ pub(super) fn leaks(
     let per_request_functions: BTreeSet<&str> = groups
         .iter()
         .filter(|g| g.role.is_some())
-        .flat_map(|g| g.names().iter().map(String::as_str))
+        .flat_map(|g| grouping.names_of(g))
         .collect();
     let in_flight: u64 = groups
         .iter()
@@ -63,15 +63,12 @@ pub(super) fn leaks(
         .sum();
 
     let mut blocked: BTreeMap<usize, Blocked> = BTreeMap::new();
-    let mut proved: BTreeMap<String, u64> = BTreeMap::new();
+    // Proved leaks by group first: a label is a string made once per group.
+    let mut proved_by_group: BTreeMap<Option<usize>, u64> = BTreeMap::new();
     for goroutine in &dump.goroutines {
         let group = grouping.group_of_dump(goroutine.sample);
         if goroutine.leaked {
-            let label = group.and_then(|g| groups.get(g)).map_or_else(
-                || "(stack not in the groups)".to_string(),
-                Group::display_label,
-            );
-            *proved.entry(label).or_default() += 1;
+            *proved_by_group.entry(group).or_default() += 1;
         }
         let wait = goroutine.wait_minutes.unwrap_or(0);
         let Some(index) = group.filter(|_| wait >= threshold) else {
@@ -102,7 +99,7 @@ pub(super) fn leaks(
             } else if let Some(parent) = parent {
                 Some(format!(
                     "created by {function} in a goroutine of {}",
-                    parent.display_label()
+                    grouping.display_label(parent)
                 ))
             } else if per_request_functions.contains(function) {
                 Some(format!(
@@ -130,7 +127,7 @@ pub(super) fn leaks(
         let size = group.dump_goroutines;
         match b.per_request {
             Some(reason) if group.role.is_none() && size >= floor => suspects.push(LeakSuspect {
-                label: group.display_label(),
+                label: grouping.display_label(group),
                 group_goroutines: size,
                 blocked: b.goroutines,
                 min_wait_minutes: b.min,
@@ -155,6 +152,14 @@ pub(super) fn leaks(
             .then_with(|| a.label.cmp(&b.label))
             .then_with(|| b.max_wait_minutes.cmp(&a.max_wait_minutes))
     });
+    let mut proved: BTreeMap<String, u64> = BTreeMap::new();
+    for (group, count) in proved_by_group {
+        let label = group.and_then(|g| groups.get(g)).map_or_else(
+            || "(stack not in the groups)".to_string(),
+            |g| grouping.display_label(g),
+        );
+        *proved.entry(label).or_default() += count;
+    }
     let proved_total = proved.values().sum();
     let mut proved: Vec<LabelCount> = proved
         .into_iter()

@@ -76,6 +76,7 @@
 mod connections;
 mod grouping;
 mod instances;
+mod intern;
 mod leaks;
 mod modules;
 mod mutex;
@@ -680,7 +681,7 @@ pub fn analyze(input: &GoroutineInput, options: &GoroutineOptions) -> Option<Gor
         .map(|dump| states(dump, &grouping, input.uptime_seconds, options));
     let debug2_groups = input.debug2.filter(|_| source == GoroutineSource::Debug2);
     let mutex_waiters = mutex_waiters(profile, debug2_groups, &grouping, input.mutex);
-    let connections = connections(&grouping.groups, grouping.total);
+    let connections = connections(&grouping);
     let modules = modules(input);
     let groups = group_table(source, details, options, grouping, inference.as_ref());
     let index = profile.sample_index_of("goroutine").unwrap_or(0);

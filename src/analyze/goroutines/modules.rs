@@ -1,6 +1,8 @@
 //! Module versions seen in the stacks' file paths, with the goroutines that touch each.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use super::grouping::sample_value;
 use super::{GoroutineInput, GoroutineSource, ModuleRow};
@@ -9,31 +11,50 @@ use crate::analyze::names::module_version;
 use crate::profile::Profile;
 
 /// Goroutines per (module, version) in one profile: each sample counts once per module its
-/// frames' files belong to. A file's module is read once per function, not once per frame:
-/// deep stacks of long paths would otherwise be parsed again for every goroutine.
+/// frames' files belong to. A file's module is read once per function, not once per frame,
+/// and counted by index: deep stacks of long paths would otherwise be parsed, and the
+/// module's strings copied, again for every goroutine.
 fn module_counts(profile: &Profile) -> BTreeMap<(String, String), u64> {
-    let module_of: Vec<Option<(&str, &str)>> = profile
+    let mut index: FxHashMap<(&str, &str), u32> = FxHashMap::default();
+    let mut modules: Vec<(&str, &str)> = Vec::new();
+    let module_of: Vec<Option<u32>> = profile
         .functions
         .iter()
-        .map(|f| module_version(&f.filename))
+        .map(|f| {
+            let module = module_version(&f.filename)?;
+            Some(*index.entry(module).or_insert_with(|| {
+                modules.push(module);
+                (modules.len() - 1) as u32
+            }))
+        })
         .collect();
     let stacks = FunctionStacks::new(profile);
     let mut functions: Vec<u32> = Vec::new();
-    let mut counts = BTreeMap::new();
-    for sample in profile.samples() {
+    let mut counts = vec![0u64; modules.len()];
+    // The sample that last counted each module: a module counts once per sample.
+    let mut counted_in: Vec<usize> = vec![usize::MAX; modules.len()];
+    for (sample_index, sample) in profile.samples().enumerate() {
         let value = sample_value(profile, sample);
         stacks.sample_named(sample, &mut functions);
-        let touched: BTreeSet<(&str, &str)> = functions
-            .iter()
-            .filter_map(|&f| module_of.get(f as usize).copied().flatten())
-            .collect();
-        for (module, version) in touched {
-            *counts
-                .entry((module.to_string(), version.to_string()))
-                .or_default() += value;
+        for &function in &functions {
+            let Some(module) = module_of.get(function as usize).copied().flatten() else {
+                continue;
+            };
+            let m = module as usize;
+            if counted_in[m] != sample_index {
+                counted_in[m] = sample_index;
+                counts[m] += value;
+            }
         }
     }
-    counts
+    // A module some stack shows is listed, even with no goroutines counted.
+    modules
+        .into_iter()
+        .zip(counts)
+        .zip(counted_in)
+        .filter(|&(_, last)| last != usize::MAX)
+        .map(|(((module, version), count), _)| ((module.to_string(), version.to_string()), count))
+        .collect()
 }
 
 pub(super) fn modules(input: &GoroutineInput) -> Vec<ModuleRow> {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::grouping::{Group, Grouping, count_state, sample_value, state_counts};
+use super::grouping::{Grouping, count_state, sample_value, state_counts};
 use super::{LabelCount, MutexProfileState, MutexWaiters, plural};
 use crate::dump::GoroutineDump;
 use crate::profile::Profile;
@@ -39,14 +39,10 @@ pub(super) fn mutex_waiters(
     mutex: Option<&Profile>,
 ) -> MutexWaiters {
     let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_group: BTreeMap<String, u64> = BTreeMap::new();
+    // Waiters by group first (a label is a string made once per group, not per goroutine),
+    // then by the groups' labels: groups may share one.
+    let mut by_group_index: BTreeMap<Option<usize>, u64> = BTreeMap::new();
     let mut waiters = 0;
-    let label_of = |sample: usize| {
-        grouping
-            .group_of(sample)
-            .and_then(|g| grouping.groups.get(g))
-            .map_or_else(|| "(no frames)".to_string(), Group::display_label)
-    };
     let has_lock_frame = |sample: usize| grouping.sample_mutex.get(sample).copied() == Some(true);
     match debug2 {
         Some(dump) => {
@@ -54,7 +50,9 @@ pub(super) fn mutex_waiters(
                 if is_mutex_state(&goroutine.state) || has_lock_frame(goroutine.sample) {
                     waiters += 1;
                     count_state(&mut by_state, &goroutine.state);
-                    *by_group.entry(label_of(goroutine.sample)).or_default() += 1;
+                    *by_group_index
+                        .entry(grouping.group_of(goroutine.sample))
+                        .or_default() += 1;
                 }
             }
         }
@@ -63,10 +61,17 @@ pub(super) fn mutex_waiters(
                 if has_lock_frame(index) {
                     let value = sample_value(profile, sample);
                     waiters += value;
-                    *by_group.entry(label_of(index)).or_default() += value;
+                    *by_group_index.entry(grouping.group_of(index)).or_default() += value;
                 }
             }
         }
+    }
+    let mut by_group: BTreeMap<String, u64> = BTreeMap::new();
+    for (group, count) in by_group_index {
+        let label = group
+            .and_then(|g| grouping.groups.get(g))
+            .map_or_else(|| "(no frames)".to_string(), |g| grouping.display_label(g));
+        *by_group.entry(label).or_default() += count;
     }
     let (state, contentions, delay) = match mutex {
         None => (MutexProfileState::NotCollected, 0, 0),

@@ -17,11 +17,12 @@
 //! * among standard-library frames, those I/O methods (`net/http.(*connReader).Read`) are
 //!   plumbing too.
 
+use super::intern::{Facts, Names};
 use super::stacks::Frame;
-use crate::analyze::names::{is_standard_package, package_of};
+use crate::analyze::names::package_of;
 
 /// Standard-library packages through which goroutines wait.
-fn is_wait_plumbing(package: &str) -> bool {
+pub(super) fn is_wait_plumbing(package: &str) -> bool {
     const PACKAGES: &[&str] = &[
         "runtime",
         "sync",
@@ -50,7 +51,7 @@ fn method_name(function: &str) -> &str {
 }
 
 /// An anonymous function: `pkg.f.func2`, `pkg.(*T).m.func5.1`.
-fn is_closure(function: &str) -> bool {
+pub(super) fn is_closure(function: &str) -> bool {
     let rest = &function[package_of(function).len()..];
     let tail = rest.rfind([')', ']']).map_or(rest, |i| &rest[i + 1..]);
     tail.split('.')
@@ -71,7 +72,7 @@ pub(super) fn is_accept_loop(function: &str) -> bool {
 /// The methods of the standard library's I/O interfaces (`io.Reader`, `io.Writer`,
 /// `io.ReaderFrom`, `io.ByteReader`, `net.Listener`, …): code reached through them moves bytes
 /// for its caller.
-fn is_io_method(function: &str) -> bool {
+pub(super) fn is_io_method(function: &str) -> bool {
     matches!(
         method_name(function),
         "Read"
@@ -88,40 +89,39 @@ fn is_io_method(function: &str) -> bool {
 }
 
 /// A library's own sync package: `gvisor.dev/gvisor/pkg/sync`.
-fn is_library_sync(package: &str) -> bool {
+pub(super) fn is_library_sync(package: &str) -> bool {
     package.ends_with("/sync")
 }
 
 /// The runtime functions that park the calling goroutine. Compiled Go reaches them only
 /// through the runtime (channels, select, locks); a frame that calls one directly is linked
 /// to the runtime's internals, as wait primitives are.
-fn is_park(function: &str) -> bool {
+pub(super) fn is_park(function: &str) -> bool {
     matches!(function, "runtime.gopark" | "runtime.goparkunlock")
 }
 
 /// Index, into `frames[start..]`, of the frame that names the stack: `frames` is the whole
 /// stack, leaf first, and `frames[start..]` the frames the text dumps show.
-pub(super) fn label_index(frames: &[Frame], start: usize) -> Option<usize> {
+pub(super) fn label_index(frames: &[Frame], start: usize, names: &Names) -> Option<usize> {
     let shown = frames.get(start..)?;
     if shown.is_empty() {
         return None;
     }
-    // Each frame's package, read once: names can be long.
-    let packages: Vec<&str> = shown.iter().map(|f| package_of(&f.function)).collect();
-    let standards: Vec<bool> = packages.iter().map(|p| is_standard_package(p)).collect();
-    let package = |i: usize| packages[i];
-    let standard = |i: usize| standards[i];
+    // Each frame's facts, read once per function when it was interned.
+    let facts: Vec<&Facts> = shown.iter().map(|f| names.facts(f.name)).collect();
+    let package = |i: usize| facts[i].package;
+    let standard = |i: usize| facts[i].standard;
     let mut plumbing: Vec<bool> = (0..shown.len())
-        .map(|i| !standard(i) && is_library_sync(package(i)))
+        .map(|i| !standard(i) && facts[i].library_sync)
         .collect();
 
     // A wait primitive: the leaf frame parks the goroutine itself (the profile shows it
     // calling gopark; a dump hides the runtime, so a library sync frame at the leaf says it).
     let parks_itself = !standard(0)
-        && (is_library_sync(package(0))
+        && (facts[0].library_sync
             || start
                 .checked_sub(1)
-                .is_some_and(|callee| is_park(&frames[callee].function)));
+                .is_some_and(|callee| names.facts(frames[callee].name).park));
     if parks_itself {
         let primitive = (0..shown.len()).find(|&i| !plumbing[i]);
         if let Some(first) = primitive.filter(|&i| !standard(i)) {
@@ -147,7 +147,7 @@ pub(super) fn label_index(frames: &[Frame], start: usize) -> Option<usize> {
         while entry + 1 < shown.len() && !standard(entry + 1) {
             entry += 1;
         }
-        if entry + 1 < shown.len() && is_io_method(&shown[entry].function) {
+        if entry + 1 < shown.len() && facts[entry].io_method {
             for flag in &mut plumbing[i..=entry] {
                 *flag = true;
             }
@@ -159,11 +159,9 @@ pub(super) fn label_index(frames: &[Frame], start: usize) -> Option<usize> {
     // function it calls does; so do the closures around such a wrapper.
     for i in 0..shown.len() {
         let callee_is_work = i > 0
-            && ((standard(i - 1)
-                && !is_wait_plumbing(package(i - 1))
-                && !is_io_method(&shown[i - 1].function))
-                || (!standard(i - 1) && plumbing[i - 1] && is_closure(&shown[i - 1].function)));
-        if !standard(i) && is_closure(&shown[i].function) && callee_is_work {
+            && ((standard(i - 1) && !facts[i - 1].wait_plumbing && !facts[i - 1].io_method)
+                || (!standard(i - 1) && plumbing[i - 1] && facts[i - 1].closure));
+        if !standard(i) && facts[i].closure && callee_is_work {
             plumbing[i] = true;
         }
     }
@@ -171,28 +169,58 @@ pub(super) fn label_index(frames: &[Frame], start: usize) -> Option<usize> {
     (0..shown.len())
         .find(|&i| !standard(i) && !plumbing[i])
         .or_else(|| {
-            (0..shown.len()).find(|&i| {
-                standard(i) && !is_wait_plumbing(package(i)) && !is_io_method(&shown[i].function)
-            })
+            (0..shown.len())
+                .find(|&i| standard(i) && !facts[i].wait_plumbing && !facts[i].io_method)
         })
-        .or_else(|| (0..shown.len()).find(|&i| standard(i) && !is_wait_plumbing(package(i))))
+        .or_else(|| (0..shown.len()).find(|&i| standard(i) && !facts[i].wait_plumbing))
         .or_else(|| (0..shown.len()).find(|&i| !standard(i)))
-        .or_else(|| (0..shown.len()).find(|&i| package(i) != "runtime"))
+        .or_else(|| (0..shown.len()).find(|&i| !facts[i].runtime_package))
         .or(Some(0))
+}
+
+/// What tells a group apart from others with its label: a caller (`from X`) or a frame
+/// toward the leaf (`via X`), as an interned function name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Distinct {
+    /// The first caller of the label frame where the stacks differ.
+    From(u32),
+    /// The first frame between the label and the leaf where they do.
+    Via(u32),
+}
+
+impl Distinct {
+    /// `from pkg.caller` or `via pkg.callee`.
+    pub(super) fn text(self, names: &Names) -> String {
+        match self {
+            Distinct::From(id) => format!("from {}", names.name(id)),
+            Distinct::Via(id) => format!("via {}", names.name(id)),
+        }
+    }
 }
 
 /// What tells one group apart from others with the same label: the first caller of the
 /// label frame where its stack differs from theirs (`from X`), else the first frame between
 /// the label and the leaf where it does (`via X`). `names` holds each group's function names,
-/// leaf first, and the index of its label frame.
-pub(super) fn distinctions(names: &[(&[String], usize)]) -> Vec<Option<String>> {
-    let callers: Vec<&[String]> = names
+/// leaf first, and the index of its label frame. Ids stand for strings one to one, so where
+/// stacks differ is the same over ids.
+pub(super) fn distinctions(names: &[(&[u32], usize)]) -> Vec<Option<Distinct>> {
+    let callers: Vec<&[u32]> = names
         .iter()
         .map(|&(frames, at)| frames.get(at + 1..).unwrap_or_default())
         .collect();
-    let leafward: Vec<Vec<&String>> = names
+    // The frames toward the leaf, nearest the label first: reversed copies, in one buffer.
+    let mut reversed: Vec<u32> = Vec::new();
+    let ends: Vec<usize> = names
         .iter()
-        .map(|&(frames, at)| frames.get(..at).unwrap_or_default().iter().rev().collect())
+        .map(|&(frames, at)| {
+            reversed.extend(frames.get(..at).unwrap_or_default().iter().rev());
+            reversed.len()
+        })
+        .collect();
+    let leafward: Vec<&[u32]> = ends
+        .iter()
+        .enumerate()
+        .map(|(g, &end)| &reversed[g.checked_sub(1).map_or(0, |p| ends[p])..end])
         .collect();
     let by_callers = deepest_split(&callers);
     let by_leafward = deepest_split(&leafward);
@@ -200,11 +228,11 @@ pub(super) fn distinctions(names: &[(&[String], usize)]) -> Vec<Option<String>> 
         .map(|g| {
             by_callers[g]
                 .and_then(|k| callers[g].get(k))
-                .map(|frame| format!("from {frame}"))
+                .map(|&frame| Distinct::From(frame))
                 .or_else(|| {
                     by_leafward[g]
                         .and_then(|k| leafward[g].get(k))
-                        .map(|frame| format!("via {frame}"))
+                        .map(|&frame| Distinct::Via(frame))
                 })
         })
         .collect()
@@ -215,7 +243,8 @@ pub(super) fn distinctions(names: &[(&[String], usize)]) -> Vec<Option<String>> 
 /// sorted order, which is the longest with any other, so the work is a sort, not all pairs.
 fn deepest_split<T: Ord + AsRef<[U]>, U: Ord>(sequences: &[T]) -> Vec<Option<usize>> {
     let mut order: Vec<usize> = (0..sequences.len()).collect();
-    order.sort_by(|&a, &b| sequences[a].as_ref().cmp(sequences[b].as_ref()));
+    // Equal sequences get one answer: their order among themselves does not matter.
+    order.sort_unstable_by(|&a, &b| sequences[a].as_ref().cmp(sequences[b].as_ref()));
     let seq = |i: usize| sequences[order[i]].as_ref();
     let common = |a: &[U], b: &[U]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let mut out = vec![None; sequences.len()];

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use super::intern::Names;
 use super::stacks::{Frame, key_of};
 use super::*;
 use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
@@ -183,20 +184,19 @@ fn hidden_runtime_frames_do_not_split_groups() {
 
 #[test]
 fn labels_skip_the_runtime_and_the_standard_library() {
-    let label = |names: &[&str]| {
-        let frames = stack(names);
-        let frames: Vec<Frame> = frames
+    let label = |functions: &[&str]| {
+        let mut names = Names::default();
+        let frames: Vec<Frame> = functions
             .iter()
-            .map(|&(n, f, l, _)| Frame {
-                function: Cow::Borrowed(n),
-                file: f,
-                line: l,
+            .map(|&name| Frame {
+                name: names.function(Cow::Borrowed(name)),
+                exact: u32::MAX,
             })
             .collect();
-        key_of(&frames, GroupLevel::Functions)
-            .label(&frames)
-            .text
-            .clone()
+        let mut key = Vec::new();
+        let label =
+            key_of(&frames, GroupLevel::Functions, &mut names, &mut key).label(&frames, &mut names);
+        names.name(label.name).to_string()
     };
     // A library the standard library reads through (`Read` of a net.Conn) is an adapter:
     // the goroutine is a server connection, whatever transport it reads.
