@@ -251,3 +251,48 @@ impl Span {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_compare_as_their_strings() {
+        let mut names = Names::default();
+        // Met in the reverse of their string order.
+        let [c, b, a] = ["c", "b", "a"].map(|s| names.intern(Cow::Borrowed(s)));
+        assert_eq!(names.intern(Cow::Owned("b".to_string())), b);
+        assert_eq!(names.cmp(a, c), Ordering::Less);
+        let sequences = [
+            vec![c],
+            vec![a, c],
+            vec![a],
+            vec![b, a],
+            vec![a, c, a],
+            vec![],
+        ];
+        let mut by_ids = sequences.to_vec();
+        by_ids.sort_by(|x, y| names.cmp_seq(x, y));
+        let mut by_strings: Vec<Vec<String>> = sequences.iter().map(|s| names.strings(s)).collect();
+        by_strings.sort();
+        let by_ids: Vec<Vec<String>> = by_ids.iter().map(|s| names.strings(s)).collect();
+        assert_eq!(by_ids, by_strings);
+    }
+
+    #[test]
+    fn sequences_of_one_hash_are_told_apart_by_content() {
+        let mut arena = Vec::new();
+        let mut index = SeqIndex::default();
+        let first = Span::push(&mut arena, [1, 2, 3]);
+        let second = Span::push(&mut arena, [1, 2]);
+        // The same hash for both, as a collision would give.
+        index.insert(7, first, 10);
+        index.insert(7, second, 20);
+        assert_eq!(index.find(7, &[1, 2, 3], &arena), Some(10));
+        assert_eq!(index.find(7, &[1, 2], &arena), Some(20));
+        assert_eq!(index.find(7, &[1], &arena), None);
+        assert_eq!(index.find(SeqIndex::hash(&[1, 2]), &[1, 2], &arena), None);
+        assert_eq!(first.sub(1..3).of(&arena), [2, 3]);
+        assert_eq!(first.sub(2..9).of(&arena), [3]);
+    }
+}

@@ -572,6 +572,131 @@ fn groups_sort_by_count_then_label() {
     );
 }
 
+#[test]
+fn the_rows_shown_are_the_head_of_the_whole_table_in_string_order() {
+    // Many ties on count and label, so the frames decide; names are met in the reverse of
+    // their string order, so an order of first use would show.
+    let callers = [
+        "example.com/z.Run",
+        "example.com/m.Run",
+        "example.com/a.Run",
+    ];
+    let mut samples: Vec<(i64, Vec<F>)> = Vec::new();
+    for (i, caller) in callers.iter().enumerate() {
+        for (j, label) in ["example.com/y.Wait", "example.com/b.Wait"]
+            .iter()
+            .enumerate()
+        {
+            for (k, extra) in ["example.com/x.Go", "example.com/c.Go"].iter().enumerate() {
+                let count = 1 + ((i + j + k) % 2) as i64;
+                samples.push((count, stack(&[*label, *caller, *extra])));
+            }
+        }
+    }
+    let profile = goroutine_profile(&samples);
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        ..GoroutineInput::default()
+    };
+    let table = |max_groups: usize| {
+        let options = GoroutineOptions {
+            max_groups,
+            ..GoroutineOptions::default()
+        };
+        analyze(&input, &options).expect("analysis").groups.rows
+    };
+    let all = table(samples.len());
+    assert_eq!(all.len(), samples.len());
+    // The whole table is sorted by count (descending), then label, then frames, as strings.
+    let mut expected: Vec<(u64, String, Vec<String>)> = samples
+        .iter()
+        .map(|(count, frames)| {
+            let names: Vec<String> = frames.iter().map(|f| f.0.to_string()).collect();
+            (*count as u64, names[0].clone(), names)
+        })
+        .collect();
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let got: Vec<(u64, String, Vec<String>)> = all
+        .iter()
+        .map(|r| (r.goroutines, r.label.clone(), r.frames.clone()))
+        .collect();
+    assert_eq!(got, expected);
+    // Any number of rows shown is the head of that table.
+    for max_groups in 0..=samples.len() + 1 {
+        let head = table(max_groups);
+        assert_eq!(
+            head[..],
+            all[..max_groups.min(all.len())],
+            "{max_groups} rows"
+        );
+    }
+}
+
+#[test]
+fn exact_groups_take_dump_goroutines_by_their_visible_frames() {
+    // Two stacks that differ only in the runtime frames the dump hides: two groups at
+    // `Exact`, and the dump's goroutines, which show only the visible frames, go to the
+    // first of them.
+    let visible = [
+        ("example.com/a.Loop", "/src/a/a.go", 10, 0x20),
+        ("example.com/a.main", "/src/a/main.go", 5, 0x30),
+    ];
+    let with_runtime = |receive: &'static str| {
+        let mut frames: Vec<F> = vec![
+            ("runtime.gopark", "/go/src/runtime/proc.go", 1, 0x1),
+            (receive, "/go/src/runtime/chan.go", 2, 0x2),
+        ];
+        frames.extend(visible);
+        frames
+    };
+    let profile = goroutine_profile(&[
+        (2, with_runtime("runtime.chanrecv1")),
+        (3, with_runtime("runtime.chanrecv2")),
+    ]);
+    let dump = crate::dump::parse(
+        "goroutine 7 [chan receive]:
+example.com/a.Loop()
+\t/src/a/a.go:10 +0x1
+example.com/a.main()
+\t/src/a/main.go:5 +0x1
+
+goroutine 8 [chan receive]:
+example.com/a.Loop()
+\t/src/a/a.go:10 +0x1
+example.com/a.main()
+\t/src/a/main.go:5 +0x1
+
+goroutine 9 [select]:
+example.com/a.Other()
+\t/src/a/a.go:20 +0x1
+
+"
+        .as_bytes(),
+    )
+    .expect("dump");
+    let input = GoroutineInput {
+        profile: Some(&profile),
+        debug2: Some(&dump),
+        ..GoroutineInput::default()
+    };
+    let groups = with_level(&input, GroupLevel::Exact).groups;
+    assert_eq!(groups.total_groups, 2);
+    let dump_goroutines = |receive: &str| {
+        groups
+            .rows
+            .iter()
+            .find(|r| r.frames.iter().any(|f| f.starts_with(receive)))
+            .map(|r| (r.goroutines, r.dump_goroutines))
+    };
+    assert_eq!(dump_goroutines("runtime.chanrecv1 "), Some((2, 2)));
+    assert_eq!(dump_goroutines("runtime.chanrecv2 "), Some((3, 0)));
+    assert_eq!(groups.details_unmatched, Some(1));
+    assert_eq!(
+        groups.rows[0].frames[2],
+        "example.com/a.Loop /src/a/a.go:10"
+    );
+}
+
 /// Groups with these counts, each its own function.
 fn counts_profile(counts: &[u64]) -> Profile {
     let names: Vec<String> = (0..counts.len())
