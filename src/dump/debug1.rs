@@ -129,23 +129,7 @@ impl Piece {
     /// Adds the next piece's functions, locations and samples, in their order of appearance.
     fn append(&mut self, next: Piece) -> Result<(), DumpError> {
         let next_profile = next.builder.finish();
-        let mut lines = Vec::new();
-        let location_of: Vec<usize> = next_profile
-            .locations
-            .iter()
-            .map(|location| {
-                lines.clear();
-                lines.extend(location.lines.iter().map(|line| {
-                    let function = &next_profile.functions[line.function];
-                    Line {
-                        function: self.builder.function(&function.name, &function.filename),
-                        line: line.line,
-                        column: line.column,
-                    }
-                }));
-                self.builder.location(location.address, &lines)
-            })
-            .collect();
+        let location_of = super::add_locations_of(&mut self.builder, &next_profile);
         let mut stack = Vec::new();
         for sample in next_profile.samples() {
             stack.clear();

@@ -452,6 +452,29 @@ fn new_builder() -> ProfileBuilder {
     builder
 }
 
+/// Adds the functions and locations of a later piece's profile to `builder`, in their order;
+/// returns each of the piece's locations' index in `builder`. Both formats join their pieces
+/// through it.
+fn add_locations_of(builder: &mut ProfileBuilder, piece: &Profile) -> Vec<usize> {
+    let mut lines = Vec::new();
+    piece
+        .locations
+        .iter()
+        .map(|location| {
+            lines.clear();
+            lines.extend(location.lines.iter().map(|line| {
+                let function = &piece.functions[line.function];
+                crate::profile::model::Line {
+                    function: builder.function(&function.name, &function.filename),
+                    line: line.line,
+                    column: line.column,
+                }
+            }));
+            builder.location(location.address, &lines)
+        })
+        .collect()
+}
+
 /// Lines of the dump with their 1-based numbers, without `\n` or `\r\n`.
 struct Lines<'a> {
     rest: &'a str,
