@@ -321,6 +321,17 @@ fn prefix_of(file_name: &str) -> Option<&str> {
         .map(|at| &file_name[..at])
 }
 
+/// True for a regular file, or a symbolic link to one: a set gathered with `ln -s` from
+/// several collections is read as if its files were there. Links to anything else (a folder, a
+/// device) and dangling links are not members, as such files are not.
+fn is_file_entry(entry: &std::fs::DirEntry) -> bool {
+    match entry.file_type() {
+        Ok(kind) if kind.is_symlink() => std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()),
+        Ok(kind) => kind.is_file(),
+        Err(_) => false,
+    }
+}
+
 /// The sets in a directory: their prefixes and files. With `prefix`, only that set.
 fn discover(dir: &Path, prefix: Option<&str>) -> Result<BTreeMap<String, Vec<PathBuf>>, SetError> {
     let entries = std::fs::read_dir(dir).map_err(|e| SetError::Io {
@@ -333,7 +344,7 @@ fn discover(dir: &Path, prefix: Option<&str>) -> Result<BTreeMap<String, Vec<Pat
             path: dir.to_path_buf(),
             what: describe_io(&e),
         })?;
-        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+        if is_file_entry(&entry) {
             names.push((
                 entry.file_name().to_string_lossy().into_owned(),
                 entry.path(),
@@ -457,7 +468,7 @@ fn plain_files(dir: &Path) -> Result<Vec<PathBuf>, SetError> {
             what: describe_io(&e),
         })?;
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if !hidden && entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+        if !hidden && is_file_entry(&entry) {
             files.push(entry.path());
         }
     }

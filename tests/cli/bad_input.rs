@@ -156,6 +156,38 @@ fn directory_with_no_profiles() {
 }
 
 #[test]
+fn a_set_of_symbolic_links_is_read_as_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("linked");
+    std::fs::create_dir(&set).unwrap();
+    let fixtures = common::root().join("fixtures/profiles");
+    let mut linked = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.starts_with("sim-14svc-20261125-140000-") && name.ends_with(".prof") {
+            std::os::unix::fs::symlink(fixtures.join(&name), set.join(&name)).unwrap();
+            linked += 1;
+        }
+    }
+    assert!(linked >= 5, "{linked} members linked");
+    // A dangling link and a link to a folder are not members.
+    std::os::unix::fs::symlink(
+        "gone.prof",
+        set.join("sim-14svc-20261125-140000-mutex-x.prof"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&fixtures, set.join("sim-14svc-20261125-140000-dir.prof")).unwrap();
+    let (code, stdout, stderr) = run(&["members", "linked"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("cpu"), "{stdout}");
+    assert!(stdout.contains("heap"), "{stdout}");
+    let (code, _, stderr) = run(&["report", "linked", "--out", "out.md"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let report = std::fs::read_to_string(dir.path().join("out.md")).unwrap();
+    assert!(report.contains("## Executive summary"), "{report}");
+}
+
+#[test]
 fn goroutine_dump_cut_mid_block() {
     let dump = std::fs::read_to_string(common::fixture(
         "profiles/fixture-3svc-20261125-120000-goroutines.txt",
