@@ -7,6 +7,7 @@ pub mod collect;
 pub mod context;
 pub mod dump;
 pub mod error;
+pub mod hash_chains;
 pub mod jobs;
 pub mod memstats;
 pub mod output;

@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use crate::hash_chains::HashChains;
+
 use super::stream::PieceFormat;
 use super::{
     CreatedBy, DumpError, DumpFormat, GoroutineDump, GoroutineInfo, Lines, excerpt, find_byte,
@@ -314,41 +316,25 @@ impl Piece {
 }
 
 /// Stack → sample, without a second copy of every stack (a `Vec` key per stack took more
-/// than the stacks themselves): a stack's hash leads to the samples of that hash, whose
-/// stacks are compared where the profile being built keeps them.
+/// than the stacks themselves): the entries are the samples, in the order they are made, and
+/// their stacks are compared where the profile being built keeps them.
 #[derive(Default)]
 struct StackIndex {
-    /// Hash of a stack → the last sample made with that hash.
-    last: FxHashMap<u64, u32>,
-    /// Sample → the sample made before it with the same hash, or [`StackIndex::NONE`].
-    before: Vec<u32>,
+    chains: HashChains,
 }
 
 impl StackIndex {
-    const NONE: u32 = u32::MAX;
-
     /// The sample of `profile` whose stack is `stack` (of hash `hash`).
     fn find(&self, hash: u64, stack: &[usize], profile: &Profile) -> Option<usize> {
-        let mut sample = *self.last.get(&hash)?;
-        while sample != Self::NONE {
-            let index = sample as usize;
-            if profile.sample(index).locations().eq(stack.iter().copied()) {
-                return Some(index);
-            }
-            sample = self.before[index];
-        }
-        None
+        self.chains.find(hash, |sample| {
+            profile.sample(sample).locations().eq(stack.iter().copied())
+        })
     }
 
     /// Records `sample`, the next one made, with the hash of its stack.
     fn add(&mut self, hash: u64, sample: usize) -> Result<(), DumpError> {
-        let sample = u32::try_from(sample)
-            .ok()
-            .filter(|&s| s != Self::NONE)
-            .ok_or_else(DumpError::stacks_full)?;
-        debug_assert_eq!(sample as usize, self.before.len());
-        self.before
-            .push(self.last.insert(hash, sample).unwrap_or(Self::NONE));
+        let entry = self.chains.add(hash).ok_or_else(DumpError::stacks_full)?;
+        debug_assert_eq!(entry, sample);
         Ok(())
     }
 }

@@ -21,6 +21,7 @@ use super::mutex::is_mutex_lock_frame;
 use super::naming::{is_closure, is_io_method, is_library_sync, is_park, is_wait_plumbing};
 use super::waits::{WaitFacts, wait_facts};
 use crate::analyze::names::{is_standard_package, package_of};
+use crate::hash_chains::HashChains;
 
 /// What the analysis asks of one function name, read once.
 #[derive(Debug, Clone, Copy)]
@@ -176,10 +177,9 @@ impl<'a> Names<'a> {
 /// allocates nothing and a new group's key is stored once.
 #[derive(Debug, Default)]
 pub(super) struct SeqIndex {
-    /// A sequence's hash → its last entry.
-    heads: FxHashMap<u64, u32>,
-    /// Per entry: where its sequence lies, its value, and the previous entry of the same hash.
-    entries: Vec<(Span, usize, Option<u32>)>,
+    chains: HashChains,
+    /// Per entry: where its sequence lies, and its value.
+    entries: Vec<(Span, usize)>,
 }
 
 impl SeqIndex {
@@ -192,22 +192,18 @@ impl SeqIndex {
 
     /// The value of `sequence` (of hash `hash`), its entries' sequences lying in `arena`.
     pub(super) fn find(&self, hash: u64, sequence: &[u32], arena: &[u32]) -> Option<usize> {
-        let mut at = self.heads.get(&hash).copied();
-        while let Some(entry) = at {
-            let (span, value, previous) = self.entries[entry as usize];
-            if span.of(arena) == sequence {
-                return Some(value);
-            }
-            at = previous;
-        }
-        None
+        self.chains
+            .find(hash, |entry| self.entries[entry].0.of(arena) == sequence)
+            .map(|entry| self.entries[entry].1)
     }
 
     /// Adds a value whose sequence (of hash `hash`, not in the index yet) lies at `span`.
     pub(super) fn insert(&mut self, hash: u64, span: Span, value: usize) {
-        let entry = self.entries.len() as u32;
-        let previous = self.heads.insert(hash, entry);
-        self.entries.push((span, value, previous));
+        // Past 2^32 entries (more groups than a profile can hold) a sequence is not found
+        // again: it would make a group of its own.
+        if self.chains.add(hash).is_some() {
+            self.entries.push((span, value));
+        }
     }
 }
 
