@@ -65,13 +65,19 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Profile, DecodeErr
     }
     let gzip = is_gzip(data);
     let reader = decompressing_reader(gzip, data, options);
-    let expected = if gzip {
+    let expected = expected_size_of(data);
+    decode_stream(reader, gzip, options, expected)
+}
+
+/// The decompressed size bytes of a profile likely have: a gzip stream's trailer says it, plain
+/// bytes are their own size. Only a hint for sizing buffers.
+pub fn expected_size_of(data: &[u8]) -> Option<u64> {
+    if is_gzip(data) {
         data.last_chunk::<4>()
             .map(|&trailer| gzip_size_of_trailer(trailer))
     } else {
         Some(data.len() as u64)
-    };
-    decode_stream(reader, gzip, options, expected)
+    }
 }
 
 /// The decompressed size a gzip file's last four bytes (ISIZE) give: exact for one member

@@ -42,13 +42,7 @@ pub enum DecodeAnyError {
 /// Decodes bytes: a goroutine dump is recognised by its first line (after gzip, if any),
 /// anything else must be a pprof protobuf.
 pub fn decode_any(data: &[u8], options: &DecodeOptions) -> Result<Decoded, DecodeAnyError> {
-    let expected = if profile::is_gzip(data) {
-        data.last_chunk::<4>()
-            .map(|&trailer| profile::decode::gzip_size_of_trailer(trailer))
-    } else {
-        Some(data.len() as u64)
-    };
-    decode_reader_sized(data, options, expected)
+    decode_reader_sized(data, options, profile::decode::expected_size_of(data))
 }
 
 /// The decompressed size a profile file likely has: a gzip file's trailer says it, a plain
