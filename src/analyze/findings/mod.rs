@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::contention::{ContentionAnalysis, Verdict};
 use super::cpu::{self, CpuAnalysis};
-use super::frames::{FunctionKeys, FunctionStacks};
+use super::frames::FunctionStacks;
 use super::goroutines::GoroutineAnalysis;
 use super::language::{FramePackages, Language};
 use super::shares::format_cores;
