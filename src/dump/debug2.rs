@@ -825,6 +825,20 @@ mod tests {
             crate::dump::parse(cut.as_bytes()).map(|_| ())
         );
         assert!(matches!(error, DumpError::MidLine { .. }), "{error}");
+        // The same dumps in one first piece, parsed on the reading thread: the same errors.
+        let whole_first_piece = text.len() * 2;
+        assert_eq!(
+            dump_error(streamed(&broken, usize::MAX, whole_first_piece)),
+            one_pass(&broken, usize::MAX)
+        );
+        assert_eq!(
+            dump_error(streamed(&long, longest, whole_first_piece)),
+            one_pass(&long, longest)
+        );
+        assert_eq!(
+            dump_error(streamed(&cut, usize::MAX, whole_first_piece)),
+            error
+        );
     }
 
     #[test]
@@ -842,17 +856,20 @@ mod tests {
             }
         }
         let (_, text) = committed_dumps().into_iter().next().unwrap();
-        let result = parse_stream_from(
-            Vec::new(),
-            FailsAfter(&text.as_bytes()[..text.len() / 2]),
-            usize::MAX,
-            usize::MAX,
-            1 << 10,
-            &MemoryBudget::with_limit(None),
-        );
-        match result {
-            Err(StreamError::Read(e)) => assert_eq!(e.to_string(), "disk on fire"),
-            other => panic!("expected a read error, got {other:?}"),
+        // Failing in a later piece, and within the first (read before any parser starts).
+        for first_piece in [1 << 10, text.len() * 2] {
+            let result = parse_stream_from(
+                Vec::new(),
+                FailsAfter(&text.as_bytes()[..text.len() / 2]),
+                usize::MAX,
+                usize::MAX,
+                first_piece,
+                &MemoryBudget::with_limit(None),
+            );
+            match result {
+                Err(StreamError::Read(e)) => assert_eq!(e.to_string(), "disk on fire"),
+                other => panic!("expected a read error from {first_piece}, got {other:?}"),
+            }
         }
     }
 

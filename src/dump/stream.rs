@@ -141,54 +141,77 @@ type Sent = (usize, usize, usize, Vec<u8>);
 /// line, then the first error in the text.
 pub(super) fn parse_stream<F: PieceFormat>(
     format: &F,
-    text: Vec<u8>,
-    rest: impl std::io::Read,
+    mut text: Vec<u8>,
+    mut rest: impl std::io::Read,
     max_line_bytes: usize,
     first_piece_bytes: usize,
     budget: &MemoryBudget,
 ) -> Result<GoroutineDump, StreamError> {
-    let workers = crate::parallel::cores();
+    use std::io::Read as _;
+    // A dump that ends within its first piece is one piece: parsed here, with no parser
+    // threads to start (they took longer than parsing the 23 KB debug=1 dump of the sim-57
+    // set, and held a core the set's other members needed).
+    let wanted = first_piece_bytes.saturating_sub(text.len());
+    text.reserve(wanted);
+    let read = (&mut rest)
+        .take(wanted as u64)
+        .read_to_end(&mut text)
+        .map_err(StreamError::Read)?;
+    let workers = if read < wanted {
+        0
+    } else {
+        crate::parallel::cores()
+    };
     // Bounded, so that reading waits for the parsers rather than piling up text.
-    let (to_parse, queue) = std::sync::mpsc::sync_channel::<Sent>(workers);
+    let (to_parse, queue) = std::sync::mpsc::sync_channel::<Sent>(workers.max(1));
     // Shared by the parsers alone: if they all stop (a panic), reading stops too.
     let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
     // Each parser appends what it parsed as soon as the pieces before it are in.
     let in_order = std::sync::Mutex::new(InOrder::<F>::default());
     let (to_reuse, reusable) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let queue = std::sync::Arc::clone(&queue);
-            let in_order = &in_order;
-            let to_reuse = to_reuse.clone();
-            scope.spawn(move || {
-                loop {
-                    // A poisoned lock means another parser panicked: that panic carries on.
-                    let next = match queue.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((index, lines_before, entries, piece)) = next else {
-                        return;
-                    };
-                    let piece = match String::from_utf8(piece) {
-                        Ok(piece) => piece,
-                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    };
-                    let lines = Lines::with_limit(&piece, max_line_bytes).after_line(lines_before);
-                    let parsed = format.parse_piece(index, lines, entries);
-                    match in_order.lock() {
-                        Ok(mut in_order) => in_order.add(index, parsed),
-                        Err(_) => return,
-                    }
-                    // The reader may have finished: then the buffer just goes.
-                    let _ = to_reuse.send(piece.into_bytes());
-                }
-            });
+    let parse_queued = |queue: &std::sync::Mutex<std::sync::mpsc::Receiver<Sent>>,
+                        to_reuse: std::sync::mpsc::Sender<Vec<u8>>| {
+        loop {
+            // A poisoned lock means another parser panicked: that panic carries on.
+            let next = match queue.lock() {
+                Ok(queue) => queue.recv(),
+                Err(_) => return,
+            };
+            let Ok((index, lines_before, entries, piece)) = next else {
+                return;
+            };
+            let piece = match String::from_utf8(piece) {
+                Ok(piece) => piece,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
+            let lines = Lines::with_limit(&piece, max_line_bytes).after_line(lines_before);
+            let parsed = format.parse_piece(index, lines, entries);
+            match in_order.lock() {
+                Ok(mut in_order) => in_order.add(index, parsed),
+                Err(_) => return,
+            }
+            // The reader may have finished: then the buffer just goes.
+            let _ = to_reuse.send(piece.into_bytes());
         }
-        drop((queue, to_reuse));
-        // Moved in, so that the parsers stop once it returns, whether it read all or failed.
-        send_pieces::<F>(text, rest, first_piece_bytes, to_parse, reusable, budget)
-    })?;
+    };
+    if workers == 0 {
+        // The one piece is queued (the channel holds it), then parsed on this thread.
+        send_pieces::<F>(text, rest, first_piece_bytes, to_parse, reusable, budget)?;
+        parse_queued(&queue, to_reuse);
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let queue = std::sync::Arc::clone(&queue);
+                let to_reuse = to_reuse.clone();
+                let parse_queued = &parse_queued;
+                scope.spawn(move || parse_queued(&queue, to_reuse));
+            }
+            drop((queue, to_reuse));
+            // Moved in, so that the parsers stop once it returns, whether it read all or
+            // failed.
+            send_pieces::<F>(text, rest, first_piece_bytes, to_parse, reusable, budget)
+        })?;
+    }
     // The parsers are done, and none panicked: the scope would have carried that on.
     in_order
         .into_inner()
