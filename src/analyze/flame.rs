@@ -114,7 +114,6 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
                 bytes: s.locations().remaining_bytes() as u32,
                 location: 0,
                 pending: 0,
-                value: s.value(index),
             }),
     );
     let mut narrow_paths = 0;
@@ -145,8 +144,9 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
                     (frames.names.len() - 1) as u32
                 });
                 let child = tree.child(cursor.node, name, &mut created);
-                tree.nodes[child as usize].value += cursor.value;
-                tree.nodes[child as usize].own += cursor.value;
+                let value = profile.samples.value_of(cursor.sample as usize, index);
+                tree.nodes[child as usize].value += value;
+                tree.nodes[child as usize].own += value;
             }
             break;
         }
@@ -160,8 +160,9 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
             table.resize(parents.len() * names, NONE);
         }
         cursors.retain_mut(|cursor| {
+            let value = profile.samples.value_of(cursor.sample as usize, index);
             let Some(name) = cursor.next_frame(profile, &frames, depth) else {
-                tree.nodes[cursor.node as usize].own += cursor.value;
+                tree.nodes[cursor.node as usize].own += value;
                 return false;
             };
             let child = if dense {
@@ -174,7 +175,7 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
             } else {
                 tree.child(cursor.node, name, &mut created)
             };
-            tree.nodes[child as usize].value += cursor.value;
+            tree.nodes[child as usize].value += value;
             cursor.node = child;
             true
         });
@@ -260,7 +261,9 @@ impl<'a> FrameNames<'a> {
 }
 
 /// Where a sample's walk from the root stands: the part of its stack not yet visited, and
-/// the inlined frames of the current location still to visit.
+/// the inlined frames of the current location still to visit. Its value is read from the
+/// profile when needed: 20 bytes a cursor instead of 32, a million of them on a production
+/// heap profile.
 struct Cursor {
     sample: u32,
     node: u32,
@@ -269,8 +272,6 @@ struct Cursor {
     location: u32,
     /// Frames of `location` still to visit, outermost first: indices below this one.
     pending: u32,
-    /// The sample's value.
-    value: i64,
 }
 
 impl Cursor {
@@ -410,6 +411,12 @@ fn clean(name: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cursor_is_twenty_bytes() {
+        // One per sample of a production heap profile, a million of them, held for the walk.
+        assert_eq!(std::mem::size_of::<super::Cursor>(), 20);
+    }
+
     use super::*;
     use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
 

@@ -242,6 +242,12 @@ impl Samples {
         &self.values[start..start + self.value_count]
     }
 
+    /// Value `index` of sample `sample`, without the sample's stack: the flame graph's walk
+    /// keeps a million cursors and reads their values here rather than carrying a copy.
+    pub fn value_of(&self, sample: usize, index: usize) -> i64 {
+        self.values[sample * self.value_count + index]
+    }
+
     /// The values of a sample, to change in place (the goroutine dump parsers merge
     /// goroutines with equal stacks into one sample).
     pub fn values_mut(&mut self, sample: usize) -> &mut [i64] {
