@@ -266,8 +266,8 @@ impl<'a> Graph<'a> {
     /// location's outermost frame).
     #[inline]
     fn walk(&mut self, s: usize, mut visit: impl FnMut(u32, bool)) {
-        let sample = &self.merged.samples[s];
-        match sample.stack {
+        let skip = self.merged.samples[s].skip;
+        match self.merged.stack_at(s) {
             StackAt::Source {
                 source,
                 sample: index,
@@ -275,7 +275,7 @@ impl<'a> Graph<'a> {
                 let (profile, _) = &self.merged.sources[source as usize];
                 let table = &self.sources[source as usize];
                 let mut stack = profile.sample(index as usize).locations();
-                for _ in 0..sample.skip {
+                for _ in 0..skip {
                     stack.next();
                 }
                 for location in stack.rev() {
