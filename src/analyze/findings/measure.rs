@@ -188,29 +188,67 @@ pub(super) fn attribute(
     matches: &[bool],
 ) -> Option<Attribution> {
     let index = profile.sample_index_of(kind)?;
-    let stacks = FunctionStacks::new(profile);
     let mut modules = ModuleCache::new(profile);
-    let mut functions: Vec<u32> = Vec::new();
-    // (entry, caller) → value; BTreeMap for a stable order.
-    let mut tally: std::collections::BTreeMap<(u32, Option<u32>), i64> = Default::default();
+    // Locations, not functions, are walked per sample: a location holds one function or a
+    // few inlined ones, and only the one holding the outermost match is opened up.
+    let hits = location_hits(profile, matches);
+    let mut locations: Vec<u32> = Vec::new();
+    const UNKNOWN: u32 = u32::MAX;
+    const NONE: u32 = u32::MAX - 1;
+    let mut first_qualifying: rustc_hash::FxHashMap<u32, Vec<u32>> = Default::default();
+    // (entry, caller) → value, hashed per sample and put in order once at the end.
+    let mut tally: rustc_hash::FxHashMap<(u32, Option<u32>), i64> = Default::default();
     for (sample, hit) in profile.samples().zip(mask) {
         if !*hit {
             continue;
         }
-        stacks.sample_named(sample, &mut functions);
-        let Some(outer) = functions.iter().rposition(|&f| matches[f as usize]) else {
+        locations.clear();
+        locations.extend(sample.locations().map(|l| l as u32));
+        let Some(outer) = locations.iter().rposition(|&l| hits[l as usize]) else {
             continue;
         };
-        let above = &functions[outer + 1..];
-        let entry_module = modules.module(functions[outer]);
-        // The library's own wrappers (gzhttp around gzip) are not who calls it.
-        let caller = above
-            .iter()
-            .find(|&&f| modules.is_code(f) && modules.module(f) != entry_module)
-            .or(above.first())
-            .copied();
-        *tally.entry((functions[outer], caller)).or_default() += sample.values()[index];
+        // The functions of the stack, leaf first, from the outermost match on.
+        let lines = &profile.locations[locations[outer] as usize].lines;
+        let Some(entry_line) = lines.iter().rposition(|l| matches[l.function]) else {
+            continue;
+        };
+        let entry = lines[entry_line].function as u32;
+        let entry_module = modules.module(entry);
+        // The library's own wrappers (gzhttp around gzip) are not who calls it: the nearest
+        // code frame above from another module, else the direct caller.
+        let mut qualifies =
+            |f: usize| modules.is_code(f as u32) && modules.module(f as u32) != entry_module;
+        let in_entry_location = lines[entry_line + 1..].iter().map(|l| l.function);
+        let direct = in_entry_location.clone().next().or_else(|| {
+            locations[outer + 1..]
+                .iter()
+                .find_map(|&l| profile.locations[l as usize].lines.first())
+                .map(|l| l.function)
+        });
+        let mut caller = in_entry_location.clone().find(|&f| qualifies(f));
+        if caller.is_none() {
+            // Per location, the first qualifying function is worked out once per entry
+            // module: a deep stack is then one table load per frame.
+            let first = first_qualifying
+                .entry(entry_module)
+                .or_insert_with(|| vec![UNKNOWN; profile.locations.len()]);
+            caller = locations[outer + 1..].iter().find_map(|&l| {
+                let slot = &mut first[l as usize];
+                if *slot == UNKNOWN {
+                    *slot = profile.locations[l as usize]
+                        .lines
+                        .iter()
+                        .map(|line| line.function)
+                        .find(|&f| qualifies(f))
+                        .map_or(NONE, |f| f as u32);
+                }
+                (*slot != NONE).then_some(*slot as usize)
+            });
+        }
+        let caller = caller.or(direct).map(|f| f as u32);
+        *tally.entry((entry, caller)).or_default() += sample.values()[index];
     }
+    let tally: std::collections::BTreeMap<(u32, Option<u32>), i64> = tally.into_iter().collect();
     let mut by_entry: std::collections::BTreeMap<u32, i64> = Default::default();
     for ((entry, _), value) in &tally {
         *by_entry.entry(*entry).or_default() += value;
@@ -841,6 +879,98 @@ pub fn version_below(version: &str, minimum: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cpu profile of `stacks` (leaf first; each location's functions innermost first, an
+    /// empty location being an unsymbolized address), one sample of `value` per stack.
+    fn profile_of(stacks: &[(&[&[&str]], i64)]) -> Profile {
+        use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
+        let mut builder = ProfileBuilder::new(vec![ValueType {
+            kind: "cpu".into(),
+            unit: "nanoseconds".into(),
+        }]);
+        let mut address = 0x1000;
+        for (stack, value) in stacks {
+            let locations: Vec<usize> = stack
+                .iter()
+                .map(|names| {
+                    let lines: Vec<Line> = names
+                        .iter()
+                        .map(|name| Line {
+                            function: builder.function(name, "x.go"),
+                            line: 1,
+                            column: 0,
+                        })
+                        .collect();
+                    address += 1;
+                    builder.location(address, &lines)
+                })
+                .collect();
+            builder
+                .sample(&locations, &[*value], Labels::default())
+                .unwrap();
+        }
+        builder.finish()
+    }
+
+    #[test]
+    fn attribution_names_the_outermost_match_and_the_nearest_code_of_another_module() {
+        let zip = "github.com/klauspost/compress/zstd.(*Encoder).EncodeAll";
+        let zip_wrapper = "github.com/klauspost/compress/gzhttp.(*GzipResponseWriter).Write";
+        let handler = "example.com/shop/api.(*Server).serve";
+        let profile = profile_of(&[
+            // The match is inlined into the library's own wrapper, beneath an unsymbolized
+            // frame and the standard library: the caller is the service's handler.
+            (
+                &[
+                    &["runtime.memmove"],
+                    &[zip, zip_wrapper],
+                    &[],
+                    &["net/http.HandlerFunc.ServeHTTP"],
+                    &[handler],
+                    &["net/http.(*conn).serve"],
+                ],
+                70,
+            ),
+            // The same entry twice in one stack counts once, at the outermost.
+            (&[&[zip], &[zip], &[handler]], 20),
+            // Only the standard library above: the direct caller.
+            (&[&[zip], &["net/http.(*conn).serve"]], 5),
+            // No match: not counted.
+            (&[&["main.main"]], 1000),
+        ]);
+        let matches: Vec<bool> = profile.functions.iter().map(|f| f.name == zip).collect();
+        let mask = vec![true; profile.samples.len()];
+        let attribution = attribute(&profile, "cpu", &mask, &matches).unwrap();
+        assert_eq!(attribution.top, zip);
+        assert_eq!(attribution.caller.as_deref(), Some(handler));
+        // Masked to the last two stacks with a match: handler 20 against net/http 5.
+        let mask = [false, true, true, false];
+        let attribution = attribute(&profile, "cpu", &mask, &matches).unwrap();
+        assert_eq!(attribution.caller.as_deref(), Some(handler));
+        let mask = [false, false, true, false];
+        let attribution = attribute(&profile, "cpu", &mask, &matches).unwrap();
+        assert_eq!(
+            attribution.caller.as_deref(),
+            Some("net/http.(*conn).serve")
+        );
+        // Inlined into the standard library, with only the runtime above: the direct
+        // caller is the function it was inlined into.
+        let inlined = profile_of(&[(&[&[zip, "bufio.(*Writer).Flush"], &["runtime.goexit"]], 3)]);
+        let matches: Vec<bool> = inlined.functions.iter().map(|f| f.name == zip).collect();
+        let attribution = attribute(&inlined, "cpu", &[true], &matches).unwrap();
+        assert_eq!(attribution.caller.as_deref(), Some("bufio.(*Writer).Flush"));
+        // The service's code the match was inlined into is nearer than the handler.
+        let codec = "example.com/shop/codec.Encode";
+        let inlined = profile_of(&[(&[&[zip, codec], &[handler]], 3)]);
+        let matches: Vec<bool> = inlined.functions.iter().map(|f| f.name == zip).collect();
+        let attribution = attribute(&inlined, "cpu", &[true], &matches).unwrap();
+        assert_eq!(attribution.caller.as_deref(), Some(codec));
+        // A match with nothing above it has no caller.
+        let leaf_only = profile_of(&[(&[&[zip]], 3)]);
+        let matches: Vec<bool> = leaf_only.functions.iter().map(|f| f.name == zip).collect();
+        let attribution = attribute(&leaf_only, "cpu", &[true], &matches).unwrap();
+        assert_eq!((attribution.top.as_str(), attribution.caller), (zip, None));
+    }
 
     #[test]
     fn versions_compare_by_their_numbers() {
