@@ -107,7 +107,15 @@ impl KeyCounter {
         }
         let width = self.width;
         let mut first = true;
+        // Neighbouring frames mostly share their key (a package's functions call each
+        // other): a key equal to the one before is already counted for this stack.
+        let mut previous = u32::MAX;
         for key in keys {
+            if key == previous {
+                first = false;
+                continue;
+            }
+            previous = key;
             let k = key as usize;
             if self.seen[k] != self.stamp {
                 self.seen[k] = self.stamp;

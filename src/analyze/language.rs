@@ -793,12 +793,16 @@ impl FramePackages {
     }
 
     /// The package keys of a sample's frames, leaf first (inlined frames included).
-    pub fn keys<'s>(&'s self, sample: SampleRef<'s>) -> impl Iterator<Item = u32> + 's {
-        sample.locations().flat_map(move |l| {
-            self.keys[self.starts[l] as usize..self.starts[l + 1] as usize]
-                .iter()
-                .copied()
-        })
+    pub fn keys<'s>(&'s self, sample: SampleRef<'s>) -> StackKeys<'s> {
+        StackKeys {
+            locations: sample.locations(),
+            current: &[],
+            packages: self,
+        }
+    }
+
+    fn location_keys(&self, location: usize) -> &[u32] {
+        &self.keys[self.starts[location] as usize..self.starts[location + 1] as usize]
     }
 
     /// Per location: whether any of its frames' packages satisfies `hit`. Each package is
@@ -817,6 +821,32 @@ impl FramePackages {
     /// The packages of a sample's frames, leaf first (inlined frames included).
     pub fn stack<'s>(&'s self, sample: SampleRef<'s>) -> impl Iterator<Item = &'s str> + 's {
         self.keys(sample).map(|k| self.names[k as usize].as_str())
+    }
+}
+
+/// The package keys of one stack's frames, leaf first: a location at a time, a production
+/// heap profile's tens of millions of frames read without a nested iterator's bookkeeping
+/// (a `flat_map` took about 50 instructions a frame, callgrind).
+pub struct StackKeys<'s> {
+    locations: crate::profile::Stack<'s>,
+    /// The keys of the current location not yet given.
+    current: &'s [u32],
+    packages: &'s FramePackages,
+}
+
+impl Iterator for StackKeys<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            if let [key, rest @ ..] = self.current {
+                self.current = rest;
+                return Some(*key);
+            }
+            let location = self.locations.next()?;
+            self.current = self.packages.location_keys(location);
+        }
     }
 }
 
