@@ -37,6 +37,21 @@ pub(super) fn stack_share<'a>(
     Some((share, matched, total, mask))
 }
 
+/// [`stack_share`] of the samples with a location marked in `hits` on their stack. Most
+/// rules' patterns match no location of a given profile: then no stack is walked (a rule
+/// walked the 25 million frames of a production heap profile to find nothing).
+pub(super) fn stack_share_of_locations(
+    profile: &Profile,
+    kind: &str,
+    hits: &[bool],
+) -> Option<(f64, i64, i64, Vec<bool>)> {
+    if hits.contains(&true) {
+        stack_share(profile, kind, |sample| sample.locations().any(|l| hits[l]))
+    } else {
+        stack_share(profile, kind, |_| false)
+    }
+}
+
 pub(super) fn share_measurement(
     what: String,
     subject: String,
@@ -466,8 +481,7 @@ pub(super) fn measure(
             } else {
                 function_hits(profile, &regex)
             };
-            let (share, _, _, mask) =
-                stack_share(profile, "cpu", |sample| sample.locations().any(|l| hits[l]))?;
+            let (share, _, _, mask) = stack_share_of_locations(profile, "cpu", &hits)?;
             let noun = if by_package { "package" } else { "function" };
             // Who is named only matters when the rule fires: the attribution walks the
             // matched samples only.
@@ -574,9 +588,7 @@ pub(super) fn measure(
             let profile = evidence.heap.or(evidence.allocs)?;
             let regex = pattern?;
             let hits = function_hits(profile, &regex);
-            let (share, _, _, mask) = stack_share(profile, "inuse_space", |sample| {
-                sample.locations().any(|l| hits[l])
-            })?;
+            let (share, _, _, mask) = stack_share_of_locations(profile, "inuse_space", &hits)?;
             Some(share_measurement(
                 "in-use heap allocated under a function matching".to_string(),
                 pattern_text,
@@ -596,8 +608,7 @@ pub(super) fn measure(
             } else {
                 "alloc_space"
             };
-            let (share, _, _, mask) =
-                stack_share(profile, kind, |sample| sample.locations().any(|l| hits[l]))?;
+            let (share, _, _, mask) = stack_share_of_locations(profile, kind, &hits)?;
             let bytes = if objects {
                 let index = profile.sample_index_of("alloc_space")?;
                 Some(
@@ -910,6 +921,31 @@ mod tests {
                 .unwrap();
         }
         builder.finish()
+    }
+
+    #[test]
+    fn a_share_of_locations_is_the_share_of_the_stacks_holding_them() {
+        let profile = profile_of(&[
+            (&[&["a"], &["b"]], 30),
+            (&[&["c"]], 50),
+            (&[&["b"], &["c"]], 20),
+        ]);
+        let walked = |hits: &[bool]| {
+            stack_share(&profile, "cpu", |sample| {
+                sample.locations().any(|l| hits[l])
+            })
+            .unwrap()
+        };
+        for hits in [vec![false; 5], vec![false, true, false, false, false]] {
+            assert_eq!(
+                stack_share_of_locations(&profile, "cpu", &hits).unwrap(),
+                walked(&hits)
+            );
+        }
+        let (share, matched, total, mask) =
+            stack_share_of_locations(&profile, "cpu", &[false; 5]).unwrap();
+        assert_eq!((share, matched, total), (0.0, 0, 100));
+        assert_eq!(mask, [false; 3]);
     }
 
     #[test]
