@@ -147,17 +147,10 @@ pub(super) fn parse_stream<F: PieceFormat>(
     first_piece_bytes: usize,
     budget: &MemoryBudget,
 ) -> Result<GoroutineDump, StreamError> {
-    use std::io::Read as _;
     // A dump that ends within its first piece is one piece: parsed here, with no parser
     // threads to start (they took longer than parsing the 23 KB debug=1 dump of the sim-57
     // set, and held a core the set's other members needed).
-    let wanted = first_piece_bytes.saturating_sub(text.len());
-    text.reserve(wanted);
-    let read = (&mut rest)
-        .take(wanted as u64)
-        .read_to_end(&mut text)
-        .map_err(StreamError::Read)?;
-    let workers = if read < wanted {
+    let workers = if read_up_to(&mut text, &mut rest, first_piece_bytes)? {
         0
     } else {
         crate::parallel::cores()
@@ -230,17 +223,10 @@ fn send_pieces<F: PieceFormat>(
     reusable: std::sync::mpsc::Receiver<Vec<u8>>,
     budget: &MemoryBudget,
 ) -> Result<(), StreamError> {
-    use std::io::Read as _;
     let (mut pieces, mut lines_before, mut piece_bytes) = (0, 0, first_piece_bytes);
     let (mut bytes_before, mut entries_before) = (0u64, 0u64);
     loop {
-        let wanted = piece_bytes.saturating_sub(text.len());
-        text.reserve(wanted);
-        let read = (&mut rest)
-            .take(wanted as u64)
-            .read_to_end(&mut text)
-            .map_err(StreamError::Read)?;
-        let at_end = read < wanted;
+        let at_end = read_up_to(&mut text, &mut rest, piece_bytes)?;
         let cut = if at_end {
             text.len()
         } else {
@@ -283,6 +269,22 @@ fn send_pieces<F: PieceFormat>(
         }
     }
     Ok(())
+}
+
+/// Reads from `rest` until `text` holds `bytes` bytes; true when the stream ended first.
+fn read_up_to(
+    text: &mut Vec<u8>,
+    rest: &mut impl std::io::Read,
+    bytes: usize,
+) -> Result<bool, StreamError> {
+    use std::io::Read as _;
+    let wanted = bytes.saturating_sub(text.len());
+    text.reserve(wanted);
+    let read = rest
+        .take(wanted as u64)
+        .read_to_end(text)
+        .map_err(StreamError::Read)?;
+    Ok(read < wanted)
 }
 
 /// Where the first piece may be cut from: its first non-blank line (the dump's header) stays
