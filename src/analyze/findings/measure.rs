@@ -192,6 +192,11 @@ impl<'p> ModuleCache<'p> {
     }
 }
 
+/// At most this many entry modules get a table of callers per location in [`attribute`]: a
+/// table is a word per location, and a pattern matching the functions of many modules gets
+/// tables for the first few while the others scan.
+const MAX_TABLES: usize = 8;
+
 /// The function matched on most of the masked samples' value, counting per sample the
 /// outermost matching frame (the entry into the matched code), and the code calling it:
 /// the nearest frame above that is not the Go runtime or standard library, else the
@@ -241,7 +246,15 @@ pub(super) fn attribute(
                 .map(|l| l.function)
         });
         let mut caller = in_entry_location.clone().find(|&f| qualifies(f));
-        if caller.is_none() {
+        let tabled =
+            first_qualifying.contains_key(&entry_module) || first_qualifying.len() < MAX_TABLES;
+        if caller.is_none() && !tabled {
+            caller = locations[outer + 1..]
+                .iter()
+                .flat_map(|&l| &profile.locations[l as usize].lines)
+                .map(|line| line.function)
+                .find(|&f| qualifies(f));
+        } else if caller.is_none() {
             // Per location, the first qualifying function is worked out once per entry
             // module: a deep stack is then one table load per frame.
             let first = first_qualifying
@@ -1001,6 +1014,40 @@ mod tests {
         let matches: Vec<bool> = inlined.functions.iter().map(|f| f.name == zip).collect();
         let attribution = attribute(&inlined, "cpu", &[true], &matches).unwrap();
         assert_eq!(attribution.caller.as_deref(), Some(codec));
+        // Entries in more modules than get tables: the later ones scan, to the same result.
+        let modules: Vec<(String, String)> = (0..MAX_TABLES + 2)
+            .map(|m| {
+                (
+                    format!("example.com/lib{m}/codec.Encode"),
+                    format!("example.com/shop/api.call{m}"),
+                )
+            })
+            .collect();
+        let frames: Vec<[[&str; 1]; 3]> = modules
+            .iter()
+            .map(|(entry, caller)| [[entry.as_str()], ["runtime.systemstack"], [caller.as_str()]])
+            .collect();
+        let locations: Vec<[&[&str]; 3]> = frames
+            .iter()
+            .map(|f| f.each_ref().map(|l| &l[..]))
+            .collect();
+        // Sample m has value m + 1: the last module's entry is the top.
+        let stacks: Vec<(&[&[&str]], i64)> = locations
+            .iter()
+            .enumerate()
+            .map(|(m, s)| (&s[..], 1 + m as i64))
+            .collect();
+        let many = profile_of(&stacks);
+        let matches: Vec<bool> = many
+            .functions
+            .iter()
+            .map(|f| f.name.ends_with("codec.Encode"))
+            .collect();
+        let mask = vec![true; many.samples.len()];
+        let attribution = attribute(&many, "cpu", &mask, &matches).unwrap();
+        let (entry, caller) = modules.last().unwrap();
+        assert_eq!(&attribution.top, entry);
+        assert_eq!(attribution.caller.as_ref(), Some(caller));
         // A match with nothing above it has no caller.
         let leaf_only = profile_of(&[(&[&[zip]], 3)]);
         let matches: Vec<bool> = leaf_only.functions.iter().map(|f| f.name == zip).collect();
