@@ -190,12 +190,64 @@ impl<'p> ModuleCache<'p> {
         }
         *slot == 2
     }
+
+    /// Whether `function` may be named as the caller of code in module `module`: code of the
+    /// service or a library, of another module (a library's own wrappers, gzhttp around
+    /// gzip, are not who calls it).
+    fn may_call(&mut self, function: usize, module: u32) -> bool {
+        self.is_code(function as u32) && self.module(function as u32) != module
+    }
 }
 
 /// At most this many entry modules get a table of callers per location in [`attribute`]: a
 /// table is a word per location, and a pattern matching the functions of many modules gets
 /// tables for the first few while the others scan.
 const MAX_TABLES: usize = 8;
+
+/// Per entry module, the first function of each location that may be named its caller
+/// ([`ModuleCache::may_call`]), worked out on first use: a deep stack is then one table
+/// load per frame.
+#[derive(Default)]
+struct CallerTables {
+    tables: rustc_hash::FxHashMap<u32, Vec<u32>>,
+}
+
+impl CallerTables {
+    const UNKNOWN: u32 = u32::MAX;
+    const NONE: u32 = u32::MAX - 1;
+
+    /// The first function of the locations `above` (leaf first) that may call code in
+    /// module `module`. The module's table is looked up once per stack, not per frame.
+    fn first_caller(
+        &mut self,
+        profile: &Profile,
+        modules: &mut ModuleCache,
+        module: u32,
+        above: &[u32],
+    ) -> Option<usize> {
+        let mut find = |location: u32| {
+            profile.locations[location as usize]
+                .lines
+                .iter()
+                .map(|line| line.function)
+                .find(|&f| modules.may_call(f, module))
+        };
+        if !self.tables.contains_key(&module) && self.tables.len() >= MAX_TABLES {
+            return above.iter().find_map(|&l| find(l));
+        }
+        let table = self
+            .tables
+            .entry(module)
+            .or_insert_with(|| vec![Self::UNKNOWN; profile.locations.len()]);
+        above.iter().find_map(|&l| {
+            let slot = &mut table[l as usize];
+            if *slot == Self::UNKNOWN {
+                *slot = find(l).map_or(Self::NONE, |f| f as u32);
+            }
+            (*slot != Self::NONE).then_some(*slot as usize)
+        })
+    }
+}
 
 /// The function matched on most of the masked samples' value, counting per sample the
 /// outermost matching frame (the entry into the matched code), and the code calling it:
@@ -213,9 +265,7 @@ pub(super) fn attribute(
     // few inlined ones, and only the one holding the outermost match is opened up.
     let hits = location_hits(profile, matches);
     let mut locations: Vec<u32> = Vec::new();
-    const UNKNOWN: u32 = u32::MAX;
-    const NONE: u32 = u32::MAX - 1;
-    let mut first_qualifying: rustc_hash::FxHashMap<u32, Vec<u32>> = Default::default();
+    let mut callers = CallerTables::default();
     // (entry, caller) → value, hashed per sample and put in order once at the end.
     let mut tally: rustc_hash::FxHashMap<(u32, Option<u32>), i64> = Default::default();
     for (sample, hit) in profile.samples().zip(mask) {
@@ -233,47 +283,22 @@ pub(super) fn attribute(
             continue;
         };
         let entry = lines[entry_line].function as u32;
-        let entry_module = modules.module(entry);
-        // The library's own wrappers (gzhttp around gzip) are not who calls it: the nearest
-        // code frame above from another module, else the direct caller.
-        let mut qualifies =
-            |f: usize| modules.is_code(f as u32) && modules.module(f as u32) != entry_module;
+        let module = modules.module(entry);
         let in_entry_location = lines[entry_line + 1..].iter().map(|l| l.function);
+        let above = &locations[outer + 1..];
+        // The nearest code above from another module, else the direct caller.
         let direct = in_entry_location.clone().next().or_else(|| {
-            locations[outer + 1..]
+            above
                 .iter()
                 .find_map(|&l| profile.locations[l as usize].lines.first())
                 .map(|l| l.function)
         });
-        let mut caller = in_entry_location.clone().find(|&f| qualifies(f));
-        let tabled =
-            first_qualifying.contains_key(&entry_module) || first_qualifying.len() < MAX_TABLES;
-        if caller.is_none() && !tabled {
-            caller = locations[outer + 1..]
-                .iter()
-                .flat_map(|&l| &profile.locations[l as usize].lines)
-                .map(|line| line.function)
-                .find(|&f| qualifies(f));
-        } else if caller.is_none() {
-            // Per location, the first qualifying function is worked out once per entry
-            // module: a deep stack is then one table load per frame.
-            let first = first_qualifying
-                .entry(entry_module)
-                .or_insert_with(|| vec![UNKNOWN; profile.locations.len()]);
-            caller = locations[outer + 1..].iter().find_map(|&l| {
-                let slot = &mut first[l as usize];
-                if *slot == UNKNOWN {
-                    *slot = profile.locations[l as usize]
-                        .lines
-                        .iter()
-                        .map(|line| line.function)
-                        .find(|&f| qualifies(f))
-                        .map_or(NONE, |f| f as u32);
-                }
-                (*slot != NONE).then_some(*slot as usize)
-            });
-        }
-        let caller = caller.or(direct).map(|f| f as u32);
+        let caller = in_entry_location
+            .clone()
+            .find(|&f| modules.may_call(f, module))
+            .or_else(|| callers.first_caller(profile, &mut modules, module, above))
+            .or(direct)
+            .map(|f| f as u32);
         *tally.entry((entry, caller)).or_default() += sample.values()[index];
     }
     let tally: std::collections::BTreeMap<(u32, Option<u32>), i64> = tally.into_iter().collect();
