@@ -286,7 +286,7 @@ impl<'a> Graph<'a> {
                     }
                 }
             }
-            StackAt::Owned { .. } => {
+            StackAt::Owned(_) => {
                 self.merged.stack(s, &mut self.stack);
                 for &location in self.stack.iter().rev() {
                     let nodes = &self.nodes.by_location[location as usize];

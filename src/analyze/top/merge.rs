@@ -112,17 +112,17 @@ impl MergedSample {
     const OWNED: u8 = u8::MAX;
 }
 
-/// Where a merged sample's stack is: read from its source profile, or owned (`owned[start..
-/// end]`, its value `summed[summed]`).
+/// Where a merged sample's stack is: read from its source profile, or owned.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum StackAt {
     Source { source: u32, sample: u32 },
-    Owned { start: u32, end: u32, summed: u32 },
+    Owned(OwnedStack),
 }
 
-/// An owned stack's place in `Merged::owned` and its value's in `Merged::summed`.
+/// An owned stack's place in `Merged::owned` (`start..end`) and its value's in
+/// `Merged::summed`.
 #[derive(Debug, Clone, Copy)]
-struct OwnedStack {
+pub(super) struct OwnedStack {
     start: u32,
     end: u32,
     summed: u32,
@@ -272,7 +272,8 @@ impl<'a> Merged<'a> {
                     let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
                     let key = (stack, LabelKey::new(sample.labels(), diff_base));
                     if let Some(&existing) = sample_ids.get(&key) {
-                        if let StackAt::Owned { summed, .. } = merged.stack_at(existing) {
+                        if let StackAt::Owned(OwnedStack { summed, .. }) = merged.stack_at(existing)
+                        {
                             merged.summed[summed as usize] += value;
                         }
                         continue;
@@ -484,12 +485,7 @@ impl<'a> Merged<'a> {
     pub(super) fn stack_at(&self, sample: usize) -> StackAt {
         let merged = &self.samples[sample];
         if merged.source == MergedSample::OWNED {
-            let owned = self.owned_stacks[merged.at as usize];
-            StackAt::Owned {
-                start: owned.start,
-                end: owned.end,
-                summed: owned.summed,
-            }
+            StackAt::Owned(self.owned_stacks[merged.at as usize])
         } else {
             StackAt::Source {
                 source: u32::from(merged.source),
@@ -520,7 +516,7 @@ impl<'a> Merged<'a> {
                         .map(|l| map[l]),
                 );
             }
-            StackAt::Owned { start, end, .. } => {
+            StackAt::Owned(OwnedStack { start, end, .. }) => {
                 let start = (start + merged.skip).min(end);
                 out.extend_from_slice(&self.owned[start as usize..end as usize]);
             }
@@ -562,7 +558,7 @@ impl<'a> Merged<'a> {
                     .values();
                 out.extend(self.columns.iter().map(|&c| values[c]));
             }
-            StackAt::Owned { summed, .. } => out.push(self.summed[summed as usize]),
+            StackAt::Owned(OwnedStack { summed, .. }) => out.push(self.summed[summed as usize]),
         }
     }
 }
