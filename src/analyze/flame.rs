@@ -411,14 +411,14 @@ fn clean(name: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
+
     #[test]
     fn a_cursor_is_twenty_bytes() {
         // One per sample of a production heap profile, a million of them, held for the walk.
         assert_eq!(std::mem::size_of::<super::Cursor>(), 20);
     }
-
-    use super::*;
-    use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
 
     /// A builder of one `samples/count` type, and a function to add a one-frame location.
     fn builder() -> ProfileBuilder {

@@ -810,11 +810,7 @@ impl FramePackages {
     pub fn location_hits(&self, hit: impl Fn(&str) -> bool) -> Vec<bool> {
         let key_hits: Vec<bool> = self.names.iter().map(|n| hit(n)).collect();
         (0..self.starts.len().saturating_sub(1))
-            .map(|l| {
-                self.keys[self.starts[l] as usize..self.starts[l + 1] as usize]
-                    .iter()
-                    .any(|&k| key_hits[k as usize])
-            })
+            .map(|l| self.location_keys(l).iter().any(|&k| key_hits[k as usize]))
             .collect()
     }
 
