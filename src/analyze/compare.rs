@@ -351,7 +351,7 @@ pub fn parse_gate(text: &str) -> Result<GateSpec, String> {
 
 fn sum_of(profile: &Profile, kind: &str) -> Option<f64> {
     let index = profile.sample_index_of(kind)?;
-    Some(profile.samples().map(|s| s.values()[index] as f64).sum())
+    Some(profile.samples().map(|s| s.value(index) as f64).sum())
 }
 
 fn figures(side: &Side) -> SetFigures {
@@ -806,7 +806,7 @@ fn scaling(before: &Side, after: &Side, a: &SetFigures, b: &SetFigures) -> Optio
 fn per_function(profile: &Profile, index: usize) -> BTreeMap<String, (f64, f64)> {
     let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for sample in profile.samples() {
-        let value = sample.values()[index] as f64;
+        let value = sample.value(index) as f64;
         let mut seen: Vec<&str> = Vec::new();
         for (i, name) in profile.stack_names(sample).enumerate() {
             if seen.contains(&name) {

@@ -330,11 +330,11 @@ fn by_code(
     let mut senders = SiteTally::default();
     let (mut send_delay, mut send_count) = (0i64, 0i64);
     for sample in profile.samples() {
-        let value = sample.values()[delay_index];
+        let value = sample.value(delay_index);
         if value == 0 {
             continue;
         }
-        let count = sample.values().get(count_index).copied().unwrap_or(0);
+        let count = sample.value(count_index);
         stacks.sample_named(sample, &mut functions);
         let idling =
             kind == ContentionKind::Block && functions.iter().any(|&f| idle_wait[f as usize]);
@@ -435,8 +435,8 @@ pub fn analyze(profile: Option<&Profile>, kind: ContentionKind, rows: usize) -> 
         return empty(Verdict::NotCollected);
     };
     let unit = profile.sample_types[delay_index].unit.clone();
-    let total_delay: i64 = profile.samples().map(|s| s.values()[delay_index]).sum();
-    let total_contentions: i64 = profile.samples().map(|s| s.values()[count_index]).sum();
+    let total_delay: i64 = profile.samples().map(|s| s.value(delay_index)).sum();
+    let total_contentions: i64 = profile.samples().map(|s| s.value(count_index)).sum();
     let mean = |delay: i64, count: i64| {
         if count == 0 {
             "-".to_string()
@@ -559,7 +559,7 @@ pub fn analyze_with_window(
     let over_window = analyze(Some(window), kind, rows);
     let lifetime_has_delay = lifetime.is_some_and(|p| {
         p.sample_index_of("delay")
-            .is_some_and(|i| p.samples().any(|s| s.values()[i] != 0))
+            .is_some_and(|i| p.samples().any(|s| s.value(i) != 0))
     });
     let used = over_window.verdict == Verdict::Recorded || !lifetime_has_delay;
     let mut analysis = if used {

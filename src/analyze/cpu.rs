@@ -316,7 +316,7 @@ fn subsystem_owners(
             }
         }
         if let Some(&leafward) = chain.first() {
-            own[leafward as usize] += sample.values()[index];
+            own[leafward as usize] += sample.value(index);
         }
         for (i, &k) in chain.iter().enumerate() {
             let seen = match chain.get(i + 1) {
@@ -359,9 +359,9 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         .or_else(|| (!profile.sample_types.is_empty()).then(|| profile.default_sample_index()))?;
     let unit = profile.sample_types[index].unit.clone();
     let count_index = profile.sample_index_of("samples");
-    let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
+    let total: i64 = profile.samples().map(|s| s.value(index)).sum();
     let sample_count: i64 = match count_index {
-        Some(i) => profile.samples().map(|s| s.values()[i]).sum(),
+        Some(i) => profile.samples().map(|s| s.value(i)).sum(),
         None => profile.samples.len() as i64,
     };
     let (total_nanos, time_unit) = units::scale(total, &unit, "nanoseconds");
@@ -420,7 +420,7 @@ pub fn analyze(profile: &Profile, options: &CpuOptions) -> Option<CpuAnalysis> {
         rustc_hash::FxHashMap::default();
     let mut functions: Vec<u32> = Vec::new();
     for sample in profile.samples() {
-        let value = sample.values()[index];
+        let value = sample.value(index);
         if value == 0 {
             continue;
         }

@@ -197,7 +197,7 @@ mod tests {
         let mut counter = KeyCounter::new(keys.names.len(), 1);
         for s in p.samples() {
             stacks.sample_named(s, &mut out);
-            counter.add(out.iter().map(|&f| keys.of(f)), s.values());
+            counter.add(out.iter().map(|&f| keys.of(f)), &s.values().to_vec());
         }
         // pkg/a is the leaf of both and counts once per stack despite recursion.
         assert_eq!(counter.get(0, 0), (7, 7));

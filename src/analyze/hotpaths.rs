@@ -88,7 +88,7 @@ pub fn hot_paths_with(
     let mut total = 0i64;
     let mut functions: Vec<u32> = Vec::new();
     for sample in profile.samples() {
-        let value = sample.values()[index];
+        let value = sample.value(index);
         total += value;
         if value == 0 {
             continue;

@@ -27,7 +27,7 @@ pub fn tables(
     let mut by_set: std::collections::BTreeMap<usize, (i64, &crate::profile::Labels)> =
         std::collections::BTreeMap::new();
     for sample in profile.samples() {
-        let value = sample.values()[index];
+        let value = sample.value(index);
         total += value;
         if value != 0 {
             by_set

@@ -61,7 +61,7 @@ pub fn analyze(
     if let Some((file, profile)) = profile {
         sources.push(file.to_string());
         for sample in profile.samples() {
-            let count = sample.values().first().copied().unwrap_or(0).max(0) as u64;
+            let count = sample.values().next().unwrap_or(0).max(0) as u64;
             if count == 0 {
                 continue;
             }

@@ -141,11 +141,14 @@ impl PackageValues {
     fn count(profile: &Profile, language: Language) -> Self {
         let packages = FramePackages::new(profile, language);
         let mut counter = KeyCounter::new(packages.names().len(), profile.sample_types.len());
+        let mut values = Vec::new();
         for sample in profile.samples() {
-            if sample.values().iter().all(|&v| v == 0) {
+            if sample.values().all(|v| v == 0) {
                 continue;
             }
-            counter.add(packages.keys(sample), sample.values());
+            values.clear();
+            values.extend(sample.values());
+            counter.add(packages.keys(sample), &values);
         }
         PackageValues { packages, counter }
     }
@@ -199,7 +202,7 @@ fn views(
             let index = present[position].1;
             let top = tops.as_ref()?.get(position)?.clone();
             let unit = profile.sample_types[index].unit.clone();
-            let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
+            let total: i64 = profile.samples().map(|s| s.value(index)).sum();
             Some(MemoryView {
                 sample_index: kind.to_string(),
                 // In the unit pprof picked for the top table above it: one total, one scaling.
@@ -283,7 +286,7 @@ pub fn measure(
     );
     let total_of = |p: &Profile, kind: &str| -> Option<i64> {
         let index = p.sample_index_of(kind)?;
-        Some(p.samples().map(|s| s.values()[index]).sum())
+        Some(p.samples().map(|s| s.value(index)).sum())
     };
     // The window's profile counts what was allocated during its duration; the profile since
     // start only gives a lifetime average.

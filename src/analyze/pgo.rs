@@ -108,9 +108,7 @@ pub fn check_usable(profile: &Profile) -> Result<(), String> {
             types.join(" ")
         ));
     }
-    let sampled = profile
-        .samples()
-        .any(|s| s.values().iter().any(|&v| v != 0));
+    let sampled = profile.samples().any(|s| s.values().any(|v| v != 0));
     if sampled && profile.functions.iter().all(|f| f.start_line == 0) {
         return Err(
             "its functions have no start lines (the program was built with Go 1.19 or \

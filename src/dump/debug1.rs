@@ -130,13 +130,15 @@ impl Piece {
     fn append(&mut self, next: Piece) -> Result<(), DumpError> {
         let next_profile = next.builder.finish();
         let location_of = super::add_locations_of(&mut self.builder, &next_profile);
-        let mut stack = Vec::new();
+        let (mut stack, mut values) = (Vec::new(), Vec::new());
         for sample in next_profile.samples() {
             stack.clear();
             stack.extend(sample.locations().map(|l| location_of[l]));
+            values.clear();
+            values.extend(sample.values());
             let labels = sample.labels().clone();
             self.builder
-                .sample(&stack, sample.values(), labels)
+                .sample(&stack, &values, labels)
                 .map_err(|_| DumpError::stacks_full())?;
         }
         self.blocks += next.blocks;

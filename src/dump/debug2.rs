@@ -301,9 +301,7 @@ impl Piece {
         let hash = rustc_hash::FxBuildHasher.hash_one(stack);
         let profile = self.builder.profile_mut();
         if let Some(sample) = self.stacks.find(hash, stack, profile) {
-            if let Some(value) = profile.samples.values_mut(sample).first_mut() {
-                *value += count;
-            }
+            profile.samples.add_to_value(sample, 0, count);
             return Ok(sample);
         }
         let sample = profile.samples.len();

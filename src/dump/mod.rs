@@ -102,8 +102,8 @@ impl GoroutineDump {
     pub fn total(&self) -> u64 {
         self.profile
             .samples()
-            .filter_map(|s| s.values().first())
-            .map(|&v| v.max(0) as u64)
+            .filter_map(|s| s.values().next())
+            .map(|v| v.max(0) as u64)
             .sum()
     }
 }

@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(names(&p, 0), ["leaf", "root"]);
         assert_eq!(names(&p, 1), ["root"]);
         assert!(names(&p, 2).is_empty());
-        assert_eq!(p.sample(1).values(), [7]);
+        assert_eq!(p.sample(1).values().to_vec(), [7]);
     }
 
     #[test]
@@ -218,7 +218,7 @@ mod tests {
         bytes.extend_from_slice(&sample);
         let p = decode(&bytes, &DecodeOptions::default()).unwrap();
         assert_eq!(names(&p, 0), ["leaf", "root"]);
-        assert_eq!(p.sample(0).values(), [9]);
+        assert_eq!(p.sample(0).values().to_vec(), [9]);
     }
 
     #[test]

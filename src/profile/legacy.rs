@@ -699,7 +699,7 @@ mod tests {
         // 512-byte blocks at rate 524288: scale = 1 / (1 - exp(-512/524288)).
         let scale = 1.0 / (1.0 - (-512.0f64 / 524288.0).exp());
         assert_eq!(
-            p.sample(0).values(),
+            p.sample(0).values().to_vec(),
             [
                 (4.0 * scale) as i64,
                 (2048.0 * scale) as i64,
@@ -724,7 +724,7 @@ mod tests {
         let types: Vec<&str> = p.sample_types.iter().map(|t| t.kind.as_str()).collect();
         assert_eq!(types, ["objects", "space"]);
         // Rate 1: every allocation was recorded, nothing to scale.
-        assert_eq!(p.sample(0).values(), [1, 64]);
+        assert_eq!(p.sample(0).values().to_vec(), [1, 64]);
     }
 
     #[test]
@@ -736,9 +736,9 @@ mod tests {
         .unwrap();
         assert_eq!(p.period, 5);
         // delay: 3000 cycles × 5 / 2 GHz = 7500 ns; contentions 7 × 5.
-        assert_eq!(p.sample(0).values(), [35, 7500]);
+        assert_eq!(p.sample(0).values().to_vec(), [35, 7500]);
         let block = read("--- contention:\ncycles/second=1000000000\n10 2 @ 0x10\n").unwrap();
-        assert_eq!(block.sample(0).values(), [2, 10]);
+        assert_eq!(block.sample(0).values().to_vec(), [2, 10]);
     }
 
     #[test]

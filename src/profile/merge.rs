@@ -46,14 +46,14 @@ pub fn merge(profiles: &[&Profile]) -> Result<Profile, MergeError> {
             merger.map_mapping(src, &mut memo, 0);
         }
         for sample in src.samples() {
-            if sample.values().iter().all(|&v| v == 0) {
+            if sample.values().all(|v| v == 0) {
                 continue;
             }
             merger.map_sample(src, &mut memo, sample);
         }
     }
     let merged = merger.finish()?;
-    let has_zero = merged.samples().any(|s| s.values().iter().all(|&v| v == 0));
+    let has_zero = merged.samples().any(|s| s.values().all(|v| v == 0));
     if has_zero {
         // Values that cancel (a profile and its negation, as `-base` makes) leave zero
         // samples: merging again alone drops them and what only they referred to.
@@ -226,7 +226,7 @@ impl Merger {
         let key = (stack, sample.labels().clone());
         match self.samples.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => {
-                for (sum, &v) in self.values[*e.get()].iter_mut().zip(sample.values()) {
+                for (sum, v) in self.values[*e.get()].iter_mut().zip(sample.values()) {
                     // Go sums in wrapping int64 arithmetic; so does this.
                     *sum = sum.wrapping_add(v);
                 }

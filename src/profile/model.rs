@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use super::columns::{ValueColumns, Values};
+
 /// A sample type or the period type: `cpu/nanoseconds`, `inuse_space/bytes`, `goroutine/count`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ValueType {
@@ -119,17 +121,16 @@ impl Labels {
 /// The samples of a profile, stored by column so that a production-sized profile (millions of
 /// samples, tens of millions of frames) costs a few bytes per frame instead of a heap
 /// allocation per sample: stacks as LEB128 varints in one buffer (as profile.proto packs them),
-/// values in one vector, and label sets deduplicated (Go's heap profiles give each of their
-/// samples the same few `bytes` labels).
+/// values in one column per sample type, each as narrow as its values, and label sets
+/// deduplicated (Go's heap profiles give each of their samples the same few `bytes` labels).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Samples {
     /// Each stack as LEB128 varints of `location index + 1`, leaf first.
     stacks: Vec<u8>,
     /// End of each sample's stack in `stacks`; a stack starts where the previous one ends.
     stack_ends: Vec<u32>,
-    /// `value_count` values per sample.
-    values: Vec<i64>,
-    value_count: usize,
+    /// One value per sample type per sample, each type's column as narrow as its values.
+    values: ValueColumns,
     /// Index into `label_sets` per sample; set 0 is the empty set.
     label_of: Vec<u32>,
     label_sets: Vec<Labels>,
@@ -151,8 +152,7 @@ impl Samples {
         Samples {
             stacks: Vec::new(),
             stack_ends: Vec::new(),
-            values: Vec::new(),
-            value_count,
+            values: ValueColumns::new(value_count),
             label_of: Vec::new(),
             label_sets: vec![Labels::default()],
         }
@@ -192,14 +192,13 @@ impl Samples {
     }
 
     /// Samples from columns a decoder filled: `stacks` holds each sample's stack as LEB128
-    /// varints ending at `stack_ends[i]`, `values` holds `value_count` values per sample and
-    /// `label_of` each sample's index into `label_sets` (whose first set is the empty one).
-    /// The caller checks the stacks with [`Samples::check_stacks`].
+    /// varints ending at `stack_ends[i]`, `values` a row of values per sample and `label_of`
+    /// each sample's index into `label_sets` (whose first set is the empty one). The caller
+    /// checks the stacks with [`Samples::check_stacks`].
     pub fn from_parts(
         stacks: Vec<u8>,
         stack_ends: Vec<u32>,
-        values: Vec<i64>,
-        value_count: usize,
+        values: ValueColumns,
         label_of: Vec<u32>,
         label_sets: Vec<Labels>,
     ) -> Self {
@@ -207,7 +206,6 @@ impl Samples {
             stacks,
             stack_ends,
             values,
-            value_count,
             label_of,
             label_sets,
         }
@@ -217,14 +215,7 @@ impl Samples {
         let end = u32::try_from(self.stacks.len()).map_err(|_| StacksFull)?;
         self.stack_ends.push(end);
         // Missing values read as 0, extra ones are dropped: the decoder rejects both before.
-        let count = self.value_count;
-        self.values.extend(
-            values
-                .iter()
-                .copied()
-                .chain(std::iter::repeat(0))
-                .take(count),
-        );
+        self.values.push_row(values);
         self.label_of.push(label_set);
         Ok(())
     }
@@ -237,22 +228,23 @@ impl Samples {
         start..self.stack_ends[sample] as usize
     }
 
-    fn values_of(&self, sample: usize) -> &[i64] {
-        let start = sample * self.value_count;
-        &self.values[start..start + self.value_count]
-    }
-
     /// Value `index` of sample `sample`, without the sample's stack: the flame graph's walk
     /// keeps a million cursors and reads their values here rather than carrying a copy.
+    #[inline]
     pub fn value_of(&self, sample: usize, index: usize) -> i64 {
-        self.values[sample * self.value_count + index]
+        self.values.get(sample, index)
     }
 
-    /// The values of a sample, to change in place (the goroutine dump parsers merge
+    /// Adds `delta` to value `index` of sample `sample` (the goroutine dump parsers merge
     /// goroutines with equal stacks into one sample).
-    pub fn values_mut(&mut self, sample: usize) -> &mut [i64] {
-        let start = sample * self.value_count;
-        &mut self.values[start..start + self.value_count]
+    pub fn add_to_value(&mut self, sample: usize, index: usize, delta: i64) {
+        let value = self.values.get(sample, index).saturating_add(delta);
+        self.values.set(sample, index, value);
+    }
+
+    /// The bytes the stored values take, for the size tests.
+    pub fn value_bytes(&self) -> usize {
+        self.values.bytes()
     }
 
     /// Replaces every stack entry through `map` (sample, old entry → new one), for
@@ -433,13 +425,18 @@ impl<'a> SampleRef<'a> {
     }
 
     /// One value per sample type.
-    pub fn values(&self) -> &'a [i64] {
-        self.samples.values_of(self.index)
+    pub fn values(&self) -> Values<'a> {
+        self.samples.values.row(self.index)
     }
 
     /// The value of sample type `index`, 0 when there is no such type.
+    #[inline]
     pub fn value(&self, index: usize) -> i64 {
-        self.values().get(index).copied().unwrap_or(0)
+        if index < self.samples.values.count() {
+            self.samples.values.get(self.index, index)
+        } else {
+            0
+        }
     }
 
     /// The number of the sample's label set: samples that share a number share their labels
@@ -661,7 +658,7 @@ mod tests {
         let mut reversed = stack.to_vec();
         reversed.reverse();
         assert_eq!(first.locations().rev().collect::<Vec<_>>(), reversed);
-        assert_eq!(first.values(), [7, -8]);
+        assert_eq!(first.values().to_vec(), [7, -8]);
         assert!(profile.sample(1).locations().is_empty());
         assert_eq!(profile.sample(2).locations().collect::<Vec<_>>(), [5]);
         assert_eq!(profile.sample(2).value(1), 4);
@@ -711,7 +708,7 @@ mod tests {
         labels.strings.insert("k".into(), vec!["v".into()]);
         samples.push(&[0], &[1], Labels::default()).unwrap();
         samples.push(&[0], &[1], labels).unwrap();
-        samples.values_mut(0)[0] += 41;
+        samples.add_to_value(0, 0, 41);
         let profile = Profile {
             samples,
             ..Profile::default()

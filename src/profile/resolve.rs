@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use prost::Message;
 
+use super::columns::ValueColumns;
 use super::limits::{DecodeError, MemoryBudget, heap_bytes};
 use super::model::{
     BadLocation, Function, Labels, Line, Location, Mapping, Profile, Samples, ValueType,
@@ -239,14 +240,14 @@ pub(super) fn resolve(
         label_sets.push(resolve_labels(&messages, &strings, *number)?);
     }
 
-    let mut samples = Samples::from_parts(
-        raw.stacks,
-        raw.stack_ends,
-        raw.values,
-        sample_types.len(),
-        raw.label_of,
-        label_sets,
-    );
+    // Without samples no row set the number of values: it is the number of sample types.
+    let values = if raw.first_value_count.is_some() {
+        raw.values
+    } else {
+        ValueColumns::new(sample_types.len())
+    };
+    let mut samples =
+        Samples::from_parts(raw.stacks, raw.stack_ends, values, raw.label_of, label_sets);
     if !ids_in_order {
         let mut unknown: Option<(usize, u64)> = None;
         samples.remap_locations(|sample, id| match location_index.get(id) {

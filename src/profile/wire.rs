@@ -8,6 +8,7 @@ use std::io::Read;
 use prost::Message;
 use rustc_hash::FxHashMap;
 
+use super::columns::{ValueColumns, reserve_toward};
 use super::limits::{DecodeError, DecodeOptions, MemoryBudget, heap_bytes, read_error};
 use super::{model, proto};
 
@@ -207,7 +208,7 @@ pub(super) struct RawProfile {
     pub(super) stacks: Vec<u8>,
     pub(super) stack_ends: Vec<u32>,
     /// The values of every sample whose value count is the first sample's.
-    pub(super) values: Vec<i64>,
+    pub(super) values: ValueColumns,
     pub(super) label_of: Vec<u32>,
     /// The first sample whose value count differs from the first sample's: (number, count).
     pub(super) value_mismatch: Option<(usize, usize)>,
@@ -288,7 +289,7 @@ pub(super) fn read_fields<R: Read>(
         sample_types: Vec::new(),
         stacks: Vec::new(),
         stack_ends: Vec::new(),
-        values: Vec::new(),
+        values: ValueColumns::new(0),
         label_of: Vec::new(),
         value_mismatch: None,
         first_value_count: None,
@@ -677,7 +678,10 @@ fn read_sample(
         }));
     }
     match raw.first_value_count {
-        None => raw.first_value_count = Some(scratch.values.len()),
+        None => {
+            raw.first_value_count = Some(scratch.values.len());
+            raw.values = ValueColumns::new(scratch.values.len());
+        }
         Some(count) if count != scratch.values.len() && raw.value_mismatch.is_none() => {
             raw.value_mismatch = Some((number, scratch.values.len()));
         }
@@ -716,9 +720,10 @@ fn read_sample(
     };
     let read = cx.read;
     if raw.first_value_count == Some(scratch.values.len()) {
-        raw.growth
-            .reserve(&mut raw.values, scratch.values.len(), read);
-        raw.values.extend_from_slice(&scratch.values);
+        let rows = raw.values.rows();
+        raw.values
+            .reserve_rows(1, || raw.growth.target(rows, 1, read));
+        raw.values.push_row(&scratch.values);
     }
     raw.growth
         .reserve(&mut raw.stacks, scratch.stack.len(), read);
@@ -760,22 +765,24 @@ impl Growth {
         if buffer.capacity() - buffer.len() >= additional {
             return;
         }
-        if let Some(expected) = self.expected_bytes
-            && read >= Self::MIN_READ
-            && expected > read
-        {
-            let estimate = (buffer.len() as u128 * expected as u128 / read as u128) as usize;
-            // A little over, so that the last samples do not make it double after all.
-            let target = estimate
-                .saturating_add(estimate / 32)
-                .saturating_add(additional);
-            if target > buffer.len().saturating_add(additional)
-                && buffer.try_reserve_exact(target - buffer.len()).is_ok()
-            {
-                return;
-            }
+        let target = self.target(buffer.len(), additional, read);
+        reserve_toward(buffer, additional, target);
+    }
+
+    /// The size a buffer of `len` items is expected to end at, `read` bytes into the stream,
+    /// when it is worth reserving at once; `None` until enough was read to tell.
+    fn target(&self, len: usize, additional: usize, read: u64) -> Option<usize> {
+        let expected = self.expected_bytes?;
+        if read < Self::MIN_READ || expected <= read {
+            return None;
         }
-        buffer.reserve(additional);
+        let estimate = (len as u128 * expected as u128 / read as u128) as usize;
+        // A little over, so that the last samples do not make it double after all.
+        Some(
+            estimate
+                .saturating_add(estimate / 32)
+                .saturating_add(additional),
+        )
     }
 }
 

@@ -77,7 +77,7 @@ pub fn assert_consistent(profile: &Profile) {
     }
     for sample in profile.samples() {
         assert_eq!(sample.values().len(), 1);
-        assert!(sample.values()[0] > 0);
+        assert!(sample.value(0) > 0);
         for location in sample.locations() {
             assert!(location < profile.locations.len());
         }

@@ -59,7 +59,7 @@ fn inlined_frames_keep_their_order_and_labels_their_units() {
     // A numeric label without a unit has no unit entry, as in pprof.
     assert_eq!(p.sample(4).labels().numbers["request"], [3]);
     assert!(!p.sample(4).labels().number_units.contains_key("request"));
-    assert_eq!(p.sample(1).values(), [-10, -900 * 1024]);
+    assert_eq!(p.sample(1).values().to_vec(), [-10, -900 * 1024]);
     assert_eq!(p.default_sample_index(), 1);
 }
 
@@ -80,6 +80,12 @@ fn go_runtime_profiles_decode() {
     assert_eq!(p.default_sample_type.as_deref(), Some("alloc_space"));
     assert_eq!(p.main_binary(), Some("fixturegen"));
     assert!(p.samples().all(|s| s.values().len() == 4));
+    // Object counts and sizes fit in 32 bits: the values take at most half of four i64s.
+    let (bytes, samples) = (p.samples.value_bytes(), p.samples.len());
+    assert!(
+        bytes <= samples * 4 * 4,
+        "{bytes} bytes for {samples} samples"
+    );
     // Go's heap profiles carry the allocation size as a numeric label in bytes.
     assert!(
         p.samples()

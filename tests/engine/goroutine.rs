@@ -31,7 +31,7 @@ fn stack(profile: &Profile, sample: usize) -> Vec<String> {
 }
 
 fn value(dump: &GoroutineDump, sample: usize) -> i64 {
-    dump.profile.sample(sample).values()[0]
+    dump.profile.sample(sample).value(0)
 }
 
 fn parse_ok(text: &str) -> GoroutineDump {
@@ -82,7 +82,7 @@ fn debug1_blocks_become_samples() {
     let profile = &dump.profile;
     assert_eq!(profile.samples.len(), 8);
     assert_eq!(
-        profile.samples().map(|s| s.values()[0]).collect::<Vec<_>>(),
+        profile.samples().map(|s| s.value(0)).collect::<Vec<_>>(),
         vec![5, 3, 2, 2, 1, 1, 1, 1]
     );
     // Only the `#` lines become frames: the hidden runtime PCs of the `@` line do not.
@@ -625,7 +625,7 @@ fn a_block_without_frames_closed_by_a_blank_line_is_a_goroutine_with_no_stack() 
     )
     .unwrap();
     assert_eq!(dump.total(), 3);
-    assert_eq!(dump.profile.sample(0).values(), [2]);
+    assert_eq!(dump.profile.sample(0).values().to_vec(), [2]);
     assert!(dump.profile.sample(0).locations().is_empty());
 }
 

@@ -27,7 +27,7 @@ fn cpu_by_label_sums_the_samples_of_each_value() {
                     Some(values) => values.contains(&row.name),
                     None => row.name == format!("(no {} label)", table.key),
                 })
-                .map(|s| s.values()[index])
+                .map(|s| s.value(index))
                 .sum();
             assert_eq!(row.flat, expected, "{}={}", table.key, row.name);
         }
@@ -64,7 +64,7 @@ fn goroutines_by_label_count_the_goroutines_of_each_value() {
                 Some(values) => values.contains(&row.name),
                 None => row.name == "(no node label)",
             })
-            .map(|s| s.values()[0])
+            .map(|s| s.value(0))
             .sum();
         assert_eq!(row.flat, expected, "node={}", row.name);
     }

@@ -45,7 +45,7 @@ fn the_report_counts_the_goroutines_the_leak_profile_holds_at_their_site() {
         &DecodeOptions::default(),
     )
     .unwrap();
-    let in_profile: i64 = profile.samples().map(|s| s.values()[0]).sum();
+    let in_profile: i64 = profile.samples().map(|s| s.value(0)).sum();
     assert_eq!(in_profile, 12, "3 nodes × 4 abandoned lookups");
 
     let (report, markdown) = report(LEAKY);

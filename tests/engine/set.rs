@@ -130,7 +130,7 @@ fn goroutine_text_dumps_and_protobuf_agree_on_the_total() {
             .profile()
             .unwrap()
             .samples()
-            .map(|s| s.values()[0])
+            .map(|s| s.value(0))
             .sum()
     };
     let protobuf = total(MemberKind::Goroutine);

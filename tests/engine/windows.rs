@@ -29,7 +29,7 @@ fn open(prefix: &str) -> (ProfileSet, ReportContext, String) {
 
 fn total(profile: &Profile, kind: &str) -> i64 {
     let index = profile.sample_index_of(kind).unwrap();
-    profile.samples().map(|s| s.values()[index]).sum()
+    profile.samples().map(|s| s.value(index)).sum()
 }
 
 /// `# Name = value` of the raw heap text, read without the parser.

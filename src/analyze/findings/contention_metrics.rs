@@ -199,7 +199,7 @@ pub(super) fn lock_queue(
     let mut functions: Vec<u32> = Vec::new();
     let mut total = 0i64;
     for sample in profile.samples() {
-        let count = sample.values().get(index).copied().unwrap_or(0);
+        let count = sample.value(index);
         total += count;
         // No lock frame in the profile: no stack to walk.
         if !any_lock {

@@ -160,7 +160,7 @@ impl EntryPoints {
                 })
             };
         for sample in profile.samples() {
-            let value = sample.values()[index];
+            let value = sample.value(index);
             total += value;
             let labelled = *by_label.entry(sample.label_set()).or_insert_with(|| {
                 let labels = sample.labels();

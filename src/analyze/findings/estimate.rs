@@ -55,7 +55,7 @@ pub(super) fn estimate(
             };
             let (share, _) = remaining_share(profile, "inuse_space", mask, taken.heap)?;
             let index = profile.sample_index_of("inuse_space")?;
-            let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
+            let total: i64 = profile.samples().map(|s| s.value(index)).sum();
             let bytes = share / 100.0 * total as f64 * fraction;
             Some(Estimate {
                 kind: ImpactKind::Memory,
@@ -170,7 +170,7 @@ pub(super) fn remaining_share(
     let index = profile.sample_index_of(kind)?;
     let (mut free, mut overlap, mut total) = (0i64, 0i64, 0i64);
     for (i, sample) in profile.samples().enumerate() {
-        let value = sample.values()[index];
+        let value = sample.value(index);
         total += value;
         if mask.get(i).copied().unwrap_or(false) {
             if taken.get(i).copied().unwrap_or(false) {

@@ -16,7 +16,7 @@ pub(super) fn below_floor(
     let bytes_of = |profile: Option<&Profile>, kind: &str| -> Option<f64> {
         let profile = profile?;
         let index = profile.sample_index_of(kind)?;
-        let total: i64 = profile.samples().map(|s| s.values()[index]).sum();
+        let total: i64 = profile.samples().map(|s| s.value(index)).sum();
         Some(m.value / 100.0 * total as f64)
     };
     match condition.metric {

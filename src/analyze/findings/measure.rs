@@ -21,7 +21,7 @@ pub(super) fn stack_share<'a>(
     let mut mask = Vec::with_capacity(profile.samples.len());
     let (mut matched, mut total) = (0i64, 0i64);
     for sample in profile.samples() {
-        let value = sample.values()[index];
+        let value = sample.value(index);
         total += value;
         let hit = hit(sample);
         if hit {
@@ -299,7 +299,7 @@ pub(super) fn attribute(
             .or_else(|| callers.first_caller(profile, &mut modules, module, above))
             .or(direct)
             .map(|f| f as u32);
-        *tally.entry((entry, caller)).or_default() += sample.values()[index];
+        *tally.entry((entry, caller)).or_default() += sample.value(index);
     }
     let tally: std::collections::BTreeMap<(u32, Option<u32>), i64> = tally.into_iter().collect();
     let mut by_entry: std::collections::BTreeMap<u32, i64> = Default::default();
@@ -356,11 +356,11 @@ pub(super) fn sites(profile: &Profile, kind: &str) -> Option<(Vec<i64>, Vec<i64>
     let mut objects = vec![0i64; profile.functions.len()];
     let mut total = 0i64;
     for sample in profile.samples() {
-        let value = sample.values()[index];
+        let value = sample.value(index);
         total += value;
         if let Some(f) = leaf_function(profile, sample) {
             bytes[f] += value;
-            objects[f] += objects_index.map_or(0, |i| sample.values()[i]);
+            objects[f] += objects_index.map_or(0, |i| sample.value(i));
         }
     }
     Some((bytes, objects, total))
@@ -604,9 +604,9 @@ pub(super) fn measure(
             for sample in profile.samples() {
                 stacks.sample_named(sample, &mut functions);
                 let hit = in_category(flags.category(&functions));
-                total += sample.values()[index];
+                total += sample.value(index);
                 if hit {
-                    matched += sample.values()[index];
+                    matched += sample.value(index);
                 }
                 mask.push(hit);
             }
@@ -654,7 +654,7 @@ pub(super) fn measure(
                         .samples()
                         .zip(&mask)
                         .filter(|(_, hit)| **hit)
-                        .map(|(s, _)| s.values()[index] as f64)
+                        .map(|(s, _)| s.value(index) as f64)
                         .sum(),
                 )
             } else {
@@ -729,7 +729,7 @@ pub(super) fn measure(
             let count: i64 = profile
                 .samples()
                 .filter(|&s| s.locations().any(|l| hits[l]))
-                .map(|s| s.values().get(index).copied().unwrap_or(0))
+                .map(|s| s.value(index))
                 .sum();
             Some(Measurement {
                 value: count as f64,

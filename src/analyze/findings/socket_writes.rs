@@ -57,7 +57,7 @@ pub(super) fn unbuffered_socket_writes(profile: &Profile) -> Option<Measurement>
     let (mut unbuffered, mut all, mut total) = (0i64, 0i64, 0i64);
     let mut mask = Vec::with_capacity(profile.samples.len());
     for sample in profile.samples() {
-        let value = sample.values()[index];
+        let value = sample.value(index);
         total += value;
         let mut hit = false;
         if let Some(stacks) = &stacks {

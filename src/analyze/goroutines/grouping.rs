@@ -110,7 +110,7 @@ pub(super) fn sample_value(profile: &Profile, sample: SampleRef<'_>) -> u64 {
 }
 
 fn value_at(sample: SampleRef<'_>, index: usize) -> u64 {
-    sample.values().get(index).map_or(0, |&v| v.max(0) as u64)
+    sample.value(index).max(0) as u64
 }
 
 /// `key=value, …` of a sample's string labels; `None` without any.

@@ -79,8 +79,8 @@ pub(super) fn mutex_waiters(
             let sum = |kind: &str| {
                 p.sample_index_of(kind).map_or(0, |i| {
                     p.samples()
-                        .filter_map(|s| s.values().get(i))
-                        .fold(0i64, |acc, &v| acc.saturating_add(v))
+                        .map(|s| s.value(i))
+                        .fold(0i64, i64::saturating_add)
                 })
             };
             let (contentions, delay) = (sum("contentions"), sum("delay"));

@@ -178,7 +178,7 @@ impl<'a> Merged<'a> {
         let needs_merge = columns.len() == 1
             && sources
                 .iter()
-                .any(|(p, sign, _)| *sign < 0 || p.samples().any(|s| s.values()[index] < 0));
+                .any(|(p, sign, _)| *sign < 0 || p.samples().any(|s| s.value(index) < 0));
         let mut sample_ids: HashMap<(Vec<u32>, LabelKey), usize> = HashMap::new();
         let label_units = if tags.focus.is_some_and(TagFilter::is_range)
             || tags.ignore.is_some_and(TagFilter::is_range)
@@ -186,7 +186,7 @@ impl<'a> Merged<'a> {
             // Over the samples pprof's Merge keeps: those with a value that is not 0.
             numeric_label_units(sources.iter().flat_map(|(p, _, _)| {
                 p.samples()
-                    .filter(|s| s.values().iter().any(|&v| v != 0))
+                    .filter(|s| s.values().any(|v| v != 0))
                     .map(|s| s.labels())
             }))
         } else {
@@ -255,8 +255,7 @@ impl<'a> Merged<'a> {
             // vector of them page-faults its way through every size on the way.
             merged.samples.reserve(source.samples.len());
             for sample in source.samples() {
-                let values = sample.values();
-                if columns.iter().all(|&c| values[c] == 0) {
+                if columns.iter().all(|&c| sample.value(c) == 0) {
                     continue;
                 }
                 // A profile written by `pprof -proto -diff_base` carries the mark itself.
@@ -268,7 +267,7 @@ impl<'a> Merged<'a> {
                         tags.focus.is_none_or(matches) && !tags.ignore.is_some_and(matches)
                     });
                 if needs_merge {
-                    let value = values[index].wrapping_mul(sign);
+                    let value = sample.value(index).wrapping_mul(sign);
                     let stack: Vec<u32> = sample.locations().map(|l| location_map[l]).collect();
                     let key = (stack, LabelKey::new(sample.labels(), diff_base));
                     if let Some(&existing) = sample_ids.get(&key) {
@@ -534,10 +533,8 @@ impl<'a> Merged<'a> {
         }
         let mut total = 0i64;
         let mut diff_total = 0i64;
-        let mut values = Vec::with_capacity(self.width);
         for (s, sample) in self.samples.iter().enumerate() {
-            self.values_into(s, &mut values);
-            let value = values[column];
+            let value = self.value_at(s, column);
             total = total.wrapping_add(value.wrapping_abs());
             if sample.diff_base {
                 diff_total = diff_total.wrapping_add(value.wrapping_abs());
@@ -552,13 +549,26 @@ impl<'a> Merged<'a> {
         out.clear();
         match self.stack_at(s) {
             StackAt::Source { source, sample } => {
-                let values = self.sources[source as usize]
-                    .0
-                    .sample(sample as usize)
-                    .values();
-                out.extend(self.columns.iter().map(|&c| values[c]));
+                let samples = &self.sources[source as usize].0.samples;
+                out.extend(
+                    self.columns
+                        .iter()
+                        .map(|&c| samples.value_of(sample as usize, c)),
+                );
             }
             StackAt::Owned(OwnedStack { summed, .. }) => out.push(self.summed[summed as usize]),
+        }
+    }
+
+    /// The value of sample `s` in `column` (an owned sample has its one summed value).
+    #[inline]
+    fn value_at(&self, s: usize, column: usize) -> i64 {
+        match self.stack_at(s) {
+            StackAt::Source { source, sample } => self.sources[source as usize]
+                .0
+                .samples
+                .value_of(sample as usize, self.columns[column]),
+            StackAt::Owned(OwnedStack { summed, .. }) => self.summed[summed as usize],
         }
     }
 }

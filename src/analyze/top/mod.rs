@@ -245,7 +245,7 @@ pub fn top_views(
             || base.is_some()
             || profile
                 .samples()
-                .any(|s| columns.iter().any(|&c| s.values()[c] < 0)));
+                .any(|s| columns.iter().any(|&c| s.value(c) < 0)));
     if separately {
         return views
             .iter()
