@@ -79,8 +79,19 @@ static COMMIT_MEMORY_ON_DEMAND: extern "C" fn() = commit_memory_on_demand;
 
 extern "C" fn commit_memory_on_demand() {
     // SAFETY: as in `keep_memory_at_exit`; no allocation has been made yet.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
+    }
 }
+
+/// How long freed memory stays committed before mimalloc returns it. Version 3 waits a
+/// second, longer than a whole report, so memory a phase freed (the decoder's buffers, a
+/// view's samples) still counted when the next phase peaked. After 10 ms, the large
+/// generated set's report peaks at 163–165 MB instead of 194–207 MB and the 400k-stack
+/// heap report at 48 MB instead of 53 MB, at the same speed (`MIMALLOC_PURGE_DELAY`,
+/// /usr/bin/time, three runs each).
+const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// `mi_option_arena_eager_commit`, which the bindings do not name: in v3's mimalloc.h it is
 /// two before `mi_option_allow_large_os_pages` (named `mi_option_large_os_pages` here).
