@@ -424,6 +424,16 @@ impl<'a> SampleRef<'a> {
         }
     }
 
+    /// The location whose entry starts `offset` bytes into the stack: the one a walk from
+    /// the root read last when [`Stack::remaining_bytes`] gave `offset`, read again instead
+    /// of kept. `None` past the end.
+    #[inline]
+    pub fn location_at(&self, offset: usize) -> Option<usize> {
+        let range = self.samples.stack_range(self.index);
+        let bytes = self.samples.stacks.get(range.start + offset..range.end)?;
+        Varints { bytes }.next().map(|v| v as usize - 1)
+    }
+
     /// One value per sample type.
     pub fn values(&self) -> Values<'a> {
         self.samples.values.row(self.index)
