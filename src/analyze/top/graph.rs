@@ -266,7 +266,7 @@ impl<'a> Graph<'a> {
     /// location's outermost frame).
     #[inline]
     fn walk(&mut self, s: usize, mut visit: impl FnMut(u32, bool)) {
-        let skip = self.merged.samples[s].skip;
+        let skip = self.merged.skip_of(s);
         match self.merged.stack_at(s) {
             StackAt::Source {
                 source,

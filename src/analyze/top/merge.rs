@@ -72,6 +72,9 @@ pub(super) struct Merged<'a> {
     /// Where each summed sample's stack and value are.
     owned_stacks: Vec<OwnedStack>,
     pub(super) samples: Vec<MergedSample>,
+    /// The cuts of samples whose `skip` does not fit 16 bits (stacks of 65,535 frames and
+    /// more, which the decoder allows), by sample.
+    long_skips: FxHashMap<u32, u32>,
     /// The sample types computed (columns). A sample read from its source has its values
     /// there; a summed one (one column only) has its value in `summed`.
     columns: Vec<usize>,
@@ -93,23 +96,48 @@ pub(super) struct TagFilters<'f> {
 }
 
 /// One merged sample: where its stack is, how many frames prune_frames cut from its leaf
-/// end, and whether it came from a diff base (its values are in `Merged::values`). 12 bytes:
+/// end, and whether it came from a diff base (its values are in `Merged::values`). 8 bytes:
 /// a production heap profile has a million of them (24 with the stack's place inline).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct MergedSample {
     /// The sample's index in its source profile, or its index in `Merged::owned_stacks`.
     at: u32,
-    pub(super) skip: u32,
+    /// Frames cut from the leaf end, or [`MergedSample::LONG_SKIP`]: then the cut is in
+    /// `Merged::long_skips` ([`Merged::skip_of`]).
+    skip: u16,
     /// The number of its source profile, or [`MergedSample::OWNED`].
     source: u8,
-    diff_base: bool,
-    /// False when the tag filters drop the sample.
-    tagged: bool,
+    /// [`MergedSample::DIFF_BASE`] and [`MergedSample::TAGGED`].
+    flags: u8,
 }
 
 impl MergedSample {
     /// A summed sample, which owns a copy of its stack.
     const OWNED: u8 = u8::MAX;
+    const LONG_SKIP: u16 = u16::MAX;
+    /// The sample came from a diff base.
+    const DIFF_BASE: u8 = 1;
+    /// The tag filters keep the sample.
+    const TAGGED: u8 = 2;
+
+    fn new(at: u32, source: u8, diff_base: bool, tagged: bool) -> Self {
+        let flags =
+            if diff_base { Self::DIFF_BASE } else { 0 } | if tagged { Self::TAGGED } else { 0 };
+        MergedSample {
+            at,
+            skip: 0,
+            source,
+            flags,
+        }
+    }
+
+    fn diff_base(&self) -> bool {
+        self.flags & Self::DIFF_BASE != 0
+    }
+
+    fn tagged(&self) -> bool {
+        self.flags & Self::TAGGED != 0
+    }
 }
 
 /// Where a merged sample's stack is: read from its source profile, or owned.
@@ -157,6 +185,7 @@ impl<'a> Merged<'a> {
             owned: Vec::new(),
             owned_stacks: Vec::new(),
             samples: Vec::new(),
+            long_skips: FxHashMap::default(),
             columns: columns.to_vec(),
             width: columns.len(),
             summed: Vec::new(),
@@ -280,13 +309,12 @@ impl<'a> Merged<'a> {
                     let start = merged.owned.len() as u32;
                     merged.owned.extend_from_slice(&key.0);
                     sample_ids.insert(key, merged.samples.len());
-                    merged.samples.push(MergedSample {
-                        at: merged.owned_stacks.len() as u32,
-                        source: MergedSample::OWNED,
-                        skip: 0,
-                        diff_base: from_base,
+                    merged.samples.push(MergedSample::new(
+                        merged.owned_stacks.len() as u32,
+                        MergedSample::OWNED,
+                        from_base,
                         tagged,
-                    });
+                    ));
                     merged.owned_stacks.push(OwnedStack {
                         start,
                         end: merged.owned.len() as u32,
@@ -294,14 +322,13 @@ impl<'a> Merged<'a> {
                     });
                     merged.summed.push(value);
                 } else {
-                    merged.samples.push(MergedSample {
-                        at: sample.index() as u32,
+                    merged.samples.push(MergedSample::new(
+                        sample.index() as u32,
                         // The profile and its base: two sources.
-                        source: source_number as u8,
-                        skip: 0,
-                        diff_base: from_base,
+                        source_number as u8,
+                        from_base,
                         tagged,
-                    });
+                    ));
                     // Unsummed samples come from the profile itself (a base is always
                     // summed, so `sign` is 1 here): their values are read from it, not copied.
                 }
@@ -318,11 +345,51 @@ impl<'a> Merged<'a> {
     /// pprof's FilterSamplesByTag, after its total is taken: the samples the tag filters
     /// drop are removed (samples summed together share their labels, so they go together).
     fn apply_tag_filters(&mut self) {
-        if self.samples.iter().all(|s| s.tagged) {
+        if self.samples.iter().all(MergedSample::tagged) {
             return;
         }
         self.keep_totals();
-        self.samples.retain(|s| s.tagged);
+        self.retain_samples(|s| s.tagged());
+    }
+
+    /// Keeps the samples `keep` says to, in order (with their long cuts).
+    fn retain_samples(&mut self, mut keep: impl FnMut(&MergedSample) -> bool) {
+        if self.long_skips.is_empty() {
+            self.samples.retain(keep);
+            return;
+        }
+        let long_skips = std::mem::take(&mut self.long_skips);
+        let (mut old, mut new) = (0u32, 0u32);
+        self.samples.retain(|s| {
+            let kept = keep(s);
+            if kept {
+                if let Some(&cut) = long_skips.get(&old) {
+                    self.long_skips.insert(new, cut);
+                }
+                new += 1;
+            }
+            old += 1;
+            kept
+        });
+    }
+
+    /// Frames prune_frames cut from the leaf end of sample `s`.
+    #[inline]
+    pub(super) fn skip_of(&self, s: usize) -> usize {
+        match self.samples[s].skip {
+            MergedSample::LONG_SKIP => self.long_skips.get(&(s as u32)).map_or(0, |&c| c as usize),
+            skip => usize::from(skip),
+        }
+    }
+
+    fn set_skip(&mut self, s: usize, cut: usize) {
+        match u16::try_from(cut) {
+            Ok(skip) if skip != MergedSample::LONG_SKIP => self.samples[s].skip = skip,
+            _ => {
+                self.samples[s].skip = MergedSample::LONG_SKIP;
+                self.long_skips.insert(s as u32, cut as u32);
+            }
+        }
     }
 
     /// Keeps the totals of the samples as they are now, before a filter drops some.
@@ -416,7 +483,7 @@ impl<'a> Merged<'a> {
         }
         self.keep_totals();
         let mut keep = keep.into_iter();
-        self.samples.retain(|_| keep.next().unwrap_or(true));
+        self.retain_samples(|_| keep.next().unwrap_or(true));
     }
 
     /// pprof's RemoveUninteresting/Prune: when the profile names drop_frames, frames matching
@@ -472,7 +539,7 @@ impl<'a> Merged<'a> {
                     continue;
                 }
                 let cut = if prune[l] { i + 1 } else { i };
-                self.samples[sample].skip = cut as u32;
+                self.set_skip(sample, cut);
                 break;
             }
         }
@@ -503,7 +570,7 @@ impl<'a> Merged<'a> {
     /// [`Merged::stack`] with the locations `-hide`/`-show` emptied.
     fn stack_with_hidden(&self, sample: usize, out: &mut Vec<u32>) {
         out.clear();
-        let merged = &self.samples[sample];
+        let skip = self.skip_of(sample);
         match self.stack_at(sample) {
             StackAt::Source { source, sample } => {
                 let (profile, map) = &self.sources[source as usize];
@@ -511,13 +578,13 @@ impl<'a> Merged<'a> {
                     profile
                         .sample(sample as usize)
                         .locations()
-                        .skip(merged.skip as usize)
+                        .skip(skip)
                         .map(|l| map[l]),
                 );
             }
             StackAt::Owned(OwnedStack { start, end, .. }) => {
-                let start = (start + merged.skip).min(end);
-                out.extend_from_slice(&self.owned[start as usize..end as usize]);
+                let start = (start as usize + skip).min(end as usize);
+                out.extend_from_slice(&self.owned[start..end as usize]);
             }
         }
     }
@@ -536,7 +603,7 @@ impl<'a> Merged<'a> {
         for (s, sample) in self.samples.iter().enumerate() {
             let value = self.value_at(s, column);
             total = total.wrapping_add(value.wrapping_abs());
-            if sample.diff_base {
+            if sample.diff_base() {
                 diff_total = diff_total.wrapping_add(value.wrapping_abs());
             }
         }
@@ -715,9 +782,58 @@ fn combine_headers(sources: &[(&Profile, i64, bool)]) -> Header {
 
 #[cfg(test)]
 mod tests {
+    use crate::profile::{Labels, Line, Profile, ProfileBuilder, ValueType};
+
+    /// A profile whose one sample is `main.main` calling `runtime.mallocgc` `depth` times
+    /// over, with drop_frames naming the latter.
+    fn allocating(depth: usize) -> Profile {
+        let mut b = ProfileBuilder::new(vec![ValueType {
+            kind: "samples".into(),
+            unit: "count".into(),
+        }]);
+        let mut frame = |address, name: &str| {
+            let function = b.function(name, "");
+            let line = Line {
+                function,
+                line: 0,
+                column: 0,
+            };
+            b.location(address, &[line])
+        };
+        let (main, malloc) = (frame(1, "main.main"), frame(2, "runtime.mallocgc"));
+        // A sample before it, which `-ignore` drops (the cut moves with its sample).
+        let other = frame(3, "other.idle");
+        b.sample(&[other, main], &[1], Labels::default()).unwrap();
+        let mut stack = vec![malloc; depth];
+        stack.push(main);
+        b.sample(&stack, &[3], Labels::default()).unwrap();
+        let mut profile = b.finish();
+        profile.drop_frames = "runtime\\.mallocgc".to_string();
+        profile
+    }
+
     #[test]
-    fn a_merged_sample_is_twelve_bytes() {
+    fn cuts_longer_than_sixteen_bits_prune_like_short_ones() {
+        let options = super::super::TopOptions {
+            ignore: Some(super::super::names::NameFilter::parse("other").unwrap()),
+            ..Default::default()
+        };
+        let top = |depth| {
+            let report = super::super::top(&allocating(depth), None, &options).unwrap();
+            format!("{:?}", report.items)
+        };
+        let short = top(3);
+        assert!(
+            short.contains("main.main") && !short.contains("mallocgc") && !short.contains("other"),
+            "{short}"
+        );
+        // 70,000 frames cut: more than a sample's 16-bit `skip` holds.
+        assert_eq!(top(70_000), short);
+    }
+
+    #[test]
+    fn a_merged_sample_is_eight_bytes() {
         // A production heap profile has a million samples, merged for every memory view.
-        assert_eq!(std::mem::size_of::<super::MergedSample>(), 12);
+        assert_eq!(std::mem::size_of::<super::MergedSample>(), 8);
     }
 }
