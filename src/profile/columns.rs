@@ -263,6 +263,63 @@ impl PartialEq for ValueColumns {
 
 impl Eq for ValueColumns {}
 
+/// Indices that are never negative (each sample's label set), as narrow as the largest.
+#[derive(Debug, Clone)]
+pub struct IndexColumn(Column);
+
+impl Default for IndexColumn {
+    fn default() -> Self {
+        IndexColumn(Column::I8(Vec::new()))
+    }
+}
+
+impl IndexColumn {
+    /// Adds an index.
+    #[inline]
+    pub fn push(&mut self, index: u32) {
+        self.0.push(i64::from(index));
+    }
+
+    /// Index `row`.
+    #[inline]
+    pub fn get(&self, row: usize) -> u32 {
+        // Only u32 values were pushed.
+        self.0.get(row) as u32
+    }
+
+    /// Indices stored.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when none is stored.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+
+    /// Makes room for `additional` more, up to `target()` in all when it gives a number.
+    #[inline]
+    pub fn reserve(&mut self, additional: usize, target: impl FnOnce() -> Option<usize>) {
+        if self.0.capacity() - self.0.len() < additional {
+            self.0.reserve(additional, target());
+        }
+    }
+
+    /// The bytes the stored indices take, for the size tests.
+    pub fn bytes(&self) -> usize {
+        self.0.bytes()
+    }
+}
+
+/// Equal when they hold the same indices, whatever width they reached.
+impl PartialEq for IndexColumn {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && (0..self.len()).all(|row| self.get(row) == other.get(row))
+    }
+}
+
+impl Eq for IndexColumn {}
+
 /// The values of one sample, one per sample type.
 #[derive(Debug, Clone)]
 pub struct Values<'a> {
@@ -341,6 +398,18 @@ mod tests {
         columns.set(0, 0, 1 << 40);
         assert_eq!(columns.row(0).to_vec(), [1 << 40, 0]);
         assert_eq!(columns.row(1).len(), 2);
+    }
+
+    #[test]
+    fn indices_stay_narrow_and_read_back() {
+        let mut indices = IndexColumn::default();
+        for i in 0..100 {
+            indices.push(i);
+        }
+        assert_eq!(indices.bytes(), 100);
+        indices.push(u32::MAX);
+        assert_eq!((indices.get(99), indices.get(100)), (99, u32::MAX));
+        assert_eq!(indices.bytes(), 101 * 8);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use super::columns::{ValueColumns, Values};
+use super::columns::{IndexColumn, ValueColumns, Values};
 
 /// A sample type or the period type: `cpu/nanoseconds`, `inuse_space/bytes`, `goroutine/count`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -132,7 +132,7 @@ pub struct Samples {
     /// One value per sample type per sample, each type's column as narrow as its values.
     values: ValueColumns,
     /// Index into `label_sets` per sample; set 0 is the empty set.
-    label_of: Vec<u32>,
+    label_of: IndexColumn,
     label_sets: Vec<Labels>,
 }
 
@@ -153,7 +153,7 @@ impl Samples {
             stacks: Vec::new(),
             stack_ends: Vec::new(),
             values: ValueColumns::new(value_count),
-            label_of: Vec::new(),
+            label_of: IndexColumn::default(),
             label_sets: vec![Labels::default()],
         }
     }
@@ -199,7 +199,7 @@ impl Samples {
         stacks: Vec<u8>,
         stack_ends: Vec<u32>,
         values: ValueColumns,
-        label_of: Vec<u32>,
+        label_of: IndexColumn,
         label_sets: Vec<Labels>,
     ) -> Self {
         Samples {
@@ -452,12 +452,12 @@ impl<'a> SampleRef<'a> {
     /// The number of the sample's label set: samples that share a number share their labels
     /// (a question about labels is answered once per set, not once per sample).
     pub fn label_set(&self) -> usize {
-        self.samples.label_of[self.index] as usize
+        self.samples.label_of.get(self.index) as usize
     }
 
     /// The sample's labels; empty when it has none.
     pub fn labels(&self) -> &'a Labels {
-        &self.samples.label_sets[self.samples.label_of[self.index] as usize]
+        &self.samples.label_sets[self.samples.label_of.get(self.index) as usize]
     }
 }
 

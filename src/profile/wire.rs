@@ -8,7 +8,7 @@ use std::io::Read;
 use prost::Message;
 use rustc_hash::FxHashMap;
 
-use super::columns::{ValueColumns, reserve_toward};
+use super::columns::{IndexColumn, ValueColumns, reserve_toward};
 use super::limits::{DecodeError, DecodeOptions, MemoryBudget, heap_bytes, read_error};
 use super::{model, proto};
 
@@ -209,7 +209,7 @@ pub(super) struct RawProfile {
     pub(super) stack_ends: Vec<u32>,
     /// The values of every sample whose value count is the first sample's.
     pub(super) values: ValueColumns,
-    pub(super) label_of: Vec<u32>,
+    pub(super) label_of: IndexColumn,
     /// The first sample whose value count differs from the first sample's: (number, count).
     pub(super) value_mismatch: Option<(usize, usize)>,
     pub(super) first_value_count: Option<usize>,
@@ -290,7 +290,7 @@ pub(super) fn read_fields<R: Read>(
         stacks: Vec::new(),
         stack_ends: Vec::new(),
         values: ValueColumns::new(0),
-        label_of: Vec::new(),
+        label_of: IndexColumn::default(),
         value_mismatch: None,
         first_value_count: None,
         label_sets: Vec::new(),
@@ -728,7 +728,9 @@ fn read_sample(
     raw.growth
         .reserve(&mut raw.stacks, scratch.stack.len(), read);
     raw.growth.reserve(&mut raw.stack_ends, 1, read);
-    raw.growth.reserve(&mut raw.label_of, 1, read);
+    let samples = raw.label_of.len();
+    raw.label_of
+        .reserve(1, || raw.growth.target(samples, 1, read));
     raw.stacks.extend_from_slice(&scratch.stack);
     let end = u32::try_from(raw.stacks.len()).map_err(|_| {
         limit(
