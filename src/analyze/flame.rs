@@ -261,8 +261,7 @@ impl<'a> FrameNames<'a> {
 
 /// Where a sample's walk from the root stands: the part of its stack not yet visited, and
 /// the inlined frames of the current location still to visit. Its value is read from the
-/// profile when needed: 20 bytes a cursor instead of 32, a million of them on a production
-/// heap profile.
+/// profile when needed: 16 bytes a cursor, a million of them on a production heap profile.
 struct Cursor {
     sample: u32,
     node: u32,

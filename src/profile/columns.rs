@@ -1,4 +1,5 @@
-//! Sample values by sample type, each column as narrow as its values allow.
+//! Sample values by sample type, and each sample's label-set index, each column as narrow
+//! as its values allow.
 //!
 //! A production heap profile has hundreds of thousands of samples with four values each,
 //! nearly all of them small (object counts, sizes under 2 GiB): as `i64` they took as much
@@ -175,8 +176,17 @@ pub(crate) fn reserve_toward<T>(buffer: &mut Vec<T>, additional: usize, target: 
     buffer.reserve(additional);
 }
 
+/// Equal when they hold the same values, whatever width each reached.
+impl PartialEq for Column {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && (0..self.len()).all(|row| self.get(row) == other.get(row))
+    }
+}
+
+impl Eq for Column {}
+
 /// Every sample's values: one column per sample type.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueColumns {
     columns: Vec<Column>,
 }
@@ -250,21 +260,8 @@ impl ValueColumns {
     }
 }
 
-/// Equal when they hold the same values, whatever width each column reached.
-impl PartialEq for ValueColumns {
-    fn eq(&self, other: &Self) -> bool {
-        self.count() == other.count()
-            && self.rows() == other.rows()
-            && self.columns.iter().zip(&other.columns).all(|(a, b)| {
-                a.len() == b.len() && (0..a.len()).all(|row| a.get(row) == b.get(row))
-            })
-    }
-}
-
-impl Eq for ValueColumns {}
-
 /// Indices that are never negative (each sample's label set), as narrow as the largest.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexColumn(Column);
 
 impl Default for IndexColumn {
@@ -310,15 +307,6 @@ impl IndexColumn {
         self.0.bytes()
     }
 }
-
-/// Equal when they hold the same indices, whatever width they reached.
-impl PartialEq for IndexColumn {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && (0..self.len()).all(|row| self.get(row) == other.get(row))
-    }
-}
-
-impl Eq for IndexColumn {}
 
 /// The values of one sample, one per sample type.
 #[derive(Debug, Clone)]

@@ -277,7 +277,7 @@ pub(super) fn attribute(
         let Some(outer) = locations.iter().rposition(|&l| hits[l as usize]) else {
             continue;
         };
-        // The functions of the stack, leaf first, from the outermost match on.
+        // The functions of the location holding the outermost match, innermost first.
         let lines = &profile.locations[locations[outer] as usize].lines;
         let Some(entry_line) = lines.iter().rposition(|l| matches[l.function]) else {
             continue;

@@ -614,17 +614,7 @@ impl<'a> Merged<'a> {
     #[inline]
     pub(super) fn values_into(&self, s: usize, out: &mut Vec<i64>) {
         out.clear();
-        match self.stack_at(s) {
-            StackAt::Source { source, sample } => {
-                let samples = &self.sources[source as usize].0.samples;
-                out.extend(
-                    self.columns
-                        .iter()
-                        .map(|&c| samples.value_of(sample as usize, c)),
-                );
-            }
-            StackAt::Owned(OwnedStack { summed, .. }) => out.push(self.summed[summed as usize]),
-        }
+        out.extend((0..self.width).map(|column| self.value_at(s, column)));
     }
 
     /// The value of sample `s` in `column` (an owned sample has its one summed value).
