@@ -97,6 +97,12 @@ struct Parser<'a> {
     piece: Piece,
     /// (function, file, line) → location, so that a frame seen before costs one lookup.
     frames: FxHashMap<(&'a str, &'a str, i64), usize>,
+    /// (function, file line as printed) → location: a frame printed as before is found
+    /// without taking its file line apart, which was a third of parsing a frame.
+    printed_frames: FxHashMap<(&'a str, &'a str), usize>,
+    /// (creator, file line as printed) → the creator, its strings shared (the parent
+    /// goroutine differs from goroutine to goroutine and is set afresh).
+    printed_creators: FxHashMap<(&'a str, &'a str), CreatedBy>,
     /// The locations of the current goroutine.
     stack: Vec<usize>,
     /// Most frames a goroutine may have (`--max-stack-depth`).
@@ -188,6 +194,8 @@ fn parse_piece(
     let mut parser = Parser {
         piece,
         frames: FxHashMap::default(),
+        printed_frames: FxHashMap::default(),
+        printed_creators: FxHashMap::default(),
         stack: Vec::new(),
         max_depth,
         strings: FxHashMap::default(),
@@ -197,11 +205,10 @@ fn parse_piece(
 
     for (number, line) in lines.by_ref() {
         if let Some(waiting) = pending.take() {
-            if let Some(file_line) = line.strip_prefix('\t')
-                && let Some((file, line_number)) = parse_file_line(file_line)
+            if let Some(printed) = line.strip_prefix('\t')
                 && let Some(current) = current.as_mut()
+                && parser.complete(waiting, current, printed)
             {
-                parser.complete(waiting, current, file, line_number);
                 continue;
             }
             // A name line without its file line: drop it and read this line afresh.
@@ -427,30 +434,55 @@ impl<'a> Parser<'a> {
         None
     }
 
-    /// A name line and its file line, together.
+    /// A name line and the text after the tab of its file line, together; false when that
+    /// text is no `file:line`. A name and file line printed before are looked up whole,
+    /// without taking the file line apart.
     fn complete(
         &mut self,
         pending: Pending<'a>,
         current: &mut Current<'a>,
-        file: &'a str,
-        line: i64,
-    ) {
+        printed: &'a str,
+    ) -> bool {
         match pending {
             Pending::Frame { name, .. } => {
-                let location = self.frame_location(name, file, line);
+                let location = match self.printed_frames.get(&(name, printed)) {
+                    Some(&location) => location,
+                    None => {
+                        let Some((file, line)) = parse_file_line(printed) else {
+                            return false;
+                        };
+                        let location = self.frame_location(name, file, line);
+                        self.printed_frames.insert((name, printed), location);
+                        location
+                    }
+                };
                 self.stack.push(location);
             }
             Pending::CreatedBy {
                 function, parent, ..
             } => {
-                current.info.created_by = Some(CreatedBy {
-                    function: self.shared(function),
-                    file: self.shared(file),
-                    line,
-                    parent_goroutine: parent,
-                });
+                let mut creator = match self.printed_creators.get(&(function, printed)) {
+                    Some(creator) => creator.clone(),
+                    None => {
+                        let Some((file, line)) = parse_file_line(printed) else {
+                            return false;
+                        };
+                        let creator = CreatedBy {
+                            function: self.shared(function),
+                            file: self.shared(file),
+                            line,
+                            parent_goroutine: None,
+                        };
+                        self.printed_creators
+                            .insert((function, printed), creator.clone());
+                        creator
+                    }
+                };
+                creator.parent_goroutine = parent;
+                current.info.created_by = Some(creator);
             }
         }
+        true
     }
 
     /// Ends a goroutine: its stack becomes a sample, or adds one to the identical one.
