@@ -13,6 +13,8 @@
 //! `runtime.CallersFrames` (address = PC - 1 for return addresses), without the leading
 //! runtime frames and `runtime.goexit`. The tabwriter pads the columns with runs of tabs.
 
+use rustc_hash::FxHashMap;
+
 use super::stream::PieceFormat;
 use super::{
     DumpError, DumpFormat, GoroutineDump, Lines, excerpt, is_blank, labels, new_builder,
@@ -196,7 +198,15 @@ fn parse_piece(first: bool, mut lines: Lines<'_>, max_depth: usize) -> Result<Pi
             }
             if let Some(fields) = line.strip_prefix('#') {
                 current.body_lines += 1;
-                match parse_frame(fields) {
+                // Tens of thousands of blocks print the same few hundred frames: a line
+                // printed before is looked up whole rather than split again.
+                let frame = match scratch.printed_frames.get(fields) {
+                    Some(&frame) => Some(frame),
+                    None => parse_frame(fields).inspect(|&frame| {
+                        scratch.printed_frames.insert(fields, frame);
+                    }),
+                };
+                match frame {
                     Some(frame) => current.frames.push(frame),
                     None => skipped_lines += 1,
                 }
@@ -326,12 +336,18 @@ fn rsplit_once_offset(function: &str) -> Option<(&str, &str)> {
     None
 }
 
-/// Buffers reused across blocks.
+/// Buffers reused across blocks, and what a piece's blocks have in common.
 #[derive(Default)]
-struct Scratch {
+struct Scratch<'a> {
     locations: Vec<usize>,
     lines: Vec<Line>,
     max_depth: usize,
+    /// `#` line (after the `#`) → its frame.
+    printed_frames: FxHashMap<&'a str, Frame<'a>>,
+    /// (name, file) → the builder's function, without the builder's owned keys.
+    functions: FxHashMap<(&'a str, &'a str), usize>,
+    /// (address, function, line) → the builder's location of that one line.
+    one_line_locations: FxHashMap<(u64, usize, i64), usize>,
 }
 
 /// What ended a block.
@@ -353,7 +369,7 @@ fn finish<'a>(
     mut block: Block<'a>,
     end: End,
     builder: &mut ProfileBuilder,
-    scratch: &mut Scratch,
+    scratch: &mut Scratch<'a>,
 ) -> Result<Block<'a>, DumpError> {
     if block.body_lines == 0 && end != End::Blank {
         let header = excerpt(block.header);
@@ -393,7 +409,10 @@ fn finish<'a>(
             scratch.lines.clear();
             for frame in group {
                 if let Some((name, file, line)) = frame.symbol {
-                    let function = builder.function(name, file);
+                    let function = *scratch
+                        .functions
+                        .entry((name, file))
+                        .or_insert_with(|| builder.function(name, file));
                     scratch.lines.push(Line {
                         function,
                         line,
@@ -401,9 +420,14 @@ fn finish<'a>(
                     });
                 }
             }
-            scratch
-                .locations
-                .push(builder.location(address, &scratch.lines));
+            let location = match scratch.lines.as_slice() {
+                [one] => *scratch
+                    .one_line_locations
+                    .entry((address, one.function, one.line))
+                    .or_insert_with(|| builder.location(address, &scratch.lines)),
+                _ => builder.location(address, &scratch.lines),
+            };
+            scratch.locations.push(location);
         }
         start += run;
     }
