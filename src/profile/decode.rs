@@ -25,12 +25,12 @@ const LEGACY_SNIFF_BYTES: usize = 4096;
 /// A reader of the decompressed bytes: gzip (every member, as Go's reader does) is undone
 /// on the fly; other input passes through. Both are capped at the decompressed-size limit.
 /// `gzip` is what the caller sniffed ([`is_gzip`]) at the start of `input`.
-pub fn decompressing_reader<'a, R: Read + 'a>(
+pub fn decompressing_reader<'a, R: Read + Send + 'a>(
     gzip: bool,
     input: R,
     options: &DecodeOptions,
-) -> Limited<Box<dyn Read + 'a>> {
-    let inner: Box<dyn Read + 'a> = if gzip {
+) -> Limited<Box<dyn Read + Send + 'a>> {
+    let inner: Box<dyn Read + Send + 'a> = if gzip {
         Box::new(flate2::read::MultiGzDecoder::new(
             std::io::BufReader::with_capacity(1 << 16, input),
         ))
