@@ -258,16 +258,22 @@ pub fn flames(set: &ProfileSet) -> Flames {
     }
 }
 
-/// The analyses that read only the profiles: computed side by side (through `join`) before
-/// [`assemble`] puts them together with what depends on them.
+/// The analyses that read only the profiles, and the findings (which need the CPU, goroutine
+/// and contention analyses but not the memory one): computed side by side (through `join`)
+/// before [`assemble`] puts them together with what depends on them.
 pub struct Analyses {
     cpu: Option<CpuAnalysis>,
     goroutines: Option<GoroutineAnalysis>,
     memory: Option<memory::Measured>,
+    mutex: ContentionAnalysis,
+    block: ContentionAnalysis,
+    findings: Findings,
 }
 
-/// The CPU, goroutine and memory analyses of a set; `join` decides whether they run side by
-/// side.
+/// The CPU, goroutine, memory and contention analyses of a set, and its findings by
+/// `options.rules`; `join` decides whether they run side by side. The memory analysis (the
+/// longest on a large heap profile) runs beside all the others: the rules, which walk the
+/// same stacks, are measured while it goes on.
 pub fn analyses(
     set: &ProfileSet,
     context: &Context,
@@ -295,27 +301,58 @@ pub fn analyses(
         language: language_of(&[MemberKind::Cpu]),
         ..CpuOptions::default()
     };
-    let (goroutines, (memory, cpu)) = join.join(
-        || goroutines::analyze(&goroutine_input, &options.goroutines),
+    let uptime = process.uptime.map(|u| u.seconds);
+    let (memory, (cpu, goroutines, mutex, block, findings)) = join.join(
         || {
-            join.join(
-                || {
-                    memory::measure(
-                        profile_of(MemberKind::Heap),
-                        profile_of(MemberKind::Allocs),
-                        profile_of(MemberKind::AllocsWindow),
-                        &memory_options,
-                        join,
-                    )
-                },
-                || profile_of(MemberKind::Cpu).and_then(|p| cpu::analyze(p, &cpu_options)),
+            memory::measure(
+                profile_of(MemberKind::Heap),
+                profile_of(MemberKind::Allocs),
+                profile_of(MemberKind::AllocsWindow),
+                &memory_options,
+                join,
             )
+        },
+        || {
+            let (goroutines, cpu) = join.join(
+                || goroutines::analyze(&goroutine_input, &options.goroutines),
+                || profile_of(MemberKind::Cpu).and_then(|p| cpu::analyze(p, &cpu_options)),
+            );
+            let mutex = contention::analyze_with_window(
+                mutex_profile_of(set),
+                profile_of(MemberKind::MutexWindow),
+                ContentionKind::Mutex,
+                10,
+                uptime,
+            );
+            let block = contention::analyze_with_window(
+                profile_of(MemberKind::Block),
+                profile_of(MemberKind::BlockWindow),
+                ContentionKind::Block,
+                10,
+                uptime,
+            );
+            let findings = findings::evaluate_with(
+                &options.rules,
+                &evidence(
+                    set,
+                    context,
+                    cpu.as_ref(),
+                    goroutines.as_ref(),
+                    &mutex,
+                    &block,
+                ),
+                join,
+            );
+            (cpu, goroutines, mutex, block, findings)
         },
     );
     Analyses {
         cpu,
         goroutines,
         memory,
+        mutex,
+        block,
+        findings,
     }
 }
 
@@ -329,14 +366,11 @@ pub fn investigate(
 ) -> (ReportContext, Flames) {
     let flames = flames(set);
     let analyses = analyses(set, context, options, &Sequential);
-    (
-        assemble(set, context, options, analyses, &flames, &Sequential),
-        flames,
-    )
+    (assemble(set, context, options, analyses, &flames), flames)
 }
 
 /// The report context from the analyses and the flame graphs: the memory's share of the
-/// CPU's packages, contention, the other profiles, the findings and the summary. The flame
+/// CPU's packages, the other profiles and the summary. The flame
 /// graphs' files are named by their id (`cpu.svg`); [`ReportContext::place_assets`] puts them
 /// in the report's folder.
 pub fn assemble(
@@ -345,16 +379,17 @@ pub fn assemble(
     options: &InvestigationOptions,
     analyses: Analyses,
     flames: &Flames,
-    join: &impl Join,
 ) -> ReportContext {
     let Analyses {
         cpu,
         goroutines,
         memory,
+        mutex,
+        block,
+        findings,
     } = analyses;
     let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
     let set_language = set_language(set);
-    let mutex_profile = mutex_profile_of(set);
     let services_declared = services_declared(set, context);
     // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
     let cpu_packages: Vec<String> = cpu
@@ -375,20 +410,6 @@ pub fn assemble(
         .as_ref()
         .and_then(|p| p.uptime.as_ref())
         .map(|u| u.seconds);
-    let mutex = contention::analyze_with_window(
-        mutex_profile,
-        profile_of(MemberKind::MutexWindow),
-        ContentionKind::Mutex,
-        10,
-        uptime,
-    );
-    let block = contention::analyze_with_window(
-        profile_of(MemberKind::Block),
-        profile_of(MemberKind::BlockWindow),
-        ContentionKind::Block,
-        10,
-        uptime,
-    );
     let others: Vec<OtherProfile> = unread_members(set)
         .filter_map(|m| Some((m, m.profile()?)))
         .map(|(m, profile)| {
@@ -401,18 +422,6 @@ pub fn assemble(
             )
         })
         .collect();
-    let findings = findings::evaluate_with(
-        &options.rules,
-        &evidence(
-            set,
-            context,
-            cpu.as_ref(),
-            goroutines.as_ref(),
-            &mutex,
-            &block,
-        ),
-        join,
-    );
     let rss = super::rss::breakdown(
         context.process.as_ref().and_then(|p| p.rss).map(|r| r.0),
         memstats_of(set),

@@ -127,14 +127,7 @@ pub fn prepare(set_path: &Path, options: &PrepareOptions) -> Result<Prepared, Er
         || investigation::flames(&set),
         || investigation::analyses(&set, &context, &investigation_options, &Threads),
     );
-    let report = investigation::assemble(
-        &set,
-        &context,
-        &investigation_options,
-        analyses,
-        &flames,
-        &Threads,
-    );
+    let report = investigation::assemble(&set, &context, &investigation_options, analyses, &flames);
     Ok(Prepared { set, report })
 }
 

@@ -99,8 +99,6 @@ fn run_in<'scope, 'env>(
     )?;
     placement.settle()?;
     let assets_dir = placement.link.clone();
-    // The rules are needed only once the analyses are done: their compiling goes on
-    // beside the analyses instead of holding them up.
     let (context, mut investigation_options) = investigation_inputs(
         &set,
         &PrepareOptions {
@@ -112,7 +110,7 @@ fn run_in<'scope, 'env>(
     )?;
     // The SVGs are drawn as soon as the stacks are folded, while the other analyses and the
     // rendering go on: they are only needed when the files are written.
-    let (flames, svgs, analyses) = std::thread::scope(|passes| {
+    let (flames, svgs, analyses) = std::thread::scope(|passes| -> Result<_, Error> {
         let folding = passes.spawn(|| {
             let flames = investigation::flames(&set);
             let inputs: Vec<FlameInput> = flames.drawable().cloned().collect();
@@ -122,26 +120,22 @@ fn run_in<'scope, 'env>(
             });
             (flames, svgs)
         });
+        // The rules were compiled while the set was read: the analyses measure them beside
+        // the memory analysis.
+        investigation_options.rules = joined(rules)?;
         let analyses = investigation::analyses(&set, &context, &investigation_options, &Threads);
         let (flames, svgs) = joined(folding);
-        (flames, svgs, analyses)
-    });
-    let rules = joined(rules)?;
+        Ok((flames, svgs, analyses))
+    })?;
+    let rules = investigation_options.rules.clone();
     let prepare_options = PrepareOptions {
         context: options.context.as_deref(),
         rules: &rules,
         group_level: options.group_level,
         decode: &options.decode,
     };
-    investigation_options.rules = rules.clone();
-    let mut report = investigation::assemble(
-        &set,
-        &context,
-        &investigation_options,
-        analyses,
-        &flames,
-        &Threads,
-    );
+    let mut report =
+        investigation::assemble(&set, &context, &investigation_options, analyses, &flames);
     report.place_assets(&assets_dir);
     report.command = placement.command(&options.command);
     if set.member(set::MemberKind::Cpu).is_some() && report.pgo_unusable.is_none() {
