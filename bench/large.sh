@@ -68,6 +68,20 @@ peak_rss() {
 	cat "$tmp/rss"
 }
 
+# Runs "$@" N times under /usr/bin/time; prints the median of their peak RSS in kB. Issue 20
+# judges medians of at least 5 runs, and a report's peak moves by a few MB from run to run
+# with the order in which its threads reach their largest moments.
+median_peak_rss() {
+	local n=$1
+	shift
+	local peaks=()
+	for ((i = 0; i < n; i++)); do
+		peaks+=("$(peak_rss "$@")")
+	done
+	printf '%s\n' "${peaks[@]}" | sort -n | awk \
+		'{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d\n", m}'
+}
+
 # Runs "$@" N times; prints the median wall time in ms and the peak RSS in kB of one more run
 # under /usr/bin/time.
 measure() {
@@ -273,7 +287,7 @@ if wants 6; then
 		# The report and its floor alternately, as in section 1: the ratio is the target.
 		read -r report_ms zcat_ms < <(measure_pair "$runs" \
 			"$bin report '$dir' --out '$tmp/growth/report.md'" "zcat '$prof'")
-		rss_kb=$(peak_rss "$bin" report "$dir" --out "$tmp/growth/report.md")
+		rss_kb=$(median_peak_rss "$runs" "$bin" report "$dir" --out "$tmp/growth/report.md")
 		floor_ratio=$(ratio2 "$report_ms" "$zcat_ms")
 		rss_ratio=$(ratio2 "$((rss_kb * 1024))" "$raw_bytes")
 		if ((raw_bytes >= big_member)); then
@@ -331,7 +345,7 @@ if wants 7; then
 	fi
 	read -r report_ms floor_ms < <(measure_pair "$runs" \
 		"$bin report '$gen/$prefix' --out '$tmp/whole/report.md'" "$floor")
-	rss_kb=$(peak_rss "$bin" report "$gen/$prefix" --out "$tmp/whole/report.md")
+	rss_kb=$(median_peak_rss "$runs" "$bin" report "$gen/$prefix" --out "$tmp/whole/report.md")
 	floor_ratio=$(ratio2 "$report_ms" "$floor_ms")
 	rss_ratio=$(ratio2 "$((rss_kb * 1024))" "$largest")
 	echo "members: ${#gzipped[@]} gzipped, ${#plain[@]} plain; largest decompressed: $largest_name, $((largest / 1024)) kB"
