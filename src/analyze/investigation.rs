@@ -291,8 +291,9 @@ pub fn analyses(
             .map_or(fallback_language, |p| member_language(p, fallback_language))
     };
     let goroutine_input = goroutine_input(set, context);
+    let uptime = process.uptime.map(|u| u.seconds);
     let memory_options = MemoryOptions {
-        uptime_seconds: process.uptime.map(|u| u.seconds),
+        uptime_seconds: uptime,
         language: language_of(&[MemberKind::Heap, MemberKind::Allocs]),
         ..MemoryOptions::default()
     };
@@ -301,7 +302,6 @@ pub fn analyses(
         language: language_of(&[MemberKind::Cpu]),
         ..CpuOptions::default()
     };
-    let uptime = process.uptime.map(|u| u.seconds);
     let (memory, (cpu, goroutines, mutex, block, findings)) = join.join(
         || {
             memory::measure(

@@ -127,10 +127,10 @@ fn run_in<'scope, 'env>(
         let (flames, svgs) = joined(folding);
         Ok((flames, svgs, analyses))
     })?;
-    let rules = investigation_options.rules.clone();
+    let rules = &investigation_options.rules;
     let prepare_options = PrepareOptions {
         context: options.context.as_deref(),
-        rules: &rules,
+        rules,
         group_level: options.group_level,
         decode: &options.decode,
     };
@@ -155,7 +155,7 @@ fn run_in<'scope, 'env>(
         let comparison = compare::compare(
             &before.side(),
             &report.side(&set),
-            &rules,
+            rules,
             &CompareOptions {
                 rows: 15,
                 gate: options.gate.clone(),
