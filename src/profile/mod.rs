@@ -6,6 +6,7 @@
 //! The way back: merging profiles as pprof does (`merge.rs`) and writing a profile as
 //! profile.proto again (`encode.rs`).
 
+mod codes;
 pub mod columns;
 pub mod decode;
 pub mod encode;

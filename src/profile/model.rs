@@ -125,8 +125,12 @@ impl Labels {
 /// deduplicated (Go's heap profiles give each of their samples the same few `bytes` labels).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Samples {
-    /// Each stack as LEB128 varints of `location index + 1`, leaf first.
+    /// Each stack as LEB128 varints, leaf first: of `location index + 1`, or of codes when
+    /// `location_of_code` is not empty.
     stacks: Vec<u8>,
+    /// The location index of each code − 1, for a profile whose decoder gave its frequent
+    /// locations the shortest entries (see `profile::codes`); empty when entries are indices.
+    location_of_code: Vec<u32>,
     /// End of each sample's stack in `stacks`; a stack starts where the previous one ends.
     stack_ends: Vec<u32>,
     /// One value per sample type per sample, each type's column as narrow as its values.
@@ -151,6 +155,7 @@ impl Samples {
     pub fn new(value_count: usize) -> Self {
         Samples {
             stacks: Vec::new(),
+            location_of_code: Vec::new(),
             stack_ends: Vec::new(),
             values: ValueColumns::new(value_count),
             label_of: IndexColumn::default(),
@@ -186,7 +191,15 @@ impl Samples {
     ) -> Result<(), StacksFull> {
         let label_set = self.add_label_set(labels);
         for &location in locations {
-            encode_varint(location as u64 + 1, &mut self.stacks);
+            let entry = if self.location_of_code.is_empty() {
+                location as u64 + 1
+            } else {
+                // Profiles are not added to once decoded; were one, a new code per entry
+                // keeps it right.
+                self.location_of_code.push(location as u32);
+                self.location_of_code.len() as u64
+            };
+            encode_varint(entry, &mut self.stacks);
         }
         self.finish_sample(values, label_set)
     }
@@ -204,11 +217,50 @@ impl Samples {
     ) -> Self {
         Samples {
             stacks,
+            location_of_code: Vec::new(),
             stack_ends,
             values,
             label_of,
             label_sets,
         }
+    }
+
+    /// Samples whose stacks hold codes: `location_of_code[code - 1]` is the location index of
+    /// each code, every code in `stacks` has one, and each names an existing location.
+    pub(crate) fn from_coded_parts(
+        stacks: Vec<u8>,
+        location_of_code: Vec<u32>,
+        stack_ends: Vec<u32>,
+        values: ValueColumns,
+        label_of: IndexColumn,
+        label_sets: Vec<Labels>,
+    ) -> Self {
+        Samples {
+            stacks,
+            location_of_code,
+            stack_ends,
+            values,
+            label_of,
+            label_sets,
+        }
+    }
+
+    /// The first sample whose stack holds a code for which `unknown` is true, with that code.
+    pub(crate) fn first_sample_with_code(
+        &self,
+        mut unknown: impl FnMut(u64) -> bool,
+    ) -> Option<(usize, u64)> {
+        let mut start = 0;
+        for (sample, &end) in self.stack_ends.iter().enumerate() {
+            let mut entries = Varints {
+                bytes: &self.stacks[start..end as usize],
+            };
+            start = end as usize;
+            if let Some(code) = entries.find(|&code| unknown(code)) {
+                return Some((sample, code));
+            }
+        }
+        None
     }
 
     fn finish_sample(&mut self, values: &[i64], label_set: u32) -> Result<(), StacksFull> {
@@ -228,6 +280,17 @@ impl Samples {
         start..self.stack_ends[sample] as usize
     }
 
+    /// The most bytes one sample's stack takes.
+    pub fn longest_stack_bytes(&self) -> usize {
+        let mut start = 0;
+        let mut longest = 0;
+        for &end in &self.stack_ends {
+            longest = longest.max(end - start);
+            start = end;
+        }
+        longest as usize
+    }
+
     /// Value `index` of sample `sample`, without the sample's stack: the flame graph's walk
     /// keeps a million cursors and reads their values here rather than carrying a copy.
     #[inline]
@@ -242,13 +305,19 @@ impl Samples {
         self.values.set(sample, index, value);
     }
 
+    /// The bytes the stored stacks take, for the size tests.
+    pub fn stack_bytes(&self) -> usize {
+        self.stacks.len()
+    }
+
     /// The bytes the stored values take, for the size tests.
     pub fn value_bytes(&self) -> usize {
         self.values.bytes()
     }
 
     /// Replaces every stack entry through `map` (sample, old entry → new one), for
-    /// decoders whose location ids are not `1..=n` in order.
+    /// decoders whose location ids are not `1..=n` in order. A coded entry is given to `map`
+    /// as its `location index + 1`, and the result is stored uncoded.
     pub fn remap_locations(&mut self, mut map: impl FnMut(usize, u64) -> u64) {
         let mut stacks = Vec::with_capacity(self.stacks.len());
         let mut start = 0;
@@ -258,16 +327,25 @@ impl Samples {
             };
             start = *end as usize;
             for value in cursor {
-                encode_varint(map(sample, value), &mut stacks);
+                let entry = match self.location_of_code.get((value as usize).wrapping_sub(1)) {
+                    Some(&location) => u64::from(location) + 1,
+                    None => value,
+                };
+                encode_varint(map(sample, entry), &mut stacks);
             }
             *end = stacks.len() as u32;
         }
         self.stacks = stacks;
+        self.location_of_code = Vec::new();
     }
 
     /// Checks every stack entry is a location `1..=locations`; the first one that is not,
-    /// with its sample. (Depth is limited while decoding, sample by sample.)
+    /// with its sample. (Depth is limited while decoding, sample by sample.) Coded stacks
+    /// were checked when their codes were made.
     pub fn check_stacks(&self, locations: usize) -> Result<(), BadLocation> {
+        if !self.location_of_code.is_empty() {
+            return Ok(());
+        }
         let mut start = 0;
         for (sample, &end) in self.stack_ends.iter().enumerate() {
             let cursor = Varints {
@@ -359,6 +437,20 @@ impl DoubleEndedIterator for Varints<'_> {
 #[derive(Debug, Clone)]
 pub struct Stack<'a> {
     varints: Varints<'a>,
+    /// [`Samples::location_of_code`]; empty when the entries are indices + 1.
+    location_of_code: &'a [u32],
+}
+
+impl Stack<'_> {
+    #[inline]
+    fn location(&self, entry: u64) -> usize {
+        let entry = entry as usize - 1;
+        if self.location_of_code.is_empty() {
+            entry
+        } else {
+            self.location_of_code[entry] as usize
+        }
+    }
 }
 
 impl Stack<'_> {
@@ -379,14 +471,16 @@ impl Iterator for Stack<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<usize> {
-        self.varints.next().map(|v| v as usize - 1)
+        let entry = self.varints.next()?;
+        Some(self.location(entry))
     }
 }
 
 impl DoubleEndedIterator for Stack<'_> {
     #[inline]
     fn next_back(&mut self) -> Option<usize> {
-        self.varints.next_back().map(|v| v as usize - 1)
+        let entry = self.varints.next_back()?;
+        Some(self.location(entry))
     }
 }
 
@@ -409,6 +503,7 @@ impl<'a> SampleRef<'a> {
             varints: Varints {
                 bytes: &self.samples.stacks[self.samples.stack_range(self.index)],
             },
+            location_of_code: &self.samples.location_of_code,
         }
     }
 
@@ -421,6 +516,7 @@ impl<'a> SampleRef<'a> {
             varints: Varints {
                 bytes: &self.samples.stacks[range.start..end],
             },
+            location_of_code: &self.samples.location_of_code,
         }
     }
 
@@ -431,7 +527,11 @@ impl<'a> SampleRef<'a> {
     pub fn location_at(&self, offset: usize) -> Option<usize> {
         let range = self.samples.stack_range(self.index);
         let bytes = self.samples.stacks.get(range.start + offset..range.end)?;
-        Varints { bytes }.next().map(|v| v as usize - 1)
+        let mut stack = Stack {
+            varints: Varints { bytes },
+            location_of_code: &self.samples.location_of_code,
+        };
+        stack.next()
     }
 
     /// One value per sample type.

@@ -246,24 +246,50 @@ pub(super) fn resolve(
     } else {
         ValueColumns::new(sample_types.len())
     };
-    let mut samples =
-        Samples::from_parts(raw.stacks, raw.stack_ends, values, raw.label_of, label_sets);
-    if !ids_in_order {
-        let mut unknown: Option<(usize, u64)> = None;
-        samples.remap_locations(|sample, id| match location_index.get(id) {
-            Some(index) => index as u64 + 1,
-            None => {
-                unknown.get_or_insert((sample, id));
-                0
-            }
-        });
-        if let Some((sample, id)) = unknown {
-            return Err(unknown_location(sample + 1, id));
+    let samples = if let Some(ids) = raw.coder.into_ids() {
+        // Ids coded while read: each code's location, found once per code.
+        let location_of_code = ids
+            .iter()
+            .map(|&id| {
+                location_index
+                    .get(id)
+                    .map_or(u32::MAX, |index| index as u32)
+            })
+            .collect();
+        let samples = Samples::from_coded_parts(
+            raw.stacks,
+            location_of_code,
+            raw.stack_ends,
+            values,
+            raw.label_of,
+            label_sets,
+        );
+        let unknown = |code: u64| location_index.get(ids[code as usize - 1]).is_none();
+        if let Some((sample, code)) = samples.first_sample_with_code(unknown) {
+            return Err(unknown_location(sample + 1, ids[code as usize - 1]));
         }
-    }
-    if let Err(BadLocation { sample, value }) = samples.check_stacks(locations.len()) {
-        return Err(unknown_location(sample + 1, value));
-    }
+        samples
+    } else {
+        let mut samples =
+            Samples::from_parts(raw.stacks, raw.stack_ends, values, raw.label_of, label_sets);
+        if !ids_in_order {
+            let mut unknown: Option<(usize, u64)> = None;
+            samples.remap_locations(|sample, id| match location_index.get(id) {
+                Some(index) => index as u64 + 1,
+                None => {
+                    unknown.get_or_insert((sample, id));
+                    0
+                }
+            });
+            if let Some((sample, id)) = unknown {
+                return Err(unknown_location(sample + 1, id));
+            }
+        }
+        if let Err(BadLocation { sample, value }) = samples.check_stacks(locations.len()) {
+            return Err(unknown_location(sample + 1, value));
+        }
+        samples
+    };
 
     let period_type = match &raw.period_type {
         Some(pt) => Some(ValueType {

@@ -8,6 +8,7 @@ use std::io::Read;
 use prost::Message;
 use rustc_hash::FxHashMap;
 
+use super::codes::StackCoder;
 use super::columns::{IndexColumn, ValueColumns, reserve_toward};
 use super::limits::{DecodeError, DecodeOptions, MemoryBudget, heap_bytes, read_error};
 use super::{model, proto};
@@ -204,8 +205,10 @@ fn text_first_line(data: &[u8]) -> Option<String> {
 /// already in their final columns, with raw location ids and raw label sets.
 pub(super) struct RawProfile {
     pub(super) sample_types: Vec<proto::ValueType>,
-    /// Each sample's packed location ids, as they came.
+    /// Each sample's packed location ids, as they came or coded (see `coder`).
     pub(super) stacks: Vec<u8>,
+    /// Whether `stacks` holds ids as read or codes, and the codes' ids.
+    pub(super) coder: StackCoder,
     pub(super) stack_ends: Vec<u32>,
     /// The values of every sample whose value count is the first sample's.
     pub(super) values: ValueColumns,
@@ -262,6 +265,10 @@ pub(super) const VALUE_COST: u64 = (GROWTH * size_of::<i64>()) as u64;
 /// One byte of a stack: in the column grown by doubling, then copied once when location
 /// ids are renumbered.
 pub(super) const STACK_BYTE_COST: u64 = GROWTH as u64 + 1;
+/// One code given to a location id while reading (`codes.rs`): its id in the list of codes
+/// and its entry in the map of larger ids, both grown by doubling, and its location index.
+pub(super) const CODE_COST: u64 =
+    (GROWTH * (size_of::<u64>() + 2 * size_of::<(u64, u32)>()) + size_of::<u32>()) as u64;
 /// One label of a distinct label set: the prost message, the key and value it resolves
 /// to, and its entry in the set's map (resolved strings' bytes are charged then).
 pub(super) const LABEL_COST: u64 =
@@ -288,6 +295,7 @@ pub(super) fn read_fields<R: Read>(
     let mut raw = RawProfile {
         sample_types: Vec::new(),
         stacks: Vec::new(),
+        coder: StackCoder::for_stream(expected_bytes),
         stack_ends: Vec::new(),
         values: ValueColumns::new(0),
         label_of: IndexColumn::default(),
@@ -601,6 +609,7 @@ fn read_sample(
         ));
     }
     scratch.stack.clear();
+    let codes_before = raw.coder.code_count();
     scratch.values.clear();
     scratch.labels.clear();
     let mut depth = 0usize;
@@ -630,12 +639,12 @@ fn read_sample(
                 if run > 0 {
                     return Err(Failure::Wire("truncated varint".into()));
                 }
-                scratch.stack.extend_from_slice(packed);
+                raw.coder.append_packed(packed, &mut scratch.stack);
             }
             (1, VARINT) => {
                 let (id, used) = slice_varint(payload)?;
                 payload = &payload[used..];
-                super::model::encode_varint(id, &mut scratch.stack);
+                raw.coder.append_id(id, &mut scratch.stack);
                 depth += 1;
             }
             (2, LEN) => {
@@ -699,8 +708,12 @@ fn read_sample(
     } else {
         0
     };
+    let new_codes = (raw.coder.code_count() - codes_before) as u64;
     cx.charge(
-        SAMPLE_COST + stored_values * VALUE_COST + STACK_BYTE_COST * scratch.stack.len() as u64,
+        SAMPLE_COST
+            + stored_values * VALUE_COST
+            + STACK_BYTE_COST * scratch.stack.len() as u64
+            + new_codes * CODE_COST,
         || format!("sample {number}"),
     )?;
     let label_set = if scratch.labels.is_empty() {
@@ -740,6 +753,8 @@ fn read_sample(
         )
     })?;
     raw.stack_ends.push(end);
+    raw.coder
+        .sample_stored(&mut raw.stacks, &mut raw.stack_ends);
     raw.label_of.push(label_set);
     Ok(())
 }
