@@ -1,5 +1,6 @@
 //! pprof-report: turns a Go service's profile set into an investigation report.
 
+pub mod allocator;
 pub mod analyze;
 pub mod backlog;
 pub mod cli;

@@ -62,9 +62,7 @@ fn main() {
 /// run is still returned (never purging at all took the large generated set's report from
 /// 443 to 517 MB peak RSS).
 fn keep_memory_at_exit() {
-    // SAFETY: mi_option_set stores one integer in mimalloc's table of options, which it reads
-    // with atomic loads; any thread may call it at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    pprof_report::allocator::set_purge_delay(-1);
 }
 
 /// mimalloc commits its arenas eagerly where the system overcommits; with transparent huge
@@ -78,27 +76,18 @@ fn keep_memory_at_exit() {
 static COMMIT_MEMORY_ON_DEMAND: extern "C" fn() = commit_memory_on_demand;
 
 extern "C" fn commit_memory_on_demand() {
-    // SAFETY: as in `keep_memory_at_exit`; no allocation has been made yet.
+    // SAFETY: mi_option_set stores one integer in mimalloc's table of options, read with
+    // atomic loads; no allocation has been made yet.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
+        libmimalloc_sys::mi_option_set(
+            pprof_report::allocator::MI_OPTION_PURGE_DELAY,
+            pprof_report::allocator::PURGE_DELAY_MS,
+        );
     }
 }
-
-/// How long freed memory stays committed before mimalloc returns it. Version 3 waits a
-/// second, longer than a whole report, so memory a phase freed (the decoder's buffers, a
-/// view's samples) still counted when the next phase peaked. After 10 ms, the large
-/// generated set's report peaks at 163–165 MB instead of 194–207 MB and the 400k-stack
-/// heap report at 48 MB instead of 53 MB, at the same speed (`MIMALLOC_PURGE_DELAY`,
-/// /usr/bin/time, three runs each).
-const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// `mi_option_arena_eager_commit`, which the bindings do not name: in v3's mimalloc.h it is
 /// two before `mi_option_allow_large_os_pages` (named `mi_option_large_os_pages` here).
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t =
     libmimalloc_sys::mi_option_large_os_pages - 2;
-
-/// `mi_option_purge_delay`, which the bindings do not name: in mimalloc.h (v2 and v3) it is
-/// the option just before `mi_option_use_numa_nodes`. -1 is "no purging at all".
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t =
-    libmimalloc_sys::mi_option_use_numa_nodes - 1;

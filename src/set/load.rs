@@ -80,6 +80,9 @@ pub fn decode_reader_sized(
     options: &DecodeOptions,
     expected_bytes: Option<u64>,
 ) -> Result<Decoded, DecodeAnyError> {
+    if let Some(bytes) = expected_bytes {
+        crate::allocator::reading_member(bytes);
+    }
     let limit = options.max_decompressed_bytes;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     (&mut input)
