@@ -259,7 +259,7 @@ fn parse_piece(
         let info = &done.info;
         if parser.stack.is_empty() && !info.stack_unavailable && info.created_by.is_none() {
             return Err(DumpError::GoroutineCutOff {
-                line: info.line,
+                line: info.line as usize,
                 header: excerpt(done.header),
             });
         }
@@ -527,25 +527,28 @@ fn new_info<'a>(
         id,
         state,
         leaked,
-        labels: Vec::new(),
+        labels: Box::default(),
         wait_minutes: None,
         locked_to_thread: false,
-        annotations: Vec::new(),
+        annotations: Box::default(),
         sample: 0,
         created_by: None,
         frames_elided: false,
         stack_unavailable: false,
-        line,
+        // A dump of 2^32 lines is far past the memory budget; the line is only shown.
+        line: u32::try_from(line).unwrap_or(u32::MAX),
     };
+    let mut annotations = Vec::new();
     for item in items {
         if item == "locked to thread" {
             info.locked_to_thread = true;
         } else if let Some(minutes) = parse_minutes(item) {
-            info.wait_minutes = Some(minutes);
+            info.wait_minutes = Some(u32::try_from(minutes).unwrap_or(u32::MAX));
         } else {
-            info.annotations.push(item.to_string());
+            annotations.push(item.to_string());
         }
     }
+    info.annotations = annotations.into_boxed_slice();
     info
 }
 
@@ -556,8 +559,12 @@ fn add_suffix(info: &mut GoroutineInfo, suffix: &str) {
         return;
     }
     match parse_traceback_labels(suffix) {
-        Some(labels) => info.labels = labels,
-        None => info.annotations.push(suffix.to_string()),
+        Some(labels) => info.labels = labels.into_boxed_slice(),
+        None => {
+            let mut annotations = std::mem::take(&mut info.annotations).into_vec();
+            annotations.push(suffix.to_string());
+            info.annotations = annotations.into_boxed_slice();
+        }
     }
 }
 
@@ -955,7 +962,7 @@ mod tests {
         assert!(info.leaked);
         assert_eq!(info.wait_minutes, Some(5));
         assert_eq!(
-            info.labels,
+            *info.labels,
             [
                 ("role".to_string(), "encoder".to_string()),
                 ("tenant id".to_string(), "a, b}".to_string()),
@@ -969,7 +976,7 @@ mod tests {
         // What a later runtime might add after the brackets is kept, not a failed dump.
         let mut info = new_info(4, "running", 1, Arc::from);
         add_suffix(&mut info, "<something new>");
-        assert_eq!(info.annotations, ["<something new>"]);
+        assert_eq!(*info.annotations, ["<something new>"]);
         assert!(info.labels.is_empty());
         let dump = crate::dump::parse(
             b"goroutine 7 [chan send (leaked)] {job: \"x y\"}:\nmain.f()\n\t/a.go:1 +0x1\n\
@@ -979,7 +986,7 @@ mod tests {
         assert_eq!(dump.goroutines.len(), 1);
         assert!(dump.goroutines[0].leaked);
         assert_eq!(
-            dump.goroutines[0].labels,
+            *dump.goroutines[0].labels,
             [("job".to_string(), "x y".to_string())]
         );
     }
@@ -998,7 +1005,7 @@ mod tests {
         );
         assert_eq!(&*info.state, "chan receive (durable)");
         assert_eq!(info.wait_minutes, Some(1));
-        assert_eq!(info.annotations, vec!["synctest bubble 1"]);
+        assert_eq!(*info.annotations, vec!["synctest bubble 1"]);
     }
 
     #[test]

@@ -121,13 +121,14 @@ pub struct GoroutineInfo {
     pub leaked: bool,
     /// The goroutine's pprof labels, from the header (Go ≥ 1.27): `{key: value, …}`, in the
     /// order printed.
-    pub labels: Vec<(String, String)>,
+    pub labels: Box<[(String, String)]>,
     /// `N minutes` in the header. The runtime prints it only from one minute of waiting on.
-    pub wait_minutes: Option<u64>,
+    /// (32 bits hold 8,000 years; more is read as the most they hold.)
+    pub wait_minutes: Option<u32>,
     /// `locked to thread` in the header (`runtime.LockOSThread`).
     pub locked_to_thread: bool,
     /// Any other item of the bracket, as printed (e.g. `synctest bubble 1` of Go 1.25).
-    pub annotations: Vec<String>,
+    pub annotations: Box<[String]>,
     /// Index into `GoroutineDump::profile.samples`: this goroutine's stack.
     pub sample: usize,
     /// `created by …`; `None` for the main goroutine and for runtime-started ones.
@@ -139,7 +140,7 @@ pub struct GoroutineInfo {
     /// frames; the sample's stack is empty.
     pub stack_unavailable: bool,
     /// 1-based line of the `goroutine N [...]:` header in the dump.
-    pub line: usize,
+    pub line: u32,
 }
 
 /// The `created by` line of a `debug=2` goroutine and the file line after it.

@@ -442,7 +442,7 @@ fn debug2_minute_singular_and_annotations() {
     assert_eq!(dump.goroutines[0].wait_minutes, Some(1));
     assert_eq!(&*dump.goroutines[1].state, "select (durable)");
     assert_eq!(dump.goroutines[1].wait_minutes, Some(4));
-    assert_eq!(dump.goroutines[1].annotations, vec!["synctest bubble 2"]);
+    assert_eq!(*dump.goroutines[1].annotations, vec!["synctest bubble 2"]);
 }
 
 #[test]

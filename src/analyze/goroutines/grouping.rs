@@ -308,7 +308,7 @@ impl<'a> Grouping<'a> {
             };
             let group = &mut self.groups[index];
             group.dump_goroutines += 1;
-            if let Some(wait) = goroutine.wait_minutes {
+            if let Some(wait) = goroutine.wait_minutes.map(u64::from) {
                 group.max_wait = Some(group.max_wait.map_or(wait, |m| m.max(wait)));
             }
         }

@@ -70,7 +70,7 @@ pub(super) fn leaks(
         if goroutine.leaked {
             *proved_by_group.entry(group).or_default() += 1;
         }
-        let wait = goroutine.wait_minutes.unwrap_or(0);
+        let wait = goroutine.wait_minutes.map_or(0, u64::from);
         let Some(index) = group.filter(|_| wait >= threshold) else {
             continue;
         };

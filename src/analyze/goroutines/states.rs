@@ -37,7 +37,7 @@ pub(super) fn states(
     for goroutine in &dump.goroutines {
         count_state(&mut by_state, &goroutine.state);
         locked += u64::from(goroutine.locked_to_thread);
-        let wait = goroutine.wait_minutes.unwrap_or(0);
+        let wait = goroutine.wait_minutes.map_or(0, u64::from);
         let bucket = BOUNDS
             .iter()
             .position(|(_, max, _)| max.is_none_or(|m| wait < m))
