@@ -14,7 +14,6 @@
 
 use rustc_hash::FxHashMap;
 
-use super::columns::StackEnds;
 use super::model::encode_varint;
 
 /// Profiles expected to inflate to less than this keep their ids: their stacks are small, and
@@ -138,7 +137,7 @@ impl StackCoder {
     /// Called once a sample is stored: after `LEARN_BYTES` of stacks, decides whether to
     /// code the rest, and if so renumbers the stacks read so far.
     #[inline]
-    pub(super) fn sample_stored(&mut self, stacks: &mut Vec<u8>, stack_ends: &mut StackEnds) {
+    pub(super) fn sample_stored(&mut self, stacks: &mut Vec<u8>, stack_ends: &mut [u32]) {
         if let State::Learning(counts) = &self.state
             && stacks.len() >= LEARN_BYTES
         {
@@ -191,25 +190,19 @@ fn codes_worth_it(counts: &FxHashMap<u64, u32>, bytes: usize) -> Option<Codes> {
 
 /// Rewrites the stacks read so far with their codes (a small buffer: `LEARN_BYTES` and one
 /// sample), keeping the buffer's reservation.
-fn renumber(stacks: &mut Vec<u8>, stack_ends: &mut StackEnds, codes: &mut Codes) {
+fn renumber(stacks: &mut Vec<u8>, stack_ends: &mut [u32], codes: &mut Codes) {
     let mut coded = Vec::with_capacity(stacks.len());
     let mut start = 0;
-    let mut ends = Vec::with_capacity(stack_ends.len());
-    for end in stack_ends.iter() {
-        for id in WellFormed(&stacks[start..end as usize]) {
+    for end in stack_ends.iter_mut() {
+        for id in WellFormed(&stacks[start..*end as usize]) {
             encode_varint(codes.code(id), &mut coded);
         }
-        start = end as usize;
+        start = *end as usize;
         // Never longer than the ids it replaces in all: codes save an eighth of them.
-        ends.push(coded.len() as u32);
+        *end = coded.len() as u32;
     }
     stacks.clear();
     stacks.extend_from_slice(&coded);
-    // The column keeps its reservation for the whole profile.
-    let mut renumbered = std::mem::take(stack_ends);
-    renumbered.clear();
-    renumbered.extend(ends);
-    *stack_ends = renumbered;
 }
 
 fn varint_len(value: u64) -> u64 {
@@ -256,9 +249,9 @@ mod tests {
     }
 
     /// Stores `stacks` as the decoder does, returning the buffer, the ends and the ids.
-    fn store(coder: &mut StackCoder, stacks: &[Vec<u64>]) -> (Vec<u8>, StackEnds) {
+    fn store(coder: &mut StackCoder, stacks: &[Vec<u64>]) -> (Vec<u8>, Vec<u32>) {
         let mut bytes = Vec::new();
-        let mut ends = StackEnds::default();
+        let mut ends = Vec::new();
         for stack in stacks {
             coder.append_packed(&packed(stack), &mut bytes);
             ends.push(bytes.len() as u32);
@@ -267,10 +260,10 @@ mod tests {
         (bytes, ends)
     }
 
-    fn decoded(bytes: &[u8], ends: &StackEnds, ids: Option<&[u64]>) -> Vec<Vec<u64>> {
+    fn decoded(bytes: &[u8], ends: &[u32], ids: Option<&[u64]>) -> Vec<Vec<u64>> {
         let mut start = 0;
         ends.iter()
-            .map(|end| {
+            .map(|&end| {
                 let stack = WellFormed(&bytes[start..end as usize])
                     .map(|v| ids.map_or(v, |ids| ids[v as usize - 1]))
                     .collect();

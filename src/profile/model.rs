@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use super::columns::{IndexColumn, StackEnds, ValueColumns, Values};
+use super::columns::{IndexColumn, ValueColumns, Values};
 
 /// A sample type or the period type: `cpu/nanoseconds`, `inuse_space/bytes`, `goroutine/count`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -132,7 +132,7 @@ pub struct Samples {
     /// locations the shortest entries (see `profile::codes`); empty when entries are indices.
     location_of_code: Vec<u32>,
     /// End of each sample's stack in `stacks`; a stack starts where the previous one ends.
-    stack_ends: StackEnds,
+    stack_ends: Vec<u32>,
     /// One value per sample type per sample, each type's column as narrow as its values.
     values: ValueColumns,
     /// Index into `label_sets` per sample; set 0 is the empty set.
@@ -156,7 +156,7 @@ impl Samples {
         Samples {
             stacks: Vec::new(),
             location_of_code: Vec::new(),
-            stack_ends: StackEnds::default(),
+            stack_ends: Vec::new(),
             values: ValueColumns::new(value_count),
             label_of: IndexColumn::default(),
             label_sets: vec![Labels::default()],
@@ -210,7 +210,7 @@ impl Samples {
     /// checks the stacks with [`Samples::check_stacks`].
     pub fn from_parts(
         stacks: Vec<u8>,
-        stack_ends: StackEnds,
+        stack_ends: Vec<u32>,
         values: ValueColumns,
         label_of: IndexColumn,
         label_sets: Vec<Labels>,
@@ -230,7 +230,7 @@ impl Samples {
     pub(crate) fn from_coded_parts(
         stacks: Vec<u8>,
         location_of_code: Vec<u32>,
-        stack_ends: StackEnds,
+        stack_ends: Vec<u32>,
         values: ValueColumns,
         label_of: IndexColumn,
         label_sets: Vec<Labels>,
@@ -251,7 +251,7 @@ impl Samples {
         mut unknown: impl FnMut(u64) -> bool,
     ) -> Option<(usize, u64)> {
         let mut start = 0;
-        for (sample, end) in self.stack_ends.iter().enumerate() {
+        for (sample, &end) in self.stack_ends.iter().enumerate() {
             let mut entries = Varints {
                 bytes: &self.stacks[start..end as usize],
             };
@@ -275,16 +275,16 @@ impl Samples {
     fn stack_range(&self, sample: usize) -> std::ops::Range<usize> {
         let start = match sample {
             0 => 0,
-            s => self.stack_ends.get(s - 1) as usize,
+            s => self.stack_ends[s - 1] as usize,
         };
-        start..self.stack_ends.get(sample) as usize
+        start..self.stack_ends[sample] as usize
     }
 
     /// The most bytes one sample's stack takes.
     pub fn longest_stack_bytes(&self) -> usize {
         let mut start = 0;
         let mut longest = 0;
-        for end in self.stack_ends.iter() {
+        for &end in &self.stack_ends {
             longest = longest.max(end - start);
             start = end;
         }
@@ -320,14 +320,12 @@ impl Samples {
     /// as its `location index + 1`, and the result is stored uncoded.
     pub fn remap_locations(&mut self, mut map: impl FnMut(usize, u64) -> u64) {
         let mut stacks = Vec::with_capacity(self.stacks.len());
-        let mut ends = StackEnds::default();
-        ends.reserve(self.stack_ends.len(), || None);
         let mut start = 0;
-        for (sample, end) in self.stack_ends.iter().enumerate() {
+        for (sample, end) in self.stack_ends.iter_mut().enumerate() {
             let cursor = Varints {
-                bytes: &self.stacks[start..end as usize],
+                bytes: &self.stacks[start..*end as usize],
             };
-            start = end as usize;
+            start = *end as usize;
             for value in cursor {
                 let entry = match self.location_of_code.get((value as usize).wrapping_sub(1)) {
                     Some(&location) => u64::from(location) + 1,
@@ -335,10 +333,9 @@ impl Samples {
                 };
                 encode_varint(map(sample, entry), &mut stacks);
             }
-            ends.push(stacks.len() as u32);
+            *end = stacks.len() as u32;
         }
         self.stacks = stacks;
-        self.stack_ends = ends;
         self.location_of_code = Vec::new();
     }
 
@@ -350,7 +347,7 @@ impl Samples {
             return Ok(());
         }
         let mut start = 0;
-        for (sample, end) in self.stack_ends.iter().enumerate() {
+        for (sample, &end) in self.stack_ends.iter().enumerate() {
             let cursor = Varints {
                 bytes: &self.stacks[start..end as usize],
             };

@@ -9,7 +9,7 @@ use prost::Message;
 use rustc_hash::FxHashMap;
 
 use super::codes::StackCoder;
-use super::columns::{IndexColumn, StackEnds, ValueColumns, reserve_toward};
+use super::columns::{IndexColumn, ValueColumns, reserve_toward};
 use super::limits::{DecodeError, DecodeOptions, MemoryBudget, heap_bytes, read_error};
 use super::{model, proto};
 
@@ -209,7 +209,7 @@ pub(super) struct RawProfile {
     pub(super) stacks: Vec<u8>,
     /// Whether `stacks` holds ids as read or codes, and the codes' ids.
     pub(super) coder: StackCoder,
-    pub(super) stack_ends: StackEnds,
+    pub(super) stack_ends: Vec<u32>,
     /// The values of every sample whose value count is the first sample's.
     pub(super) values: ValueColumns,
     pub(super) label_of: IndexColumn,
@@ -296,7 +296,7 @@ pub(super) fn read_fields<R: Read>(
         sample_types: Vec::new(),
         stacks: Vec::new(),
         coder: StackCoder::for_stream(expected_bytes),
-        stack_ends: StackEnds::default(),
+        stack_ends: Vec::new(),
         values: ValueColumns::new(0),
         label_of: IndexColumn::default(),
         value_mismatch: None,
@@ -740,9 +740,7 @@ fn read_sample(
     }
     raw.growth
         .reserve(&mut raw.stacks, scratch.stack.len(), read);
-    let samples = raw.stack_ends.len();
-    raw.stack_ends
-        .reserve(1, || raw.growth.target(samples, 1, read));
+    raw.growth.reserve(&mut raw.stack_ends, 1, read);
     let samples = raw.label_of.len();
     raw.label_of
         .reserve(1, || raw.growth.target(samples, 1, read));
