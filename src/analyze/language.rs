@@ -833,7 +833,7 @@ pub struct StackKeys<'s> {
 impl Iterator for StackKeys<'_> {
     type Item = u32;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<u32> {
         loop {
             if let [key, rest @ ..] = self.current {

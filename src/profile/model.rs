@@ -272,6 +272,7 @@ impl Samples {
         Ok(())
     }
 
+    #[inline(always)]
     fn stack_range(&self, sample: usize) -> std::ops::Range<usize> {
         let start = match sample {
             0 => 0,
@@ -442,7 +443,7 @@ pub struct Stack<'a> {
 }
 
 impl Stack<'_> {
-    #[inline]
+    #[inline(always)]
     fn location(&self, entry: u64) -> usize {
         let entry = entry as usize - 1;
         if self.location_of_code.is_empty() {
@@ -498,6 +499,7 @@ impl<'a> SampleRef<'a> {
     }
 
     /// Location indices (into `Profile::locations`), leaf first.
+    #[inline(always)]
     pub fn locations(&self) -> Stack<'a> {
         Stack {
             varints: Varints {
@@ -509,6 +511,7 @@ impl<'a> SampleRef<'a> {
 
     /// The first `bytes` bytes of the stack (see [`Stack::remaining_bytes`]): the locations
     /// not yet visited by a walk from the root that stopped there.
+    #[inline(always)]
     pub fn locations_within(&self, bytes: usize) -> Stack<'a> {
         let range = self.samples.stack_range(self.index);
         let end = range.start + bytes.min(range.len());
@@ -523,7 +526,7 @@ impl<'a> SampleRef<'a> {
     /// The location whose entry starts `offset` bytes into the stack: the one a walk from
     /// the root read last when [`Stack::remaining_bytes`] gave `offset`, read again instead
     /// of kept. `None` past the end.
-    #[inline]
+    #[inline(always)]
     pub fn location_at(&self, offset: usize) -> Option<usize> {
         let range = self.samples.stack_range(self.index);
         let bytes = self.samples.stacks.get(range.start + offset..range.end)?;
