@@ -215,18 +215,12 @@ impl Samples {
         label_of: IndexColumn,
         label_sets: Vec<Labels>,
     ) -> Self {
-        Samples {
-            stacks,
-            location_of_code: Vec::new(),
-            stack_ends,
-            values,
-            label_of,
-            label_sets,
-        }
+        Samples::from_coded_parts(stacks, Vec::new(), stack_ends, values, label_of, label_sets)
     }
 
     /// Samples whose stacks hold codes: `location_of_code[code - 1]` is the location index of
-    /// each code, every code in `stacks` has one, and each names an existing location.
+    /// each code, every code in `stacks` has one, and each names an existing location (an
+    /// empty table: the entries are indices + 1, as [`Samples::from_parts`] takes them).
     pub(crate) fn from_coded_parts(
         stacks: Vec<u8>,
         location_of_code: Vec<u32>,
