@@ -78,13 +78,8 @@ static COMMIT_MEMORY_ON_DEMAND: extern "C" fn() = commit_memory_on_demand;
 extern "C" fn commit_memory_on_demand() {
     // SAFETY: mi_option_set stores one integer in mimalloc's table of options, read with
     // atomic loads; no allocation has been made yet.
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(
-            pprof_report::allocator::MI_OPTION_PURGE_DELAY,
-            pprof_report::allocator::PURGE_DELAY_MS,
-        );
-    }
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+    pprof_report::allocator::set_purge_delay(pprof_report::allocator::PURGE_DELAY_MS);
 }
 
 /// `mi_option_arena_eager_commit`, which the bindings do not name: in v3's mimalloc.h it is

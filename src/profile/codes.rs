@@ -14,7 +14,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::model::encode_varint;
+use super::model::{Varints, encode_varint};
 
 /// Profiles expected to inflate to less than this keep their ids: their stacks are small, and
 /// copying ids as they came is the fastest path.
@@ -109,13 +109,13 @@ impl StackCoder {
         match &mut self.state {
             State::AsRead => out.extend_from_slice(packed),
             State::Learning(counts) => {
-                for id in WellFormed(packed) {
+                for id in Varints::new(packed) {
                     *counts.entry(id).or_insert(0) += 1;
                 }
                 out.extend_from_slice(packed);
             }
             State::Coding(codes) => {
-                for id in WellFormed(packed) {
+                for id in Varints::new(packed) {
                     encode_varint(codes.code(id), out);
                 }
             }
@@ -194,7 +194,7 @@ fn renumber(stacks: &mut Vec<u8>, stack_ends: &mut [u32], codes: &mut Codes) {
     let mut coded = Vec::with_capacity(stacks.len());
     let mut start = 0;
     for end in stack_ends.iter_mut() {
-        for id in WellFormed(&stacks[start..*end as usize]) {
+        for id in Varints::new(&stacks[start..*end as usize]) {
             encode_varint(codes.code(id), &mut coded);
         }
         start = *end as usize;
@@ -207,33 +207,6 @@ fn renumber(stacks: &mut Vec<u8>, stack_ends: &mut [u32], codes: &mut Codes) {
 
 fn varint_len(value: u64) -> u64 {
     u64::from((64 - (value | 1).leading_zeros()).div_ceil(7))
-}
-
-/// The varints of a buffer already checked to hold only complete ones of at most 10 bytes.
-struct WellFormed<'a>(&'a [u8]);
-
-impl Iterator for WellFormed<'_> {
-    type Item = u64;
-
-    #[inline]
-    fn next(&mut self) -> Option<u64> {
-        let (&first, rest) = self.0.split_first()?;
-        if first < 0x80 {
-            self.0 = rest;
-            return Some(u64::from(first));
-        }
-        let mut value = 0u64;
-        let mut used = 0;
-        for (i, &byte) in self.0.iter().enumerate() {
-            value |= u64::from(byte & 0x7f).wrapping_shl(7 * i as u32);
-            used = i + 1;
-            if byte < 0x80 {
-                break;
-            }
-        }
-        self.0 = &self.0[used..];
-        Some(value)
-    }
 }
 
 #[cfg(test)]
@@ -264,7 +237,7 @@ mod tests {
         let mut start = 0;
         ends.iter()
             .map(|&end| {
-                let stack = WellFormed(&bytes[start..end as usize])
+                let stack = Varints::new(&bytes[start..end as usize])
                     .map(|v| ids.map_or(v, |ids| ids[v as usize - 1]))
                     .collect();
                 start = end as usize;

@@ -378,8 +378,15 @@ pub fn encode_varint(mut value: u64, out: &mut Vec<u8>) {
 
 /// Reads LEB128 varints from a buffer that the encoder wrote (so always well-formed).
 #[derive(Debug, Clone)]
-struct Varints<'a> {
+pub(super) struct Varints<'a> {
     bytes: &'a [u8],
+}
+
+impl<'a> Varints<'a> {
+    /// The varints of `bytes`, which hold only complete ones of at most 10 bytes.
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Varints { bytes }
+    }
 }
 
 impl Iterator for Varints<'_> {

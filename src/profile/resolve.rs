@@ -248,7 +248,7 @@ pub(super) fn resolve(
     };
     let samples = if let Some(ids) = raw.coder.into_ids() {
         // Ids coded while read: each code's location, found once per code.
-        let location_of_code = ids
+        let location_of_code: Vec<u32> = ids
             .iter()
             .map(|&id| {
                 location_index
@@ -256,6 +256,7 @@ pub(super) fn resolve(
                     .map_or(u32::MAX, |index| index as u32)
             })
             .collect();
+        let any_unknown = location_of_code.contains(&u32::MAX);
         let samples = Samples::from_coded_parts(
             raw.stacks,
             location_of_code,
@@ -264,9 +265,12 @@ pub(super) fn resolve(
             raw.label_of,
             label_sets,
         );
-        let unknown = |code: u64| location_index.get(ids[code as usize - 1]).is_none();
-        if let Some((sample, code)) = samples.first_sample_with_code(unknown) {
-            return Err(unknown_location(sample + 1, ids[code as usize - 1]));
+        // Only a code with no location sends the stacks to be searched for its first use.
+        if any_unknown {
+            let unknown = |code: u64| location_index.get(ids[code as usize - 1]).is_none();
+            if let Some((sample, code)) = samples.first_sample_with_code(unknown) {
+                return Err(unknown_location(sample + 1, ids[code as usize - 1]));
+            }
         }
         samples
     } else {
