@@ -268,6 +268,55 @@ pub struct Analyses {
     mutex: ContentionAnalysis,
     block: ContentionAnalysis,
     findings: Findings,
+    languages: Languages,
+}
+
+/// The languages of a set, each read once and on first use: the whole set's verdict (all
+/// members' frames together) and each member's own. The analyses, the rules and the appendix
+/// all ask, and each reading is a pass over a member's functions.
+pub struct Languages {
+    set: std::sync::OnceLock<LanguageVerdict>,
+    /// Per member of the set, in its order: the member's own language (`Unknown` when its
+    /// frames say nothing or it has none).
+    own: Vec<std::sync::OnceLock<Language>>,
+}
+
+impl Languages {
+    /// Nothing read yet.
+    pub fn new(set: &ProfileSet) -> Self {
+        Languages {
+            set: std::sync::OnceLock::new(),
+            own: set
+                .members
+                .iter()
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// The whole set's verdict.
+    pub fn set(&self, set: &ProfileSet) -> &LanguageVerdict {
+        self.set.get_or_init(|| set_language(set))
+    }
+
+    /// A member's own language, or the set's when its frames say nothing (an empty mutex
+    /// profile of a Go service has no frames at all).
+    pub fn member(&self, set: &ProfileSet, member: &crate::set::Member) -> Language {
+        let index = set.members.iter().position(|m| std::ptr::eq(m, member));
+        let own = index
+            .and_then(|i| self.own.get(i))
+            .map_or(Language::Unknown, |own| {
+                *own.get_or_init(|| {
+                    member
+                        .profile()
+                        .map_or(Language::Unknown, |p| language::detect(p).language)
+                })
+            });
+        match own {
+            Language::Unknown => self.set(set).language,
+            own => own,
+        }
+    }
 }
 
 /// The CPU, goroutine, memory and contention analyses of a set, and its findings by
@@ -282,13 +331,10 @@ pub fn analyses(
 ) -> Analyses {
     let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
     let process = context.process.clone().unwrap_or_default();
-    let fallback_language = set_language(set).language;
-    let language_of = |kinds: &[MemberKind]| {
-        kinds
-            .iter()
-            .find_map(|k| set.member(*k))
-            .and_then(|m| m.profile())
-            .map_or(fallback_language, |p| member_language(p, fallback_language))
+    let languages = Languages::new(set);
+    let language_of = |kinds: &[MemberKind]| match kinds.iter().find_map(|k| set.member(*k)) {
+        Some(member) if member.profile().is_some() => languages.member(set, member),
+        _ => languages.set(set).language,
     };
     let goroutine_input = goroutine_input(set, context);
     let uptime = process.uptime.map(|u| u.seconds);
@@ -336,6 +382,7 @@ pub fn analyses(
                 &evidence(
                     set,
                     context,
+                    languages.set(set).language,
                     cpu.as_ref(),
                     goroutines.as_ref(),
                     &mutex,
@@ -353,6 +400,7 @@ pub fn analyses(
         mutex,
         block,
         findings,
+        languages,
     }
 }
 
@@ -387,9 +435,10 @@ pub fn assemble(
         mutex,
         block,
         findings,
+        languages,
     } = analyses;
     let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
-    let set_language = set_language(set);
+    let set_language = languages.set(set).clone();
     let services_declared = services_declared(set, context);
     // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
     let cpu_packages: Vec<String> = cpu
@@ -417,7 +466,7 @@ pub fn assemble(
                 profile,
                 &file_name(&m.path),
                 m.kind.describe(),
-                member_language(profile, set_language.language),
+                languages.member(set, m),
                 10,
             )
         })
@@ -465,7 +514,7 @@ pub fn assemble(
     let members = set
         .members
         .iter()
-        .map(|m| member_info(m, set_language.language))
+        .map(|m| member_info(m, languages.member(set, m)))
         .collect();
     ReportContext {
         tool: Tool {
@@ -550,6 +599,7 @@ impl ReportContext {
             evidence: evidence(
                 set,
                 &self.context,
+                self.language.language,
                 self.cpu.as_ref(),
                 self.goroutines.as_ref(),
                 &self.mutex,
@@ -611,6 +661,7 @@ pub fn goroutine_input<'a>(set: &'a ProfileSet, context: &Context) -> GoroutineI
 pub fn evidence<'a>(
     set: &'a ProfileSet,
     context: &'a Context,
+    language: Language,
     cpu: Option<&'a CpuAnalysis>,
     goroutines: Option<&'a GoroutineAnalysis>,
     mutex: &'a ContentionAnalysis,
@@ -635,7 +686,7 @@ pub fn evidence<'a>(
         uptime_seconds: process.uptime.map(|u| u.seconds),
         stack_inuse: memstats_of(set).and_then(|m| m.stack_inuse),
         leaked_goroutines: leaks_of(set).map(|l| l.total),
-        language: Some(set_language(set).language),
+        language: Some(language),
         process: context.process.as_ref(),
         throughput: context.throughput.as_ref(),
     }
@@ -681,15 +732,6 @@ pub fn set_language(set: &ProfileSet) -> LanguageVerdict {
     )
 }
 
-/// A member's own language, or the set's when its frames say nothing (an empty mutex
-/// profile of a Go service has no frames at all).
-fn member_language(profile: &crate::profile::Profile, set: Language) -> Language {
-    match language::detect(profile).language {
-        Language::Unknown => set,
-        own => own,
-    }
-}
-
 /// The members no dedicated section reads: kinds without one (another language's wall or
 /// allocation profiles, threadcreate), and every member after the first of its kind (the
 /// sections read the first).
@@ -727,7 +769,8 @@ fn file_name(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-fn member_info(member: &crate::set::Member, set_language: Language) -> MemberInfo {
+/// What the appendix says of a member; `language` is its own, or the set's.
+fn member_info(member: &crate::set::Member, language: Language) -> MemberInfo {
     let Some(profile) = member.profile() else {
         // The MemStats text: figures, no stacks or sample types.
         return MemberInfo {
@@ -763,9 +806,7 @@ fn member_info(member: &crate::set::Member, set_language: Language) -> MemberInf
             .map(|t| format!("{}/{}", t.kind, t.unit))
             .collect::<Vec<_>>()
             .join(", "),
-        language_text: member_language(profile, set_language)
-            .describe()
-            .to_string(),
+        language_text: language.describe().to_string(),
     }
 }
 

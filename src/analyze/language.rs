@@ -714,6 +714,11 @@ pub struct FramePackages {
     /// Per location, where its package keys start in `keys` (innermost frame first).
     starts: Vec<u32>,
     keys: Vec<u32>,
+    /// Per function, its own package (by name and file alone, without the binary a
+    /// location may add) as an index into `function_package_names`: what the package rules
+    /// match per function, each distinct package once.
+    function_packages: Vec<u32>,
+    function_package_names: Vec<String>,
 }
 
 impl FramePackages {
@@ -774,12 +779,35 @@ impl FramePackages {
             }
         }
         starts.push(keys.len() as u32);
+        let mut function_index: rustc_hash::FxHashMap<&str, u32> = rustc_hash::FxHashMap::default();
+        let mut function_package_names: Vec<String> = Vec::new();
+        let function_packages = by_function
+            .iter()
+            .map(|package| {
+                *function_index.entry(package).or_insert_with(|| {
+                    function_package_names.push(package.clone());
+                    (function_package_names.len() - 1) as u32
+                })
+            })
+            .collect();
         FramePackages {
             language,
             names,
             starts,
             keys,
+            function_packages,
+            function_package_names,
         }
+    }
+
+    /// Per function: whether its own package satisfies `hit`, each distinct package tested
+    /// once.
+    pub fn function_hits(&self, hit: impl Fn(&str) -> bool) -> Vec<bool> {
+        let package_hits: Vec<bool> = self.function_package_names.iter().map(|n| hit(n)).collect();
+        self.function_packages
+            .iter()
+            .map(|&k| package_hits[k as usize])
+            .collect()
     }
 
     /// The language the packages were read in.
@@ -927,6 +955,29 @@ mod tests {
         }
         b.sample(&stack, &[1], Labels::default()).unwrap();
         b.finish()
+    }
+
+    #[test]
+    fn function_hits_match_each_function_by_its_own_package() {
+        let profile = profile_of(&[
+            ("compress/flate.(*compressor).deflate", ""),
+            ("net/http.(*conn).serve", ""),
+            ("compress/flate.NewWriter", ""),
+            ("main.main", ""),
+        ]);
+        let packages = FramePackages::new(&profile, Language::Go);
+        let tested = std::cell::RefCell::new(Vec::new());
+        let hits = packages.function_hits(|p| {
+            tested.borrow_mut().push(p.to_string());
+            p == "compress/flate"
+        });
+        assert_eq!(hits, [true, false, true, false]);
+        // Each distinct package is tested once, in the order first met.
+        assert_eq!(tested.into_inner(), ["compress/flate", "net/http", "main"]);
+        // Outside Go a function of no known shape is its own package, whatever binary its
+        // location names (the location keys would name the binary).
+        let native = FramePackages::new(&profile_of(&[("memcpy", "")]), Language::Python);
+        assert_eq!(native.function_hits(|p| p == "memcpy"), [true]);
     }
 
     #[test]

@@ -84,28 +84,12 @@ pub(super) fn function_hits(profile: &Profile, regex: &Regex) -> Vec<bool> {
         .collect()
 }
 
-/// Per function: whether its name (or, `by_package`, its package in `language`'s sense)
-/// matches `regex`.
-pub(super) fn function_matches(
-    profile: &Profile,
-    language: Language,
-    by_package: bool,
-    regex: &Regex,
-) -> Vec<bool> {
+/// Per function: whether its name matches `regex`.
+pub(super) fn name_matches(profile: &Profile, regex: &Regex) -> Vec<bool> {
     profile
         .functions
         .iter()
-        .map(|f| {
-            if by_package {
-                regex.is_match(&crate::analyze::language::package_in(
-                    language,
-                    &f.name,
-                    &f.filename,
-                ))
-            } else {
-                regex.is_match(&f.name)
-            }
-        })
+        .map(|f| regex.is_match(&f.name))
         .collect()
 }
 
@@ -502,9 +486,9 @@ pub(super) fn measure(
             let profile = evidence.cpu_profile?;
             let regex = pattern?;
             let by_package = condition.metric == Metric::CpuPackage;
-            let hits = if by_package {
-                // The CPU analysis's packages when it read the same profile in the same
-                // language, else worked out once for every rule.
+            // The CPU analysis's packages when it read the same profile in the same
+            // language, else worked out once for every rule.
+            let packages = by_package.then(|| {
                 let from_cpu = evidence
                     .cpu
                     .and_then(|c| c.frame_packages.0.as_deref())
@@ -515,9 +499,10 @@ pub(super) fn measure(
                         .cpu_packages
                         .get_or_init(|| FramePackages::new(profile, language(evidence))),
                 }
-                .location_hits(|p| regex.is_match(p))
-            } else {
-                function_hits(profile, &regex)
+            });
+            let hits = match packages {
+                Some(packages) => packages.location_hits(|p| regex.is_match(p)),
+                None => function_hits(profile, &regex),
             };
             let (share, _, _, mask) = stack_share_of_locations(profile, "cpu", &hits)?;
             let noun = if by_package { "package" } else { "function" };
@@ -525,7 +510,10 @@ pub(super) fn measure(
             // matched samples only.
             let attribution = (share > 0.0)
                 .then(|| {
-                    let matches = function_matches(profile, language(evidence), by_package, &regex);
+                    let matches = match packages {
+                        Some(packages) => packages.function_hits(|p| regex.is_match(p)),
+                        None => name_matches(profile, &regex),
+                    };
                     attribute(profile, "cpu", &mask, &matches)
                 })
                 .flatten();
@@ -542,7 +530,7 @@ pub(super) fn measure(
         Metric::CpuFlatFunction => {
             let profile = evidence.cpu_profile?;
             let regex = pattern?;
-            let matches = function_matches(profile, language(evidence), false, &regex);
+            let matches = name_matches(profile, &regex);
             // pprof's flat, by location: the leaf location's functions, the innermost and
             // those it was inlined into, so that a primitive the compiler inlined into its
             // caller (Go 1.27's RWMutex.RLock, whose leaf line is sync/atomic's Add) still
@@ -597,7 +585,9 @@ pub(super) fn measure(
             };
             let index = profile.sample_index_of("cpu")?;
             let stacks = FunctionStacks::new(profile);
-            let flags = cpu::CategoryFlags::new(profile);
+            let flags = shared
+                .cpu_flags
+                .get_or_init(|| cpu::CategoryFlags::new(profile));
             let mut functions: Vec<u32> = Vec::new();
             let mut mask = Vec::with_capacity(profile.samples.len());
             let (mut matched, mut total) = (0i64, 0i64);
@@ -638,7 +628,16 @@ pub(super) fn measure(
             let profile = allocations(evidence)?;
             let regex = pattern?;
             let by_package = condition.metric == Metric::AllocPackage;
-            let matches = function_matches(profile, language(evidence), by_package, &regex);
+            // By package: each function's own package (not the binary a location may
+            // name), worked out once for every rule.
+            let matches = if by_package {
+                shared
+                    .alloc_packages
+                    .get_or_init(|| FramePackages::new(profile, language(evidence)))
+                    .function_hits(|p| regex.is_match(p))
+            } else {
+                name_matches(profile, &regex)
+            };
             let hits = location_hits(profile, &matches);
             let objects = condition.metric == Metric::AllocObjectsFunction;
             let kind = if objects {

@@ -478,10 +478,13 @@ pub fn impact_value(rule: &Rule, evidence: &Evidence) -> Option<f64> {
 }
 
 /// What several rules' measurements read, worked out once per evaluation: the packages of
-/// the CPU profile's frames (every package rule would otherwise redo them).
+/// the CPU and allocation profiles' frames and the CPU profile's category flags (every
+/// package or category rule would otherwise redo them).
 #[derive(Default)]
 struct Shared {
     cpu_packages: std::sync::OnceLock<FramePackages>,
+    alloc_packages: std::sync::OnceLock<FramePackages>,
+    cpu_flags: std::sync::OnceLock<super::cpu::CategoryFlags>,
     cpu_entry_points: std::sync::OnceLock<Option<entry_points::EntryPoints>>,
 }
 
