@@ -3,21 +3,21 @@
 //! mimalloc keeps freed memory committed for a while before returning it to the system:
 //! memory a phase of a report freed then serves the next phase without fresh pages. On a
 //! small set that is time saved; on a set with a large member the phases' peaks add up
-//! instead. So the delay is short by default and nothing once a large member is read.
+//! instead. So a report returns nothing until a large member is read, and everything at
+//! once from then on.
 
 /// `mi_option_purge_delay`, which the bindings do not name: in mimalloc.h (v2 and v3) it is
 /// the option just before `mi_option_use_numa_nodes`. -1 is "no purging at all".
 pub const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t =
     libmimalloc_sys::mi_option_use_numa_nodes - 1;
 
-/// How long freed memory stays committed before mimalloc returns it. Version 3 waits a
-/// second, longer than a whole report, so memory a phase freed (the decoder's buffers, a
-/// view's samples) still counted when the next phase peaked. After 10 ms, the large
-/// generated set's report peaks at 163–165 MB instead of 194–207 MB and the 400k-stack
-/// heap report at 48 MB instead of 53 MB, at the same speed (`MIMALLOC_PURGE_DELAY`,
-/// /usr/bin/time, three runs each). Returning it at once costs the 8-member sim-57 report
-/// 22.5 → 25.3 ms (`bench/alternate.py 40`), so that waits for a large member.
-pub const PURGE_DELAY_MS: std::ffi::c_long = 10;
+/// The purge delay until a large member is read: never. Each purge is an `madvise` whose
+/// TLB shootdown interrupts the other core, which a virtual machine pays dearly for: with
+/// a 10 ms delay, the production tsnsrv set's report made 253 `madvise` calls (strace) and
+/// spent 15% of its CPU time in `smp_call_function_many_cond` (perf, 40 runs); without
+/// purging, 11 calls (thread stacks) and 1.8%, for 14% fewer CPU samples in all and a peak
+/// RSS of 22.8 MB instead of 20.1 MB.
+pub const SMALL_SET_PURGE_DELAY_MS: std::ffi::c_long = -1;
 
 /// A member that inflates to this much makes memory the scarce resource: the sets of issue
 /// 20's targets have one of 20 MB or more, the fixture sets none above 3 MB.
@@ -34,10 +34,64 @@ pub fn reading_member(bytes: u64) {
     }
 }
 
+/// `mi_option_arena_eager_commit`, which the bindings do not name: in v3's mimalloc.h it is
+/// two before `mi_option_allow_large_os_pages` (named `mi_option_large_os_pages` here).
+pub const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t =
+    libmimalloc_sys::mi_option_large_os_pages - 2;
+
+/// `mi_option_allow_thp`, which the bindings do not name: in v3's mimalloc.h it is the fourth
+/// before `_mi_option_last`.
+pub const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = libmimalloc_sys::_mi_option_last - 4;
+
+/// The binary's options, set before its first allocation initialises mimalloc (`main.rs`
+/// calls this from a constructor): no transparent huge pages, arenas committed eagerly, no
+/// purging until a large member is read.
+pub fn configure_before_first_allocation() {
+    // SAFETY: mi_option_set stores one integer in mimalloc's table of options, read with
+    // atomic loads.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 1);
+    }
+    set_purge_delay(SMALL_SET_PURGE_DELAY_MS);
+}
+
 /// Sets mimalloc's purge delay, in milliseconds (-1: never).
 pub fn set_purge_delay(milliseconds: std::ffi::c_long) {
     // SAFETY: mi_option_set stores one integer in mimalloc's table of options, which it reads
     // with atomic loads; any thread may call it at any time. Without mimalloc as the global
     // allocator (the library's tests) it sets an option nothing reads.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, milliseconds) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The options the bindings do not name are found by their place in mimalloc's list: a
+    /// newer mimalloc that moved them would set other options silently. Their defaults and
+    /// their neighbours' tell them apart (nothing in the tests sets these three).
+    #[test]
+    fn unnamed_options_are_where_mimalloc_has_them() {
+        let default = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
+        // allow_thp (1) between page_cross_thread_max_reclaim (32) and minimal_purge_size (0).
+        assert_eq!(
+            [
+                default(MI_OPTION_ALLOW_THP - 1),
+                default(MI_OPTION_ALLOW_THP),
+                default(MI_OPTION_ALLOW_THP + 1)
+            ],
+            [32, 1, 0]
+        );
+        // arena_eager_commit (2, commit where the system overcommits) after the deprecated
+        // eager_commit (1), before purge_decommits (1).
+        assert_eq!(
+            [
+                default(MI_OPTION_ARENA_EAGER_COMMIT - 1),
+                default(MI_OPTION_ARENA_EAGER_COMMIT),
+                default(MI_OPTION_ARENA_EAGER_COMMIT + 1)
+            ],
+            [1, 2, 1]
+        );
+    }
 }

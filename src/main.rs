@@ -65,24 +65,20 @@ fn keep_memory_at_exit() {
     pprof_report::allocator::set_purge_delay(-1);
 }
 
-/// mimalloc commits its arenas eagerly where the system overcommits; with transparent huge
-/// pages that made every touched region a zeroed 2 MiB page. On demand, the 8-member sim-57
-/// report peaks at 21 MB instead of 58 MB and the large generated set at about 260 MB instead
-/// of about 300 MB, at the same speed (`MIMALLOC_ARENA_EAGER_COMMIT=0`, /usr/bin/time).
-/// Set in a constructor, before the standard library's first allocation reserves the first
-/// arena (from `main` it is too late).
+/// mimalloc commits its arenas eagerly where the system overcommits, and asks for
+/// transparent huge pages: every touched region then became a zeroed 2 MiB page (the
+/// 8-member sim-57 report peaked at 58 MB instead of 21 MB). Without huge pages for the
+/// process, eager commit costs no memory (a page is still only taken when first touched)
+/// and saves the `mprotect` that committing on demand makes per 64 KiB, each taking the
+/// address space's lock the other threads' page faults wait on: 140 → 28 calls on the
+/// production tsnsrv set's report (strace), which took 36.8 ms instead of 39.6 (medians of
+/// 61 alternating runs, `bench/alternate.py`; 29.6 instead of 31.1 on the sim-57 set), at
+/// the same peak RSS. Set in a constructor, before the standard library's first allocation
+/// initialises mimalloc (from `main` it is too late).
 #[used]
 #[unsafe(link_section = ".init_array")]
-static COMMIT_MEMORY_ON_DEMAND: extern "C" fn() = commit_memory_on_demand;
+static SET_ALLOCATOR_OPTIONS: extern "C" fn() = set_allocator_options;
 
-extern "C" fn commit_memory_on_demand() {
-    // SAFETY: mi_option_set stores one integer in mimalloc's table of options, read with
-    // atomic loads; no allocation has been made yet.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
-    pprof_report::allocator::set_purge_delay(pprof_report::allocator::PURGE_DELAY_MS);
+extern "C" fn set_allocator_options() {
+    pprof_report::allocator::configure_before_first_allocation();
 }
-
-/// `mi_option_arena_eager_commit`, which the bindings do not name: in v3's mimalloc.h it is
-/// two before `mi_option_allow_large_os_pages` (named `mi_option_large_os_pages` here).
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t =
-    libmimalloc_sys::mi_option_large_os_pages - 2;
