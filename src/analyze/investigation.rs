@@ -261,31 +261,33 @@ pub fn flames(set: &ProfileSet) -> Flames {
 /// The analyses that read only the profiles, and the findings (which need the CPU, goroutine
 /// and contention analyses but not the memory one): computed side by side (through `join`)
 /// before [`assemble`] puts them together with what depends on them.
-pub struct Analyses {
+pub struct Analyses<'s> {
     cpu: Option<CpuAnalysis>,
     goroutines: Option<GoroutineAnalysis>,
     memory: Option<memory::Measured>,
     mutex: ContentionAnalysis,
     block: ContentionAnalysis,
     findings: Findings,
-    languages: Languages,
+    languages: Languages<'s>,
 }
 
 /// The languages of a set, each read once and on first use: the whole set's verdict (all
 /// members' frames together) and each member's own. The analyses, the rules and the appendix
 /// all ask, and each reading is a pass over a member's functions.
-pub struct Languages {
-    set: std::sync::OnceLock<LanguageVerdict>,
+struct Languages<'s> {
+    set: &'s ProfileSet,
+    verdict: std::sync::OnceLock<LanguageVerdict>,
     /// Per member of the set, in its order: the member's own language (`Unknown` when its
     /// frames say nothing or it has none).
     own: Vec<std::sync::OnceLock<Language>>,
 }
 
-impl Languages {
+impl<'s> Languages<'s> {
     /// Nothing read yet.
-    pub fn new(set: &ProfileSet) -> Self {
+    fn new(set: &'s ProfileSet) -> Self {
         Languages {
-            set: std::sync::OnceLock::new(),
+            set,
+            verdict: std::sync::OnceLock::new(),
             own: set
                 .members
                 .iter()
@@ -295,14 +297,18 @@ impl Languages {
     }
 
     /// The whole set's verdict.
-    pub fn set(&self, set: &ProfileSet) -> &LanguageVerdict {
-        self.set.get_or_init(|| set_language(set))
+    fn set(&self) -> &LanguageVerdict {
+        self.verdict.get_or_init(|| set_language(self.set))
     }
 
     /// A member's own language, or the set's when its frames say nothing (an empty mutex
     /// profile of a Go service has no frames at all).
-    pub fn member(&self, set: &ProfileSet, member: &crate::set::Member) -> Language {
-        let index = set.members.iter().position(|m| std::ptr::eq(m, member));
+    fn member(&self, member: &crate::set::Member) -> Language {
+        let index = self
+            .set
+            .members
+            .iter()
+            .position(|m| std::ptr::eq(m, member));
         let own = index
             .and_then(|i| self.own.get(i))
             .map_or(Language::Unknown, |own| {
@@ -313,7 +319,7 @@ impl Languages {
                 })
             });
         match own {
-            Language::Unknown => self.set(set).language,
+            Language::Unknown => self.set().language,
             own => own,
         }
     }
@@ -323,18 +329,18 @@ impl Languages {
 /// `options.rules`; `join` decides whether they run side by side. The memory analysis (the
 /// longest on a large heap profile) runs beside all the others: the rules, which walk the
 /// same stacks, are measured while it goes on.
-pub fn analyses(
-    set: &ProfileSet,
+pub fn analyses<'s>(
+    set: &'s ProfileSet,
     context: &Context,
     options: &InvestigationOptions,
     join: &impl Join,
-) -> Analyses {
+) -> Analyses<'s> {
     let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
     let process = context.process.clone().unwrap_or_default();
     let languages = Languages::new(set);
     let language_of = |kinds: &[MemberKind]| match kinds.iter().find_map(|k| set.member(*k)) {
-        Some(member) if member.profile().is_some() => languages.member(set, member),
-        _ => languages.set(set).language,
+        Some(member) if member.profile().is_some() => languages.member(member),
+        _ => languages.set().language,
     };
     let goroutine_input = goroutine_input(set, context);
     let uptime = process.uptime.map(|u| u.seconds);
@@ -382,7 +388,7 @@ pub fn analyses(
                 &evidence(
                     set,
                     context,
-                    languages.set(set).language,
+                    languages.set().language,
                     cpu.as_ref(),
                     goroutines.as_ref(),
                     &mutex,
@@ -425,7 +431,7 @@ pub fn assemble(
     set: &ProfileSet,
     context: &Context,
     options: &InvestigationOptions,
-    analyses: Analyses,
+    analyses: Analyses<'_>,
     flames: &Flames,
 ) -> ReportContext {
     let Analyses {
@@ -438,7 +444,7 @@ pub fn assemble(
         languages,
     } = analyses;
     let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
-    let set_language = languages.set(set).clone();
+    let set_language = languages.set().clone();
     let services_declared = services_declared(set, context);
     // The subsystems that dominate CPU: the largest (up to three) with at least 5% of it.
     let cpu_packages: Vec<String> = cpu
@@ -466,7 +472,7 @@ pub fn assemble(
                 profile,
                 &file_name(&m.path),
                 m.kind.describe(),
-                languages.member(set, m),
+                languages.member(m),
                 10,
             )
         })
@@ -514,7 +520,7 @@ pub fn assemble(
     let members = set
         .members
         .iter()
-        .map(|m| member_info(m, languages.member(set, m)))
+        .map(|m| member_info(m, languages.member(m)))
         .collect();
     ReportContext {
         tool: Tool {
