@@ -8,7 +8,7 @@
 
 /// `mi_option_purge_delay`, which the bindings do not name: in mimalloc.h (v2 and v3) it is
 /// the option just before `mi_option_use_numa_nodes`. -1 is "no purging at all".
-pub const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t =
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t =
     libmimalloc_sys::mi_option_use_numa_nodes - 1;
 
 /// The purge delay until a large member is read: never. Each purge is an `madvise` whose
@@ -17,7 +17,7 @@ pub const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t =
 /// spent 15% of its CPU time in `smp_call_function_many_cond` (perf, 40 runs); without
 /// purging, 11 calls (thread stacks) and 1.8%, for 14% fewer CPU samples in all and a peak
 /// RSS of 22.8 MB instead of 20.1 MB.
-pub const SMALL_SET_PURGE_DELAY_MS: std::ffi::c_long = -1;
+const SMALL_SET_PURGE_DELAY_MS: std::ffi::c_long = -1;
 
 /// A member that inflates to this much makes memory the scarce resource: the sets of issue
 /// 20's targets have one of 20 MB or more, the fixture sets none above 3 MB.
@@ -36,16 +36,26 @@ pub fn reading_member(bytes: u64) {
 
 /// `mi_option_arena_eager_commit`, which the bindings do not name: in v3's mimalloc.h it is
 /// two before `mi_option_allow_large_os_pages` (named `mi_option_large_os_pages` here).
-pub const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t =
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t =
     libmimalloc_sys::mi_option_large_os_pages - 2;
 
 /// `mi_option_allow_thp`, which the bindings do not name: in v3's mimalloc.h it is the fourth
 /// before `_mi_option_last`.
-pub const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = libmimalloc_sys::_mi_option_last - 4;
+const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = libmimalloc_sys::_mi_option_last - 4;
 
 /// The binary's options, set before its first allocation initialises mimalloc (`main.rs`
 /// calls this from a constructor): no transparent huge pages, arenas committed eagerly, no
 /// purging until a large member is read.
+///
+/// mimalloc commits its arenas eagerly where the system overcommits, and asks for
+/// transparent huge pages: every touched region then became a zeroed 2 MiB page (the
+/// 8-member sim-57 report peaked at 58 MB instead of 21 MB). Without huge pages for the
+/// process, eager commit costs no memory (a page is still only taken when first touched)
+/// and saves the `mprotect` that committing on demand makes per 64 KiB, each taking the
+/// address space's lock the other threads' page faults wait on: 140 → 28 calls on the
+/// production tsnsrv set's report (strace), which took 36.8 ms instead of 39.6 (medians of
+/// 61 alternating runs, `bench/alternate.py`; 29.6 instead of 31.1 on the sim-57 set), at
+/// the same peak RSS.
 pub fn configure_before_first_allocation() {
     // SAFETY: mi_option_set stores one integer in mimalloc's table of options, read with
     // atomic loads.

@@ -65,16 +65,9 @@ fn keep_memory_at_exit() {
     pprof_report::allocator::set_purge_delay(-1);
 }
 
-/// mimalloc commits its arenas eagerly where the system overcommits, and asks for
-/// transparent huge pages: every touched region then became a zeroed 2 MiB page (the
-/// 8-member sim-57 report peaked at 58 MB instead of 21 MB). Without huge pages for the
-/// process, eager commit costs no memory (a page is still only taken when first touched)
-/// and saves the `mprotect` that committing on demand makes per 64 KiB, each taking the
-/// address space's lock the other threads' page faults wait on: 140 → 28 calls on the
-/// production tsnsrv set's report (strace), which took 36.8 ms instead of 39.6 (medians of
-/// 61 alternating runs, `bench/alternate.py`; 29.6 instead of 31.1 on the sim-57 set), at
-/// the same peak RSS. Set in a constructor, before the standard library's first allocation
-/// initialises mimalloc (from `main` it is too late).
+/// The allocator's options (`allocator::configure_before_first_allocation` says which and
+/// why). Set in a constructor, before the standard library's first allocation initialises
+/// mimalloc (from `main` it is too late).
 #[used]
 #[unsafe(link_section = ".init_array")]
 static SET_ALLOCATOR_OPTIONS: extern "C" fn() = set_allocator_options;

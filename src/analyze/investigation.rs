@@ -338,9 +338,11 @@ pub fn analyses<'s>(
     let profile_of = |kind| set.member(kind).and_then(|m| m.profile());
     let process = context.process.clone().unwrap_or_default();
     let languages = Languages::new(set);
-    let language_of = |kinds: &[MemberKind]| match kinds.iter().find_map(|k| set.member(*k)) {
-        Some(member) if member.profile().is_some() => languages.member(member),
-        _ => languages.set().language,
+    let language_of = |kinds: &[MemberKind]| {
+        kinds
+            .iter()
+            .find_map(|k| set.member(*k))
+            .map_or(languages.set().language, |member| languages.member(member))
     };
     let goroutine_input = goroutine_input(set, context);
     let uptime = process.uptime.map(|u| u.seconds);

@@ -72,16 +72,7 @@ pub(super) fn share_measurement(
 /// Per location: whether one of its (named) frames' functions matches `regex`; each
 /// function is tested once.
 pub(super) fn function_hits(profile: &Profile, regex: &Regex) -> Vec<bool> {
-    let matches: Vec<bool> = profile
-        .functions
-        .iter()
-        .map(|f| regex.is_match(&f.name))
-        .collect();
-    profile
-        .locations
-        .iter()
-        .map(|l| l.lines.iter().any(|line| matches[line.function]))
-        .collect()
+    location_hits(profile, &name_matches(profile, regex))
 }
 
 /// Per function: whether its name matches `regex`.
