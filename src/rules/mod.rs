@@ -99,15 +99,62 @@ pub struct Condition {
     pub compiled: Option<CompiledPattern>,
 }
 
-/// A rule's compiled pattern: only ever asked whether a name matches.
-pub type Pattern = regex_automata::meta::Regex;
+/// A rule's compiled pattern: only ever asked whether a name matches. A built-in rule's
+/// pattern is a DFA that build.rs compiled and the binary carries; any other is compiled when
+/// its rule file is read.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// Deserialized from the binary: nothing to compile (boxed: the DFA's own tables take
+    /// 720 bytes).
+    Built(Box<regex_automata::dfa::sparse::DFA<&'static [u8]>>),
+    /// Compiled from its text.
+    Compiled(regex_automata::meta::Regex),
+}
 
-/// Compiles a rule's pattern for matching only: no capture groups, no prefilter, no one-pass
-/// or backtracking engine (the lazy DFA and the PikeVM answer `is_match`), which makes
-/// compiling, most of what reading the rules costs, about a third cheaper.
+impl Pattern {
+    /// Whether `name` holds a match (anywhere, as `Regex::is_match`).
+    pub fn is_match(&self, name: &str) -> bool {
+        match self {
+            Pattern::Built(dfa) => {
+                use regex_automata::dfa::Automaton as _;
+                // A DFA built without quit bytes or Unicode word boundaries has no reason to
+                // stop a search early: the error case does not arise.
+                let input = regex_automata::Input::new(name).earliest(true);
+                matches!(dfa.try_search_fwd(&input), Ok(Some(_)))
+            }
+            Pattern::Compiled(regex) => regex.is_match(name),
+        }
+    }
+}
+
+/// The built-in rules' patterns as build.rs compiled them: (pattern, serialized sparse DFA).
+const BUILT_PATTERNS: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/pattern_dfas.rs"));
+
+/// The DFA build.rs made of `pattern`, when it made one and it reads back (it was written
+/// little-endian: a big-endian target compiles every pattern).
+fn built_pattern(pattern: &str) -> Option<Pattern> {
+    let index = BUILT_PATTERNS
+        .binary_search_by(|(built, _)| (*built).cmp(pattern))
+        .ok()?;
+    let (dfa, _) = regex_automata::dfa::sparse::DFA::from_bytes(BUILT_PATTERNS[index].1).ok()?;
+    Some(Pattern::Built(Box::new(dfa)))
+}
+
+/// Compiles a rule's pattern for matching only. A built-in rule's pattern comes compiled with
+/// the binary. Any other is built without capture groups, prefilter, one-pass or backtracking
+/// engine (the lazy DFA and the PikeVM answer `is_match`), which makes compiling about a third
+/// cheaper.
 pub fn compile(pattern: &str) -> Result<Pattern, String> {
+    if let Some(built) = built_pattern(pattern) {
+        return Ok(built);
+    }
+    compile_text(pattern)
+}
+
+/// Compiles `pattern` from its text, whether or not the binary carries it built.
+pub fn compile_text(pattern: &str) -> Result<Pattern, String> {
     use regex_automata::nfa::thompson::WhichCaptures;
-    Pattern::builder()
+    regex_automata::meta::Regex::builder()
         .configure(
             regex_automata::meta::Config::new()
                 .which_captures(WhichCaptures::None)
@@ -116,6 +163,7 @@ pub fn compile(pattern: &str) -> Result<Pattern, String> {
                 .backtrack(false),
         )
         .build(pattern)
+        .map(Pattern::Compiled)
         .map_err(|e| crate::text::describe_regex(&e))
 }
 
@@ -496,6 +544,111 @@ mod tests {
                 .iter()
                 .any(|(file, _, _)| *file == "go-runtime.yaml")
         );
+    }
+
+    /// Names the built-in patterns are about, one or more for each, and near misses.
+    const PATTERN_NAMES: &[&str] = &[
+        "compress/flate",
+        "github.com/klauspost/compress/zstd",
+        "github.com/klauspost/compress/internal/snapref",
+        "xcompress/flate",
+        "compress/flate2",
+        "crypto/sha256",
+        "crypto/internal/fips140/v1.0.0/sha256",
+        "github.com/cespare/xxhash/v2",
+        "github.com/zeebo/blake3/internal/alg",
+        "crypto/sha256x",
+        "encoding/json",
+        "encoding/json/v2",
+        "github.com/goccy/go-json/internal/encoder",
+        "tailscale.com/net/netmon",
+        "tailscale.com/portlist",
+        "golang.zx2c4.com/wireguard/device.(*Device).PopulatePools",
+        "golang.zx2c4.com/wireguard/device.(*Device).RoutineEncryption",
+        "golang.zx2c4.com/wireguard/device.(*Device).RoutineEncryptionX",
+        "garbage collection",
+        "memory allocation",
+        "go.uber.org/zap/zapcore",
+        "github.com/sirupsen/logrus",
+        "gopkg.in/natefinch/lumberjack.v2",
+        "github.com/go-kit/kit/log/level",
+        "k8s.io/klog/v2",
+        "runtime.runTimer",
+        "time.(*Timer).Reset",
+        "runtime.growslice",
+        "bytes.(*Buffer).grow",
+        "sync.(*RWMutex).RLock",
+        "runtime.lock2",
+        "fmt.Sprintf",
+        "myfmt.Sprintf",
+        "net/http.(*persistConn).readLoop",
+        "regexp.MustCompile",
+        "regexp.(*Regexp).FindStringSubmatch",
+        "runtime.asyncPreempt",
+        "runtime.asyncPreempt2",
+        "runtime.gcAssistAlloc",
+        "sync.(*Pool).Get",
+        "sync.(*Pool).GetX",
+        "gvisor.dev/gvisor/pkg/tcpip/transport/tcp.(*processor).start",
+        "tailscale.com/wgengine/netstack.(*processor).start",
+        "",
+        "é/compress/flate",
+        "compress/flate\n",
+    ];
+
+    #[test]
+    fn every_built_in_pattern_comes_built_and_matches_as_compiled() {
+        // The functions and packages of the corpus services' CPU profiles, and the names above.
+        let mut names: Vec<String> = PATTERN_NAMES.iter().map(|n| n.to_string()).collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/services");
+        for service in [
+            "influxdb-1svc-20261202-132000",
+            "traefik-1svc-20261202-130000",
+        ] {
+            let data = std::fs::read(dir.join(format!("{service}-cpu.prof"))).unwrap();
+            let profile = crate::profile::decode(&data, &Default::default()).unwrap();
+            for function in &profile.functions {
+                // Its package: what precedes the first `.` after the last `/`.
+                let name = function.name.as_str();
+                let after_slash = name.rfind('/').map_or(0, |i| i + 1);
+                let end = name[after_slash..]
+                    .find('.')
+                    .map_or(name.len(), |i| after_slash + i);
+                names.push(name[..end].to_string());
+                names.push(function.name.clone());
+            }
+        }
+        let rules = load(&[]).unwrap();
+        let patterns: Vec<&String> = rules
+            .iter()
+            .flat_map(|r| &r.when)
+            .filter_map(|c| c.pattern.as_ref())
+            .collect();
+        assert!(patterns.len() >= 20);
+        for pattern in patterns {
+            let Some(built @ Pattern::Built(_)) = compile(pattern).ok() else {
+                panic!("{pattern:?} is not built into the binary");
+            };
+            let compiled = compile_text(pattern).unwrap();
+            assert!(matches!(compiled, Pattern::Compiled(_)));
+            let mut matched = 0;
+            for name in &names {
+                let is = compiled.is_match(name);
+                assert_eq!(built.is_match(name), is, "{pattern:?} on {name:?}");
+                matched += usize::from(is);
+            }
+            assert!(matched > 0, "no name matches {pattern:?}");
+            assert!(matched < names.len(), "every name matches {pattern:?}");
+        }
+    }
+
+    #[test]
+    fn a_pattern_not_built_in_is_compiled_from_its_text() {
+        let pattern = compile("^mine\\.(Handler|Serve)$").unwrap();
+        assert!(matches!(pattern, Pattern::Compiled(_)));
+        assert!(pattern.is_match("mine.Handler"));
+        assert!(!pattern.is_match("mine.Handlers"));
+        assert!(compile("(unclosed").is_err());
     }
 
     #[test]
