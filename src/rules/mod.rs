@@ -152,7 +152,7 @@ pub fn compile(pattern: &str) -> Result<Pattern, String> {
 }
 
 /// Compiles `pattern` from its text, whether or not the binary carries it built.
-pub fn compile_text(pattern: &str) -> Result<Pattern, String> {
+fn compile_text(pattern: &str) -> Result<Pattern, String> {
     use regex_automata::nfa::thompson::WhichCaptures;
     regex_automata::meta::Regex::builder()
         .configure(
