@@ -30,8 +30,19 @@ pub const LARGE_MEMBER_BYTES: u64 = 16 << 20;
 /// 42.3 MB either way.
 pub fn reading_member(bytes: u64) {
     if bytes >= LARGE_MEMBER_BYTES {
+        LARGE_MEMBER_READ.store(true, std::sync::atomic::Ordering::Relaxed);
         set_purge_delay(0);
     }
+}
+
+/// Set once a large member was read: see [`large_member_read`].
+static LARGE_MEMBER_READ: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process has read a member of [`LARGE_MEMBER_BYTES`] or more: memory is then
+/// the scarce resource, and a report runs one after the other the analyses whose largest
+/// moments would add up side by side (`InvestigationOptions::memory_scarce`).
+pub fn large_member_read() -> bool {
+    LARGE_MEMBER_READ.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// `mi_option_arena_eager_commit`, which the bindings do not name: in v3's mimalloc.h it is

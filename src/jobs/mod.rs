@@ -157,6 +157,7 @@ fn investigation_inputs(
             .as_ref()
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned()),
+        memory_scarce: crate::allocator::large_member_read(),
     };
     Ok((context, investigation_options))
 }

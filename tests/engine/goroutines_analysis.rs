@@ -101,3 +101,30 @@ fn fixture_debug2_states_and_creators() {
     assert_eq!(dispatch.states[0].state, "chan receive");
     assert_eq!(analysis.mutex_waiters.by_state[0].state, "semacquire");
 }
+
+#[test]
+fn the_goroutine_analysis_before_the_memory_one_gives_the_same_report() {
+    use pprof_report::analyze::investigation::{self, InvestigationOptions};
+    use pprof_report::context::Context;
+    use pprof_report::profile::DecodeOptions;
+    // A set with every analysis to order: CPU, heap, allocs, the goroutine profile and both
+    // dumps, contention; the findings need the goroutine analysis.
+    let set = pprof_report::set::open(
+        &fixtures().join("sim-57svc-20261125-145700"),
+        &DecodeOptions::default(),
+    )
+    .unwrap();
+    let context = Context::load(set.context.as_ref().unwrap()).unwrap();
+    let report = |memory_scarce| {
+        let options = InvestigationOptions {
+            rules: pprof_report::rules::load(&[]).unwrap(),
+            memory_scarce,
+            ..Default::default()
+        };
+        investigation::investigate(&set, &context, &options).0
+    };
+    let (side_by_side, one_after_the_other) = (report(false), report(true));
+    assert!(side_by_side.goroutines.is_some() && side_by_side.memory.is_some());
+    assert!(!side_by_side.findings.recommendations.is_empty());
+    assert_eq!(side_by_side, one_after_the_other);
+}
