@@ -227,7 +227,8 @@ pub struct InvestigationOptions {
     pub rules: Vec<crate::rules::Rule>,
     /// The context file's name, when there was one (shown in the report).
     pub context_file: Option<String>,
-    /// Memory, not time, is what the set makes scarce (a member of tens of MB): the goroutine
+    /// Memory, not time, is what the set makes scarce (the report's job sets it when a member
+    /// inflated to 16 MiB or more, `allocator::large_member_read`): the goroutine
     /// analysis then runs before the memory analysis instead of beside it. Each holds
     /// transient tables as large as its input (the goroutine grouping, the merged samples of
     /// the heap and allocs views), and on such a set the other passes keep both cores busy
@@ -411,7 +412,7 @@ pub fn analyses<'s>(
         };
     let (memory, (cpu, goroutines, (mutex, block, findings))) = if options.memory_scarce {
         // Measured on bench/large.sh's whole generated set: peak RSS 120.0 MB instead of
-        // 129.2 (medians of 7 alternating runs), in the same time.
+        // 128.5 (medians of 9 alternating runs), in the same time (docs/speed.md).
         let (goroutines, cpu) = goroutines_and_cpu();
         let (memory, rest) = join.join(memory, || {
             contention_and_findings(cpu.as_ref(), goroutines.as_ref())
