@@ -92,6 +92,16 @@ pub fn differential(before: &Profile, after: &Profile) -> Vec<String> {
 /// the line. Samples with a value of zero or below are left out (a flame graph cannot draw
 /// them). Top-level frames are always kept, so the graph's total width is the total.
 pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Folded {
+    folded_for_widths(profile, &[index], min_share)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`folded_for_width`] of several sample indices of one profile, in their order, from one
+/// walk over the stacks: a heap profile standing in for the allocs profile gives both the
+/// in-use and the allocated graphs, and the walk (one cache miss per sample per level on a
+/// production profile) is most of the work, whatever each index adds.
+pub fn folded_for_widths(profile: &Profile, indices: &[usize], min_share: f64) -> Vec<Folded> {
     let frames = FrameNames::new(profile);
     // A cursor's place in its stack fits 32 bits on every real profile: 8-byte cursors
     // instead of 12 (16 before the samples became bits), 6.4 MB less at the peak of a
@@ -100,48 +110,95 @@ pub fn folded_for_width(profile: &Profile, index: usize, min_share: f64) -> Fold
         .map(|l| frames.of_location(l).len())
         .max()
         .unwrap_or(0);
-    if Packed::fits(profile.samples.longest_stack_bytes(), most_frames) {
-        fold::<Packed>(profile, frames, index, min_share)
-    } else {
-        fold::<Wide>(profile, frames, index, min_share)
+    let packed = Packed::fits(profile.samples.longest_stack_bytes(), most_frames);
+    let mut folded = Vec::with_capacity(indices.len());
+    for chunk in indices.chunks(MAX_INDICES) {
+        folded.extend(if packed {
+            fold::<Packed>(profile, &frames, chunk, min_share)
+        } else {
+            fold::<Wide>(profile, &frames, chunk, min_share)
+        });
     }
+    folded
 }
 
-fn fold<'a, P: Place>(
-    profile: &'a Profile,
-    mut frames: FrameNames<'a>,
-    index: usize,
-    min_share: f64,
-) -> Folded {
-    let total: i64 = profile
-        .samples()
-        .map(|s| s.value(index))
-        .filter(|&v| v > 0)
-        .fold(0i64, i64::saturating_add);
-    let threshold = total as f64 * min_share;
+/// Sample indices folded in one walk; each has a bit in a node's masks.
+const MAX_INDICES: usize = 4;
 
-    let mut tree = Tree::default();
+/// The bits of `mask`, lowest first.
+fn bits(mut mask: u8) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (mask != 0).then(|| {
+            let bit = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            bit
+        })
+    })
+}
+
+/// Builds the call tree of up to [`MAX_INDICES`] sample indices at once. Each index's tree
+/// is the one a walk of that index alone would build: a node is that index's (its bit in
+/// `present`) when a sample with a positive value of the index reached it from a node of
+/// the index that was not cut, and it is cut for the index (its bit in `cut`) when that
+/// index's value there is narrower than its threshold. A cursor goes on while its node
+/// is still live for an index its sample counts in.
+fn fold<P: Place>(
+    profile: &Profile,
+    frames: &FrameNames<'_>,
+    indices: &[usize],
+    min_share: f64,
+) -> Vec<Folded> {
+    let width = indices.len();
+    let mut elided_names: Vec<String> = Vec::new();
+    let totals: Vec<i64> = indices
+        .iter()
+        .map(|&index| {
+            profile
+                .samples()
+                .map(|s| s.value(index))
+                .filter(|&v| v > 0)
+                .fold(0i64, i64::saturating_add)
+        })
+        .collect();
+    let thresholds: Vec<f64> = totals.iter().map(|&t| t as f64 * min_share).collect();
+    // The indices a sample counts in, and its value in each.
+    let counted = |sample: usize, values: &mut [i64; MAX_INDICES]| -> u8 {
+        let mut mask = 0;
+        for (i, &index) in indices.iter().enumerate() {
+            let value = profile.samples.value_of(sample, index);
+            values[i] = value;
+            if value > 0 {
+                mask |= 1 << i;
+            }
+        }
+        mask
+    };
+    let mut values = [0i64; MAX_INDICES];
+
+    let mut tree = Tree::new(width);
     // Sized once: a filtered iterator gives no length, and doubling a vector of a million
     // cursors copies it and faults in fresh pages at every size.
     let mut cursors: Cursors<P> = Cursors::with_capacity(profile.samples.len());
-    for s in profile.samples().filter(|s| s.value(index) > 0) {
-        cursors.push(
-            s.index(),
-            Cursor {
-                node: ROOT,
-                place: P::new(s.locations().remaining_bytes() as u32, 0),
-            },
-        );
+    for s in profile.samples() {
+        if counted(s.index(), &mut values) != 0 {
+            cursors.push(
+                s.index(),
+                Cursor {
+                    node: ROOT,
+                    place: P::new(s.locations().remaining_bytes() as u32, 0),
+                },
+            );
+        }
     }
-    let mut narrow_paths = 0;
-    let mut narrow_value = 0i64;
+    let mut narrow_paths = vec![0usize; width];
+    let mut narrow_value = vec![0i64; width];
     let mut depth = 0;
     // The nodes whose children this level creates, and the children it created.
     let mut parents: Vec<u32> = vec![ROOT];
     let mut created: Vec<u32> = Vec::new();
     // Each parent's position in `parents`, and a parents × names table of children: the
     // lookup of every sample at every level is an index, not a hash (a level has at most
-    // about 1/min_share parents, since narrower ones are cut).
+    // about 1/min_share parents per index, since narrower ones are cut).
     let mut position: Vec<u32> = vec![0];
     let mut table: Vec<u32> = Vec::new();
     let names = frames.names.len();
@@ -153,17 +210,19 @@ fn fold<'a, P: Place>(
             // many frames it had.
             let mut elided: HashMap<usize, u32> = HashMap::new();
             for (sample, cursor) in cursors.iter() {
-                let count = cursor.remaining_frames(profile, sample, &frames);
+                let count = cursor.remaining_frames(profile, sample, frames);
                 let name = *elided.entry(count).or_insert_with(|| {
-                    frames
-                        .names
-                        .push(Cow::Owned(format!("[{count} frames elided]")));
-                    (frames.names.len() - 1) as u32
+                    elided_names.push(format!("[{count} frames elided]"));
+                    (names + elided_names.len() - 1) as u32
                 });
+                let mask = counted(sample, &mut values) & tree.live(cursor.node);
                 let child = tree.child(cursor.node, name, &mut created);
-                let value = profile.samples.value_of(sample, index);
-                tree.nodes[child as usize].value += value;
-                tree.nodes[child as usize].own += value;
+                tree.nodes[child as usize].present |= mask;
+                for i in bits(mask) {
+                    let at = child as usize * width + i;
+                    tree.value[at] += values[i];
+                    tree.own[at] += values[i];
+                }
             }
             break;
         }
@@ -177,9 +236,12 @@ fn fold<'a, P: Place>(
             table.resize(parents.len() * names, NONE);
         }
         cursors.retain(|sample, cursor| {
-            let value = profile.samples.value_of(sample, index);
-            let Some(name) = cursor.next_frame(profile, sample, &frames, depth) else {
-                tree.nodes[cursor.node as usize].own += value;
+            // Every cursor left counts in an index its node is live for (see below).
+            let mask = counted(sample, &mut values) & tree.live(cursor.node);
+            let Some(name) = cursor.next_frame(profile, sample, frames, depth) else {
+                for i in bits(mask) {
+                    tree.own[cursor.node as usize * width + i] += values[i];
+                }
                 return false;
             };
             let child = if dense {
@@ -192,32 +254,44 @@ fn fold<'a, P: Place>(
             } else {
                 tree.child(cursor.node, name, &mut created)
             };
-            tree.nodes[child as usize].value += value;
+            tree.nodes[child as usize].present |= mask;
+            for i in bits(mask) {
+                tree.value[child as usize * width + i] += values[i];
+            }
             cursor.node = child;
             true
         });
-        if depth > 1 && threshold > 0.0 {
+        if depth > 1 {
+            let mut any_cut = false;
             for &node in &created {
                 let n = &tree.nodes[node as usize];
-                if (n.value as f64) < threshold {
-                    let (parent, value) = (n.parent, n.value);
-                    tree.nodes[node as usize].cut = true;
-                    tree.nodes[parent as usize].own += value;
-                    narrow_paths += 1;
-                    narrow_value += value;
+                let (parent, present) = (n.parent as usize, n.present);
+                for i in bits(present) {
+                    let value = tree.value[node as usize * width + i];
+                    if thresholds[i] > 0.0 && (value as f64) < thresholds[i] {
+                        tree.nodes[node as usize].cut |= 1 << i;
+                        tree.own[parent * width + i] += value;
+                        narrow_paths[i] += 1;
+                        narrow_value[i] += value;
+                        any_cut = true;
+                    }
                 }
             }
-            cursors.retain(|_, c| !tree.nodes[c.node as usize].cut);
+            if any_cut {
+                cursors.retain(|sample, c| counted(sample, &mut values) & tree.live(c.node) != 0);
+            }
         }
         parents.clear();
-        parents.extend(created.iter().filter(|&&n| !tree.nodes[n as usize].cut));
+        parents.extend(created.iter().filter(|&&n| tree.live(n) != 0));
     }
-    Folded {
-        lines: tree.lines(&frames),
-        narrow_paths,
-        narrow_value,
-        total,
-    }
+    (0..width)
+        .map(|i| Folded {
+            lines: tree.lines(frames, &elided_names, i),
+            narrow_paths: narrow_paths[i],
+            narrow_value: narrow_value[i],
+            total: totals[i],
+        })
+        .collect()
 }
 
 /// The cleaned frame names of every location, innermost first, interned.
@@ -475,44 +549,58 @@ const DENSE_LIMIT: usize = 1 << 22;
 struct Node {
     parent: u32,
     name: u32,
-    /// Everything beneath the node.
-    value: i64,
-    /// Samples that end at the node, and paths beneath it cut for being too narrow.
-    own: i64,
-    cut: bool,
+    /// The indices whose tree holds the node, a bit each.
+    present: u8,
+    /// The indices for which the node is too narrow: its value went to its parent's own.
+    cut: u8,
 }
 
+/// The call tree of several sample indices: nodes, and per node and index its value
+/// (everything beneath it) and its own (samples that end at it, and paths beneath it cut
+/// for being too narrow), `width` of each per node.
 struct Tree {
+    width: usize,
     nodes: Vec<Node>,
+    value: Vec<i64>,
+    own: Vec<i64>,
     children: FxHashMap<u64, u32>,
 }
 
-impl Default for Tree {
-    fn default() -> Self {
+impl Tree {
+    /// The root alone, in every index's tree.
+    fn new(width: usize) -> Self {
         Tree {
+            width,
             nodes: vec![Node {
                 parent: ROOT,
                 name: u32::MAX,
-                value: 0,
-                own: 0,
-                cut: false,
+                present: u8::MAX,
+                cut: 0,
             }],
+            value: vec![0; width],
+            own: vec![0; width],
             children: HashMap::default(),
         }
     }
-}
 
-impl Tree {
+    /// The indices for which the walk goes on beneath `node`.
+    #[inline]
+    fn live(&self, node: u32) -> u8 {
+        let n = &self.nodes[node as usize];
+        n.present & !n.cut
+    }
+
     /// A new node under `parent`, for a level that finds its children in a table.
     fn add(&mut self, parent: u32, name: u32, created: &mut Vec<u32>) -> u32 {
         let id = self.nodes.len() as u32;
         self.nodes.push(Node {
             parent,
             name,
-            value: 0,
-            own: 0,
-            cut: false,
+            present: 0,
+            cut: 0,
         });
+        self.value.extend(std::iter::repeat_n(0, self.width));
+        self.own.extend(std::iter::repeat_n(0, self.width));
         created.push(id);
         id
     }
@@ -520,38 +608,44 @@ impl Tree {
     /// The child `name` of `parent`, created on first use, for a level that hashes.
     fn child(&mut self, parent: u32, name: u32, created: &mut Vec<u32>) -> u32 {
         let key = (u64::from(parent) << 32) | u64::from(name);
-        let next = self.nodes.len() as u32;
-        let id = *self.children.entry(key).or_insert(next);
-        if id == next {
-            self.nodes.push(Node {
-                parent,
-                name,
-                value: 0,
-                own: 0,
-                cut: false,
-            });
-            created.push(id);
+        match self.children.get(&key) {
+            Some(&id) => id,
+            None => {
+                let id = self.add(parent, name, created);
+                self.children.insert(key, id);
+                id
+            }
         }
-        id
     }
 
-    /// One line per node with its own value: the path from the root, sorted.
-    fn lines(&self, frames: &FrameNames) -> Vec<String> {
+    /// One line per node of index `i` with its own value: the path from the root, sorted.
+    /// Names past the profile's are those of `elided`.
+    fn lines(&self, frames: &FrameNames, elided: &[String], i: usize) -> Vec<String> {
+        let name_of = |name: u32| -> &str {
+            let name = name as usize;
+            match frames.names.get(name) {
+                Some(n) => n,
+                None => elided
+                    .get(name - frames.names.len())
+                    .map_or("", String::as_str),
+            }
+        };
         let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
         let mut path: Vec<&str> = Vec::new();
         for (id, node) in self.nodes.iter().enumerate().skip(1) {
-            if node.cut || node.own == 0 {
+            let own = self.own[id * self.width + i];
+            if node.present & (1 << i) == 0 || node.cut & (1 << i) != 0 || own == 0 {
                 continue;
             }
             path.clear();
             let mut at = id as u32;
             while at != ROOT {
                 let n = &self.nodes[at as usize];
-                path.push(&frames.names[n.name as usize]);
+                path.push(name_of(n.name));
                 at = n.parent;
             }
             path.reverse();
-            *stacks.entry(path.join(";")).or_insert(0) += node.own;
+            *stacks.entry(path.join(";")).or_insert(0) += own;
         }
         stacks
             .into_iter()
@@ -704,10 +798,10 @@ mod tests {
             small.sample(&stack, &[value], Labels::default()).unwrap();
         }
         let p = small.finish();
-        let packed = fold::<Packed>(&p, FrameNames::new(&p), 0, 0.0);
-        let wide = fold::<Wide>(&p, FrameNames::new(&p), 0, 0.0);
+        let packed = fold::<Packed>(&p, &FrameNames::new(&p), &[0], 0.0);
+        let wide = fold::<Wide>(&p, &FrameNames::new(&p), &[0], 0.0);
         assert_eq!(packed, wide);
-        assert_eq!(packed.lines.len(), 2);
+        assert_eq!(packed[0].lines.len(), 2);
     }
 
     #[test]
@@ -741,6 +835,60 @@ mod tests {
         assert_eq!(frames[0], "main.main");
         assert_eq!(frames[MAX_FRAMES - 1], "main.f");
         assert_eq!(frames[MAX_FRAMES], "[10 frames elided]");
+    }
+
+    #[test]
+    fn several_indices_fold_in_one_walk_as_each_would_alone() {
+        let mut b = ProfileBuilder::new(
+            ["inuse_space", "alloc_space", "other"]
+                .map(|kind| ValueType {
+                    kind: kind.into(),
+                    unit: "bytes".into(),
+                })
+                .to_vec(),
+        );
+        let locations: Vec<usize> = (0..6)
+            .map(|i| frame(&mut b, i + 1, &format!("pkg.f{i}")))
+            .collect();
+        // A fixed pseudo-random walk: stacks of 1 to 8 frames over six functions, values
+        // that are zero or negative in one index and not in another, so that the indices
+        // cut different paths and follow different samples.
+        let mut state = 12345u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        for _ in 0..400 {
+            let depth = 1 + next(8) as usize;
+            let stack: Vec<usize> = (0..depth).map(|_| locations[next(6) as usize]).collect();
+            let value = |v: u64| match v % 5 {
+                0 => 0,
+                1 => -3,
+                _ => v as i64,
+            };
+            let values = [value(next(200)), value(next(900)), value(next(50))];
+            b.sample(&stack, &values, Labels::default()).unwrap();
+        }
+        // One stack past the cut-off depth, counted in the second index only.
+        let deep = vec![locations[0]; MAX_FRAMES + 3];
+        b.sample(&deep, &[0, 500, 0], Labels::default()).unwrap();
+        let p = b.finish();
+        for share in [0.0, 0.004, 0.02, 0.1] {
+            let together = folded_for_widths(&p, &[1, 0, 2], share);
+            let alone: Vec<Folded> = [1, 0, 2]
+                .map(|index| folded_for_width(&p, index, share))
+                .to_vec();
+            assert_eq!(together, alone, "min_share {share}");
+            assert!(together.iter().all(|f| !f.lines.is_empty()));
+        }
+        // The cuts differ between the indices, so the walk follows each its own way.
+        let cut = folded_for_widths(&p, &[0, 1], 0.02);
+        assert_ne!(cut[0].narrow_paths, cut[1].narrow_paths);
+        let all = folded_for_widths(&p, &[0, 1], 0.0);
+        assert!(all[1].lines.iter().any(|l| l.contains("frames elided]")));
+        assert!(!all[0].lines.iter().any(|l| l.contains("frames elided]")));
     }
 
     #[test]

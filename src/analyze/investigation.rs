@@ -17,6 +17,7 @@ use super::other::{self, OtherProfile};
 use super::summary::{ExecutiveSummary, summarize};
 use super::{Join, Sequential};
 use crate::context::Context;
+use crate::profile::Profile;
 use crate::set::{Content, MemberKind, ProfileSet, SetName};
 use crate::timefmt;
 use crate::units;
@@ -892,24 +893,47 @@ const FLAME_KINDS: [FlameKind; 4] = [
     },
 ];
 
-/// The flame graphs the set can give, with their folded stacks.
+/// The flame graphs the set can give, with their folded stacks. Graphs of one profile (a
+/// heap profile standing in for the allocs profile gives both memory graphs) are folded
+/// in one walk over its stacks.
 fn flame_inputs(set: &ProfileSet) -> Vec<FlameInput> {
-    FLAME_KINDS
+    let drawn: Vec<(&FlameKind, &crate::set::Member, &Profile, usize)> = FLAME_KINDS
         .iter()
         .filter_map(|kind| {
             let member = kind.members.iter().find_map(|k| set.member(*k))?;
             let profile = member.profile()?;
             let index = profile.sample_index_of(kind.sample_index)?;
-            let folded = flame::folded_for_width(profile, index, flame::MIN_SHARE);
+            Some((kind, member, profile, index))
+        })
+        .collect();
+    let mut folded: Vec<Option<flame::Folded>> = vec![None; drawn.len()];
+    for (first, &(_, _, profile, _)) in drawn.iter().enumerate() {
+        if folded[first].is_some() {
+            continue;
+        }
+        let same: Vec<usize> = (first..drawn.len())
+            .filter(|&i| std::ptr::eq(drawn[i].2, profile))
+            .collect();
+        let indices: Vec<usize> = same.iter().map(|&i| drawn[i].3).collect();
+        let graphs = flame::folded_for_widths(profile, &indices, flame::MIN_SHARE);
+        for (i, graph) in same.into_iter().zip(graphs) {
+            folded[i] = Some(graph);
+        }
+    }
+    drawn
+        .into_iter()
+        .zip(folded)
+        .map(|((kind, member, _, _), folded)| {
+            let folded = folded.unwrap_or_default();
             let base = format!("{} ({})", file_name(&member.path), kind.sample_index);
-            Some(FlameInput {
+            FlameInput {
                 id: kind.id.to_string(),
                 subtitle: flame_subtitle(base, &folded),
                 folded: folded.lines,
                 title: format!("{} — {}", kind.what, set.name),
                 count_name: kind.count_name.to_string(),
                 palette: kind.palette,
-            })
+            }
         })
         .collect()
 }
