@@ -180,16 +180,30 @@ impl<'p> ModuleCache<'p> {
 const MAX_TABLES: usize = 8;
 
 /// Per entry module, the first function of each location that may be named its caller
-/// ([`ModuleCache::may_call`]), worked out on first use: a deep stack is then one table
-/// load per frame.
-#[derive(Default)]
+/// ([`ModuleCache::may_call`]), worked out on first use, or for every location at once when
+/// `eager`: a deep stack is then one table load per frame.
 struct CallerTables {
-    tables: rustc_hash::FxHashMap<u32, Vec<u32>>,
+    eager: bool,
+    tables: rustc_hash::FxHashMap<u32, CallerTable>,
+}
+
+/// One entry module's table, and whether any location has a caller for it (known only for
+/// a table filled at once).
+struct CallerTable {
+    slots: Vec<u32>,
+    none_at_all: bool,
 }
 
 impl CallerTables {
     const UNKNOWN: u32 = u32::MAX;
     const NONE: u32 = u32::MAX - 1;
+
+    fn new(eager: bool) -> Self {
+        CallerTables {
+            eager,
+            tables: Default::default(),
+        }
+    }
 
     /// The first function of the locations `above` (leaf first) that may call code in
     /// module `module`. The module's table is looked up once per stack, not per frame.
@@ -198,24 +212,35 @@ impl CallerTables {
         profile: &Profile,
         modules: &mut ModuleCache,
         module: u32,
-        above: &[u32],
+        mut above: impl Iterator<Item = usize>,
     ) -> Option<usize> {
-        let mut find = |location: u32| {
-            profile.locations[location as usize]
+        let mut find = |location: usize| {
+            profile.locations[location]
                 .lines
                 .iter()
                 .map(|line| line.function)
                 .find(|&f| modules.may_call(f, module))
         };
         if !self.tables.contains_key(&module) && self.tables.len() >= MAX_TABLES {
-            return above.iter().find_map(|&l| find(l));
+            return above.find_map(find);
         }
-        let table = self
-            .tables
-            .entry(module)
-            .or_insert_with(|| vec![Self::UNKNOWN; profile.locations.len()]);
-        above.iter().find_map(|&l| {
-            let slot = &mut table[l as usize];
+        let eager = self.eager;
+        let table = self.tables.entry(module).or_insert_with(|| {
+            let slots: Vec<u32> = if eager {
+                (0..profile.locations.len())
+                    .map(|l| find(l).map_or(Self::NONE, |f| f as u32))
+                    .collect()
+            } else {
+                vec![Self::UNKNOWN; profile.locations.len()]
+            };
+            let none_at_all = eager && slots.iter().all(|&s| s == Self::NONE);
+            CallerTable { slots, none_at_all }
+        });
+        if table.none_at_all {
+            return None;
+        }
+        above.find_map(|l| {
+            let slot = &mut table.slots[l];
             if *slot == Self::UNKNOWN {
                 *slot = find(l).map_or(Self::NONE, |f| f as u32);
             }
@@ -239,33 +264,43 @@ pub(super) fn attribute(
     // Locations, not functions, are walked per sample: a location holds one function or a
     // few inlined ones, and only the one holding the outermost match is opened up.
     let hits = location_hits(profile, matches);
-    let mut locations: Vec<u32> = Vec::new();
-    let mut callers = CallerTables::default();
+    // Tables of callers filled up front when there are more samples to attribute than
+    // locations: then a module that nothing in the profile may call is known at once, and
+    // its samples' stacks are not searched for a caller (a service whose sites are called
+    // by its own module's code only, the usual case, searched every stack to its root).
+    let masked = mask.iter().filter(|&&m| m).count();
+    let mut callers = CallerTables::new(masked > profile.locations.len());
     // (entry, caller) → value, hashed per sample and put in order once at the end.
     let mut tally: rustc_hash::FxHashMap<(u32, Option<u32>), i64> = Default::default();
     for (sample, hit) in profile.samples().zip(mask) {
         if !*hit {
             continue;
         }
-        locations.clear();
-        locations.extend(sample.locations().map(|l| l as u32));
-        let Some(outer) = locations.iter().rposition(|&l| hits[l as usize]) else {
+        // The outermost matching location, and what is above it, read without collecting
+        // the stack.
+        let mut stack = sample.locations();
+        let mut outer = None;
+        while let Some(location) = stack.next() {
+            if hits[location] {
+                outer = Some((location, stack.clone()));
+            }
+        }
+        let Some((outer, above)) = outer else {
             continue;
         };
         // The functions of the location holding the outermost match, innermost first.
-        let lines = &profile.locations[locations[outer] as usize].lines;
+        let lines = &profile.locations[outer].lines;
         let Some(entry_line) = lines.iter().rposition(|l| matches[l.function]) else {
             continue;
         };
         let entry = lines[entry_line].function as u32;
         let module = modules.module(entry);
         let in_entry_location = lines[entry_line + 1..].iter().map(|l| l.function);
-        let above = &locations[outer + 1..];
         // The nearest code above from another module, else the direct caller.
         let direct = in_entry_location.clone().next().or_else(|| {
             above
-                .iter()
-                .find_map(|&l| profile.locations[l as usize].lines.first())
+                .clone()
+                .find_map(|l| profile.locations[l].lines.first())
                 .map(|l| l.function)
         });
         let caller = in_entry_location
@@ -974,6 +1009,63 @@ mod tests {
             stack_share_of_locations(&profile, "cpu", &[false; 5]).unwrap();
         assert_eq!((share, matched, total), (0.0, 0, 100));
         assert_eq!(mask, [false; 3]);
+    }
+
+    #[test]
+    fn attribution_of_more_samples_than_locations_names_the_same_callers() {
+        use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
+        let site = "example.com/shop/cache.(*Cache).fill";
+        let own = "example.com/shop/cache.(*Cache).Get";
+        let other = "example.com/gateway/api.serve";
+        // `own_stacks` stacks of site ← own ← goexit, and one through `other` if `via_other`,
+        // sharing their locations as a real profile's stacks do.
+        let profile_of = |own_stacks: i64, via_other: bool| {
+            let mut b = ProfileBuilder::new(vec![ValueType {
+                kind: "cpu".into(),
+                unit: "nanoseconds".into(),
+            }]);
+            let location = |name: &str| {
+                let function = b.function(name, "x.go");
+                let line = Line {
+                    function,
+                    line: 1,
+                    column: 0,
+                };
+                b.location(function as u64 + 1, &[line])
+            };
+            let [site, own, other, root] = [site, own, other, "runtime.goexit"].map(location);
+            for i in 0..own_stacks {
+                b.sample(&[site, own, root], &[10 + i], Labels::default())
+                    .unwrap();
+            }
+            if via_other {
+                b.sample(&[site, own, other, root], &[1000], Labels::default())
+                    .unwrap();
+            }
+            b.finish()
+        };
+        // A few stacks get their callers' tables filled on first use, more stacks than
+        // locations at once; the callers named are the same.
+        for (count, via_other, caller) in [
+            // Called by its own module's code only, nothing of another module anywhere:
+            // the direct caller.
+            (1, false, own),
+            (12, false, own),
+            // Code of another module above in one stack, the heaviest: named.
+            (1, true, other),
+            (12, true, other),
+        ] {
+            let profile = profile_of(count, via_other);
+            assert_eq!(profile.locations.len(), 4);
+            let matches: Vec<bool> = profile.functions.iter().map(|f| f.name == site).collect();
+            let mask = vec![true; profile.samples.len()];
+            let attribution = attribute(&profile, "cpu", &mask, &matches).unwrap();
+            assert_eq!(
+                attribution.caller.as_deref(),
+                Some(caller),
+                "{count} stacks"
+            );
+        }
     }
 
     #[test]
