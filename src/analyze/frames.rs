@@ -99,13 +99,7 @@ impl KeyCounter {
 
     /// Adds one stack of keys, leaf first, with one value per sample type.
     pub fn add(&mut self, keys: impl IntoIterator<Item = u32>, values: &[i64]) {
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            // After 2^32 stacks the stamps wrap: start the marks over.
-            self.seen.fill(0);
-            self.stamp = 1;
-        }
-        let width = self.width;
+        self.start_stack();
         let mut first = true;
         // Neighbouring frames mostly share their key (a package's functions call each
         // other): a key equal to the one before is already counted for this stack.
@@ -116,20 +110,44 @@ impl KeyCounter {
                 continue;
             }
             previous = key;
-            let k = key as usize;
-            if self.seen[k] != self.stamp {
-                self.seen[k] = self.stamp;
-                let at = k * width;
-                for (c, v) in self.cum[at..at + width].iter_mut().zip(values) {
-                    *c += v;
-                }
-                if first {
-                    for (f, v) in self.flat[at..at + width].iter_mut().zip(values) {
-                        *f += v;
-                    }
-                }
+            self.count_cum(key, values);
+            if first {
+                self.count_flat(key, values);
             }
             first = false;
+        }
+    }
+
+    /// Starts a stack: each key's cum counts once until the next start.
+    #[inline]
+    pub fn start_stack(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            // After 2^32 stacks the stamps wrap: start the marks over.
+            self.seen.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    /// Adds `values` to `key`'s cum, unless the stack counted it already.
+    #[inline]
+    pub fn count_cum(&mut self, key: u32, values: &[i64]) {
+        let k = key as usize;
+        if self.seen[k] != self.stamp {
+            self.seen[k] = self.stamp;
+            let at = k * self.width;
+            for (c, v) in self.cum[at..at + self.width].iter_mut().zip(values) {
+                *c += v;
+            }
+        }
+    }
+
+    /// Adds `values` to `key`'s flat: the stack's leaf key.
+    #[inline]
+    pub fn count_flat(&mut self, key: u32, values: &[i64]) {
+        let at = key as usize * self.width;
+        for (f, v) in self.flat[at..at + self.width].iter_mut().zip(values) {
+            *f += v;
         }
     }
 

@@ -833,6 +833,16 @@ impl FramePackages {
         &self.keys[self.starts[location] as usize..self.starts[location + 1] as usize]
     }
 
+    /// The package keys of every location, for a walk that counts them beside its own work
+    /// ([`crate::analyze::top::top_views_counting`]).
+    pub fn location_key_table(&self) -> LocationKeys<'_> {
+        LocationKeys {
+            starts: &self.starts,
+            keys: &self.keys,
+            count: self.names.len(),
+        }
+    }
+
     /// Per location: whether any of its frames' packages satisfies `hit`. Each package is
     /// tested once, so a stack test is a lookup per location, not a regex per frame.
     pub fn location_hits(&self, hit: impl Fn(&str) -> bool) -> Vec<bool> {
@@ -845,6 +855,32 @@ impl FramePackages {
     /// The packages of a sample's frames, leaf first (inlined frames included).
     pub fn stack<'s>(&'s self, sample: SampleRef<'s>) -> impl Iterator<Item = &'s str> + 's {
         self.keys(sample).map(|k| self.names[k as usize].as_str())
+    }
+}
+
+/// Keys of each location of a profile, innermost frame first, numbered `0..count`.
+#[derive(Debug, Clone, Copy)]
+pub struct LocationKeys<'a> {
+    starts: &'a [u32],
+    keys: &'a [u32],
+    count: usize,
+}
+
+impl LocationKeys<'_> {
+    /// The keys of `location`, innermost frame first.
+    #[inline]
+    pub fn of(&self, location: usize) -> &[u32] {
+        &self.keys[self.starts[location] as usize..self.starts[location + 1] as usize]
+    }
+
+    /// How many distinct keys there are.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// How many locations have keys.
+    pub fn locations(&self) -> usize {
+        self.starts.len().saturating_sub(1)
     }
 }
 

@@ -131,15 +131,23 @@ pub struct MemoryAnalysis {
     pub alloc_hot_paths: Vec<super::hotpaths::HotPath>,
 }
 
-/// Package flat and cum of every sample type of a profile, counted in one pass.
+/// Package flat and cum of a profile's sample types: those of its top views, counted in
+/// the views' walk over the stacks, else all of them in a pass of their own.
 struct PackageValues {
     packages: FramePackages,
-    counter: KeyCounter,
+    counts: PackageCounts,
+}
+
+enum PackageCounts {
+    /// Counted beside the top views, for their sample types.
+    WithViews(top::KeyCounts),
+    /// Counted alone, for every sample type.
+    Alone(KeyCounter),
 }
 
 impl PackageValues {
-    fn count(profile: &Profile, language: Language) -> Self {
-        let packages = FramePackages::new(profile, language);
+    /// Every sample type's package values, in a pass of their own.
+    fn count(profile: &Profile, packages: FramePackages) -> Self {
         let mut counter = KeyCounter::new(packages.names().len(), profile.sample_types.len());
         let mut values = Vec::new();
         for sample in profile.samples() {
@@ -150,12 +158,23 @@ impl PackageValues {
             values.extend(sample.values());
             counter.add(packages.keys(sample), &values);
         }
-        PackageValues { packages, counter }
+        PackageValues {
+            packages,
+            counts: PackageCounts::Alone(counter),
+        }
+    }
+
+    /// Flat and cum of package `key` for sample type `index`.
+    fn get(&self, key: usize, index: usize) -> (i64, i64) {
+        match &self.counts {
+            PackageCounts::WithViews(counts) => counts.get(key, index).unwrap_or((0, 0)),
+            PackageCounts::Alone(counter) => counter.get(key, index),
+        }
     }
 
     fn counter(&self, index: usize) -> ShareCounter {
         ShareCounter::from_values(self.packages.names().iter().enumerate().map(|(k, name)| {
-            let (flat, cum) = self.counter.get(k, index);
+            let (flat, cum) = self.get(k, index);
             (name.as_str(), flat, cum)
         }))
     }
@@ -166,25 +185,25 @@ impl PackageValues {
             .names()
             .iter()
             .position(|name| name == package)
-            .map_or(0, |k| self.counter.get(k, index).1)
+            .map_or(0, |k| self.get(k, index).1)
     }
 }
 
-/// The views of `kinds` of one profile: top tables (computed together, in one walk over
-/// the stacks) and package tables. A kind the profile does not have gives `None`.
-fn views(
+/// The package values and the views of `kinds` of one profile: top tables and package
+/// tables, counted together in one walk over the stacks. A kind the profile does not have
+/// gives `None`. The package values cover the kinds' sample types at least.
+fn profile_views(
     profile: &Profile,
-    packages: &PackageValues,
     kinds: &[&str],
     options: &MemoryOptions,
-) -> Vec<Option<MemoryView>> {
+) -> (PackageValues, Vec<Option<MemoryView>>) {
+    let packages = FramePackages::new(profile, options.language);
     let present: Vec<(&str, usize)> = kinds
         .iter()
         .filter_map(|&kind| Some((kind, profile.sample_index_of(kind)?)))
         .collect();
-    let tops = top::top_views(
+    let counted = top::top_views_counting(
         profile,
-        None,
         &present
             .iter()
             .map(|&(kind, _)| TopOptions {
@@ -193,9 +212,21 @@ fn views(
                 ..TopOptions::default()
             })
             .collect::<Vec<_>>(),
+        packages.location_key_table(),
     )
     .ok();
-    kinds
+    let (tops, counts) = match counted {
+        Some((tops, counts)) => (Some(tops), counts),
+        None => (None, None),
+    };
+    let packages = match counts {
+        Some(counts) => PackageValues {
+            packages,
+            counts: PackageCounts::WithViews(counts),
+        },
+        None => PackageValues::count(profile, packages),
+    };
+    let views = kinds
         .iter()
         .map(|&kind| {
             let position = present.iter().position(|&(k, _)| k == kind)?;
@@ -216,17 +247,7 @@ fn views(
                 top,
             })
         })
-        .collect()
-}
-
-/// The package values and the views of `kinds` of one profile.
-fn profile_views(
-    profile: &Profile,
-    kinds: &[&str],
-    options: &MemoryOptions,
-) -> (PackageValues, Vec<Option<MemoryView>>) {
-    let packages = PackageValues::count(profile, options.language);
-    let views = views(profile, &packages, kinds, options);
+        .collect();
     (packages, views)
 }
 
@@ -384,5 +405,120 @@ impl Measured {
             cpu_packages: packages,
             ..self.analysis
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Labels, Line, ProfileBuilder, ValueType};
+
+    /// A heap-like profile: four sample types, stacks over functions of three packages, an
+    /// inlined location, an unsymbolized one, recursion, and values that are zero in some
+    /// sample types and not in others.
+    fn heap() -> Profile {
+        let mut b = ProfileBuilder::new(
+            [
+                "alloc_objects",
+                "alloc_space",
+                "inuse_objects",
+                "inuse_space",
+            ]
+            .map(|kind| ValueType {
+                kind: kind.into(),
+                unit: "bytes".into(),
+            })
+            .to_vec(),
+        );
+        let names = [
+            "main.main",
+            "main.serve",
+            "pkg/a.Read",
+            "pkg/a.fill",
+            "pkg/b.Put",
+        ];
+        let functions: Vec<usize> = names.iter().map(|n| b.function(n, "x.go")).collect();
+        let line = |function: usize| Line {
+            function,
+            line: 1,
+            column: 0,
+        };
+        let mut locations: Vec<usize> = functions
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| b.location(0x100 + i as u64, &[line(f)]))
+            .collect();
+        // pkg/a.fill inlined into main.serve, and an address without a symbol.
+        locations.push(b.location(0x200, &[line(functions[3]), line(functions[1])]));
+        locations.push(b.location(0x300, &[]));
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        for _ in 0..300 {
+            let depth = 1 + next(7) as usize;
+            let mut stack: Vec<usize> = (0..depth)
+                .map(|_| locations[next(locations.len() as u64) as usize])
+                .collect();
+            stack.push(locations[0]);
+            let values: Vec<i64> = (0..4).map(|_| next(3) as i64 * next(1000) as i64).collect();
+            b.sample(&stack, &values, Labels::default()).unwrap();
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn package_values_counted_beside_the_views_are_those_counted_alone() {
+        let profile = heap();
+        let options = MemoryOptions::default();
+        let kinds = [
+            "inuse_space",
+            "inuse_objects",
+            "alloc_space",
+            "alloc_objects",
+        ];
+        let (beside, _) = profile_views(&profile, &kinds, &options);
+        assert!(matches!(beside.counts, PackageCounts::WithViews(_)));
+        let alone = PackageValues::count(&profile, FramePackages::new(&profile, options.language));
+        for index in 0..4 {
+            for key in 0..alone.packages.names().len() {
+                assert_eq!(
+                    beside.get(key, index),
+                    alone.get(key, index),
+                    "{key} {index}"
+                );
+            }
+        }
+        assert!((0..alone.packages.names().len()).any(|k| alone.get(k, 3).0 > 0));
+        // Two of the four sample types: counted for those two.
+        let (two, _) = profile_views(&profile, &kinds[2..], &options);
+        for key in 0..alone.packages.names().len() {
+            assert_eq!(two.get(key, 0), alone.get(key, 0));
+            assert_eq!(two.get(key, 1), alone.get(key, 1));
+        }
+    }
+
+    #[test]
+    fn pruned_stacks_leave_the_package_values_to_a_pass_of_their_own() {
+        let mut profile = heap();
+        // pprof cuts the frames from the leaf up to the last one matching drop_frames; the
+        // package tables count every frame, so they are not taken from the views' walk.
+        profile.drop_frames = "pkg/b.Put".to_string();
+        let options = MemoryOptions::default();
+        let (packages, views) = profile_views(&profile, &["inuse_space"], &options);
+        assert!(matches!(packages.counts, PackageCounts::Alone(_)));
+        assert!(views[0].is_some());
+        let alone = PackageValues::count(&profile, FramePackages::new(&profile, options.language));
+        let b = alone
+            .packages
+            .names()
+            .iter()
+            .position(|n| n == "pkg/b")
+            .unwrap();
+        assert!(packages.get(b, 3).1 > 0);
+        assert_eq!(packages.get(b, 3), alone.get(b, 3));
     }
 }

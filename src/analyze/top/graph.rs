@@ -8,6 +8,8 @@ use rustc_hash::FxHashMap;
 use super::Granularity;
 use super::merge::{Merged, StackAt};
 use super::paths::{go_base, go_clean, trim_path};
+use crate::analyze::frames::KeyCounter;
+use crate::analyze::language::LocationKeys;
 
 /// pprof's `NodeInfo` for the chosen granularity (addresses are always aggregated away).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -310,18 +312,25 @@ impl<'a> Graph<'a> {
     /// the numbers are computed once and the rebuilt graphs are this one restricted to
     /// their nodes ([`Built::restrict`]); only the edges, which decide `(inline)`, need the
     /// kept set ([`Graph::inline_labels`]).
-    pub(super) fn build(&mut self) -> Vec<Built> {
+    pub(super) fn build(
+        &mut self,
+        mut keys: Option<(LocationKeys<'_>, &mut KeyCounter)>,
+    ) -> Vec<Built> {
         let count = self.nodes.len();
         let width = self.merged.width;
         let mut flat = vec![0i64; count * width];
         let mut cum = vec![0i64; count * width];
         let mut seen = vec![NONE; count];
         let mut values = Vec::with_capacity(width);
+        // Counting keys beside the nodes reads each location once for both. The caller
+        // passes keys only when every stack is its source profile's whole stack
+        // ([`Merged::whole_source_stacks`]).
+        let whole = keys.is_some();
         for s in 0..self.merged.samples.len() {
             self.merged.values_into(s, &mut values);
             let values = values.as_slice();
             let mut leaf = NONE;
-            self.walk(s, |n, _| {
+            let mut count_node = |n: u32| {
                 if seen[n as usize] != s as u32 {
                     seen[n as usize] = s as u32;
                     let at = n as usize * width;
@@ -330,7 +339,28 @@ impl<'a> Graph<'a> {
                     }
                 }
                 leaf = n;
-            });
+            };
+            match (&mut keys, self.merged.stack_at(s)) {
+                (Some((keys, counter)), StackAt::Source { sample, .. }) if whole => {
+                    let (profile, _) = &self.merged.sources[0];
+                    let table = &self.sources[0];
+                    counter.start_stack();
+                    let mut leaf_key = NONE;
+                    for location in profile.sample(sample as usize).locations().rev() {
+                        for &n in table.of(location).iter().rev() {
+                            count_node(n);
+                        }
+                        for &k in keys.of(location).iter().rev() {
+                            counter.count_cum(k, values);
+                            leaf_key = k;
+                        }
+                    }
+                    if leaf_key != NONE {
+                        counter.count_flat(leaf_key, values);
+                    }
+                }
+                _ => self.walk(s, |n, _| count_node(n)),
+            }
             if leaf != NONE {
                 let at = leaf as usize * width;
                 for (f, v) in flat[at..at + width].iter_mut().zip(values) {

@@ -373,6 +373,16 @@ impl<'a> Merged<'a> {
         });
     }
 
+    /// Whether every sample's whole stack is read from the one source profile: no base,
+    /// nothing summed, nothing pruned or hidden. A walk of the merged samples is then a walk
+    /// of that profile's own stacks.
+    pub(super) fn whole_source_stacks(&self) -> bool {
+        self.sources.len() == 1
+            && self.long_skips.is_empty()
+            && self.samples.iter().all(|m| m.source == 0 && m.skip == 0)
+            && !self.locations.iter().any(|l| l.hidden)
+    }
+
     /// Frames prune_frames cut from the leaf end of sample `s`.
     #[inline]
     pub(super) fn skip_of(&self, s: usize) -> usize {

@@ -16,6 +16,8 @@ mod tags;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analyze::frames::KeyCounter;
+use crate::analyze::language::LocationKeys;
 use crate::profile::Profile;
 use format::format_report;
 use graph::{Built, EdgeView, Graph, Nodes};
@@ -218,12 +220,49 @@ pub fn top_views(
     base: Option<(&Profile, BaseMode)>,
     views: &[TopOptions],
 ) -> Result<Vec<TopReport>, TopError> {
+    views_and_keys(profile, base, views, None).map(|(reports, _)| reports)
+}
+
+/// Flat and cum per key of a [`LocationKeys`] table, for the sample types of the views that
+/// counted them.
+pub struct KeyCounts {
+    columns: Vec<usize>,
+    counter: KeyCounter,
+}
+
+impl KeyCounts {
+    /// Flat and cum of `key` for sample type `index`; `None` for a sample type no view had.
+    pub fn get(&self, key: usize, index: usize) -> Option<(i64, i64)> {
+        let column = self.columns.iter().position(|&c| c == index)?;
+        Some(self.counter.get(key, column))
+    }
+}
+
+/// [`top_views`] of a profile alone, counting `keys` per sample in the same walk: flat (the
+/// leaf's key) and cum (once per sample) for each view's sample type, as
+/// [`KeyCounter::add`] counts them. `None` for the counts when the views are not computed in
+/// one walk or their stacks are not the profile's whole stacks (pruned, filtered): the caller
+/// counts them itself.
+pub fn top_views_counting(
+    profile: &Profile,
+    views: &[TopOptions],
+    keys: LocationKeys<'_>,
+) -> Result<(Vec<TopReport>, Option<KeyCounts>), TopError> {
+    views_and_keys(profile, None, views, Some(keys))
+}
+
+fn views_and_keys(
+    profile: &Profile,
+    base: Option<(&Profile, BaseMode)>,
+    views: &[TopOptions],
+    keys: Option<LocationKeys<'_>>,
+) -> Result<(Vec<TopReport>, Option<KeyCounts>), TopError> {
     let indices = views
         .iter()
         .map(|v| sample_index(profile, v.sample_index.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
     let Some(first) = views.first() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
     let shared = views.iter().all(|v| {
         v.granularity == first.granularity
@@ -247,10 +286,11 @@ pub fn top_views(
                 .samples()
                 .any(|s| columns.iter().any(|&c| s.value(c) < 0)));
     if separately {
-        return views
+        let reports = views
             .iter()
             .map(|v| top_views(profile, base, std::slice::from_ref(v)).map(|mut r| r.remove(0)))
-            .collect();
+            .collect::<Result<_, _>>()?;
+        return Ok((reports, None));
     }
     let tags = TagFilters {
         focus: first.tag_focus.as_ref(),
@@ -265,8 +305,19 @@ pub fn top_views(
     let merged = Merged::build(profile, base, &columns, tags, names)?;
     let nodes = Nodes::build(&merged, first.granularity);
     let mut graph = Graph::new(&merged, &nodes);
+    let mut counts = keys
+        .filter(|k| k.locations() == profile.locations.len() && merged.whole_source_stacks())
+        .map(|k| {
+            (
+                k,
+                KeyCounts {
+                    columns: columns.clone(),
+                    counter: KeyCounter::new(k.count(), columns.len()),
+                },
+            )
+        });
     // One pass: everything, to find the low-frequency nodes by their cum weight.
-    let built = graph.build();
+    let built = graph.build(counts.as_mut().map(|(k, c)| (*k, &mut c.counter)));
 
     let mut shaped = Vec::with_capacity(views.len());
     for (options, &index) in views.iter().zip(&indices) {
@@ -284,7 +335,7 @@ pub fn top_views(
             })
             .collect::<Vec<_>>(),
     );
-    Ok(shaped
+    let reports = shaped
         .into_iter()
         .zip(inline_labels)
         .zip(views.iter().zip(&indices))
@@ -303,7 +354,8 @@ pub fn top_views(
             report.name_matches = merged.name_matches;
             report
         })
-        .collect())
+        .collect();
+    Ok((reports, counts.map(|(_, c)| c)))
 }
 
 /// One view's graph after pprof's node dropping and node count, before formatting.
