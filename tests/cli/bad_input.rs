@@ -79,6 +79,56 @@ fn dangling_location_id() {
     );
 }
 
+/// A profile of two locations whose samples have packed stacks (as Go writes them), the
+/// last one being `last`.
+fn packed_stacks_profile(last: &[u64]) -> Vec<u8> {
+    let mut b = common::ProfileBuilder::new();
+    b.sample_type("samples", "count");
+    let packed = |ids: &[u64]| {
+        let mut bytes = Vec::new();
+        for &id in ids {
+            let mut id = id;
+            while id >= 0x80 {
+                bytes.push(id as u8 | 0x80);
+                id >>= 7;
+            }
+            bytes.push(id as u8);
+        }
+        bytes
+    };
+    for ids in [&[1, 2][..], &[2, 1, 2], last] {
+        let stack = packed(ids);
+        b.field(|pb| pb.msg(2, common::Pb::default().bytes(1, &stack).int(2, 5)));
+    }
+    b.function(1, "main.work", "main.go", 1);
+    b.function(2, "main.main", "main.go", 1);
+    b.location(1, 0, 0x10, &[(1, 3)]);
+    b.location(2, 0, 0x20, &[(2, 4)]);
+    b.finish()
+}
+
+#[test]
+fn a_packed_stack_naming_a_location_the_profile_lacks_is_refused_with_its_sample() {
+    // Packed as Go writes them, ids at either end of the range and past it: the error names
+    // the first sample with an id the profile does not define.
+    assert_eq!(
+        top_on("ok.prof", &packed_stacks_profile(&[1, 1, 2]), &[]).0,
+        0
+    );
+    assert_one_line_error(
+        &top_on("zero.prof", &packed_stacks_profile(&[1, 0, 2]), &[]),
+        "error: zero.prof: sample 3 refers to location 0, which the profile does not define",
+    );
+    assert_one_line_error(
+        &top_on("far.prof", &packed_stacks_profile(&[2, 300]), &[]),
+        "error: far.prof: sample 3 refers to location 300, which the profile does not define",
+    );
+    assert_one_line_error(
+        &top_on("next.prof", &packed_stacks_profile(&[3]), &[]),
+        "error: next.prof: sample 3 refers to location 3, which the profile does not define",
+    );
+}
+
 #[test]
 fn string_index_outside_the_table() {
     let mut data = tiny_profile(1);
