@@ -112,18 +112,38 @@ pub fn folded_for_widths(profile: &Profile, indices: &[usize], min_share: f64) -
         .unwrap_or(0);
     let packed = Packed::fits(profile.samples.longest_stack_bytes(), most_frames);
     let mut folded = Vec::with_capacity(indices.len());
-    for chunk in indices.chunks(MAX_INDICES) {
-        folded.extend(if packed {
-            fold::<Packed>(profile, &frames, chunk, min_share)
-        } else {
-            fold::<Wide>(profile, &frames, chunk, min_share)
+    // Two at most in one walk: a report folds at most two graphs of one profile. Each
+    // count has its own code, so a graph alone costs what it did before several shared a
+    // walk.
+    for chunk in indices.chunks(2) {
+        folded.extend(match (packed, chunk.len()) {
+            (true, 1) => fold::<Packed, 1>(profile, &frames, chunk, min_share),
+            (true, _) => fold::<Packed, 2>(profile, &frames, chunk, min_share),
+            (false, 1) => fold::<Wide, 1>(profile, &frames, chunk, min_share),
+            (false, _) => fold::<Wide, 2>(profile, &frames, chunk, min_share),
         });
     }
     folded
 }
 
-/// Sample indices folded in one walk; each has a bit in a node's masks.
-const MAX_INDICES: usize = 4;
+/// The indices a sample counts in (a bit each: its value there is positive), with its
+/// value in each put in `values`.
+#[inline(always)]
+fn counted_in<const N: usize>(
+    profile: &Profile,
+    indices: &[usize],
+    sample: usize,
+    values: &mut [i64; N],
+) -> u8 {
+    let mut mask = 0;
+    for (i, (&index, value)) in indices.iter().zip(values.iter_mut()).enumerate() {
+        *value = profile.samples.value_of(sample, index);
+        if *value > 0 {
+            mask |= 1 << i;
+        }
+    }
+    mask
+}
 
 /// The bits of `mask`, lowest first.
 fn bits(mut mask: u8) -> impl Iterator<Item = usize> {
@@ -136,19 +156,19 @@ fn bits(mut mask: u8) -> impl Iterator<Item = usize> {
     })
 }
 
-/// Builds the call tree of up to [`MAX_INDICES`] sample indices at once. Each index's tree
+/// Builds the call tree of `N` sample indices at once. Each index's tree
 /// is the one a walk of that index alone would build: a node is that index's (its bit in
 /// `present`) when a sample with a positive value of the index reached it from a node of
 /// the index that was not cut, and it is cut for the index (its bit in `cut`) when that
 /// index's value there is narrower than its threshold. A cursor goes on while its node
 /// is still live for an index its sample counts in.
-fn fold<P: Place>(
+fn fold<P: Place, const N: usize>(
     profile: &Profile,
     frames: &FrameNames<'_>,
     indices: &[usize],
     min_share: f64,
 ) -> Vec<Folded> {
-    let width = indices.len();
+    let indices = &indices[..N];
     let mut elided_names: Vec<String> = Vec::new();
     let totals: Vec<i64> = indices
         .iter()
@@ -161,21 +181,11 @@ fn fold<P: Place>(
         })
         .collect();
     let thresholds: Vec<f64> = totals.iter().map(|&t| t as f64 * min_share).collect();
-    // The indices a sample counts in, and its value in each.
-    let counted = |sample: usize, values: &mut [i64; MAX_INDICES]| -> u8 {
-        let mut mask = 0;
-        for (i, &index) in indices.iter().enumerate() {
-            let value = profile.samples.value_of(sample, index);
-            values[i] = value;
-            if value > 0 {
-                mask |= 1 << i;
-            }
-        }
-        mask
-    };
-    let mut values = [0i64; MAX_INDICES];
+    let counted =
+        |sample: usize, values: &mut [i64; N]| counted_in(profile, indices, sample, values);
+    let mut values = [0i64; N];
 
-    let mut tree = Tree::new(width);
+    let mut tree = Tree::<N>::new();
     // Sized once: a filtered iterator gives no length, and doubling a vector of a million
     // cursors copies it and faults in fresh pages at every size.
     let mut cursors: Cursors<P> = Cursors::with_capacity(profile.samples.len());
@@ -190,8 +200,8 @@ fn fold<P: Place>(
             );
         }
     }
-    let mut narrow_paths = vec![0usize; width];
-    let mut narrow_value = vec![0i64; width];
+    let mut narrow_paths = [0usize; N];
+    let mut narrow_value = [0i64; N];
     let mut depth = 0;
     // The nodes whose children this level creates, and the children it created.
     let mut parents: Vec<u32> = vec![ROOT];
@@ -217,11 +227,11 @@ fn fold<P: Place>(
                 });
                 let mask = counted(sample, &mut values) & tree.live(cursor.node);
                 let child = tree.child(cursor.node, name, &mut created);
-                tree.nodes[child as usize].present |= mask;
+                let node = &mut tree.nodes[child as usize];
+                node.present |= mask;
                 for i in bits(mask) {
-                    let at = child as usize * width + i;
-                    tree.value[at] += values[i];
-                    tree.own[at] += values[i];
+                    node.value[i] += values[i];
+                    node.own[i] += values[i];
                 }
             }
             break;
@@ -236,11 +246,16 @@ fn fold<P: Place>(
             table.resize(parents.len() * names, NONE);
         }
         cursors.retain(|sample, cursor| {
-            // Every cursor left counts in an index its node is live for (see below).
-            let mask = counted(sample, &mut values) & tree.live(cursor.node);
+            // Every cursor left counts in an index its node is live for (see below); with
+            // one index, that is the index.
+            let mask = match N {
+                1 => counted(sample, &mut values),
+                _ => counted(sample, &mut values) & tree.live(cursor.node),
+            };
             let Some(name) = cursor.next_frame(profile, sample, frames, depth) else {
+                let node = &mut tree.nodes[cursor.node as usize];
                 for i in bits(mask) {
-                    tree.own[cursor.node as usize * width + i] += values[i];
+                    node.own[i] += values[i];
                 }
                 return false;
             };
@@ -254,9 +269,10 @@ fn fold<P: Place>(
             } else {
                 tree.child(cursor.node, name, &mut created)
             };
-            tree.nodes[child as usize].present |= mask;
+            let node = &mut tree.nodes[child as usize];
+            node.present |= mask;
             for i in bits(mask) {
-                tree.value[child as usize * width + i] += values[i];
+                node.value[i] += values[i];
             }
             cursor.node = child;
             true
@@ -267,10 +283,10 @@ fn fold<P: Place>(
                 let n = &tree.nodes[node as usize];
                 let (parent, present) = (n.parent as usize, n.present);
                 for i in bits(present) {
-                    let value = tree.value[node as usize * width + i];
+                    let value = tree.nodes[node as usize].value[i];
                     if thresholds[i] > 0.0 && (value as f64) < thresholds[i] {
                         tree.nodes[node as usize].cut |= 1 << i;
-                        tree.own[parent * width + i] += value;
+                        tree.nodes[parent].own[i] += value;
                         narrow_paths[i] += 1;
                         narrow_value[i] += value;
                         any_cut = true;
@@ -278,13 +294,17 @@ fn fold<P: Place>(
                 }
             }
             if any_cut {
-                cursors.retain(|sample, c| counted(sample, &mut values) & tree.live(c.node) != 0);
+                cursors.retain(|sample, c| match N {
+                    // The cursor's sample counts in the one index.
+                    1 => tree.live(c.node) != 0,
+                    _ => counted(sample, &mut values) & tree.live(c.node) != 0,
+                });
             }
         }
         parents.clear();
         parents.extend(created.iter().filter(|&&n| tree.live(n) != 0));
     }
-    (0..width)
+    (0..N)
         .map(|i| Folded {
             lines: tree.lines(frames, &elided_names, i),
             narrow_paths: narrow_paths[i],
@@ -509,6 +529,7 @@ impl<P: Place> Cursor<P> {
     }
 
     /// The next frame from the root, or `None` at the end of the stack.
+    #[inline(always)]
     fn next_frame(
         &mut self,
         profile: &Profile,
@@ -546,39 +567,38 @@ const NONE: u32 = u32::MAX;
 /// Largest parents × names table of a level (16 MiB); beyond it children are hashed.
 const DENSE_LIMIT: usize = 1 << 22;
 
-struct Node {
+struct Node<const N: usize> {
     parent: u32,
     name: u32,
     /// The indices whose tree holds the node, a bit each.
     present: u8,
     /// The indices for which the node is too narrow: its value went to its parent's own.
     cut: u8,
+    /// Per index, everything beneath the node.
+    value: [i64; N],
+    /// Per index, the samples that end at the node, and the paths beneath it cut for being
+    /// too narrow.
+    own: [i64; N],
 }
 
-/// The call tree of several sample indices: nodes, and per node and index its value
-/// (everything beneath it) and its own (samples that end at it, and paths beneath it cut
-/// for being too narrow), `width` of each per node.
-struct Tree {
-    width: usize,
-    nodes: Vec<Node>,
-    value: Vec<i64>,
-    own: Vec<i64>,
+/// The call tree of `N` sample indices.
+struct Tree<const N: usize> {
+    nodes: Vec<Node<N>>,
     children: FxHashMap<u64, u32>,
 }
 
-impl Tree {
+impl<const N: usize> Tree<N> {
     /// The root alone, in every index's tree.
-    fn new(width: usize) -> Self {
+    fn new() -> Self {
         Tree {
-            width,
             nodes: vec![Node {
                 parent: ROOT,
                 name: u32::MAX,
                 present: u8::MAX,
                 cut: 0,
+                value: [0; N],
+                own: [0; N],
             }],
-            value: vec![0; width],
-            own: vec![0; width],
             children: HashMap::default(),
         }
     }
@@ -598,9 +618,9 @@ impl Tree {
             name,
             present: 0,
             cut: 0,
+            value: [0; N],
+            own: [0; N],
         });
-        self.value.extend(std::iter::repeat_n(0, self.width));
-        self.own.extend(std::iter::repeat_n(0, self.width));
         created.push(id);
         id
     }
@@ -633,7 +653,7 @@ impl Tree {
         let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
         let mut path: Vec<&str> = Vec::new();
         for (id, node) in self.nodes.iter().enumerate().skip(1) {
-            let own = self.own[id * self.width + i];
+            let own = node.own[i];
             if node.present & (1 << i) == 0 || node.cut & (1 << i) != 0 || own == 0 {
                 continue;
             }
@@ -798,8 +818,8 @@ mod tests {
             small.sample(&stack, &[value], Labels::default()).unwrap();
         }
         let p = small.finish();
-        let packed = fold::<Packed>(&p, &FrameNames::new(&p), &[0], 0.0);
-        let wide = fold::<Wide>(&p, &FrameNames::new(&p), &[0], 0.0);
+        let packed = fold::<Packed, 1>(&p, &FrameNames::new(&p), &[0], 0.0);
+        let wide = fold::<Wide, 1>(&p, &FrameNames::new(&p), &[0], 0.0);
         assert_eq!(packed, wide);
         assert_eq!(packed[0].lines.len(), 2);
     }
