@@ -151,6 +151,16 @@ impl KeyCounter {
         }
     }
 
+    /// Adds the counts of `other`, a counter of the same keys and width over other stacks.
+    pub fn merge(&mut self, other: &KeyCounter) {
+        for (a, b) in self.flat.iter_mut().zip(&other.flat) {
+            *a += b;
+        }
+        for (a, b) in self.cum.iter_mut().zip(&other.cum) {
+            *a += b;
+        }
+    }
+
     /// Flat and cum of `key` for sample type `index`.
     pub fn get(&self, key: usize, index: usize) -> (i64, i64) {
         let at = key * self.width + index;

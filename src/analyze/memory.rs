@@ -196,6 +196,7 @@ fn profile_views(
     profile: &Profile,
     kinds: &[&str],
     options: &MemoryOptions,
+    join: &impl super::Join,
 ) -> (PackageValues, Vec<Option<MemoryView>>) {
     let packages = FramePackages::new(profile, options.language);
     let present: Vec<(&str, usize)> = kinds
@@ -213,6 +214,7 @@ fn profile_views(
             })
             .collect::<Vec<_>>(),
         packages.location_key_table(),
+        join,
     )
     .ok();
     let (tops, counts) = match counted {
@@ -288,13 +290,14 @@ pub fn measure(
     // The heap and allocs profiles are both large in a busy service: each is a pass of its
     // own; one profile standing in for both is walked once for all four views.
     let (in_use_views, (allocated_packages, allocated_views)) = if std::ptr::eq(in_use, allocated) {
-        let (packages, mut all) = profile_views(in_use, &[IN_USE, ALLOCATED].concat(), options);
+        let (packages, mut all) =
+            profile_views(in_use, &[IN_USE, ALLOCATED].concat(), options, join);
         let allocated_views = all.split_off(2);
         (all, (packages, allocated_views))
     } else {
         join.join(
-            || profile_views(in_use, &IN_USE, options).1,
-            || profile_views(allocated, &ALLOCATED, options),
+            || profile_views(in_use, &IN_USE, options, join).1,
+            || profile_views(allocated, &ALLOCATED, options, join),
         )
     };
     let mut in_use_views = in_use_views.into_iter();
@@ -417,6 +420,11 @@ mod tests {
     /// inlined location, an unsymbolized one, recursion, and values that are zero in some
     /// sample types and not in others.
     fn heap() -> Profile {
+        heap_repeated(1)
+    }
+
+    /// [`heap`] with each sample `times` times over.
+    fn heap_repeated(times: usize) -> Profile {
         let mut b = ProfileBuilder::new(
             [
                 "alloc_objects",
@@ -465,7 +473,9 @@ mod tests {
                 .collect();
             stack.push(locations[0]);
             let values: Vec<i64> = (0..4).map(|_| next(3) as i64 * next(1000) as i64).collect();
-            b.sample(&stack, &values, Labels::default()).unwrap();
+            for _ in 0..times {
+                b.sample(&stack, &values, Labels::default()).unwrap();
+            }
         }
         b.finish()
     }
@@ -480,7 +490,7 @@ mod tests {
             "alloc_space",
             "alloc_objects",
         ];
-        let (beside, _) = profile_views(&profile, &kinds, &options);
+        let (beside, _) = profile_views(&profile, &kinds, &options, &crate::analyze::Sequential);
         assert!(matches!(beside.counts, PackageCounts::WithViews(_)));
         let alone = PackageValues::count(&profile, FramePackages::new(&profile, options.language));
         for index in 0..4 {
@@ -494,10 +504,37 @@ mod tests {
         }
         assert!((0..alone.packages.names().len()).any(|k| alone.get(k, 3).0 > 0));
         // Two of the four sample types: counted for those two.
-        let (two, _) = profile_views(&profile, &kinds[2..], &options);
+        let (two, _) = profile_views(&profile, &kinds[2..], &options, &crate::analyze::Sequential);
         for key in 0..alone.packages.names().len() {
             assert_eq!(two.get(key, 0), alone.get(key, 0));
             assert_eq!(two.get(key, 1), alone.get(key, 1));
+        }
+    }
+
+    #[test]
+    fn a_large_profile_counted_in_two_halves_sums_as_one_walk() {
+        // 300 samples 300 times over: past the size whose samples are counted in two
+        // halves, every number 300 times the small profile's.
+        let (small, large) = (heap(), heap_repeated(300));
+        let options = MemoryOptions::default();
+        let kinds = ["inuse_space", "alloc_space"];
+        let (small_packages, small_views) =
+            profile_views(&small, &kinds, &options, &crate::analyze::Sequential);
+        let (large_packages, large_views) =
+            profile_views(&large, &kinds, &options, &crate::analyze::Sequential);
+        for (s, l) in small_views.iter().zip(&large_views) {
+            let (s, l) = (&s.as_ref().unwrap().top, &l.as_ref().unwrap().top);
+            assert_eq!(s.items.len(), l.items.len());
+            for (s, l) in s.items.iter().zip(&l.items) {
+                assert_eq!(
+                    (s.name.as_str(), s.flat * 300, s.cum * 300),
+                    (l.name.as_str(), l.flat, l.cum)
+                );
+            }
+        }
+        for key in 0..small_packages.packages.names().len() {
+            let (flat, cum) = small_packages.get(key, 3);
+            assert_eq!(large_packages.get(key, 3), (flat * 300, cum * 300));
         }
     }
 
@@ -508,7 +545,12 @@ mod tests {
         // package tables count every frame, so they are not taken from the views' walk.
         profile.drop_frames = "pkg/b.Put".to_string();
         let options = MemoryOptions::default();
-        let (packages, views) = profile_views(&profile, &["inuse_space"], &options);
+        let (packages, views) = profile_views(
+            &profile,
+            &["inuse_space"],
+            &options,
+            &crate::analyze::Sequential,
+        );
         assert!(matches!(packages.counts, PackageCounts::Alone(_)));
         assert!(views[0].is_some());
         let alone = PackageValues::count(&profile, FramePackages::new(&profile, options.language));

@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 use super::Granularity;
 use super::merge::{Merged, StackAt};
 use super::paths::{go_base, go_clean, trim_path};
+use crate::analyze::Join;
 use crate::analyze::frames::KeyCounter;
 use crate::analyze::language::LocationKeys;
 
@@ -203,12 +204,15 @@ impl Built {
 }
 
 const NONE: u32 = u32::MAX;
+/// Merged samples from which [`Graph::build`] counts two halves side by side: a third of
+/// the 400 000-stack heap profile of `bench/large.sh`'s growth table has more, the
+/// 8-member sim-57 set's profiles far fewer (a thread costs more than their walk).
+const PARALLEL_SAMPLES: usize = 1 << 16;
 
 /// Builds the graph over the merged samples (pprof's newGraph), reusing scratch space.
 pub(super) struct Graph<'a> {
     merged: &'a Merged<'a>,
     nodes: &'a Nodes,
-    stack: Vec<u32>,
     /// Per source profile: its locations' nodes (innermost first), flattened, so that a
     /// walk goes from the source's packed stack to nodes without a merged-location step.
     sources: Vec<NodeTable>,
@@ -258,7 +262,6 @@ impl<'a> Graph<'a> {
         Graph {
             merged,
             nodes,
-            stack: Vec::new(),
             sources,
         }
     }
@@ -267,7 +270,7 @@ impl<'a> Graph<'a> {
     /// the leaf; `inline` says the frame was inlined into the next one out (it is not its
     /// location's outermost frame).
     #[inline]
-    fn walk(&mut self, s: usize, mut visit: impl FnMut(u32, bool)) {
+    fn walk(&self, s: usize, scratch: &mut Vec<u32>, mut visit: impl FnMut(u32, bool)) {
         let skip = self.merged.skip_of(s);
         match self.merged.stack_at(s) {
             StackAt::Source {
@@ -289,8 +292,8 @@ impl<'a> Graph<'a> {
                 }
             }
             StackAt::Owned(_) => {
-                self.merged.stack(s, &mut self.stack);
-                for &location in self.stack.iter().rev() {
+                self.merged.stack(s, scratch);
+                for &location in scratch.iter().rev() {
                     let nodes = &self.nodes.by_location[location as usize];
                     let outermost = nodes.len().wrapping_sub(1);
                     for (ni, &n) in nodes.iter().enumerate().rev() {
@@ -314,19 +317,69 @@ impl<'a> Graph<'a> {
     /// kept set ([`Graph::inline_labels`]).
     pub(super) fn build(
         &mut self,
-        mut keys: Option<(LocationKeys<'_>, &mut KeyCounter)>,
+        keys: Option<(LocationKeys<'_>, &mut KeyCounter)>,
+        join: &impl Join,
     ) -> Vec<Built> {
+        let count = self.nodes.len();
+        let width = self.merged.width;
+        let samples = self.merged.samples.len();
+        let table = keys.as_ref().map(|(table, _)| *table);
+        let fresh = || table.map(|t| (t, KeyCounter::new(t.count(), width)));
+        // A large profile's samples are counted in two halves side by side, whose sums
+        // add up: the walk is the memory analysis's longest part, and it would otherwise
+        // finish alone after every other analysis.
+        let (flat, cum, counted) = if samples >= PARALLEL_SAMPLES {
+            let this = &*self;
+            let half = samples / 2;
+            let ((mut flat, mut cum, mut counted), (flat_b, cum_b, counted_b)) = join.join(
+                || this.count_range(0..half, fresh()),
+                || this.count_range(half..samples, fresh()),
+            );
+            for (a, b) in flat.iter_mut().zip(flat_b).chain(cum.iter_mut().zip(cum_b)) {
+                *a += b;
+            }
+            if let (Some((_, a)), Some((_, b))) = (&mut counted, &counted_b) {
+                a.merge(b);
+            }
+            (flat, cum, counted)
+        } else {
+            self.count_range(0..samples, fresh())
+        };
+        if let (Some((_, into)), Some((_, counted))) = (keys, counted) {
+            into.merge(&counted);
+        }
+        (0..width)
+            .map(|column| {
+                let flat: Vec<i64> = (0..count).map(|n| flat[n * width + column]).collect();
+                let cum: Vec<i64> = (0..count).map(|n| cum[n * width + column]).collect();
+                let nodes = (0..count as u32)
+                    .filter(|&n| flat[n as usize] != 0 || cum[n as usize] != 0)
+                    .collect();
+                Built { flat, cum, nodes }
+            })
+            .collect()
+    }
+
+    /// Flat and cum per node and column (`node * width + column`) of the merged samples
+    /// `range`, and the keys counted beside them.
+    #[allow(clippy::type_complexity)]
+    fn count_range<'k>(
+        &self,
+        range: std::ops::Range<usize>,
+        mut keys: Option<(LocationKeys<'k>, KeyCounter)>,
+    ) -> (Vec<i64>, Vec<i64>, Option<(LocationKeys<'k>, KeyCounter)>) {
         let count = self.nodes.len();
         let width = self.merged.width;
         let mut flat = vec![0i64; count * width];
         let mut cum = vec![0i64; count * width];
         let mut seen = vec![NONE; count];
         let mut values = Vec::with_capacity(width);
+        let mut scratch = Vec::new();
         // Counting keys beside the nodes reads each location once for both. The caller
         // passes keys only when every stack is its source profile's whole stack
         // ([`Merged::whole_source_stacks`]).
         let whole = keys.is_some();
-        for s in 0..self.merged.samples.len() {
+        for s in range {
             self.merged.values_into(s, &mut values);
             let values = values.as_slice();
             let mut leaf = NONE;
@@ -359,7 +412,7 @@ impl<'a> Graph<'a> {
                         counter.count_flat(leaf_key, values);
                     }
                 }
-                _ => self.walk(s, |n, _| count_node(n)),
+                _ => self.walk(s, &mut scratch, |n, _| count_node(n)),
             }
             if leaf != NONE {
                 let at = leaf as usize * width;
@@ -368,16 +421,7 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        (0..width)
-            .map(|column| {
-                let flat: Vec<i64> = (0..count).map(|n| flat[n * width + column]).collect();
-                let cum: Vec<i64> = (0..count).map(|n| cum[n * width + column]).collect();
-                let nodes = (0..count as u32)
-                    .filter(|&n| flat[n as usize] != 0 || cum[n as usize] != 0)
-                    .collect();
-                Built { flat, cum, nodes }
-            })
-            .collect()
+        (flat, cum, keys)
     }
 
     /// pprof's `(inline)` / `(partial-inline)` labels of each view's shown nodes: a node is
@@ -427,11 +471,12 @@ impl<'a> Graph<'a> {
         let mut edges: Vec<Edges> = views.iter().map(|v| Edges::new(v.shown, count)).collect();
         let mut parents = vec![NONE; views.len()];
         let mut values = Vec::with_capacity(self.merged.width);
+        let mut scratch = Vec::new();
         for s in 0..self.merged.samples.len() {
             self.merged.values_into(s, &mut values);
             let values = values.as_slice();
             parents.fill(NONE);
-            self.walk(s, |n, inline| {
+            self.walk(s, &mut scratch, |n, inline| {
                 for ((view, edges), parent) in views.iter().zip(&mut edges).zip(&mut parents) {
                     let w = values[view.column];
                     if w == 0 || view.kept.is_some_and(|k| !k[n as usize]) {

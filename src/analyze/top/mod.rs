@@ -16,6 +16,7 @@ mod tags;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analyze::Join;
 use crate::analyze::frames::KeyCounter;
 use crate::analyze::language::LocationKeys;
 use crate::profile::Profile;
@@ -220,7 +221,8 @@ pub fn top_views(
     base: Option<(&Profile, BaseMode)>,
     views: &[TopOptions],
 ) -> Result<Vec<TopReport>, TopError> {
-    views_and_keys(profile, base, views, None).map(|(reports, _)| reports)
+    views_and_keys(profile, base, views, None, &crate::analyze::Sequential)
+        .map(|(reports, _)| reports)
 }
 
 /// Flat and cum per key of a [`LocationKeys`] table, for the sample types of the views that
@@ -242,13 +244,15 @@ impl KeyCounts {
 /// leaf's key) and cum (once per sample) for each view's sample type, as
 /// [`KeyCounter::add`] counts them. `None` for the counts when the views are not computed in
 /// one walk or their stacks are not the profile's whole stacks (pruned, filtered): the caller
-/// counts them itself.
+/// counts them itself. `join` decides whether the halves of a large profile's samples are
+/// walked side by side.
 pub fn top_views_counting(
     profile: &Profile,
     views: &[TopOptions],
     keys: LocationKeys<'_>,
+    join: &impl Join,
 ) -> Result<(Vec<TopReport>, Option<KeyCounts>), TopError> {
-    views_and_keys(profile, None, views, Some(keys))
+    views_and_keys(profile, None, views, Some(keys), join)
 }
 
 fn views_and_keys(
@@ -256,6 +260,7 @@ fn views_and_keys(
     base: Option<(&Profile, BaseMode)>,
     views: &[TopOptions],
     keys: Option<LocationKeys<'_>>,
+    join: &impl Join,
 ) -> Result<(Vec<TopReport>, Option<KeyCounts>), TopError> {
     let indices = views
         .iter()
@@ -317,7 +322,7 @@ fn views_and_keys(
             )
         });
     // One pass: everything, to find the low-frequency nodes by their cum weight.
-    let built = graph.build(counts.as_mut().map(|(k, c)| (*k, &mut c.counter)));
+    let built = graph.build(counts.as_mut().map(|(k, c)| (*k, &mut c.counter)), join);
 
     let mut shaped = Vec::with_capacity(views.len());
     for (options, &index) in views.iter().zip(&indices) {
