@@ -74,6 +74,25 @@ impl<'a> FunctionKeys<'a> {
     }
 }
 
+/// Adds `values` to the `width` cums of `slot` (from `slot * width`) unless `seen[slot]`
+/// already holds `stamp`, and marks it.
+#[inline(always)]
+pub fn add_once(
+    cum: &mut [i64],
+    seen: &mut [u32],
+    (slot, width): (usize, usize),
+    stamp: u32,
+    values: &[i64],
+) {
+    if seen[slot] != stamp {
+        seen[slot] = stamp;
+        let at = slot * width;
+        for (c, v) in cum[at..at + width].iter_mut().zip(values) {
+            *c += v;
+        }
+    }
+}
+
 /// Flat (first key of a stack) and cum (once per stack) values per key, as pprof counts
 /// nodes: a key that appears several times in one stack counts once. Each key has `width`
 /// values (one per sample type), so one pass serves every sample type.
@@ -132,14 +151,22 @@ impl KeyCounter {
     /// Adds `values` to `key`'s cum, unless the stack counted it already.
     #[inline]
     pub fn count_cum(&mut self, key: u32, values: &[i64]) {
-        let k = key as usize;
-        if self.seen[k] != self.stamp {
-            self.seen[k] = self.stamp;
-            let at = k * self.width;
-            for (c, v) in self.cum[at..at + self.width].iter_mut().zip(values) {
-                *c += v;
-            }
-        }
+        self.count_cum_of::<0>(key, values);
+    }
+
+    /// [`KeyCounter::count_cum`] for a counter of `W` values a key (`0`: its width, read at
+    /// run time), so that a caller that knows the width adds a fixed block.
+    #[inline(always)]
+    pub fn count_cum_of<const W: usize>(&mut self, key: u32, values: &[i64]) {
+        let width = if W == 0 { self.width } else { W };
+        debug_assert_eq!(width, self.width);
+        add_once(
+            &mut self.cum,
+            &mut self.seen,
+            (key as usize, width),
+            self.stamp,
+            values,
+        );
     }
 
     /// Adds `values` to `key`'s flat: the stack's leaf key.

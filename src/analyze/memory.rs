@@ -425,18 +425,26 @@ mod tests {
 
     /// [`heap`] with each sample `times` times over.
     fn heap_repeated(times: usize) -> Profile {
+        heap_of(times, &[])
+    }
+
+    /// [`heap_repeated`] with sample types `extra` after the four.
+    fn heap_of(times: usize, extra: &[&str]) -> Profile {
+        let kinds = [
+            "alloc_objects",
+            "alloc_space",
+            "inuse_objects",
+            "inuse_space",
+        ];
         let mut b = ProfileBuilder::new(
-            [
-                "alloc_objects",
-                "alloc_space",
-                "inuse_objects",
-                "inuse_space",
-            ]
-            .map(|kind| ValueType {
-                kind: kind.into(),
-                unit: "bytes".into(),
-            })
-            .to_vec(),
+            kinds
+                .iter()
+                .chain(extra)
+                .map(|kind| ValueType {
+                    kind: kind.to_string(),
+                    unit: "bytes".into(),
+                })
+                .collect(),
         );
         let names = [
             "main.main",
@@ -472,7 +480,11 @@ mod tests {
                 .map(|_| locations[next(locations.len() as u64) as usize])
                 .collect();
             stack.push(locations[0]);
-            let values: Vec<i64> = (0..4).map(|_| next(3) as i64 * next(1000) as i64).collect();
+            let mut values: Vec<i64> = (0..4).map(|_| next(3) as i64 * next(1000) as i64).collect();
+            // The extra types' values drawn from nothing else: the stacks stay the same.
+            for i in 0..extra.len() {
+                values.push(values[i % 4] + 1);
+            }
             for _ in 0..times {
                 b.sample(&stack, &values, Labels::default()).unwrap();
             }
@@ -535,6 +547,44 @@ mod tests {
         for key in 0..small_packages.packages.names().len() {
             let (flat, cum) = small_packages.get(key, 3);
             assert_eq!(large_packages.get(key, 3), (flat * 300, cum * 300));
+        }
+    }
+
+    #[test]
+    fn more_sample_types_than_the_usual_count_the_same() {
+        // Four columns are added as a fixed block, five through a loop of the profile's
+        // width: the four's numbers must not depend on which.
+        let (four, five) = (heap(), heap_of(1, &["extra"]));
+        let options = MemoryOptions::default();
+        let kinds = [
+            "inuse_space",
+            "inuse_objects",
+            "alloc_space",
+            "alloc_objects",
+        ];
+        let (four_packages, four_views) =
+            profile_views(&four, &kinds, &options, &crate::analyze::Sequential);
+        // The views of all five sample types: five columns in one walk.
+        let all = [&kinds[..], &["extra"]].concat();
+        let (five_packages, five_views) =
+            profile_views(&five, &all, &options, &crate::analyze::Sequential);
+        assert_eq!(five_views.len(), 5);
+        assert!(five_views[4].is_some());
+        assert!(matches!(five_packages.counts, PackageCounts::WithViews(_)));
+        let mut compared = 0;
+        for (f, g) in four_views.iter().zip(&five_views) {
+            let (f, g) = (&f.as_ref().unwrap().top, &g.as_ref().unwrap().top);
+            assert_eq!(f.items.len(), g.items.len());
+            for (f, g) in f.items.iter().zip(&g.items) {
+                assert_eq!((&f.name, f.flat, f.cum), (&g.name, g.flat, g.cum));
+                compared += usize::from(f.cum != 0);
+            }
+        }
+        assert!(compared > 8, "{compared}");
+        for key in 0..four_packages.packages.names().len() {
+            for index in 0..4 {
+                assert_eq!(four_packages.get(key, index), five_packages.get(key, index));
+            }
         }
     }
 

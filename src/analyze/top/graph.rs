@@ -9,7 +9,7 @@ use super::Granularity;
 use super::merge::{Merged, StackAt};
 use super::paths::{go_base, go_clean, trim_path};
 use crate::analyze::Join;
-use crate::analyze::frames::KeyCounter;
+use crate::analyze::frames::{KeyCounter, add_once};
 use crate::analyze::language::LocationKeys;
 
 /// pprof's `NodeInfo` for the chosen granularity (addresses are always aggregated away).
@@ -224,6 +224,22 @@ struct NodeTable {
     nodes: Vec<u32>,
 }
 
+/// In [`single_node_and_key`]'s table: the location has several nodes or keys, or none.
+const NO_SINGLE: u64 = u64::MAX;
+
+/// Per location of `table`: its one node and one key as `node << 32 | key`, or
+/// [`NO_SINGLE`].
+fn single_node_and_key(table: &NodeTable, keys: &LocationKeys<'_>) -> Vec<u64> {
+    (0..table.starts.len().saturating_sub(1).min(keys.locations()))
+        .map(|location| match (table.of(location), keys.of(location)) {
+            (&[node], &[key]) if node != NONE && key != NONE => {
+                u64::from(node) << 32 | u64::from(key)
+            }
+            _ => NO_SINGLE,
+        })
+        .collect()
+}
+
 impl NodeTable {
     #[inline]
     fn of(&self, location: usize) -> &[u32] {
@@ -361,15 +377,33 @@ impl<'a> Graph<'a> {
     }
 
     /// Flat and cum per node and column (`node * width + column`) of the merged samples
-    /// `range`, and the keys counted beside them.
+    /// `range`, and the keys counted beside them, with the width known at compile time
+    /// when it is a usual one: a heap profile's four columns are then added as one fixed
+    /// block per frame instead of a loop of unknown length.
     #[allow(clippy::type_complexity)]
     fn count_range<'k>(
+        &self,
+        range: std::ops::Range<usize>,
+        keys: Option<(LocationKeys<'k>, KeyCounter)>,
+    ) -> (Vec<i64>, Vec<i64>, Option<(LocationKeys<'k>, KeyCounter)>) {
+        match self.merged.width {
+            1 => self.count_range_of::<1>(range, keys),
+            2 => self.count_range_of::<2>(range, keys),
+            3 => self.count_range_of::<3>(range, keys),
+            4 => self.count_range_of::<4>(range, keys),
+            _ => self.count_range_of::<0>(range, keys),
+        }
+    }
+
+    /// [`Graph::count_range`] for `W` columns (`0`: the merged width, read at run time).
+    #[allow(clippy::type_complexity)]
+    fn count_range_of<'k, const W: usize>(
         &self,
         range: std::ops::Range<usize>,
         mut keys: Option<(LocationKeys<'k>, KeyCounter)>,
     ) -> (Vec<i64>, Vec<i64>, Option<(LocationKeys<'k>, KeyCounter)>) {
         let count = self.nodes.len();
-        let width = self.merged.width;
+        let width = if W == 0 { self.merged.width } else { W };
         let mut flat = vec![0i64; count * width];
         let mut cum = vec![0i64; count * width];
         let mut seen = vec![NONE; count];
@@ -379,18 +413,18 @@ impl<'a> Graph<'a> {
         // passes keys only when every stack is its source profile's whole stack
         // ([`Merged::whole_source_stacks`]).
         let whole = keys.is_some();
+        // A location with one node and one key (no inlined frames: most of them) gives
+        // both from one read.
+        let single = match &keys {
+            Some((keys, _)) => single_node_and_key(&self.sources[0], keys),
+            None => Vec::new(),
+        };
         for s in range {
             self.merged.values_into(s, &mut values);
-            let values = values.as_slice();
+            let values = &values[..width];
             let mut leaf = NONE;
             let mut count_node = |n: u32| {
-                if seen[n as usize] != s as u32 {
-                    seen[n as usize] = s as u32;
-                    let at = n as usize * width;
-                    for (c, v) in cum[at..at + width].iter_mut().zip(values) {
-                        *c += v;
-                    }
-                }
+                add_once(&mut cum, &mut seen, (n as usize, width), s as u32, values);
                 leaf = n;
             };
             match (&mut keys, self.merged.stack_at(s)) {
@@ -400,11 +434,19 @@ impl<'a> Graph<'a> {
                     counter.start_stack();
                     let mut leaf_key = NONE;
                     for location in profile.sample(sample as usize).locations().rev() {
+                        if let Some(&pair) = single.get(location)
+                            && pair != NO_SINGLE
+                        {
+                            count_node((pair >> 32) as u32);
+                            leaf_key = pair as u32;
+                            counter.count_cum_of::<W>(leaf_key, values);
+                            continue;
+                        }
                         for &n in table.of(location).iter().rev() {
                             count_node(n);
                         }
                         for &k in keys.of(location).iter().rev() {
-                            counter.count_cum(k, values);
+                            counter.count_cum_of::<W>(k, values);
                             leaf_key = k;
                         }
                     }
