@@ -256,8 +256,8 @@ impl Flames {
 
 /// The folded stacks of every flame graph of the set (the four of a report, and one per
 /// profile that no section reads). Independent of the other analyses.
-pub fn flames(set: &ProfileSet) -> Flames {
-    let mut inputs = flame_inputs(set);
+pub fn flames(set: &ProfileSet, join: &impl Join) -> Flames {
+    let mut inputs = flame_inputs(set, join);
     let (other_inputs, other_graphs) = other_flames(set);
     inputs.extend(other_inputs);
     Flames {
@@ -445,7 +445,7 @@ pub fn investigate(
     context: &Context,
     options: &InvestigationOptions,
 ) -> (ReportContext, Flames) {
-    let flames = flames(set);
+    let flames = flames(set, &Sequential);
     let analyses = analyses(set, context, options, &Sequential);
     (assemble(set, context, options, analyses, &flames), flames)
 }
@@ -896,7 +896,7 @@ const FLAME_KINDS: [FlameKind; 4] = [
 /// The flame graphs the set can give, with their folded stacks. Graphs of one profile (a
 /// heap profile standing in for the allocs profile gives both memory graphs) are folded
 /// in one walk over its stacks.
-fn flame_inputs(set: &ProfileSet) -> Vec<FlameInput> {
+fn flame_inputs(set: &ProfileSet, join: &impl Join) -> Vec<FlameInput> {
     let drawn: Vec<(&FlameKind, &crate::set::Member, &Profile, usize)> = FLAME_KINDS
         .iter()
         .filter_map(|kind| {
@@ -915,7 +915,7 @@ fn flame_inputs(set: &ProfileSet) -> Vec<FlameInput> {
             .filter(|&i| std::ptr::eq(drawn[i].2, profile))
             .collect();
         let indices: Vec<usize> = same.iter().map(|&i| drawn[i].3).collect();
-        let graphs = flame::folded_for_widths(profile, &indices, flame::MIN_SHARE);
+        let graphs = flame::folded_for_widths(profile, &indices, flame::MIN_SHARE, join);
         for (i, graph) in same.into_iter().zip(graphs) {
             folded[i] = Some(graph);
         }

@@ -124,7 +124,7 @@ pub fn prepare(set_path: &Path, options: &PrepareOptions) -> Result<Prepared, Er
     let set = set::open(set_path, options.decode)?;
     let (context, investigation_options) = investigation_inputs(&set, options)?;
     let (flames, analyses) = Threads.join(
-        || investigation::flames(&set),
+        || investigation::flames(&set, &Threads),
         || investigation::analyses(&set, &context, &investigation_options, &Threads),
     );
     let report = investigation::assemble(&set, &context, &investigation_options, analyses, &flames);

@@ -112,7 +112,7 @@ fn run_in<'scope, 'env>(
     // rendering go on: they are only needed when the files are written.
     let (flames, svgs, analyses) = std::thread::scope(|passes| -> Result<_, Error> {
         let folding = passes.spawn(|| {
-            let flames = investigation::flames(&set);
+            let flames = investigation::flames(&set, &Threads);
             let inputs: Vec<FlameInput> = flames.drawable().cloned().collect();
             let svgs = scope.spawn(move || {
                 let svgs = flame_svgs(&inputs);
