@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rustc_hash::FxHashMap;
 
 use super::Granularity;
-use super::merge::{Merged, StackAt};
+use super::merge::{Merged, StackAt, TotalSums};
 use super::paths::{go_base, go_clean, trim_path};
 use crate::analyze::Join;
 use crate::analyze::frames::{KeyCounter, add_once};
@@ -157,6 +157,8 @@ pub(super) struct Built {
     pub(super) flat: Vec<i64>,
     pub(super) cum: Vec<i64>,
     pub(super) nodes: Vec<u32>,
+    /// The column's sums for pprof's total ([`Merged::total_from`]), taken in the walk.
+    pub(super) sums: TotalSums,
 }
 
 impl Built {
@@ -170,6 +172,7 @@ impl Built {
         Built {
             flat: self.flat.clone(),
             cum: self.cum.clone(),
+            sums: self.sums,
             nodes: self
                 .nodes
                 .iter()
@@ -344,20 +347,24 @@ impl<'a> Graph<'a> {
         // A large profile's samples are counted in two halves side by side, whose sums
         // add up: the walk is the memory analysis's longest part, and it would otherwise
         // finish alone after every other analysis.
-        let (flat, cum, counted) = if samples >= PARALLEL_SAMPLES {
+        let (flat, cum, sums, counted) = if samples >= PARALLEL_SAMPLES {
             let this = &*self;
             let half = samples / 2;
-            let ((mut flat, mut cum, mut counted), (flat_b, cum_b, counted_b)) = join.join(
-                || this.count_range(0..half, fresh()),
-                || this.count_range(half..samples, fresh()),
-            );
+            let ((mut flat, mut cum, mut sums, mut counted), (flat_b, cum_b, sums_b, counted_b)) =
+                join.join(
+                    || this.count_range(0..half, fresh()),
+                    || this.count_range(half..samples, fresh()),
+                );
             for (a, b) in flat.iter_mut().zip(flat_b).chain(cum.iter_mut().zip(cum_b)) {
                 *a += b;
+            }
+            for (a, b) in sums.iter_mut().zip(sums_b) {
+                a.add(b);
             }
             if let (Some((_, a)), Some((_, b))) = (&mut counted, &counted_b) {
                 a.merge(b);
             }
-            (flat, cum, counted)
+            (flat, cum, sums, counted)
         } else {
             self.count_range(0..samples, fresh())
         };
@@ -371,7 +378,12 @@ impl<'a> Graph<'a> {
                 let nodes = (0..count as u32)
                     .filter(|&n| flat[n as usize] != 0 || cum[n as usize] != 0)
                     .collect();
-                Built { flat, cum, nodes }
+                Built {
+                    flat,
+                    cum,
+                    nodes,
+                    sums: sums[column],
+                }
             })
             .collect()
     }
@@ -385,7 +397,12 @@ impl<'a> Graph<'a> {
         &self,
         range: std::ops::Range<usize>,
         keys: Option<(LocationKeys<'k>, KeyCounter)>,
-    ) -> (Vec<i64>, Vec<i64>, Option<(LocationKeys<'k>, KeyCounter)>) {
+    ) -> (
+        Vec<i64>,
+        Vec<i64>,
+        Vec<TotalSums>,
+        Option<(LocationKeys<'k>, KeyCounter)>,
+    ) {
         match self.merged.width {
             1 => self.count_range_of::<1>(range, keys),
             2 => self.count_range_of::<2>(range, keys),
@@ -401,12 +418,18 @@ impl<'a> Graph<'a> {
         &self,
         range: std::ops::Range<usize>,
         mut keys: Option<(LocationKeys<'k>, KeyCounter)>,
-    ) -> (Vec<i64>, Vec<i64>, Option<(LocationKeys<'k>, KeyCounter)>) {
+    ) -> (
+        Vec<i64>,
+        Vec<i64>,
+        Vec<TotalSums>,
+        Option<(LocationKeys<'k>, KeyCounter)>,
+    ) {
         let count = self.nodes.len();
         let width = if W == 0 { self.merged.width } else { W };
         let mut flat = vec![0i64; count * width];
         let mut cum = vec![0i64; count * width];
         let mut seen = vec![NONE; count];
+        let mut sums = vec![TotalSums::default(); width];
         let mut values = Vec::with_capacity(width);
         let mut scratch = Vec::new();
         // Counting keys beside the nodes reads each location once for both. The caller
@@ -422,6 +445,10 @@ impl<'a> Graph<'a> {
         for s in range {
             self.merged.values_into(s, &mut values);
             let values = &values[..width];
+            let diff_base = self.merged.diff_base_at(s);
+            for (sum, &value) in sums.iter_mut().zip(values) {
+                sum.count(value, diff_base);
+            }
             let mut leaf = NONE;
             let mut count_node = |n: u32| {
                 add_once(&mut cum, &mut seen, (n as usize, width), s as u32, values);
@@ -463,7 +490,7 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        (flat, cum, keys)
+        (flat, cum, sums, keys)
     }
 
     /// pprof's `(inline)` / `(partial-inline)` labels of each view's shown nodes: a node is

@@ -601,6 +601,18 @@ impl<'a> Merged<'a> {
 
     /// pprof's computeTotal: the sum of |value|, or of the diff base's samples when present.
     pub(super) fn total(&self, column: usize) -> i64 {
+        let mut sums = TotalSums::default();
+        if self.totals_before_filters.is_none() {
+            for s in 0..self.samples.len() {
+                sums.count(self.value_at(s, column), self.diff_base_at(s));
+            }
+        }
+        self.total_from(column, sums)
+    }
+
+    /// [`Merged::total`] from the column's sums over every sample, taken by a walk that
+    /// reads the values anyway.
+    pub(super) fn total_from(&self, column: usize, sums: TotalSums) -> i64 {
         if let Some(&total) = self
             .totals_before_filters
             .as_ref()
@@ -608,16 +620,17 @@ impl<'a> Merged<'a> {
         {
             return total;
         }
-        let mut total = 0i64;
-        let mut diff_total = 0i64;
-        for (s, sample) in self.samples.iter().enumerate() {
-            let value = self.value_at(s, column);
-            total = total.wrapping_add(value.wrapping_abs());
-            if sample.diff_base() {
-                diff_total = diff_total.wrapping_add(value.wrapping_abs());
-            }
+        if sums.diff_base > 0 {
+            sums.diff_base
+        } else {
+            sums.all
         }
-        if diff_total > 0 { diff_total } else { total }
+    }
+
+    /// True when sample `s` is one of a diff base's.
+    #[inline]
+    pub(super) fn diff_base_at(&self, s: usize) -> bool {
+        self.samples[s].diff_base()
     }
 
     /// Fills `out` with the values of sample `s`, one per column.
@@ -637,6 +650,31 @@ impl<'a> Merged<'a> {
                 .value_of(sample as usize, self.columns[column]),
             StackAt::Owned(OwnedStack { summed, .. }) => self.summed[summed as usize],
         }
+    }
+}
+
+/// The sums behind pprof's total of a column: of every sample's |value|, and of the diff
+/// base's samples'. Sums wrap as pprof's do, so sums of parts add up to the whole's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct TotalSums {
+    all: i64,
+    diff_base: i64,
+}
+
+impl TotalSums {
+    /// Counts one sample's value.
+    #[inline]
+    pub(super) fn count(&mut self, value: i64, diff_base: bool) {
+        self.all = self.all.wrapping_add(value.wrapping_abs());
+        if diff_base {
+            self.diff_base = self.diff_base.wrapping_add(value.wrapping_abs());
+        }
+    }
+
+    /// Adds the sums of other samples.
+    pub(super) fn add(&mut self, other: TotalSums) {
+        self.all = self.all.wrapping_add(other.all);
+        self.diff_base = self.diff_base.wrapping_add(other.diff_base);
     }
 }
 

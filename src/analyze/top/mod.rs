@@ -345,7 +345,7 @@ fn views_and_keys(
         .zip(inline_labels)
         .zip(views.iter().zip(&indices))
         .map(|((view, labels), (options, &index))| {
-            let total = merged.total(view.column);
+            let total = merged.total_from(view.column, built[view.column].sums);
             let mut report = format_report(
                 profile,
                 &merged.header,
