@@ -341,15 +341,42 @@ impl Samples {
         if !self.location_of_code.is_empty() {
             return Ok(());
         }
-        let mut start = 0;
-        for (sample, &end) in self.stack_ends.iter().enumerate() {
+        // A large profile's stacks are checked in parts, one a core: the check stands
+        // between reading the profile and every analysis of it, with the other cores idle.
+        let parts = if self.len() >= CHECK_IN_PARTS {
+            crate::parallel::cores()
+        } else {
+            1
+        };
+        let bounds: Vec<usize> = (0..=parts).map(|i| self.len() * i / parts).collect();
+        let ranges: Vec<std::ops::Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
+        let checked =
+            crate::parallel::map(&ranges, |range| self.check_range(range.clone(), locations));
+        // The first bad sample in the profile's order, as one walk would find it.
+        checked.into_iter().collect()
+    }
+
+    /// [`Samples::check_stacks`] of the samples `range`.
+    fn check_range(
+        &self,
+        range: std::ops::Range<usize>,
+        locations: usize,
+    ) -> Result<(), BadLocation> {
+        let mut start = match range.start {
+            0 => 0,
+            first => self.stack_ends[first - 1] as usize,
+        };
+        for (sample, &end) in self.stack_ends[range.clone()].iter().enumerate() {
             let cursor = Varints {
                 bytes: &self.stacks[start..end as usize],
             };
             start = end as usize;
             for value in cursor {
                 if value == 0 || value > locations as u64 {
-                    return Err(BadLocation { sample, value });
+                    return Err(BadLocation {
+                        sample: range.start + sample,
+                        value,
+                    });
                 }
             }
         }
@@ -414,6 +441,10 @@ impl Samples {
         Some(held)
     }
 }
+
+/// Samples from which [`Samples::check_stacks`] checks parts side by side: below it a
+/// thread would cost about what it saves.
+const CHECK_IN_PARTS: usize = 1 << 16;
 
 /// What [`Samples::check_stacks`] found wrong: sample `sample` (from 0) names location entry
 /// `value` (an id, or an index + 1).
@@ -936,6 +967,28 @@ mod tests {
         );
         samples.remap_locations(|_, v| v + 1);
         assert_eq!(samples.check_stacks(4), Ok(()));
+    }
+
+    #[test]
+    fn a_large_profile_checked_in_parts_names_the_first_bad_sample() {
+        let samples_with_bad = |bad: &[usize]| {
+            let mut samples = Samples::new(1);
+            for i in 0..CHECK_IN_PARTS + 5000 {
+                let stack: &[usize] = if bad.contains(&i) {
+                    &[0, 7]
+                } else {
+                    &[0, 1, 2]
+                };
+                samples.push(stack, &[1], Labels::default()).unwrap();
+            }
+            samples
+        };
+        let bad = |sample| Err(BadLocation { sample, value: 8 });
+        assert_eq!(samples_with_bad(&[]).check_stacks(3), Ok(()));
+        let (early, late) = (CHECK_IN_PARTS / 4, CHECK_IN_PARTS);
+        assert_eq!(samples_with_bad(&[early, late]).check_stacks(3), bad(early));
+        assert_eq!(samples_with_bad(&[late]).check_stacks(3), bad(late));
+        assert_eq!(samples_with_bad(&[late]).check_stacks(8), Ok(()));
     }
 
     #[test]
