@@ -888,22 +888,6 @@ mod tests {
         assert_eq!(frames[MAX_FRAMES], "[10 frames elided]");
     }
 
-    /// Each side on a thread of its own, as the report's passes run.
-    struct TwoThreads;
-
-    impl Join for TwoThreads {
-        fn join<A: Send, B: Send>(
-            &self,
-            a: impl FnOnce() -> A + Send,
-            b: impl FnOnce() -> B + Send,
-        ) -> (A, B) {
-            std::thread::scope(|scope| {
-                let b = scope.spawn(b);
-                (a(), b.join().unwrap())
-            })
-        }
-    }
-
     #[test]
     fn several_indices_fold_in_one_walk_as_each_would_alone() {
         let mut b = ProfileBuilder::new(
@@ -950,7 +934,7 @@ mod tests {
             assert_eq!(together, alone, "min_share {share}");
             assert!(together.iter().all(|f| !f.lines.is_empty()));
             // A large profile's two graphs, folded in two walks side by side, in order.
-            let split = fold_indices(&p, &[1, 0, 2], share, &TwoThreads, true);
+            let split = fold_indices(&p, &[1, 0, 2], share, &crate::jobs::Threads, true);
             assert_eq!(split, alone, "min_share {share}, split");
         }
         // The cuts differ between the indices, so the walk follows each its own way.

@@ -423,6 +423,14 @@ mod tests {
         heap_repeated(1)
     }
 
+    /// The four sample types of a heap profile, in the order the memory section shows them.
+    const HEAP_KINDS: [&str; 4] = [
+        "inuse_space",
+        "inuse_objects",
+        "alloc_space",
+        "alloc_objects",
+    ];
+
     /// [`heap`] with each sample `times` times over.
     fn heap_repeated(times: usize) -> Profile {
         heap_of(times, &[])
@@ -496,12 +504,7 @@ mod tests {
     fn package_values_counted_beside_the_views_are_those_counted_alone() {
         let profile = heap();
         let options = MemoryOptions::default();
-        let kinds = [
-            "inuse_space",
-            "inuse_objects",
-            "alloc_space",
-            "alloc_objects",
-        ];
+        let kinds = HEAP_KINDS;
         let (beside, _) = profile_views(&profile, &kinds, &options, &crate::analyze::Sequential);
         assert!(matches!(beside.counts, PackageCounts::WithViews(_)));
         let alone = PackageValues::count(&profile, FramePackages::new(&profile, options.language));
@@ -556,12 +559,7 @@ mod tests {
         // width: the four's numbers must not depend on which.
         let (four, five) = (heap(), heap_of(1, &["extra"]));
         let options = MemoryOptions::default();
-        let kinds = [
-            "inuse_space",
-            "inuse_objects",
-            "alloc_space",
-            "alloc_objects",
-        ];
+        let kinds = HEAP_KINDS;
         let (four_packages, four_views) =
             profile_views(&four, &kinds, &options, &crate::analyze::Sequential);
         // The views of all five sample types: five columns in one walk.
