@@ -108,7 +108,8 @@ const SPLIT_SAMPLES: usize = 1 << 16;
 /// walk over the stacks: a heap profile standing in for the allocs profile gives both the
 /// in-use and the allocated graphs, and the walk (one cache miss per sample per level on a
 /// production profile) is most of the work, whatever each index adds. On a profile of
-/// [`SPLIT_SAMPLES`] samples or more, two graphs are folded in two walks through `join`.
+/// 65 536 samples or more (`SPLIT_SAMPLES`), two graphs are folded in two walks through
+/// `join`.
 pub fn folded_for_widths(
     profile: &Profile,
     indices: &[usize],
@@ -933,8 +934,8 @@ mod tests {
                 .to_vec();
             assert_eq!(together, alone, "min_share {share}");
             assert!(together.iter().all(|f| !f.lines.is_empty()));
-            // A large profile's two graphs, folded in two walks side by side, in order.
-            let split = fold_indices(&p, &[1, 0, 2], share, &crate::jobs::Threads, true);
+            // A large profile's two graphs, folded in two walks, in order.
+            let split = fold_indices(&p, &[1, 0, 2], share, &crate::analyze::Sequential, true);
             assert_eq!(split, alone, "min_share {share}, split");
         }
         // The cuts differ between the indices, so the walk follows each its own way.

@@ -227,6 +227,32 @@ struct NodeTable {
     nodes: Vec<u32>,
 }
 
+/// What [`Graph::count_range`] counts over some of the merged samples: flat and cum per node
+/// and column (`node * width + column`), each column's sums for its total, and the keys
+/// counted beside the nodes.
+struct Counted<'k> {
+    flat: Vec<i64>,
+    cum: Vec<i64>,
+    sums: Vec<TotalSums>,
+    keys: Option<(LocationKeys<'k>, KeyCounter)>,
+}
+
+impl Counted<'_> {
+    /// Adds what was counted over other samples of the same graph.
+    fn add(&mut self, other: Counted<'_>) {
+        let (flat, cum) = (self.flat.iter_mut(), self.cum.iter_mut());
+        for (a, b) in flat.zip(other.flat).chain(cum.zip(other.cum)) {
+            *a += b;
+        }
+        for (a, b) in self.sums.iter_mut().zip(other.sums) {
+            a.add(b);
+        }
+        if let (Some((_, a)), Some((_, b))) = (&mut self.keys, &other.keys) {
+            a.merge(b);
+        }
+    }
+}
+
 /// In [`single_node_and_key`]'s table: the location has several nodes or keys, or none.
 const NO_SINGLE: u64 = u64::MAX;
 
@@ -347,24 +373,20 @@ impl<'a> Graph<'a> {
         // A large profile's samples are counted in two halves side by side, whose sums
         // add up: the walk is the memory analysis's longest part, and it would otherwise
         // finish alone after every other analysis.
-        let (flat, cum, sums, counted) = if samples >= PARALLEL_SAMPLES {
+        let Counted {
+            flat,
+            cum,
+            sums,
+            keys: counted,
+        } = if samples >= PARALLEL_SAMPLES {
             let this = &*self;
             let half = samples / 2;
-            let ((mut flat, mut cum, mut sums, mut counted), (flat_b, cum_b, sums_b, counted_b)) =
-                join.join(
-                    || this.count_range(0..half, fresh()),
-                    || this.count_range(half..samples, fresh()),
-                );
-            for (a, b) in flat.iter_mut().zip(flat_b).chain(cum.iter_mut().zip(cum_b)) {
-                *a += b;
-            }
-            for (a, b) in sums.iter_mut().zip(sums_b) {
-                a.add(b);
-            }
-            if let (Some((_, a)), Some((_, b))) = (&mut counted, &counted_b) {
-                a.merge(b);
-            }
-            (flat, cum, sums, counted)
+            let (mut first, second) = join.join(
+                || this.count_range(0..half, fresh()),
+                || this.count_range(half..samples, fresh()),
+            );
+            first.add(second);
+            first
         } else {
             self.count_range(0..samples, fresh())
         };
@@ -388,21 +410,14 @@ impl<'a> Graph<'a> {
             .collect()
     }
 
-    /// Flat and cum per node and column (`node * width + column`) of the merged samples
-    /// `range`, and the keys counted beside them, with the width known at compile time
-    /// when it is a usual one: a heap profile's four columns are then added as one fixed
-    /// block per frame instead of a loop of unknown length.
-    #[allow(clippy::type_complexity)]
+    /// What the merged samples `range` count ([`Counted`]), with the width known at compile
+    /// time when it is a usual one: a heap profile's four columns are then added as one
+    /// fixed block per frame instead of a loop of unknown length.
     fn count_range<'k>(
         &self,
         range: std::ops::Range<usize>,
         keys: Option<(LocationKeys<'k>, KeyCounter)>,
-    ) -> (
-        Vec<i64>,
-        Vec<i64>,
-        Vec<TotalSums>,
-        Option<(LocationKeys<'k>, KeyCounter)>,
-    ) {
+    ) -> Counted<'k> {
         match self.merged.width {
             1 => self.count_range_of::<1>(range, keys),
             2 => self.count_range_of::<2>(range, keys),
@@ -413,17 +428,11 @@ impl<'a> Graph<'a> {
     }
 
     /// [`Graph::count_range`] for `W` columns (`0`: the merged width, read at run time).
-    #[allow(clippy::type_complexity)]
     fn count_range_of<'k, const W: usize>(
         &self,
         range: std::ops::Range<usize>,
         mut keys: Option<(LocationKeys<'k>, KeyCounter)>,
-    ) -> (
-        Vec<i64>,
-        Vec<i64>,
-        Vec<TotalSums>,
-        Option<(LocationKeys<'k>, KeyCounter)>,
-    ) {
+    ) -> Counted<'k> {
         let count = self.nodes.len();
         let width = if W == 0 { self.merged.width } else { W };
         let mut flat = vec![0i64; count * width];
@@ -490,7 +499,12 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        (flat, cum, sums, keys)
+        Counted {
+            flat,
+            cum,
+            sums,
+            keys,
+        }
     }
 
     /// pprof's `(inline)` / `(partial-inline)` labels of each view's shown nodes: a node is
