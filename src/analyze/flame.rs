@@ -277,7 +277,12 @@ fn fold<P: Place, const N: usize>(
             table.clear();
             table.resize(parents.len() * names, NONE);
         }
-        cursors.retain(|sample, cursor| {
+        let fetch = |sample: usize, cursor: &Cursor<P>| {
+            profile
+                .sample(sample)
+                .prefetch_within(cursor.place.bytes() as usize);
+        };
+        cursors.retain_fetching_ahead(fetch, |sample, cursor| {
             // Every cursor left counts in an index its node is live for (see below); with
             // one index, that is the index.
             let mask = match N {
@@ -407,6 +412,7 @@ impl<'a> FrameNames<'a> {
 /// the inlined frames of the current location still to visit. Its value is read from the
 /// profile when needed, and which sample it follows is its place among [`Cursors`]: 8 bytes
 /// a cursor, a million of them on a production heap profile.
+#[derive(Clone, Copy)]
 struct Cursor<P> {
     node: u32,
     place: P,
@@ -439,27 +445,74 @@ impl<P: Place> Cursors<P> {
     }
 
     /// Keeps the cursors for which `keep` (given each one's sample) is true, in order.
-    fn retain(&mut self, mut keep: impl FnMut(usize, &mut Cursor<P>) -> bool) {
-        // Bits are cleared behind the scan, which reads a copy of the word it is in.
-        let mut word = 0;
-        let mut bits = self.followed.first().copied().unwrap_or(0);
+    fn retain(&mut self, keep: impl FnMut(usize, &mut Cursor<P>) -> bool) {
+        self.retain_fetching_ahead(|_, _| {}, keep);
+    }
+
+    /// [`Cursors::retain`], calling `fetch` on each cursor [`FETCH_AHEAD`] cursors before
+    /// `keep` reaches it: a step of a walk reads one byte of each stack, and the stacks of a
+    /// large profile are far apart, so each step would wait on memory unless its byte was
+    /// asked for earlier.
+    fn retain_fetching_ahead(
+        &mut self,
+        mut fetch: impl FnMut(usize, &Cursor<P>),
+        mut keep: impl FnMut(usize, &mut Cursor<P>) -> bool,
+    ) {
         let followed = &mut self.followed;
-        self.cursors.retain_mut(|cursor| {
-            // As many set bits as cursors: one is found before the end.
+        let cursors = &mut self.cursors;
+        let count = cursors.len();
+        // Two scans of the bitmap: one at the cursor kept or dropped, one FETCH_AHEAD cursors
+        // further. The first clears the bits of dropped cursors in a copy of its word, written
+        // back when it moves on, so the scan ahead reads each word as it was.
+        let mut word = 0;
+        let mut bits = followed.first().copied().unwrap_or(0);
+        let mut kept_bits = bits;
+        let mut ahead_word = 0;
+        let mut ahead_bits = bits;
+        // As many set bits as cursors: each scan finds one before the end.
+        let mut next_ahead = |followed: &[u64]| {
+            while ahead_bits == 0 {
+                ahead_word += 1;
+                ahead_bits = followed[ahead_word];
+            }
+            let sample = ahead_word * 64 + ahead_bits.trailing_zeros() as usize;
+            ahead_bits &= ahead_bits - 1;
+            sample
+        };
+        for cursor in cursors.iter().take(FETCH_AHEAD) {
+            fetch(next_ahead(followed), cursor);
+        }
+        let mut kept = 0;
+        for read in 0..count {
+            if let Some(cursor) = cursors.get(read + FETCH_AHEAD) {
+                fetch(next_ahead(followed), cursor);
+            }
             while bits == 0 {
+                followed[word] = kept_bits;
                 word += 1;
                 bits = followed[word];
+                kept_bits = bits;
             }
             let sample = word * 64 + bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let kept = keep(sample, cursor);
-            if !kept {
-                followed[word] &= !(1 << (sample % 64));
+            let mut cursor = cursors[read];
+            if keep(sample, &mut cursor) {
+                cursors[kept] = cursor;
+                kept += 1;
+            } else {
+                kept_bits &= !(1 << (sample % 64));
             }
-            kept
-        });
+        }
+        if count > 0 {
+            followed[word] = kept_bits;
+        }
+        cursors.truncate(kept);
     }
 }
+
+/// How many cursors ahead of the one stepped a walk asks for the next one's stack byte:
+/// enough steps (each a few dozen instructions) to cover a fetch from memory.
+const FETCH_AHEAD: usize = 16;
 
 /// The indices of the set bits of a bitmap, in order.
 struct SetBits<'a> {
@@ -765,6 +818,70 @@ mod tests {
         assert_eq!(seen(&cursors), [(63, 2), (65, 4), (128, 6), (1000, 8)]);
         cursors.retain(|_, _| false);
         assert!(cursors.cursors.is_empty() && cursors.followed.iter().all(|&w| w == 0));
+    }
+
+    #[test]
+    fn cursors_are_fetched_ahead_once_each_in_the_order_they_are_kept_or_dropped() {
+        use std::cell::RefCell;
+        // Several words of the bitmap, some empty, and more cursors than FETCH_AHEAD.
+        let samples: Vec<usize> = (0..700).filter(|s| s % 3 == 0 || s % 64 == 63).collect();
+        let mut cursors: Cursors<Packed> = Cursors::with_capacity(2000);
+        for (i, &sample) in samples.iter().enumerate() {
+            cursors.push(
+                sample,
+                Cursor {
+                    node: 0,
+                    place: Packed::new(i as u32, 0),
+                },
+            );
+        }
+        cursors.push(
+            1999,
+            Cursor {
+                node: 0,
+                place: Packed::new(9999, 0),
+            },
+        );
+        for round in 0..4 {
+            let before: Vec<(usize, u32)> =
+                cursors.iter().map(|(s, c)| (s, c.place.bytes())).collect();
+            let fetched = RefCell::new(Vec::new());
+            let kept_or_dropped = RefCell::new(Vec::new());
+            cursors.retain_fetching_ahead(
+                |sample, cursor| fetched.borrow_mut().push((sample, cursor.place.bytes())),
+                |sample, cursor| {
+                    let done = kept_or_dropped.borrow().len();
+                    // Every cursor up to FETCH_AHEAD past this one was fetched already.
+                    assert_eq!(
+                        fetched.borrow().len(),
+                        before.len().min(done + 1 + FETCH_AHEAD),
+                        "round {round}, cursor {done}"
+                    );
+                    kept_or_dropped
+                        .borrow_mut()
+                        .push((sample, cursor.place.bytes()));
+                    (sample * 7 + round) % 3 != 0
+                },
+            );
+            assert_eq!(fetched.into_inner(), before, "round {round}");
+            assert_eq!(kept_or_dropped.into_inner(), before, "round {round}");
+            let survivors: Vec<(usize, u32)> = before
+                .iter()
+                .copied()
+                .filter(|&(s, _)| (s * 7 + round) % 3 != 0)
+                .collect();
+            let after: Vec<(usize, u32)> =
+                cursors.iter().map(|(s, c)| (s, c.place.bytes())).collect();
+            assert_eq!(after, survivors, "round {round}");
+            assert_eq!(
+                cursors
+                    .followed
+                    .iter()
+                    .map(|w| w.count_ones() as usize)
+                    .sum::<usize>(),
+                survivors.len()
+            );
+        }
     }
 
     /// A builder of one `samples/count` type, and a function to add a one-frame location.

@@ -118,6 +118,21 @@ impl Labels {
     }
 }
 
+/// A hint that `byte` will be read soon: the cache line holding it is fetched while other
+/// work goes on. Elsewhere than on x86-64 it does nothing.
+#[inline(always)]
+fn prefetch(byte: &u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and changes nothing a program can see; the pointer
+    // comes from a reference, so it points into the stacks' buffer anyway.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(byte).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = byte;
+}
+
 /// The samples of a profile, stored by column so that a production-sized profile (millions of
 /// samples, tens of millions of frames) costs a few bytes per frame instead of a heap
 /// allocation per sample: stacks as LEB128 varints in one buffer (as profile.proto packs them),
@@ -597,6 +612,21 @@ impl<'a> SampleRef<'a> {
                 bytes: &self.samples.stacks[self.samples.stack_range(self.index)],
             },
             location_of_code: &self.samples.location_of_code,
+        }
+    }
+
+    /// Asks the processor to start fetching the byte a walk from the root that stopped at
+    /// `bytes` (see [`Stack::remaining_bytes`]) reads next: a walk that steps a million
+    /// stacks a frame at a time touches one byte of each, and waits on memory for each
+    /// unless it is fetched ahead. Nothing is read; an offset past the stack does nothing.
+    #[inline(always)]
+    pub fn prefetch_within(&self, bytes: usize) {
+        let range = self.samples.stack_range(self.index);
+        if bytes == 0 || bytes > range.len() {
+            return;
+        }
+        if let Some(byte) = self.samples.stacks.get(range.start + bytes - 1) {
+            prefetch(byte);
         }
     }
 
