@@ -375,7 +375,7 @@ pub(super) fn sites(profile: &Profile, kind: &str) -> Option<(Vec<i64>, Vec<i64>
     let mut bytes = vec![0i64; profile.functions.len()];
     let mut objects = vec![0i64; profile.functions.len()];
     let mut total = 0i64;
-    for sample in profile.samples() {
+    for sample in profile.samples_for_leaves() {
         let value = sample.value(index);
         total += value;
         if let Some(f) = leaf_function(profile, sample) {
@@ -407,7 +407,7 @@ pub(super) fn large_allocations(profile: &Profile) -> Option<Measurement> {
         matched as f64 / total as f64 * 100.0
     };
     let mask: Vec<bool> = profile
-        .samples()
+        .samples_for_leaves()
         .map(|s| leaf_function(profile, s).is_some_and(|f| large[f]))
         .collect();
     let top = (0..bytes.len())
@@ -455,7 +455,7 @@ pub(super) fn inuse_top_site(profile: &Profile) -> Option<Measurement> {
         bytes[top] as f64 / total as f64 * 100.0
     };
     let mask: Vec<bool> = profile
-        .samples()
+        .samples_for_leaves()
         .map(|s| leaf_function(profile, s) == Some(top))
         .collect();
     // Names are compared once per function, not once per frame.
