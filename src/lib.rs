@@ -17,6 +17,8 @@ pub mod profile;
 pub mod render;
 pub mod rules;
 pub mod set;
+#[cfg(test)]
+mod test_rng;
 pub mod text;
 pub mod timefmt;
 pub mod units;

@@ -1022,13 +1022,7 @@ mod tests {
         // A fixed pseudo-random walk: stacks of 1 to 8 frames over six functions, values
         // that are zero or negative in one index and not in another, so that the indices
         // cut different paths and follow different samples.
-        let mut state = 12345u64;
-        let mut next = |n: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % n
-        };
+        let mut next = crate::test_rng::below(12345);
         for _ in 0..400 {
             let depth = 1 + next(8) as usize;
             let stack: Vec<usize> = (0..depth).map(|_| locations[next(6) as usize]).collect();

@@ -475,13 +475,7 @@ mod tests {
         // pkg/a.fill inlined into main.serve, and an address without a symbol.
         locations.push(b.location(0x200, &[line(functions[3]), line(functions[1])]));
         locations.push(b.location(0x300, &[]));
-        let mut state = 7u64;
-        let mut next = |n: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % n
-        };
+        let mut next = crate::test_rng::below(7);
         for _ in 0..300 {
             let depth = 1 + next(7) as usize;
             let mut stack: Vec<usize> = (0..depth)

@@ -982,13 +982,7 @@ mod tests {
     fn samples_holding_locations_are_those_a_walk_finds() {
         // 300 locations: entries from 128 up take two bytes, whose second byte could pass
         // for a one-byte entry; some stacks coded, with several codes for one location.
-        let mut state = 99u64;
-        let mut next = |n: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % n
-        };
+        let mut next = crate::test_rng::below(99);
         let stacks: Vec<Vec<usize>> = (0..500)
             .map(|_| (0..next(12)).map(|_| next(300) as usize).collect())
             .collect();
