@@ -458,55 +458,37 @@ impl<P: Place> Cursors<P> {
         mut fetch: impl FnMut(usize, &Cursor<P>),
         mut keep: impl FnMut(usize, &mut Cursor<P>) -> bool,
     ) {
-        let followed = &mut self.followed;
+        // Two scans of the bitmap, one at the cursor kept or dropped and one FETCH_AHEAD
+        // cursors further, read it as it was; the cursors kept get a bitmap of their own.
         let cursors = &mut self.cursors;
-        let count = cursors.len();
-        // Two scans of the bitmap: one at the cursor kept or dropped, one FETCH_AHEAD cursors
-        // further. The first clears the bits of dropped cursors in a copy of its word, written
-        // back when it moves on, so the scan ahead reads each word as it was.
-        let mut word = 0;
-        let mut bits = followed.first().copied().unwrap_or(0);
-        let mut kept_bits = bits;
-        let mut ahead_word = 0;
-        let mut ahead_bits = bits;
-        // As many set bits as cursors: each scan finds one before the end.
-        let mut next_ahead = |followed: &[u64]| {
-            while ahead_bits == 0 {
-                ahead_word += 1;
-                ahead_bits = followed[ahead_word];
-            }
-            let sample = ahead_word * 64 + ahead_bits.trailing_zeros() as usize;
-            ahead_bits &= ahead_bits - 1;
-            sample
-        };
+        let mut samples = SetBits::new(&self.followed);
+        let mut ahead = SetBits::new(&self.followed);
+        let mut followed = vec![0u64; self.followed.len()];
         for cursor in cursors.iter().take(FETCH_AHEAD) {
-            fetch(next_ahead(followed), cursor);
+            if let Some(sample) = ahead.next() {
+                fetch(sample, cursor);
+            }
         }
         let mut kept = 0;
-        for read in 0..count {
-            if let Some(cursor) = cursors.get(read + FETCH_AHEAD) {
-                fetch(next_ahead(followed), cursor);
+        for read in 0..cursors.len() {
+            if let Some(cursor) = cursors.get(read + FETCH_AHEAD)
+                && let Some(sample) = ahead.next()
+            {
+                fetch(sample, cursor);
             }
-            while bits == 0 {
-                followed[word] = kept_bits;
-                word += 1;
-                bits = followed[word];
-                kept_bits = bits;
-            }
-            let sample = word * 64 + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
+            // As many set bits as cursors: a sample is found for each.
+            let Some(sample) = samples.next() else {
+                break;
+            };
             let mut cursor = cursors[read];
             if keep(sample, &mut cursor) {
                 cursors[kept] = cursor;
                 kept += 1;
-            } else {
-                kept_bits &= !(1 << (sample % 64));
+                followed[sample / 64] |= 1 << (sample % 64);
             }
         }
-        if count > 0 {
-            followed[word] = kept_bits;
-        }
         cursors.truncate(kept);
+        self.followed = followed;
     }
 }
 

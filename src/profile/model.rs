@@ -366,8 +366,9 @@ impl Samples {
         } else {
             1
         };
-        let bounds: Vec<usize> = (0..=parts).map(|i| self.len() * i / parts).collect();
-        let ranges: Vec<std::ops::Range<usize>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
+        let ranges: Vec<std::ops::Range<usize>> = (0..parts)
+            .map(|i| self.len() * i / parts..self.len() * (i + 1) / parts)
+            .collect();
         let checked =
             crate::parallel::map(&ranges, |range| self.check_range(range.clone(), locations));
         // The first bad sample in the profile's order, as one walk would find it.
@@ -634,10 +635,11 @@ impl<'a> SampleRef<'a> {
     /// [`prefetch_within`]: SampleRef::prefetch_within
     #[inline(always)]
     fn prefetch_byte(&self, offset: usize) {
-        let range = self.samples.stack_range(self.index);
-        if offset < range.len()
-            && let Some(byte) = self.samples.stacks.get(range.start + offset)
-        {
+        let stack = self
+            .samples
+            .stacks
+            .get(self.samples.stack_range(self.index));
+        if let Some(byte) = stack.and_then(|stack| stack.get(offset)) {
             prefetch(byte);
         }
     }
